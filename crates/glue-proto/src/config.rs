@@ -1,0 +1,123 @@
+//! Configuration of a [`crate::Core`], validated once at construction.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::wire::{HEADER_LEN, MAX_NAME_LEN};
+use crate::EndpointId;
+
+/// Smallest allowed `max_datagram_size`, bytes.
+pub const MIN_DATAGRAM_SIZE: usize = 512;
+/// Largest allowed `max_datagram_size`, bytes (the largest IPv4 UDP payload).
+pub const MAX_DATAGRAM_SIZE: usize = 65_507;
+
+/// What the core does when a second endpoint announces a name that is already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameClashRule {
+    /// Keep both endpoints; the name keeps resolving to the first holder. A clash event is emitted.
+    #[default]
+    Report,
+    /// Ignore the newcomer (as if rejected by the accept filter). A clash event is emitted.
+    Reject,
+}
+
+/// Everything a core needs to know; see each field for units and defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CoreConfig {
+    /// Network ID: datagrams of other networks are dropped and counted. Default 0.
+    pub network_id: u32,
+    /// This endpoint's ID (random unless configured).
+    pub id: EndpointId,
+    /// This endpoint's name, 1..=255 UTF-8 bytes.
+    pub name: String,
+    /// The port of this endpoint's unicast socket (announced to peers). Must not be 0.
+    pub unicast_port: u16,
+    /// Where announcements and goodbyes go: normally the multicast group, e.g. 239.192.137.1:37320.
+    pub discovery_target: SocketAddr,
+    /// Where broadcasts go: the multicast group every endpoint listens on.
+    pub broadcast_target: SocketAddr,
+    /// How often to announce. Default 1 s; at least 1 ms, at most u32::MAX ms.
+    pub announce_period: Duration,
+    /// A peer expires after its own announce period × this multiplier of silence. Default 3; ≥ 1.
+    pub expiry_multiplier: f64,
+    /// What to do on a name clash. Default [`NameClashRule::Report`].
+    pub name_clash: NameClashRule,
+    /// Largest datagram the core emits (UDP payload bytes). Default 1472; 512..=65507.
+    pub max_datagram_size: usize,
+    /// At most this many peers (accepted or rejected) are tracked. Default 1024; ≥ 1.
+    pub max_peers: usize,
+    /// Random per start, announced so that peers can tell a restart under the same ID.
+    pub incarnation: u32,
+    /// Seed of the jitter PRNG (deterministic tests).
+    pub seed: u64,
+}
+
+impl CoreConfig {
+    /// A configuration with the defaults above for the given identity, port and group.
+    pub fn new(id: EndpointId, name: impl Into<String>, unicast_port: u16, group: SocketAddr) -> Self {
+        CoreConfig {
+            network_id: 0,
+            id,
+            name: name.into(),
+            unicast_port,
+            discovery_target: group,
+            broadcast_target: group,
+            announce_period: Duration::from_secs(1),
+            expiry_multiplier: 3.0,
+            name_clash: NameClashRule::Report,
+            max_datagram_size: 1472,
+            max_peers: 1024,
+            incarnation: (id.0 as u32) ^ 0x5eed,
+            seed: id.0,
+        }
+    }
+
+    /// Checks every field; the error names the field and the value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &'static str, value: String, reason: &'static str| {
+            Err(ConfigError { field, value, reason })
+        };
+        if self.name.is_empty() || self.name.len() > MAX_NAME_LEN {
+            return bad("name", self.name.clone(), "must be 1 to 255 UTF-8 bytes");
+        }
+        if self.unicast_port == 0 {
+            return bad("unicast_port", "0".into(), "must not be 0");
+        }
+        let ms = self.announce_period.as_millis();
+        if ms < 1 || ms > u32::MAX as u128 {
+            return bad("announce_period", format!("{ms} ms"), "must be 1 ms to 2^32-1 ms");
+        }
+        if !(self.expiry_multiplier.is_finite() && self.expiry_multiplier >= 1.0) {
+            return bad(
+                "expiry_multiplier",
+                self.expiry_multiplier.to_string(),
+                "must be a finite number ≥ 1",
+            );
+        }
+        if !(MIN_DATAGRAM_SIZE..=MAX_DATAGRAM_SIZE).contains(&self.max_datagram_size) {
+            return bad(
+                "max_datagram_size",
+                self.max_datagram_size.to_string(),
+                "must be 512 to 65507 bytes",
+            );
+        }
+        if self.max_peers == 0 {
+            return bad("max_peers", "0".into(), "must be at least 1");
+        }
+        debug_assert!(self.max_datagram_size > HEADER_LEN);
+        Ok(())
+    }
+}
+
+/// A configuration field holds a value the core cannot work with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid option {field} = {value}: {reason}")]
+pub struct ConfigError {
+    /// The offending field.
+    pub field: &'static str,
+    /// The value given, as text.
+    pub value: String,
+    /// What is required.
+    pub reason: &'static str,
+}

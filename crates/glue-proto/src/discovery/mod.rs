@@ -1,0 +1,8 @@
+//! Discovery: the announce schedule and the peer table (add on discovery, remove on expiry).
+//! The policy (period, expiry multiplier, name-clash rule, accept filter) is set by the application.
+
+mod peer_table;
+mod schedule;
+
+pub use peer_table::{Observation, PeerTable};
+pub use schedule::AnnounceSchedule;

@@ -1,0 +1,80 @@
+//! What the core reports to the application.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use crate::EndpointId;
+
+/// A peer as known from its announcements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerInfo {
+    /// The peer's endpoint ID.
+    pub id: EndpointId,
+    /// The peer's name.
+    pub name: String,
+    /// The peer's unicast address (source IP of its announcement, announced port).
+    pub address: SocketAddr,
+    /// How often the peer announces.
+    pub announce_period: Duration,
+    /// The peer's incarnation (changes when it restarts).
+    pub incarnation: u32,
+}
+
+/// Why a peer went down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownReason {
+    /// Nothing heard for its period × the expiry multiplier.
+    Expired,
+    /// It said goodbye.
+    Left,
+    /// It came back under the same ID with a new incarnation (a peer-up follows).
+    Restarted,
+}
+
+impl DownReason {
+    /// The reason as reported to applications: "expired", "left" or "restarted".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownReason::Expired => "expired",
+            DownReason::Left => "left",
+            DownReason::Restarted => "restarted",
+        }
+    }
+}
+
+/// One thing that happened, in order. Drain with [`crate::Core::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new peer was discovered (and accepted by the name-clash rule).
+    PeerUp(PeerInfo),
+    /// A known peer changed its name, address or announce period.
+    PeerChanged(PeerInfo),
+    /// A peer is gone.
+    PeerDown {
+        /// The peer as last known.
+        peer: PeerInfo,
+        /// Why.
+        reason: DownReason,
+    },
+    /// A newcomer announced a name that another endpoint (possibly this one) already holds.
+    NameClash {
+        /// The endpoint that announced the taken name.
+        newcomer: PeerInfo,
+        /// The endpoint that held the name first.
+        existing: EndpointId,
+        /// True when the newcomer is ignored ([`crate::NameClashRule::Reject`]).
+        rejected: bool,
+    },
+    /// A message arrived. Its payload is `payload` within [`crate::Core::inbox`].
+    Message {
+        /// The sending peer.
+        from: EndpointId,
+        /// True when it was sent to everyone (multicast).
+        broadcast: bool,
+        /// Byte range of the payload within the inbox.
+        payload: Range<usize>,
+    },
+}

@@ -1,0 +1,29 @@
+//! # glue-proto — the sans-IO protocol core of glue
+//!
+//! The core never touches a socket or a clock. It takes datagrams and the current time in
+//! ([`Core::handle_datagram`], [`Core::handle_timeout`]) and application commands ([`Core::send`],
+//! [`Core::broadcast`]); it hands out what to send ([`Core::poll_transmit`]), when to wake it next
+//! ([`Core::poll_timeout`]) and what happened ([`Core::poll_event`]). Sockets, threads and batching live
+//! in `glue-io`; because of that split, loss, reordering and time are tested deterministically with a
+//! virtual clock (see `tests/`).
+//!
+//! Layers inside: [`wire`] (the binary codec of every message, specified in `docs/PROTOCOL.md`),
+//! [`discovery`] (announcements, the peer table, expiry, name clashes) and [`Core`] which ties them.
+#![deny(clippy::all)]
+#![warn(missing_docs)]
+
+mod config;
+mod core;
+pub mod discovery;
+mod event;
+mod id;
+mod outbox;
+mod rng;
+mod stats;
+pub mod wire;
+
+pub use crate::config::{ConfigError, CoreConfig, NameClashRule};
+pub use crate::core::{Core, SendError, Transmit};
+pub use crate::event::{DownReason, Event, PeerInfo};
+pub use crate::id::{EndpointId, ParseIdError};
+pub use crate::stats::Stats;

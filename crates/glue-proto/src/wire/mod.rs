@@ -1,0 +1,21 @@
+//! The wire format: a datagram is a fixed [`Header`] followed by one or more submessages, each a
+//! 4-byte [`SubmessageHeader`] and a body. Small messages are packed many to a datagram, as RTPS does.
+//! All integers are little-endian. Every message is specified in `docs/PROTOCOL.md` with test vectors.
+
+mod announce;
+mod builder;
+mod bye;
+mod data;
+mod error;
+mod header;
+mod reader;
+mod submessage;
+
+pub use announce::{Announce, Extension, MAX_NAME_LEN};
+pub use builder::DatagramBuilder;
+pub use bye::Bye;
+pub use data::{Data, DATA_FLAG_BROADCAST};
+pub use error::DecodeError;
+pub use header::{Header, HEADER_LEN, MAGIC, VERSION};
+pub use reader::Reader;
+pub use submessage::{SubmessageHeader, SubmessageIter, SubmessageKind, SUBMESSAGE_HEADER_LEN};

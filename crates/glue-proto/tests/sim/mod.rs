@@ -1,0 +1,230 @@
+//! A deterministic in-memory network for driving several cores with a virtual clock, with seeded loss,
+//! duplication, reordering (random extra delay) and a partition switch, as quinn-proto's tests do.
+#![allow(dead_code)]
+
+use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use glue_proto::{Core, CoreConfig, EndpointId, Event};
+
+/// The multicast group every simulated node listens on.
+pub const GROUP: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 192, 137, 1)), 37320);
+
+/// Link behaviour; all probabilities in 0..=1.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// One-way delay of every datagram.
+    pub delay: Duration,
+    /// Extra random delay up to this (reorders datagrams).
+    pub jitter: Duration,
+    /// Probability that a datagram is lost (per receiver).
+    pub loss: f64,
+    /// Probability that a datagram is delivered twice.
+    pub duplicate: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults { delay: Duration::from_micros(100), jitter: Duration::ZERO, loss: 0.0, duplicate: 0.0 }
+    }
+}
+
+/// A received message as the test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub from: EndpointId,
+    pub broadcast: bool,
+    pub payload: Vec<u8>,
+}
+
+/// One node: a core, its address, what it reported.
+pub struct Node {
+    pub core: Core,
+    pub addr: SocketAddr,
+    pub events: Vec<Event>,
+    pub messages: Vec<Received>,
+    /// While false, the node neither sends nor receives (crashed or cut off).
+    pub up: bool,
+}
+
+struct InFlight {
+    at: Instant,
+    order: u64,
+    to: usize,
+    from: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+impl PartialEq for InFlight {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.order) == (o.at, o.order)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.order).cmp(&(o.at, o.order))
+    }
+}
+
+/// The simulated network.
+pub struct Net {
+    pub now: Instant,
+    pub nodes: Vec<Node>,
+    pub faults: Faults,
+    flight: BinaryHeap<Reverse<InFlight>>,
+    rng: u64,
+    order: u64,
+    buf: Vec<u8>,
+}
+
+impl Net {
+    pub fn new(seed: u64, faults: Faults) -> Self {
+        Net {
+            now: Instant::now(),
+            nodes: Vec::new(),
+            faults,
+            flight: BinaryHeap::new(),
+            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            order: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    fn rand(&mut self) -> f64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The default configuration of node `i` (named "n<i>", 100 ms announce period).
+    pub fn config(&self, i: usize) -> CoreConfig {
+        let addr = Self::addr_of(i);
+        let mut c = CoreConfig::new(EndpointId(0x1000 + i as u64), format!("n{i}"), addr.port(), GROUP);
+        c.announce_period = Duration::from_millis(100);
+        c
+    }
+
+    pub fn addr_of(i: usize) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1 + i as u8)), 40000 + i as u16)
+    }
+
+    /// Adds a node with the given config; its address is `addr_of(index)`.
+    pub fn add(&mut self, config: CoreConfig) -> usize {
+        let i = self.nodes.len();
+        let core = Core::new(config, self.now).expect("valid config");
+        self.nodes.push(Node { core, addr: Self::addr_of(i), events: vec![], messages: vec![], up: true });
+        i
+    }
+
+    /// Adds `n` nodes with default configs.
+    pub fn add_default(&mut self, n: usize) {
+        for _ in 0..n {
+            let c = self.config(self.nodes.len());
+            self.add(c);
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        let now = self.now;
+        let node = &mut self.nodes[i];
+        while let Some(ev) = node.core.poll_event() {
+            if let Event::Message { from, broadcast, payload } = &ev {
+                let payload = node.core.inbox()[payload.clone()].to_vec();
+                node.messages.push(Received { from: *from, broadcast: *broadcast, payload });
+            } else {
+                node.events.push(ev);
+            }
+        }
+        node.core.take_inbox(Vec::new());
+        let _ = now;
+        let mut buf = std::mem::take(&mut self.buf);
+        while let Some(t) = self.nodes[i].core.poll_transmit(&mut buf) {
+            let src = self.nodes[i].addr;
+            if !self.nodes[i].up {
+                continue;
+            }
+            let targets: Vec<usize> = if t.destination == GROUP {
+                (0..self.nodes.len()).collect()
+            } else {
+                (0..self.nodes.len()).filter(|&j| self.nodes[j].addr == t.destination).collect()
+            };
+            for to in targets {
+                if self.rand() < self.faults.loss {
+                    continue;
+                }
+                let copies = if self.rand() < self.faults.duplicate { 2 } else { 1 };
+                for _ in 0..copies {
+                    let jitter = self.faults.jitter.mul_f64(self.rand());
+                    self.order += 1;
+                    let at = self.now + self.faults.delay + jitter;
+                    self.flight.push(Reverse(InFlight { at, order: self.order, to, from: src, bytes: buf.clone() }));
+                }
+            }
+        }
+        self.buf = buf;
+    }
+
+    /// Runs every node's timers and the network until `until`.
+    pub fn run_until(&mut self, until: Instant) {
+        loop {
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].up {
+                    self.nodes[i].core.handle_timeout(self.now);
+                }
+                self.drain(i);
+            }
+            let next_timer = self
+                .nodes
+                .iter()
+                .filter(|n| n.up)
+                .filter_map(|n| n.core.poll_timeout())
+                .min();
+            let next_packet = self.flight.peek().map(|Reverse(p)| p.at);
+            let next = [next_timer, next_packet].into_iter().flatten().min();
+            match next {
+                Some(t) if t <= until => self.now = self.now.max(t),
+                _ => {
+                    self.now = until;
+                    return;
+                }
+            }
+            while let Some(Reverse(p)) = self.flight.peek() {
+                if p.at > self.now {
+                    break;
+                }
+                let Reverse(p) = self.flight.pop().expect("peeked");
+                if self.nodes[p.to].up {
+                    self.nodes[p.to].core.handle_datagram(self.now, p.from, &p.bytes);
+                    self.drain(p.to);
+                }
+            }
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// Peer-up events seen by node `i`, as IDs.
+    pub fn ups(&self, i: usize) -> Vec<EndpointId> {
+        self.nodes[i].events.iter().filter_map(|e| if let Event::PeerUp(p) = e { Some(p.id) } else { None }).collect()
+    }
+
+    /// Whether every up node sees every other up node.
+    pub fn fully_discovered(&self) -> bool {
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].up).collect();
+        up.iter().all(|&i| up.iter().all(|&j| i == j || self.nodes[i].core.peers().any(|p| p.id == self.nodes[j].core.id())))
+    }
+}

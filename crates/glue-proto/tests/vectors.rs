@@ -1,0 +1,115 @@
+//! The hex test vectors of docs/PROTOCOL.md: each one is built here from its fields and must match the
+//! document byte for byte, and must decode back to the same fields. A second implementation can check
+//! itself against the same blocks.
+
+use std::collections::HashMap;
+
+use glue_proto::wire::{Announce, Data, DatagramBuilder, Header, Reader, SubmessageIter};
+use glue_proto::EndpointId;
+
+fn header() -> Header {
+    Header { flags: 0, network_id: 1, source: EndpointId(0x0123_4567_89ab_cdef) }
+}
+
+fn announce() -> Announce<'static> {
+    Announce {
+        unicast_port: 37321,
+        flags: 0,
+        period_ms: 1000,
+        incarnation: 0xdead_beef,
+        name: "A",
+        extensions: &[],
+    }
+}
+
+/// Every vector of the document, built from its fields.
+fn built() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("header", DatagramBuilder::new(header()).finish()),
+        ("announce", DatagramBuilder::new(header()).announce(&announce()).finish()),
+        (
+            "announce-extension",
+            DatagramBuilder::new(header())
+                .announce(&Announce { name: "sensor-7", extensions: &[0x7f, 0x02, 0x00, 0xca, 0xfe], ..announce() })
+                .finish(),
+        ),
+        ("bye", DatagramBuilder::new(header()).bye().finish()),
+        ("data", DatagramBuilder::new(header()).data(false, &Data { seq: 7, payload: b"hi" }).finish()),
+        (
+            "data-packed",
+            DatagramBuilder::new(header())
+                .data(true, &Data { seq: 8, payload: b"x" })
+                .data(false, &Data { seq: 9, payload: b"" })
+                .finish(),
+        ),
+    ]
+}
+
+/// Parses the ```hex NAME blocks of docs/PROTOCOL.md.
+fn documented() -> HashMap<String, Vec<u8>> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/PROTOCOL.md"))
+        .expect("docs/PROTOCOL.md");
+    let mut out = HashMap::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line.strip_prefix("```hex ") else { continue };
+        let mut bytes = Vec::new();
+        for l in lines.by_ref().take_while(|l| !l.starts_with("```")) {
+            let l = l.split('#').next().unwrap_or("");
+            for tok in l.split_whitespace() {
+                bytes.push(u8::from_str_radix(tok, 16).unwrap_or_else(|_| panic!("bad hex {tok:?} in {name}")));
+            }
+        }
+        out.insert(name.trim().to_owned(), bytes);
+    }
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn document_matches_the_encoder() {
+    let doc = documented();
+    for (name, bytes) in built() {
+        let expected = doc.get(name).unwrap_or_else(|| panic!("vector {name} missing from PROTOCOL.md:\n{}", hex(&bytes)));
+        assert_eq!(hex(expected), hex(&bytes), "vector {name}");
+    }
+    assert_eq!(doc.len(), built().len(), "PROTOCOL.md has vectors the test does not build");
+}
+
+#[test]
+fn vectors_decode_back_to_their_fields() {
+    for (name, bytes) in built() {
+        let mut r = Reader::new(&bytes);
+        assert_eq!(Header::decode(&mut r).unwrap(), header(), "{name}");
+        let subs: Vec<_> = SubmessageIter::new(r).collect::<Result<_, _>>().unwrap();
+        match name {
+            "header" => assert!(subs.is_empty()),
+            "announce" => assert_eq!(Announce::decode(subs[0].1).unwrap(), announce()),
+            "announce-extension" => {
+                let a = Announce::decode(subs[0].1).unwrap();
+                assert_eq!(a.name, "sensor-7");
+                let ext: Vec<_> = a.extensions().collect::<Result<_, _>>().unwrap();
+                assert_eq!((ext[0].kind, ext[0].value), (0x7f, &[0xca, 0xfe][..]));
+            }
+            "bye" => assert_eq!((subs[0].0.kind, subs[0].1.len()), (0x02, 0)),
+            "data" => assert_eq!(Data::decode(subs[0].1).unwrap(), Data { seq: 7, payload: b"hi" }),
+            "data-packed" => {
+                assert_eq!(subs.len(), 2);
+                assert_eq!(subs[0].0.flags, 1);
+                assert_eq!(Data::decode(subs[1].1).unwrap(), Data { seq: 9, payload: b"" });
+            }
+            other => panic!("unchecked vector {other}"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "prints the vectors for the document"]
+fn print_vectors() {
+    for (name, bytes) in built() {
+        println!("```hex {name}\n{}\n```", hex(&bytes));
+    }
+}
