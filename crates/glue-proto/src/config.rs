@@ -51,6 +51,8 @@ pub struct CoreConfig {
     pub incarnation: u32,
     /// Seed of the jitter PRNG (deterministic tests).
     pub seed: u64,
+    /// Windows, queue and memory bounds, timeouts of the reliable layer.
+    pub reliable: crate::ReliableLimits,
 }
 
 impl CoreConfig {
@@ -70,6 +72,7 @@ impl CoreConfig {
             max_peers: 1024,
             incarnation: (id.0 as u32) ^ 0x5eed,
             seed: id.0,
+            reliable: crate::ReliableLimits::default(),
         }
     }
 
@@ -106,6 +109,13 @@ impl CoreConfig {
             return bad("max_peers", "0".into(), "must be at least 1");
         }
         debug_assert!(self.max_datagram_size > HEADER_LEN);
+        let r = &self.reliable;
+        if r.send_window == 0 || r.recv_window == 0 {
+            return bad("send_window/recv_window", format!("{}/{}", r.send_window, r.recv_window), "must be at least 1");
+        }
+        if r.max_message_size > r.max_receive_memory {
+            return bad("max_message_size", r.max_message_size.to_string(), "must not exceed max_receive_memory");
+        }
         Ok(())
     }
 }

@@ -68,13 +68,47 @@ pub enum Event {
         /// True when the newcomer is ignored ([`crate::NameClashRule::Reject`]).
         rejected: bool,
     },
-    /// A message arrived. Its payload is `payload` within [`crate::Core::inbox`].
+    /// A message arrived.
     Message {
         /// The sending peer.
         from: EndpointId,
         /// True when it was sent to everyone (multicast).
         broadcast: bool,
-        /// Byte range of the payload within the inbox.
-        payload: Range<usize>,
+        /// True when it came through a reliable channel (in order, exactly once).
+        reliable: bool,
+        /// Where its bytes are.
+        payload: Payload,
     },
+    /// Every intended receiver acknowledged the reliable message sent with this token.
+    Delivered {
+        /// The token given to `send_reliable` / `broadcast_reliable`.
+        token: u64,
+    },
+    /// The reliable message sent with this token was not acknowledged by every intended receiver before
+    /// its deadline, or receivers went away before acknowledging it.
+    Failed {
+        /// The token given to `send_reliable` / `broadcast_reliable`.
+        token: u64,
+        /// The receivers that did not acknowledge.
+        missing: Vec<EndpointId>,
+    },
+}
+
+/// Where a received message's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// A byte range of [`crate::Core::inbox`] (small messages, copied once out of the datagram).
+    Inbox(Range<usize>),
+    /// A reassembled large message, handed over whole (no further copy).
+    Owned(Vec<u8>),
+}
+
+impl Payload {
+    /// The payload's bytes, given the inbox it may point into.
+    pub fn bytes<'a>(&'a self, inbox: &'a [u8]) -> &'a [u8] {
+        match self {
+            Payload::Inbox(r) => &inbox[r.clone()],
+            Payload::Owned(v) => v,
+        }
+    }
 }

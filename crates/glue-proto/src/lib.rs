@@ -18,12 +18,14 @@ pub mod discovery;
 mod event;
 mod id;
 mod outbox;
+pub mod reliable;
 mod rng;
 mod stats;
 pub mod wire;
 
 pub use crate::config::{ConfigError, CoreConfig, NameClashRule};
+pub use crate::reliable::ReliableLimits;
 pub use crate::core::{Core, SendError, Transmit};
-pub use crate::event::{DownReason, Event, PeerInfo};
+pub use crate::event::{DownReason, Event, Payload, PeerInfo};
 pub use crate::id::{EndpointId, ParseIdError};
 pub use crate::stats::Stats;

@@ -36,4 +36,46 @@ pub struct Stats {
     pub own_datagrams_ignored: u64,
     /// Announcements of new peers ignored because the table was full.
     pub dropped_peer_table_full: u64,
+    /// Reliable messages queued by `send_reliable` / `broadcast_reliable`.
+    pub reliable_messages_sent: u64,
+    /// Reliable messages acknowledged by every intended receiver.
+    pub reliable_messages_acked: u64,
+    /// Reliable messages that failed (deadline, or receivers gone before acknowledging).
+    pub reliable_messages_failed: u64,
+    /// Reliable messages delivered to this endpoint.
+    pub reliable_messages_received: u64,
+    /// Reliable fragments sent for the first time.
+    pub fragments_sent: u64,
+    /// Reliable fragments sent again (repairs and timeouts).
+    pub fragments_resent: u64,
+    /// Retransmission timeouts that fired.
+    pub retransmit_timeouts: u64,
+    /// Heartbeats sent.
+    pub heartbeats_sent: u64,
+    /// ACKs sent.
+    pub acks_sent: u64,
+    /// ACKs received and applied.
+    pub acks_received: u64,
+    /// ACKs ignored: from a non-receiver, or acknowledging data never sent (forged).
+    pub dropped_invalid_ack: u64,
+    /// Reliable fragments received again (already delivered or buffered).
+    pub duplicates_dropped: u64,
+    /// Fragments beyond the receive window (the sender will resend them).
+    pub dropped_beyond_window: u64,
+    /// Out-of-order fragments not buffered for lack of memory (the sender will resend them).
+    pub dropped_no_memory: u64,
+    /// Times a large message waited for reassembly memory (the sender will resend).
+    pub reassembly_stalls: u64,
+    /// Incomplete messages dropped after the reassembly timeout.
+    pub reassembly_timeouts: u64,
+    /// Messages announced larger than the maximum message size (dropped).
+    pub dropped_too_large: u64,
+    /// Messages whose fragments did not add up to the announced length (dropped).
+    pub dropped_malformed_message: u64,
+    /// Messages dropped incomplete (the sender abandoned them, or the stream began mid-message).
+    pub dropped_incomplete: u64,
+    /// Fragments skipped because the sender abandoned them (past their deadline).
+    pub skipped_fragments: u64,
+    /// Times a reliable channel had data waiting for its window.
+    pub window_stalls: u64,
 }

@@ -120,10 +120,11 @@ fn reject_rule_ignores_the_newcomer_and_its_data() {
     net.run_for(Duration::from_millis(50));
     assert_eq!(net.nodes[0].core.peers().count(), 1);
     assert!(!net.ups(0).contains(&net.nodes[2].core.id()));
+    let before = net.nodes[0].core.stats().dropped_rejected;
     net.nodes[2].core.broadcast(b"from the impostor").unwrap();
     net.run_for(Duration::from_millis(5));
     assert!(net.nodes[0].messages.is_empty());
-    assert_eq!(net.nodes[0].core.stats().dropped_rejected, 1);
+    assert_eq!(net.nodes[0].core.stats().dropped_rejected, before + 1);
     assert_eq!(net.nodes[1].messages.len(), 1, "a report-rule node still hears it");
 }
 
@@ -192,9 +193,9 @@ fn messages_flow_unicast_and_broadcast() {
     }
     net.run_for(Duration::from_millis(5));
     let got = &net.nodes[1].messages;
-    assert_eq!(got[0], sim::Received { from: a, broadcast: false, payload: b"to b".to_vec() });
+    assert_eq!(got[0], sim::Received { from: a, broadcast: false, reliable: false, payload: b"to b".to_vec() });
     assert_eq!(got.len(), 102);
-    assert_eq!(net.nodes[2].messages, vec![sim::Received { from: a, broadcast: true, payload: b"to all".to_vec() }]);
+    assert_eq!(net.nodes[2].messages, vec![sim::Received { from: a, broadcast: true, reliable: false, payload: b"to all".to_vec() }]);
     assert!(net.nodes[0].messages.is_empty(), "a broadcast is not delivered to its sender");
     // 100 small messages to one peer were packed into very few datagrams.
     assert!(net.nodes[0].core.stats().datagrams_sent < 20, "{:?}", net.nodes[0].core.stats());
@@ -219,11 +220,12 @@ fn a_rejected_peer_is_dropped_and_counted() {
     net.add_default(2);
     net.run_for(Duration::from_millis(10));
     let b = net.nodes[1].core.id();
-    net.nodes[0].core.reject_peer(b);
+    let now = net.now;
+    net.nodes[0].core.reject_peer(now, b);
     assert_eq!(net.nodes[0].core.peers().count(), 0);
     net.nodes[1].core.broadcast(b"x").unwrap();
     net.run_for(Duration::from_secs(1));
     assert!(net.nodes[0].messages.is_empty());
-    assert_eq!(net.nodes[0].core.stats().dropped_rejected, 1);
+    assert_eq!(net.nodes[0].core.stats().dropped_rejected, 1, "the broadcast, nothing else from it");
     assert_eq!(net.ups(0).len(), 1, "a rejected peer's announcements do not bring it back");
 }

@@ -15,6 +15,12 @@ pub enum SubmessageKind {
     Bye = 0x02,
     /// Application data, best-effort.
     Data = 0x10,
+    /// One fragment of a reliable message.
+    RData = 0x11,
+    /// A reliable sender's state, asking for an ACK.
+    Heartbeat = 0x12,
+    /// A receiver's acknowledgement and gap report.
+    Ack = 0x13,
 }
 
 impl SubmessageKind {
@@ -24,6 +30,9 @@ impl SubmessageKind {
             0x01 => Some(Self::Announce),
             0x02 => Some(Self::Bye),
             0x10 => Some(Self::Data),
+            0x11 => Some(Self::RData),
+            0x12 => Some(Self::Heartbeat),
+            0x13 => Some(Self::Ack),
             _ => None,
         }
     }

@@ -36,6 +36,7 @@ impl Default for Faults {
 pub struct Received {
     pub from: EndpointId,
     pub broadcast: bool,
+    pub reliable: bool,
     pub payload: Vec<u8>,
 }
 
@@ -138,9 +139,9 @@ impl Net {
         let now = self.now;
         let node = &mut self.nodes[i];
         while let Some(ev) = node.core.poll_event() {
-            if let Event::Message { from, broadcast, payload } = &ev {
-                let payload = node.core.inbox()[payload.clone()].to_vec();
-                node.messages.push(Received { from: *from, broadcast: *broadcast, payload });
+            if let Event::Message { from, broadcast, reliable, payload } = &ev {
+                let payload = payload.bytes(node.core.inbox()).to_vec();
+                node.messages.push(Received { from: *from, broadcast: *broadcast, reliable: *reliable, payload });
             } else {
                 node.events.push(ev);
             }
@@ -148,7 +149,7 @@ impl Net {
         node.core.take_inbox(Vec::new());
         let _ = now;
         let mut buf = std::mem::take(&mut self.buf);
-        while let Some(t) = self.nodes[i].core.poll_transmit(&mut buf) {
+        while let Some(t) = self.nodes[i].core.poll_transmit(now, &mut buf) {
             let src = self.nodes[i].addr;
             if !self.nodes[i].up {
                 continue;

@@ -1,0 +1,84 @@
+//! Receiving: decode a datagram, check its header, dispatch each submessage.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::Core;
+use crate::event::Payload;
+use crate::wire::{
+    Announce, Data, DecodeError, Header, Heartbeat, RData, Reader, SubmessageIter, SubmessageKind,
+    DATA_FLAG_BROADCAST,
+};
+use crate::{EndpointId, Event};
+
+impl Core {
+    /// Processes one received datagram from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        let mut reader = Reader::new(datagram);
+        let header = match Header::decode(&mut reader) {
+            Ok(h) => h,
+            Err(DecodeError::UnsupportedVersion(_)) => return self.stats.dropped_version += 1,
+            Err(_) => return self.stats.dropped_malformed += 1,
+        };
+        if header.network_id != self.config.network_id {
+            return self.stats.dropped_foreign_network += 1;
+        }
+        if header.source == self.config.id {
+            return self.stats.own_datagrams_ignored += 1;
+        }
+        if self.closed {
+            return;
+        }
+        let source = header.source;
+        let mut accepted = self.peers.touch(now, source);
+        for sub in SubmessageIter::new(reader) {
+            let Ok((sub, body)) = sub else {
+                self.stats.dropped_malformed += 1;
+                break;
+            };
+            let Some(kind) = SubmessageKind::from_u8(sub.kind) else {
+                self.stats.dropped_unknown_kind += 1;
+                continue;
+            };
+            let result = match kind {
+                SubmessageKind::Announce => Announce::decode(body).map(|a| {
+                    self.on_announce(now, from, source, &a);
+                    accepted = self.peers.touch(now, source);
+                }),
+                SubmessageKind::Bye => {
+                    self.on_bye(now, source);
+                    accepted = None;
+                    Ok(())
+                }
+                _ if accepted != Some(true) => {
+                    // Everything else needs an accepted peer.
+                    match accepted {
+                        Some(false) => self.stats.dropped_rejected += 1,
+                        _ => self.stats.dropped_unknown_peer += 1,
+                    }
+                    Ok(())
+                }
+                SubmessageKind::Data => {
+                    Data::decode(body).map(|d| self.deliver(source, sub.flags & DATA_FLAG_BROADCAST != 0, d.payload))
+                }
+                SubmessageKind::RData => RData::decode(sub.flags, body).map(|d| self.on_rdata(now, source, sub.flags, &d)),
+                SubmessageKind::Heartbeat => Heartbeat::decode(body).map(|h| self.on_heartbeat(now, source, sub.flags, &h)),
+                SubmessageKind::Ack => self.on_ack(now, source, sub.flags, body),
+            };
+            if result.is_err() {
+                self.stats.dropped_malformed += 1;
+                break;
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: EndpointId, broadcast: bool, payload: &[u8]) {
+        let start = self.inbox.len();
+        self.inbox.extend_from_slice(payload);
+        self.stats.messages_received += 1;
+        let payload = Payload::Inbox(start..self.inbox.len());
+        self.events.push_back(Event::Message { from, broadcast, reliable: false, payload });
+    }
+}

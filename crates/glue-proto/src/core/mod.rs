@@ -1,0 +1,226 @@
+//! The endpoint state machine: ties the codec, discovery, the reliable layer and the outbox together.
+//! No I/O: see the crate docs for the input/output discipline.
+
+mod best_effort;
+mod inbound;
+mod peers;
+mod reliable;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::discovery::{AnnounceSchedule, PeerTable};
+use crate::outbox::Outbox;
+use crate::reliable::{RecvStream, SendChannel};
+use crate::rng::Rng;
+use crate::wire::{Ack, Header};
+use crate::{ConfigError, CoreConfig, EndpointId, Event, PeerInfo, Stats};
+
+/// A datagram to send, produced by [`Core::poll_transmit`]; its bytes are in the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transmit {
+    /// Where to send it (a peer's unicast address or the multicast group).
+    pub destination: SocketAddr,
+    /// Its length in bytes.
+    pub size: usize,
+}
+
+/// Why a send was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No accepted peer has this ID.
+    #[error("unknown peer {0}")]
+    UnknownPeer(EndpointId),
+    /// The payload is larger than allowed (one datagram for best-effort, `max_message_size` for reliable).
+    #[error("message of {size} bytes exceeds the largest payload of {max} bytes")]
+    TooLarge {
+        /// The payload's size in bytes.
+        size: usize,
+        /// The largest payload, bytes.
+        max: usize,
+    },
+    /// The channel's send queue is full (`send_queue_bytes`); try again when messages are acknowledged.
+    #[error("send queue full: {queued} bytes queued, limit {limit}")]
+    QueueFull {
+        /// Bytes already queued on the channel.
+        queued: usize,
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// The core was closed.
+    #[error("endpoint is closed")]
+    Closed,
+}
+
+/// A receive stream is identified by its sender and whether it is the sender's multicast channel.
+type StreamKey = (EndpointId, bool);
+
+/// One glue endpoint's protocol state. See the crate docs for the input/output discipline.
+#[derive(Debug)]
+pub struct Core {
+    config: CoreConfig,
+    peers: PeerTable,
+    schedule: AnnounceSchedule,
+    outbox: Outbox,
+    events: VecDeque<Event>,
+    inbox: Vec<u8>,
+    stats: Stats,
+    rng: Rng,
+    data_seq: u32,
+    closed: bool,
+    multicast: SendChannel,
+    unicast: HashMap<EndpointId, SendChannel>,
+    streams: HashMap<StreamKey, RecvStream>,
+    ack_queue: Vec<StreamKey>,
+    ack_scratch: Ack,
+    /// Bytes held by receive streams (see `ReliableLimits::max_receive_memory`).
+    recv_memory: usize,
+}
+
+impl Core {
+    /// A core that will announce itself at `now`.
+    pub fn new(config: CoreConfig, now: Instant) -> Result<Core, ConfigError> {
+        config.validate()?;
+        let _ = now;
+        let header = Header { flags: 0, network_id: config.network_id, source: config.id };
+        let outbox = Outbox::new(header, config.max_datagram_size);
+        Ok(Core {
+            peers: PeerTable::new(config.max_peers, config.expiry_multiplier),
+            schedule: AnnounceSchedule::new(now, config.announce_period),
+            multicast: SendChannel::new(true, config.broadcast_target, outbox.max_body()),
+            outbox,
+            events: VecDeque::new(),
+            inbox: Vec::new(),
+            stats: Stats::default(),
+            rng: Rng::new(config.seed),
+            data_seq: 0,
+            closed: false,
+            unicast: HashMap::new(),
+            streams: HashMap::new(),
+            ack_queue: Vec::new(),
+            ack_scratch: Ack::default(),
+            recv_memory: 0,
+            config,
+        })
+    }
+
+    /// This endpoint's ID.
+    pub fn id(&self) -> EndpointId {
+        self.config.id
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The accepted peers.
+    pub fn peers(&self) -> impl Iterator<Item = &PeerInfo> {
+        self.peers.accepted()
+    }
+
+    /// The accepted peer holding `name`, if any.
+    pub fn peer_by_name(&self, name: &str) -> Option<&PeerInfo> {
+        self.peers.holder_of(name).and_then(|id| self.peers.get(id))
+    }
+
+    /// Bytes held for reliable traffic: queued to send plus receive buffers. Zero when traffic has
+    /// stopped and everything was acknowledged (tests check that memory returns to zero).
+    pub fn reliable_memory(&self) -> usize {
+        self.recv_memory
+            + self.multicast.queued_bytes()
+            + self.unicast.values().map(SendChannel::queued_bytes).sum::<usize>()
+    }
+
+    /// Says goodbye (queued BYE to the discovery target); afterwards sends fail and timers stop.
+    /// Drain [`Core::poll_transmit`] once more to send the goodbye.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.outbox.push(self.config.discovery_target, crate::wire::SubmessageKind::Bye as u8, 0, 0, |_| {});
+        self.closed = true;
+    }
+
+    /// Whether [`Core::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The next datagram to send, written into `buf` (replacing its contents; the buffer may be swapped
+    /// for one of the core's, so keep passing the same `Vec`). Pending acknowledgements and new reliable
+    /// fragments (as far as the windows allow) are packed when the queue runs empty.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if self.outbox.is_empty() {
+            self.flush_acks(now);
+            self.pump(now);
+        }
+        let (destination, mut datagram) = self.outbox.pop()?;
+        std::mem::swap(buf, &mut datagram);
+        self.outbox.recycle(datagram);
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += buf.len() as u64;
+        Some(Transmit { destination, size: buf.len() })
+    }
+
+    /// When [`Core::handle_timeout`] should be called next (None after close).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let limits = &self.config.reliable;
+        let next = self.schedule.next();
+        let expiry = self.peers.next_expiry();
+        let channels = self.unicast.values().chain([&self.multicast]).filter_map(SendChannel::next_timeout).min();
+        let streams = self.streams.values().filter_map(|s| s.next_timeout(limits)).min();
+        [Some(next), expiry, channels, streams].into_iter().flatten().min()
+    }
+
+    /// Advances timers: announces when due, expires silent peers, retransmits, enforces deadlines.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.schedule.is_due(now) {
+            self.queue_announce(self.config.discovery_target);
+            let jitter = self.rng.below(1 << 20) as f64 / (1u64 << 20) as f64;
+            self.schedule.sent(now, jitter);
+        }
+        let mut expired = Vec::new();
+        self.peers.expire(now, |peer| expired.push(peer));
+        for peer in expired {
+            self.forget_peer(now, peer.id);
+            self.events.push_back(Event::PeerDown { peer, reason: crate::DownReason::Expired });
+        }
+        self.reliable_timeouts(now);
+    }
+
+    /// The next event, in the order things happened.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Message payloads of the events drained so far (see [`crate::Payload::Inbox`]).
+    pub fn inbox(&self) -> &[u8] {
+        &self.inbox
+    }
+
+    /// Takes the inbox (after draining the events whose ranges point into it) and starts a new one in
+    /// `replacement` (cleared). Lets the caller hand a whole batch of payloads on without copying.
+    pub fn take_inbox(&mut self, mut replacement: Vec<u8>) -> Vec<u8> {
+        debug_assert!(
+            !self.events.iter().any(|e| matches!(e, Event::Message { .. })),
+            "drain message events before taking the inbox"
+        );
+        replacement.clear();
+        std::mem::replace(&mut self.inbox, replacement)
+    }
+}

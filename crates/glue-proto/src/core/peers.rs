@@ -1,0 +1,87 @@
+//! Discovery in the core: announcements in and out, peers added, changed, removed and rejected.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::Core;
+use crate::discovery::Observation;
+use crate::wire::{Announce, SubmessageKind};
+use crate::{DownReason, EndpointId, Event, NameClashRule, PeerInfo};
+
+impl Core {
+    pub(super) fn on_announce(&mut self, now: Instant, from: SocketAddr, source: EndpointId, a: &Announce<'_>) {
+        self.stats.announcements_received += 1;
+        let info = PeerInfo {
+            id: source,
+            name: a.name.to_owned(),
+            address: SocketAddr::new(from.ip(), a.unicast_port),
+            announce_period: Duration::from_millis(a.period_ms as u64),
+            incarnation: a.incarnation,
+        };
+        match self.peers.observe(now, &info) {
+            Observation::Refreshed | Observation::Rejected => {}
+            Observation::Changed => {
+                self.readdress(now, &info);
+                self.events.push_back(Event::PeerChanged(info));
+            }
+            Observation::Restarted(old) => {
+                self.forget_peer(now, old.id);
+                self.events.push_back(Event::PeerDown { peer: old, reason: DownReason::Restarted });
+                self.add_peer(now, info);
+            }
+            Observation::New => self.add_peer(now, info),
+        }
+    }
+
+    fn add_peer(&mut self, now: Instant, info: PeerInfo) {
+        if self.peers.is_full() {
+            self.stats.dropped_peer_table_full += 1;
+            return;
+        }
+        let existing =
+            if info.name == self.config.name { Some(self.config.id) } else { self.peers.holder_of(&info.name) };
+        let rejected = existing.is_some() && self.config.name_clash == NameClashRule::Reject;
+        self.peers.insert(now, info.clone(), rejected);
+        let (id, address) = (info.id, info.address);
+        if let Some(existing) = existing {
+            self.events.push_back(Event::NameClash { newcomer: info.clone(), existing, rejected });
+        }
+        if !rejected {
+            self.events.push_back(Event::PeerUp(info));
+            // Answer a newcomer at once so that it need not wait for our next periodic announcement,
+            // and tell it where its stream of our reliable multicast channel starts.
+            self.queue_announce(address);
+            self.add_multicast_receiver(now, id, address);
+        }
+    }
+
+    pub(super) fn on_bye(&mut self, now: Instant, source: EndpointId) {
+        if let Some(peer) = self.peers.remove(source) {
+            self.forget_peer(now, source);
+            self.events.push_back(Event::PeerDown { peer, reason: DownReason::Left });
+        }
+    }
+
+    pub(super) fn queue_announce(&mut self, dest: SocketAddr) {
+        let c = &self.config;
+        let announce = Announce {
+            unicast_port: c.unicast_port,
+            flags: 0,
+            period_ms: c.announce_period.as_millis() as u32,
+            incarnation: c.incarnation,
+            name: &c.name,
+            extensions: &[],
+        };
+        let len = 12 + c.name.len();
+        self.outbox.push(dest, SubmessageKind::Announce as u8, 0, len, |out| announce.encode(out));
+        self.stats.announcements_sent += 1;
+    }
+
+    /// Stops treating this peer as accepted (the application's accept filter said no): its traffic is
+    /// dropped and counted until it expires, and nothing waits for it. No event is emitted.
+    pub fn reject_peer(&mut self, now: Instant, id: EndpointId) {
+        if self.peers.reject(id).is_some() {
+            self.forget_peer(now, id);
+        }
+    }
+}

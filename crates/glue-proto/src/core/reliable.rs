@@ -1,0 +1,255 @@
+//! The reliable layer in the core: channels per peer and the multicast channel (sending), streams per
+//! sender (receiving), and the glue between them and the peer table.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::{Core, SendError, StreamKey};
+use crate::reliable::{ChannelCtx, Delivery, RecvStream, SendChannel};
+use crate::wire::{
+    Ack, DecodeError, Heartbeat, RData, SubmessageKind, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC, HEARTBEAT_FLAG_DIRECT,
+    HEARTBEAT_FLAG_MULTICAST, RDATA_FLAG_MULTICAST,
+};
+use crate::{EndpointId, PeerInfo};
+
+/// Builds a [`ChannelCtx`] from disjoint fields of the core.
+macro_rules! ctx {
+    ($core:expr, $now:expr) => {
+        ChannelCtx {
+            now: $now,
+            outbox: &mut $core.outbox,
+            events: &mut $core.events,
+            stats: &mut $core.stats,
+            limits: &$core.config.reliable,
+        }
+    };
+}
+
+/// Builds a [`Delivery`] from disjoint fields of the core.
+macro_rules! delivery {
+    ($core:expr, $now:expr, $from:expr, $broadcast:expr) => {
+        Delivery {
+            now: $now,
+            from: $from,
+            broadcast: $broadcast,
+            inbox: &mut $core.inbox,
+            events: &mut $core.events,
+            stats: &mut $core.stats,
+            limits: &$core.config.reliable,
+            memory: &mut $core.recv_memory,
+        }
+    };
+}
+
+impl Core {
+    /// Queues a reliable message to one accepted peer, fragmented as needed. It arrives exactly once and
+    /// in order with this endpoint's other reliable messages to that peer; `token` (if any) is reported
+    /// as [`crate::Event::Delivered`] when acknowledged, or [`crate::Event::Failed`] when not by
+    /// `deadline` (default `ReliableLimits::default_deadline`).
+    pub fn send_reliable(
+        &mut self,
+        now: Instant,
+        to: EndpointId,
+        data: Vec<u8>,
+        token: Option<u64>,
+        deadline: Option<Duration>,
+    ) -> Result<(), SendError> {
+        self.check_reliable(data.len())?;
+        let addr = self.peers.address_of(to).ok_or(SendError::UnknownPeer(to))?;
+        let limit = self.config.reliable.send_queue_bytes;
+        let max_body = self.outbox.max_body();
+        let mut ctx = ctx!(self, now);
+        let channel = self.unicast.entry(to).or_insert_with(|| {
+            let mut c = SendChannel::new(false, addr, max_body);
+            c.add_receiver(&mut ctx, to, addr);
+            c
+        });
+        let queued = channel.queued_bytes();
+        if queued > 0 && queued + data.len() > limit {
+            return Err(SendError::QueueFull { queued, limit });
+        }
+        let deadline = now + deadline.unwrap_or(ctx.limits.default_deadline);
+        channel.enqueue(&mut ctx, data, token, deadline);
+        Ok(())
+    }
+
+    /// Queues a reliable message to every accepted peer, sent once to the multicast group and repaired
+    /// per receiver. Reported like [`Core::send_reliable`]; with no peers it is delivered at once.
+    pub fn broadcast_reliable(
+        &mut self,
+        now: Instant,
+        data: Vec<u8>,
+        token: Option<u64>,
+        deadline: Option<Duration>,
+    ) -> Result<(), SendError> {
+        self.check_reliable(data.len())?;
+        let (queued, limit) = (self.multicast.queued_bytes(), self.config.reliable.send_queue_bytes);
+        if queued > 0 && queued + data.len() > limit {
+            return Err(SendError::QueueFull { queued, limit });
+        }
+        let mut ctx = ctx!(self, now);
+        let deadline = now + deadline.unwrap_or(ctx.limits.default_deadline);
+        self.multicast.enqueue(&mut ctx, data, token, deadline);
+        Ok(())
+    }
+
+    fn check_reliable(&self, len: usize) -> Result<(), SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        let max = self.config.reliable.max_message_size;
+        if len > max {
+            return Err(SendError::TooLarge { size: len, max });
+        }
+        Ok(())
+    }
+
+    pub(super) fn add_multicast_receiver(&mut self, now: Instant, peer: EndpointId, addr: SocketAddr) {
+        let mut ctx = ctx!(self, now);
+        self.multicast.add_receiver(&mut ctx, peer, addr);
+    }
+
+    /// Drops everything reliable about a peer that is gone: nothing waits for it any more (its pending
+    /// messages fail for it), and its receive streams are released.
+    pub(super) fn forget_peer(&mut self, now: Instant, peer: EndpointId) {
+        let mut ctx = ctx!(self, now);
+        self.multicast.remove_receiver(&mut ctx, peer);
+        if let Some(mut channel) = self.unicast.remove(&peer) {
+            channel.remove_receiver(&mut ctx, peer);
+        }
+        for key in [(peer, false), (peer, true)] {
+            if let Some(mut s) = self.streams.remove(&key) {
+                s.release(&mut self.recv_memory);
+            }
+        }
+        self.ack_queue.retain(|k| k.0 != peer);
+    }
+
+    /// A peer's address changed: its channels follow.
+    /// Reliable state is tied to the old address: forget it (pending messages to the peer fail) and
+    /// start again at the new one.
+    pub(super) fn readdress(&mut self, now: Instant, info: &PeerInfo) {
+        if self.multicast_receiver_address(info.id).is_some_and(|a| a == info.address) {
+            return;
+        }
+        self.forget_peer(now, info.id);
+        self.add_multicast_receiver(now, info.id, info.address);
+    }
+
+    fn multicast_receiver_address(&self, peer: EndpointId) -> Option<SocketAddr> {
+        self.multicast.receiver_address(peer)
+    }
+
+    fn stream(&mut self, key: StreamKey) -> &mut RecvStream {
+        self.streams.entry(key).or_default()
+    }
+
+    fn note_ack(&mut self, key: StreamKey) {
+        if self.streams.get(&key).is_some_and(RecvStream::ack_due) && !self.ack_queue.contains(&key) {
+            self.ack_queue.push(key);
+        }
+    }
+
+    pub(super) fn on_rdata(&mut self, now: Instant, from: EndpointId, flags: u8, rdata: &RData<'_>) {
+        let key = (from, flags & RDATA_FLAG_MULTICAST != 0);
+        let mut stream = self.streams.remove(&key).unwrap_or_default();
+        let mut d = delivery!(self, now, from, key.1);
+        stream.on_data(&mut d, flags, rdata);
+        self.streams.insert(key, stream);
+        self.note_ack(key);
+    }
+
+    pub(super) fn on_heartbeat(&mut self, now: Instant, from: EndpointId, flags: u8, hb: &Heartbeat) {
+        let key = (from, flags & HEARTBEAT_FLAG_MULTICAST != 0);
+        self.stream(key);
+        let mut stream = self.streams.remove(&key).expect("created");
+        let mut d = delivery!(self, now, from, key.1);
+        stream.on_heartbeat(&mut d, hb, flags & HEARTBEAT_FLAG_DIRECT != 0);
+        self.streams.insert(key, stream);
+        self.note_ack(key);
+    }
+
+    pub(super) fn on_ack(&mut self, now: Instant, from: EndpointId, flags: u8, body: &[u8]) -> Result<(), DecodeError> {
+        let mut ack = std::mem::take(&mut self.ack_scratch);
+        let result = ack.decode_into(body);
+        if result.is_ok() {
+            let mut ctx = ctx!(self, now);
+            let channel =
+                if flags & ACK_FLAG_MULTICAST != 0 { Some(&mut self.multicast) } else { self.unicast.get_mut(&from) };
+            let applied = channel.is_some_and(|c| c.on_ack(&mut ctx, from, &ack, flags & ACK_FLAG_SYNC != 0));
+            if !applied {
+                self.stats.dropped_invalid_ack += 1;
+            }
+        }
+        self.ack_scratch = ack;
+        result
+    }
+
+    /// Packs the ACKs that are due.
+    pub(super) fn flush_acks(&mut self, now: Instant) {
+        let window = self.config.reliable.recv_window;
+        let mut ack = std::mem::take(&mut self.ack_scratch);
+        for key in std::mem::take(&mut self.ack_queue) {
+            let Some(addr) = self.peers.address_of(key.0) else { continue };
+            let Some(stream) = self.streams.get_mut(&key) else { continue };
+            let Some(sync) = stream.take_ack(now, window, &mut ack) else { continue };
+            let flags = if key.1 { ACK_FLAG_MULTICAST } else { 0 } | if sync { ACK_FLAG_SYNC } else { 0 };
+            let len = Ack::encoded_len(ack.ranges.len());
+            self.outbox.push(addr, SubmessageKind::Ack as u8, flags, len, |o| ack.encode(o));
+            self.stats.acks_sent += 1;
+        }
+        self.ack_scratch = ack;
+    }
+
+    /// Sends new reliable fragments as far as the windows allow.
+    pub(super) fn pump(&mut self, now: Instant) {
+        let mut ctx = ctx!(self, now);
+        if self.multicast.has_unsent() {
+            self.multicast.pump(&mut ctx);
+        }
+        for channel in self.unicast.values_mut().filter(|c| c.has_unsent()) {
+            channel.pump(&mut ctx);
+        }
+    }
+
+    pub(super) fn reliable_timeouts(&mut self, now: Instant) {
+        let mut ctx = ctx!(self, now);
+        for channel in self.unicast.values_mut().chain([&mut self.multicast]) {
+            if channel.next_timeout().is_some_and(|t| t <= now) {
+                channel.on_timeout(&mut ctx);
+            }
+        }
+        let limits = self.config.reliable;
+        let due: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.next_timeout(&limits).is_some_and(|t| t <= now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in due {
+            let mut stream = self.streams.remove(&key).expect("present");
+            let mut d = delivery!(self, now, key.0, key.1);
+            stream.on_timeout(&mut d);
+            self.streams.insert(key, stream);
+        }
+    }
+
+    /// The smoothed round-trip time to a peer (its unicast channel), if one was measured.
+    pub fn rtt(&self, peer: EndpointId) -> Option<Duration> {
+        self.unicast.get(&peer).map(SendChannel::srtt)
+    }
+}
+
+impl Core {
+    /// A summary of the reliable state (channels and streams), for test failure messages.
+    pub fn debug_reliable(&self) -> String {
+        let mut out = format!("multicast: {}\n", self.multicast.debug_state());
+        for (peer, c) in &self.unicast {
+            out += &format!("unicast to {peer}: {}\n", c.debug_state());
+        }
+        for (key, s) in &self.streams {
+            out += &format!("stream from {key:?}: {}\n", s.debug_state());
+        }
+        out
+    }
+}
