@@ -46,6 +46,10 @@ fn every_truncation_of_every_message_is_dropped_without_panic() {
         DatagramBuilder::new(header()).bye().finish(),
         DatagramBuilder::new(header()).data(false, &Data { seq: 1, payload: b"payload" }).finish(),
         DatagramBuilder::new(header()).data(true, &Data { seq: 1, payload: b"x" }).finish(),
+        DatagramBuilder::new(header()).raw(0x11, 0x03, &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1]).finish(),
+        DatagramBuilder::new(header()).raw(0x11, 0x06, &[1, 0, 0, 0, 0, 0, 0, 0, 1]).finish(),
+        DatagramBuilder::new(header()).raw(0x12, 0x02, &[0; 16]).finish(),
+        DatagramBuilder::new(header()).raw(0x13, 0x00, &[0; 28]).finish(),
     ];
     for datagram in &valid {
         for cut in 0..datagram.len() {
@@ -151,11 +155,17 @@ fn random_and_mutated_datagrams_never_panic() {
     let seeds = [
         DatagramBuilder::new(header()).announce(&announce("peer")).data(true, &Data { seq: 3, payload: b"abc" }).finish(),
         DatagramBuilder::new(header()).bye().finish(),
+        DatagramBuilder::new(header())
+            .raw(0x12, 0x02, &[0; 16])
+            .raw(0x11, 0x03, &[0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1])
+            .raw(0x11, 0x04, &[1, 0, 0, 0, 0, 0, 0, 0, 2, 3])
+            .finish(),
+        DatagramBuilder::new(header()).raw(0x13, 0x01, &[0; 28]).raw(0x13, 0x00, &[0; 28]).finish(),
     ];
     let mut c = core_knowing_peer();
-    for round in 0..20_000 {
+    for round in 0..40_000 {
         let mut d = if round % 2 == 0 {
-            seeds[round % 4 / 2].clone()
+            seeds[(round / 2) % seeds.len()].clone()
         } else {
             let len = (next() % 80) as usize;
             let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
@@ -171,8 +181,41 @@ fn random_and_mutated_datagrams_never_panic() {
             }
         }
         c.handle_datagram(Instant::now(), FROM, &d);
+        let mut buf = Vec::new();
+        while c.poll_transmit(Instant::now(), &mut buf).is_some() {}
         while c.poll_event().is_some() {}
         c.take_inbox(Vec::new());
     }
-    assert_eq!(c.stats().datagrams_received, 20_001);
+    assert_eq!(c.stats().datagrams_received, 40_001);
+    assert!(c.reliable_memory() <= c.config().reliable.max_receive_memory);
+}
+
+#[test]
+fn invalid_reliable_fields_are_rejected_by_the_decoder() {
+    use glue_proto::wire::{Ack, Heartbeat};
+    let mut hb = Vec::new();
+    Heartbeat { first: 9, next: 5 }.encode(&mut hb);
+    assert!(matches!(Heartbeat::decode(&hb), Err(DecodeError::Invalid { field: "heartbeat first", .. })));
+    let decode = |a: Ack| {
+        let mut body = Vec::new();
+        a.encode(&mut body);
+        Ack::default().decode_into(&body)
+    };
+    let ok = Ack { next: 10, top: 20, window: 1, delay_us: 0, ranges: vec![(12, 14), (16, 20)] };
+    assert_eq!(decode(ok.clone()), Ok(()));
+    let bad = [
+        Ack { top: 9, ranges: vec![], ..ok.clone() },             // top below next
+        Ack { ranges: vec![(10, 12)], ..ok.clone() },             // a range starting at next
+        Ack { ranges: vec![(12, 14), (14, 16)], ..ok.clone() },   // touching ranges
+        Ack { ranges: vec![(16, 18), (12, 14)], ..ok.clone() },   // not ascending
+        Ack { ranges: vec![(12, 21)], ..ok.clone() },             // beyond top
+    ];
+    for a in bad {
+        assert!(matches!(decode(a.clone()), Err(DecodeError::Invalid { .. })), "{a:?}");
+    }
+    // More than 32 ranges in the count field.
+    let mut body = Vec::new();
+    Ack { ranges: vec![], ..ok }.encode(&mut body);
+    body[24] = 33;
+    assert!(matches!(Ack::default().decode_into(&body), Err(DecodeError::Invalid { field: "ack range count", .. })));
 }

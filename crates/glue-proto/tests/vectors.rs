@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use glue_proto::wire::{Announce, Data, DatagramBuilder, Header, Reader, SubmessageIter};
+use glue_proto::wire::{Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter};
 use glue_proto::EndpointId;
 
 fn header() -> Header {
@@ -20,6 +20,20 @@ fn announce() -> Announce<'static> {
         name: "A",
         extensions: &[],
     }
+}
+
+fn rdata(flags: u8, r: RData<'_>) -> Vec<u8> {
+    let mut body = Vec::new();
+    r.encode(&mut body);
+    DatagramBuilder::new(header()).raw(0x11, flags, &body).finish()
+}
+
+fn heartbeat() -> Heartbeat {
+    Heartbeat { first: 5, next: 9 }
+}
+
+fn ack() -> Ack {
+    Ack { next: 5, top: 9, window: 4096, delay_us: 120, ranges: vec![(6, 7), (8, 9)] }
 }
 
 /// Every vector of the document, built from its fields.
@@ -42,6 +56,18 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
                 .data(false, &Data { seq: 9, payload: b"" })
                 .finish(),
         ),
+        ("rdata", rdata(0x06, RData { seq: 5, message_len: None, payload: b"hi" })),
+        ("rdata-first", rdata(0x03, RData { seq: 6, message_len: Some(3000), payload: b"ab" })),
+        ("heartbeat", {
+            let mut body = Vec::new();
+            heartbeat().encode(&mut body);
+            DatagramBuilder::new(header()).raw(0x12, 0x02, &body).finish()
+        }),
+        ("ack", {
+            let mut body = Vec::new();
+            ack().encode(&mut body);
+            DatagramBuilder::new(header()).raw(0x13, 0x00, &body).finish()
+        }),
     ]
 }
 
@@ -100,6 +126,20 @@ fn vectors_decode_back_to_their_fields() {
                 assert_eq!(subs.len(), 2);
                 assert_eq!(subs[0].0.flags, 1);
                 assert_eq!(Data::decode(subs[1].1).unwrap(), Data { seq: 9, payload: b"" });
+            }
+            "rdata" => {
+                assert_eq!(subs[0].0.flags, 0x06);
+                assert_eq!(RData::decode(0x06, subs[0].1).unwrap(), RData { seq: 5, message_len: None, payload: b"hi" });
+            }
+            "rdata-first" => {
+                let r = RData::decode(0x03, subs[0].1).unwrap();
+                assert_eq!(r, RData { seq: 6, message_len: Some(3000), payload: b"ab" });
+            }
+            "heartbeat" => assert_eq!(Heartbeat::decode(subs[0].1).unwrap(), heartbeat()),
+            "ack" => {
+                let mut a = Ack::default();
+                a.decode_into(subs[0].1).unwrap();
+                assert_eq!(a, ack());
             }
             other => panic!("unchecked vector {other}"),
         }
