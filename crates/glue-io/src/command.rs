@@ -1,0 +1,155 @@
+//! Commands from application threads to the I/O thread: a bounded queue for messages, an unbounded one
+//! for the rare control commands, a close flag, and a coalesced wake-up (one `Waker::wake` per burst).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+
+use glue_proto::EndpointId;
+use mio::Waker;
+
+/// Commands queued at most (messages waiting for the I/O thread).
+pub(crate) const COMMAND_QUEUE: usize = 65_536;
+
+/// A message to send; the payload is copied once, into the command.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Unicast to one peer.
+    Send {
+        /// The peer.
+        to: EndpointId,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// Multicast to every endpoint.
+    Broadcast(Vec<u8>),
+}
+
+/// A control command: never dropped (the queue is unbounded; there is at most one per peer).
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Treat this peer as rejected.
+    Reject(EndpointId),
+}
+
+/// What became of a posted command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Posted {
+    /// Queued; the I/O thread will see it.
+    Queued,
+    /// The queue was full: dropped.
+    Full,
+    /// The I/O thread is gone.
+    Closed,
+}
+
+/// The sending side, shared by every handle of one endpoint.
+#[derive(Debug)]
+pub(crate) struct Mailbox {
+    commands: SyncSender<Command>,
+    control: Sender<Control>,
+    waker: Waker,
+    wake_pending: AtomicBool,
+    close: AtomicBool,
+}
+
+/// The receiving side, owned by the I/O thread.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    commands: Receiver<Command>,
+    control: Receiver<Control>,
+}
+
+impl Mailbox {
+    /// A mailbox waking the I/O thread through `waker`, and the I/O thread's side of it.
+    pub(crate) fn new(waker: Waker) -> (Mailbox, Inbox) {
+        let (commands, commands_rx) = mpsc::sync_channel(COMMAND_QUEUE);
+        let (control, control_rx) = mpsc::channel();
+        let mailbox = Mailbox {
+            commands,
+            control,
+            waker,
+            wake_pending: AtomicBool::new(false),
+            close: AtomicBool::new(false),
+        };
+        (mailbox, Inbox { commands: commands_rx, control: control_rx })
+    }
+
+    /// Queues a message without blocking.
+    pub(crate) fn post(&self, command: Command) -> Posted {
+        match self.commands.try_send(command) {
+            Ok(()) => {
+                self.wake();
+                Posted::Queued
+            }
+            Err(TrySendError::Full(_)) => Posted::Full,
+            Err(TrySendError::Disconnected(_)) => Posted::Closed,
+        }
+    }
+
+    /// Queues a control command; false when the I/O thread is gone.
+    pub(crate) fn control(&self, control: Control) -> bool {
+        let sent = self.control.send(control).is_ok();
+        self.wake();
+        sent
+    }
+
+    /// Asks the I/O thread to say goodbye and exit.
+    pub(crate) fn request_close(&self) {
+        self.close.store(true, Ordering::SeqCst);
+        // Not coalesced: the thread must see the flag even when a wake-up is pending but not yet taken.
+        let _ = self.waker.wake();
+    }
+
+    /// Whether close was requested.
+    pub(crate) fn close_requested(&self) -> bool {
+        self.close.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the I/O thread unless a wake-up is already pending.
+    fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            // A failed wake-up (never seen in practice) only delays the command to the next timeout.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Called by the I/O thread before it drains the queues: later posts wake it again.
+    pub(crate) fn start_drain(&self) {
+        self.wake_pending.store(false, Ordering::Release);
+    }
+}
+
+impl Inbox {
+    /// The next message, if any.
+    pub(crate) fn next_command(&self) -> Option<Command> {
+        self.commands.try_recv().ok()
+    }
+
+    /// The next control command, if any.
+    pub(crate) fn next_control(&self) -> Option<Control> {
+        self.control.try_recv().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mio::{Poll, Token};
+
+    #[test]
+    fn full_queue_and_closed_inbox() {
+        let poll = Poll::new().unwrap();
+        let (mailbox, inbox) = Mailbox::new(Waker::new(poll.registry(), Token(0)).unwrap());
+        for _ in 0..COMMAND_QUEUE {
+            assert_eq!(mailbox.post(Command::Broadcast(vec![])), Posted::Queued);
+        }
+        assert_eq!(mailbox.post(Command::Broadcast(vec![])), Posted::Full);
+        mailbox.start_drain();
+        assert!(inbox.next_command().is_some());
+        assert!(mailbox.control(Control::Reject(EndpointId(1))));
+        assert!(matches!(inbox.next_control(), Some(Control::Reject(EndpointId(1)))));
+        drop(inbox);
+        assert_eq!(mailbox.post(Command::Broadcast(vec![])), Posted::Closed);
+        assert!(!mailbox.control(Control::Reject(EndpointId(1))));
+    }
+}

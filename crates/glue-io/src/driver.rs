@@ -1,0 +1,297 @@
+//! The I/O thread's loop: wait, receive, apply commands, run timers, send, deliver one batch, publish
+//! stats; on close, say goodbye and return (dropping, and so closing, the sockets).
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glue_proto::{Core, SendError};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::batch::BatchBuilder;
+use crate::command::{Command, Control, Inbox};
+use crate::endpoint::Shared;
+use crate::sys::RecvBatch;
+use crate::tx::{Flush, TxQueue};
+use crate::{EndpointStats, Sink};
+
+pub(crate) const UNICAST: Token = Token(0);
+pub(crate) const DISCOVERY: Token = Token(1);
+pub(crate) const WAKER: Token = Token(2);
+
+/// A batch stops growing (the next receive waits for the next iteration) past this many payload bytes.
+const BATCH_BYTES: usize = 1 << 20;
+/// ... or this many entries.
+const BATCH_ENTRIES: usize = 4096;
+/// Receive calls per iteration at most (each up to `RX_BATCH` datagrams), so commands and timers run.
+const RECV_CALLS: usize = 8;
+/// Commands applied per iteration at most.
+const COMMANDS_PER_ITERATION: usize = 4096;
+/// While applying commands, send after this many payload bytes, so the core's outbox stays small.
+const FLUSH_EVERY_BYTES: usize = 256 << 10;
+/// How long to wait before retrying after `ENOBUFS`.
+const NO_BUFFERS_RETRY: Duration = Duration::from_millis(1);
+/// How long closing may wait for the socket to take the goodbye.
+const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Counters kept by the loop itself (the core keeps the protocol's).
+#[derive(Debug, Default)]
+struct Counters {
+    recv_errors: u64,
+    /// Truncated datagrams and unknown address families (added to the core's `dropped_malformed`).
+    malformed: u64,
+    unknown_peer: u64,
+    dropped_batches: u64,
+}
+
+/// Everything the I/O thread owns.
+pub(crate) struct Driver<S: Sink> {
+    core: Core,
+    poll: Poll,
+    sockets: [UdpSocket; 2],
+    inbox: Inbox,
+    shared: Arc<Shared>,
+    sink: S,
+    consumer_alive: bool,
+    rx: RecvBatch,
+    tx: TxQueue,
+    builder: BatchBuilder,
+    /// Per socket: may have more to read (edge-triggered readiness not yet drained).
+    readable: [bool; 2],
+    /// Waiting for the unicast socket to become writable.
+    write_blocked: bool,
+    /// Whether WRITABLE interest is registered.
+    writable_interest: bool,
+    retry_at: Option<Instant>,
+    /// Commands may be waiting (the drain stopped early).
+    commands_pending: bool,
+    counters: Counters,
+}
+
+impl<S: Sink> Driver<S> {
+    /// A driver over registered sockets (`[unicast, discovery]`).
+    pub(crate) fn new(
+        core: Core,
+        poll: Poll,
+        sockets: [UdpSocket; 2],
+        inbox: Inbox,
+        shared: Arc<Shared>,
+        sink: S,
+    ) -> Self {
+        Driver {
+            core,
+            poll,
+            sockets,
+            inbox,
+            shared,
+            sink,
+            consumer_alive: true,
+            rx: RecvBatch::new(),
+            tx: TxQueue::new(),
+            builder: BatchBuilder::default(),
+            readable: [true; 2],
+            write_blocked: false,
+            writable_interest: false,
+            retry_at: None,
+            commands_pending: true,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Runs until close is requested (or waiting fails), then says goodbye.
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(16);
+        loop {
+            let timeout = self.poll_timeout(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                break; // Cannot wait any more: close as well as we can.
+            }
+            for event in events.iter() {
+                match event.token() {
+                    UNICAST => {
+                        self.readable[0] |= event.is_readable() || event.is_error();
+                        self.write_blocked &= !(event.is_writable() || event.is_error());
+                    }
+                    DISCOVERY => self.readable[1] = true,
+                    _ => {}
+                }
+            }
+            let now = Instant::now();
+            self.receive(now);
+            let closing = self.shared.mailbox.close_requested();
+            self.apply_commands(now);
+            if self.core.poll_timeout().is_some_and(|t| t <= now) {
+                self.core.handle_timeout(now);
+            }
+            self.flush(now);
+            self.deliver();
+            self.publish_stats();
+            if closing {
+                break;
+            }
+        }
+        self.say_goodbye();
+    }
+
+    /// Whether the socket may take datagrams now (not full, not in an `ENOBUFS` pause).
+    fn can_send(&self, now: Instant) -> bool {
+        !self.write_blocked && !matches!(self.retry_at, Some(at) if now < at)
+    }
+
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        if self.readable.iter().any(|&r| r)
+            || (self.commands_pending && self.can_send(now))
+            || self.shared.mailbox.close_requested()
+        {
+            return Some(Duration::ZERO);
+        }
+        let deadline = match (self.core.poll_timeout(), self.retry_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        deadline.map(|d| d.saturating_duration_since(now))
+    }
+
+    /// Receives from both sockets in turn until they are drained, the batch is full or the call budget
+    /// is spent.
+    fn receive(&mut self, now: Instant) {
+        let mut calls = 0;
+        while self.readable.iter().any(|&r| r) {
+            for (i, socket) in self.sockets.iter().enumerate() {
+                if !self.readable[i] {
+                    continue;
+                }
+                if calls == RECV_CALLS
+                    || self.builder.entries() >= BATCH_ENTRIES
+                    || self.core.inbox().len() + self.builder.owned_bytes() >= BATCH_BYTES
+                {
+                    return;
+                }
+                calls += 1;
+                match self.rx.recv(socket) {
+                    Ok(n) => {
+                        for j in 0..n {
+                            let (meta, bytes) = self.rx.get(j);
+                            match meta.from {
+                                Some(from) if !meta.truncated => self.core.handle_datagram(now, from, bytes),
+                                _ => self.counters.malformed += 1,
+                            }
+                        }
+                        self.builder.collect(&mut self.core);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable[i] = false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        // Not expected for UDP; the next readiness edge retries.
+                        self.counters.recv_errors += 1;
+                        self.readable[i] = false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies queued commands while the socket takes datagrams (backpressure: when it does not, the
+    /// queue fills up and senders are told so).
+    fn apply_commands(&mut self, now: Instant) {
+        self.shared.mailbox.start_drain();
+        while let Some(Control::Reject(id)) = self.inbox.next_control() {
+            self.core.reject_peer(now, id);
+        }
+        self.commands_pending = false;
+        let mut unflushed = 0;
+        for _ in 0..COMMANDS_PER_ITERATION {
+            if !self.can_send(now) {
+                self.commands_pending = true;
+                return;
+            }
+            let Some(command) = self.inbox.next_command() else { return };
+            let (result, len) = match command {
+                Command::Send { to, payload } => (self.core.send(to, &payload), payload.len()),
+                Command::Broadcast(payload) => (self.core.broadcast(&payload), payload.len()),
+            };
+            match result {
+                Ok(()) => {}
+                Err(SendError::UnknownPeer(_)) => self.counters.unknown_peer += 1,
+                // Too large and closed are checked before queueing; count anything else as a send error.
+                Err(_) => self.tx.send_errors += 1,
+            }
+            unflushed += len;
+            if unflushed >= FLUSH_EVERY_BYTES {
+                self.flush(now);
+                unflushed = 0;
+            }
+        }
+        self.commands_pending = true;
+    }
+
+    fn flush(&mut self, now: Instant) {
+        if !self.can_send(now) {
+            return;
+        }
+        self.retry_at = None;
+        let want_writable = match self.tx.flush(now, &mut self.core, &self.sockets[0]) {
+            Flush::Done => false,
+            Flush::WouldBlock => {
+                self.write_blocked = true;
+                true
+            }
+            Flush::NoBuffers => {
+                self.retry_at = Some(now + NO_BUFFERS_RETRY);
+                self.writable_interest
+            }
+        };
+        if want_writable != self.writable_interest {
+            let interest =
+                if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            if self.poll.registry().reregister(&mut self.sockets[0], UNICAST, interest).is_ok() {
+                self.writable_interest = want_writable;
+            } else {
+                // Without writable events, fall back to retrying on a short timer.
+                self.write_blocked = false;
+                self.retry_at = Some(now + NO_BUFFERS_RETRY);
+            }
+        }
+    }
+
+    /// Hands this iteration's events to the sink as one batch.
+    fn deliver(&mut self) {
+        self.builder.collect(&mut self.core);
+        let Some(batch) = self.builder.finish(&mut self.core) else { return };
+        if self.consumer_alive && self.sink.deliver(batch) {
+            return;
+        }
+        self.consumer_alive = false;
+        self.counters.dropped_batches += 1;
+    }
+
+    fn publish_stats(&self) {
+        let mut core = *self.core.stats();
+        core.dropped_malformed += self.counters.malformed;
+        let mut stats = EndpointStats { core, ..EndpointStats::default() };
+        stats.send_errors = self.tx.send_errors;
+        stats.recv_errors = self.counters.recv_errors;
+        stats.dropped_send_unknown_peer = self.counters.unknown_peer;
+        stats.dropped_batches = self.counters.dropped_batches;
+        self.shared.stats.publish(stats);
+    }
+
+    /// Queues the goodbye and sends everything left, waiting a little for a full socket.
+    fn say_goodbye(&mut self) {
+        self.core.close();
+        let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
+        loop {
+            let now = Instant::now();
+            if self.tx.flush(now, &mut self.core, &self.sockets[0]) == Flush::Done || now >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.deliver();
+        self.publish_stats();
+    }
+}

@@ -1,0 +1,231 @@
+//! [`Endpoint`]: opens the sockets, starts the I/O thread, and is the handle other threads use.
+
+use std::net::SocketAddrV4;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use glue_proto::{Core, EndpointId};
+use mio::{Interest, Poll, Waker};
+
+use crate::command::{Command, Control, Mailbox, Posted};
+use crate::driver::{Driver, DISCOVERY, UNICAST, WAKER};
+use crate::stats::StatsCell;
+use crate::{socket, EndpointStats, Error, IoConfig, Sink};
+
+/// State shared by the handle and the I/O thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) mailbox: Mailbox,
+    pub(crate) stats: StatsCell,
+    /// Set when the I/O thread has finished (sockets closed), even if it panicked.
+    exited: AtomicBool,
+}
+
+/// Sets [`Shared::exited`] when the I/O thread ends, however it ends.
+struct ExitGuard(Arc<Shared>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        self.0.exited.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A running endpoint: its sockets are open and its I/O thread announces, receives and sends.
+///
+/// `Endpoint` is `Send + Sync`; share it (e.g. in an `Arc`) to send from several threads. Dropping it
+/// closes it (blocking, see [`Endpoint::close`], unless it was closed in the background).
+#[derive(Debug)]
+pub struct Endpoint {
+    id: EndpointId,
+    local: SocketAddrV4,
+    max_payload: usize,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Endpoint {
+    /// Validates `config`, opens and configures both sockets, and starts the I/O thread
+    /// (`glue-io-<name>`), which announces at once and hands every batch of events to `sink`.
+    ///
+    /// Nothing is sent and nothing stays open when this fails.
+    pub fn open(config: IoConfig, sink: impl Sink) -> Result<Endpoint, Error> {
+        config.validate()?;
+        let sockets = socket::open(&config)?;
+        let core = Core::new(config.core_config(sockets.local.port()), Instant::now())?;
+        let max_payload = core.max_payload();
+        let poll = Poll::new().map_err(|e| Error::socket(e, "create the poller"))?;
+        let waker = Waker::new(poll.registry(), WAKER).map_err(|e| Error::socket(e, "create the waker"))?;
+        let mut unicast = mio::net::UdpSocket::from_std(sockets.unicast);
+        let mut discovery = mio::net::UdpSocket::from_std(sockets.discovery);
+        let registry = poll.registry();
+        registry
+            .register(&mut unicast, UNICAST, Interest::READABLE)
+            .map_err(|e| Error::socket(e, format!("register unicast {}", sockets.local)))?;
+        registry
+            .register(&mut discovery, DISCOVERY, Interest::READABLE)
+            .map_err(|e| Error::socket(e, format!("register discovery {}", config.discovery_listen)))?;
+        let (mailbox, inbox) = Mailbox::new(waker);
+        let shared =
+            Arc::new(Shared { mailbox, stats: StatsCell::default(), exited: AtomicBool::new(false) });
+        let driver = Driver::new(core, poll, [unicast, discovery], inbox, shared.clone(), sink);
+        let guard = ExitGuard(shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(thread_name(&config.name))
+            .spawn(move || {
+                let _guard = guard;
+                driver.run();
+            })
+            .map_err(|e| Error::socket(e, "start the I/O thread"))?;
+        Ok(Endpoint {
+            id: config.id,
+            local: sockets.local,
+            max_payload,
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// This endpoint's ID.
+    pub fn id(&self) -> EndpointId {
+        self.id
+    }
+
+    /// The unicast socket's address (with the actual port when port 0 was configured).
+    pub fn local_addr(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    /// Largest payload of one message, bytes (from `max_datagram_size`).
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    /// Queues a best-effort message to the peer `to`. Returns `Ok(false)` when the command queue is full
+    /// (the message is dropped and counted in `dropped_send_queue_full`). A `to` that is not an accepted
+    /// peer is counted in `dropped_send_unknown_peer` on the I/O thread, not reported here.
+    pub fn send(&self, to: EndpointId, payload: &[u8]) -> Result<bool, Error> {
+        self.check(payload)?;
+        self.post(Command::Send { to, payload: payload.to_vec() })
+    }
+
+    /// Queues a best-effort message to every endpoint (the discovery target). `Ok(false)` as for
+    /// [`Endpoint::send`].
+    pub fn broadcast(&self, payload: &[u8]) -> Result<bool, Error> {
+        self.check(payload)?;
+        self.post(Command::Broadcast(payload.to_vec()))
+    }
+
+    /// Ignores the peer `id` from now on (the application's accept filter said no): its messages are
+    /// dropped and counted (`dropped_rejected`) until it expires. Never dropped for a full queue.
+    pub fn reject_peer(&self, id: EndpointId) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() || !self.shared.mailbox.control(Control::Reject(id)) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// The counters as of the I/O thread's latest loop iteration (the last ones after close).
+    pub fn stats(&self) -> EndpointStats {
+        self.shared.stats.read()
+    }
+
+    /// Whether close was requested.
+    pub fn is_closed(&self) -> bool {
+        self.shared.mailbox.close_requested()
+    }
+
+    /// Sends the goodbye, stops the I/O thread and closes the sockets; returns when all that is done.
+    /// Idempotent: later (or concurrent) calls wait for the same close. Must not be called on the thread
+    /// that consumes batches while the sink blocks on that consumer.
+    pub fn close(&self) {
+        self.shared.mailbox.request_close();
+        if let Some(handle) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            // A panic of the I/O thread (only possible in the sink) has nothing more to clean up.
+            let _ = handle.join();
+        }
+        // The thread may have been detached by `close_in_background`.
+        self.wait_exited(None);
+    }
+
+    /// Like [`Endpoint::close`] but waits at most `timeout`; returns whether the thread has exited (else
+    /// it finishes on its own). For shutdown paths that must not hang, e.g. when the sink may be blocked on
+    /// a consumer that is itself shutting down.
+    pub fn close_timeout(&self, timeout: Duration) -> bool {
+        self.shared.mailbox.request_close();
+        let exited = self.wait_exited(Some(Instant::now() + timeout));
+        if let Ok(mut thread) = self.thread.try_lock() {
+            if let Some(handle) = thread.take().filter(|_| exited) {
+                let _ = handle.join();
+            }
+        }
+        exited
+    }
+
+    /// Like [`Endpoint::close`] but returns at once without blocking: the I/O thread says goodbye,
+    /// closes the sockets and exits on its own. For contexts that must not block (finalizers, the
+    /// consumer's own thread).
+    pub fn close_in_background(&self) {
+        self.shared.mailbox.request_close();
+        if let Ok(mut thread) = self.thread.try_lock() {
+            drop(thread.take()); // detaches
+        }
+    }
+
+    fn wait_exited(&self, deadline: Option<Instant>) -> bool {
+        while !self.shared.exited.load(Ordering::SeqCst) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    fn check(&self, payload: &[u8]) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        if payload.len() > self.max_payload {
+            return Err(Error::MessageTooLarge { size: payload.len(), max: self.max_payload });
+        }
+        Ok(())
+    }
+
+    fn post(&self, command: Command) -> Result<bool, Error> {
+        match self.shared.mailbox.post(command) {
+            Posted::Queued => Ok(true),
+            Posted::Full => {
+                self.shared.stats.count_queue_full();
+                Ok(false)
+            }
+            Posted::Closed => Err(Error::Closed),
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    /// Closes like [`Endpoint::close`], except after [`Endpoint::close_in_background`] or a timed-out
+    /// [`Endpoint::close_timeout`]: the detached thread then finishes on its own and drop does not wait.
+    fn drop(&mut self) {
+        self.shared.mailbox.request_close();
+        if let Some(handle) = self.thread.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// "glue-io-<name>" without characters an OS thread name cannot hold (the OS may shorten it further).
+fn thread_name(name: &str) -> String {
+    let clean: String = name.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    format!("glue-io-{clean}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_names_have_no_control_characters() {
+        assert_eq!(super::thread_name("a\0b\n"), "glue-io-a_b_");
+    }
+}

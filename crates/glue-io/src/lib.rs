@@ -1,0 +1,38 @@
+//! # glue-io — the socket runtime of glue
+//!
+//! Opens the UDP sockets of one endpoint and runs one I/O thread (`glue-io-<name>`) that drives the sans-IO
+//! [`glue_proto::Core`] with real time:
+//!
+//! - a **unicast socket** bound to [`IoConfig::listen`], from which *everything* is sent (unicast and
+//!   multicast, so the source port of every datagram is the announced unicast port);
+//! - a **discovery socket** bound to [`IoConfig::discovery_listen`] (the multicast group and port, with
+//!   `SO_REUSEADDR`/`SO_REUSEPORT`) and joined to the group on [`IoConfig::interface`].
+//!
+//! The thread waits with `mio` until a socket is readable, a command arrives or the core's next timeout;
+//! receives in batches (`recvmmsg` on Linux), feeds the core, sends in batches (`sendmmsg`), and hands the
+//! events of each loop iteration to a [`Sink`] as one [`InboundBatch`] (payload bytes taken out of the core
+//! without copying, plus flat [`Entry`] records). Other threads talk to it through [`Endpoint`]: bounded
+//! command queue, one wake-up per burst, a stats snapshot, and a blocking, idempotent [`Endpoint::close`]
+//! that sends the goodbye before the sockets close.
+#![deny(clippy::all)]
+#![warn(missing_docs)]
+
+mod batch;
+mod command;
+mod config;
+mod driver;
+mod endpoint;
+mod error;
+mod random;
+mod socket;
+mod stats;
+mod sys;
+mod tx;
+
+pub use crate::batch::{Entry, EntryKind, InboundBatch, Sink};
+pub use crate::config::IoConfig;
+pub use crate::endpoint::Endpoint;
+pub use crate::error::Error;
+pub use crate::random::random_u64;
+pub use crate::stats::EndpointStats;
+pub use glue_proto::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, Stats};

@@ -1,0 +1,52 @@
+//! [`EndpointStats`]: the core's counters plus the runtime's, published by the I/O thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use glue_proto::Stats;
+
+/// Counters of one endpoint; all only ever increase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointStats {
+    /// The protocol core's counters. Truncated datagrams and those from an unknown address family are
+    /// included in `dropped_malformed`.
+    pub core: Stats,
+    /// Datagrams the socket refused to send (other than "try again later"); each is dropped.
+    pub send_errors: u64,
+    /// Receive calls that failed (other than "nothing to read").
+    pub recv_errors: u64,
+    /// Sends and broadcasts refused because the command queue was full.
+    pub dropped_send_queue_full: u64,
+    /// Sends to an ID that is not an accepted peer (checked on the I/O thread, so counted, not thrown).
+    pub dropped_send_unknown_peer: u64,
+    /// Batches not delivered because the consumer was gone.
+    pub dropped_batches: u64,
+}
+
+/// The latest snapshot, written by the I/O thread every loop iteration, plus the counters that other
+/// threads bump.
+#[derive(Debug, Default)]
+pub(crate) struct StatsCell {
+    snapshot: Mutex<EndpointStats>,
+    dropped_send_queue_full: AtomicU64,
+}
+
+impl StatsCell {
+    /// Replaces the snapshot (I/O thread).
+    pub(crate) fn publish(&self, stats: EndpointStats) {
+        *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = stats;
+    }
+
+    /// Counts a send refused because the queue was full (any thread).
+    pub(crate) fn count_queue_full(&self) {
+        self.dropped_send_queue_full.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latest snapshot with the live counters.
+    pub(crate) fn read(&self) -> EndpointStats {
+        let mut stats = *self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        stats.dropped_send_queue_full = self.dropped_send_queue_full.load(Ordering::Relaxed);
+        stats
+    }
+}

@@ -1,0 +1,98 @@
+//! Inbound batches: the `NativeBatch` object handed to `onBatch`, and the [`glue_io::Sink`] that queues
+//! batches on the threadsafe function.
+
+use glue_io::{Event, InboundBatch, PeerInfo};
+use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+
+/// Batches waiting for JavaScript at most; when full, the I/O thread waits (backpressure).
+pub const BATCH_QUEUE: usize = 64;
+
+/// The threadsafe function behind `onBatch`: not callee-handled, weak (it never keeps Node alive), with a
+/// bounded queue.
+pub type BatchFn = ThreadsafeFunction<InboundBatch, (), NativeBatch, Status, false, true, BATCH_QUEUE>;
+
+/// A peer as the native core reports it.
+#[napi(object, object_from_js = false)]
+pub struct NativePeerEvent {
+    /// What happened.
+    #[napi(js_name = "type", ts_type = "'peer-up' | 'peer-down' | 'peer-changed' | 'name-clash'")]
+    pub kind: String,
+    /// The peer's ID (16 hex digits). For 'name-clash': the newcomer.
+    pub id: String,
+    /// The peer's name.
+    pub name: String,
+    /// The peer's unicast address "ip:port".
+    pub address: String,
+    /// The peer's announce period in ms.
+    pub announce_period_ms: f64,
+    /// For 'peer-down': 'expired' | 'left' | 'restarted'.
+    pub reason: Option<String>,
+    /// For 'name-clash': the ID that held the name first (may be our own ID).
+    pub existing_id: Option<String>,
+    /// For 'name-clash': true when the newcomer was rejected.
+    pub rejected: Option<bool>,
+}
+
+/// One batch of inbound events in arrival order; `entries` holds 4 u32 per entry (see
+/// `src/native-types.ts`).
+#[napi(object, object_from_js = false)]
+pub struct NativeBatch {
+    /// All payloads back to back.
+    pub data: Buffer,
+    /// `[kind, a, b, c]` per entry.
+    pub entries: Uint32Array,
+    /// The senders, indexed by message entries.
+    pub peer_ids: Vec<String>,
+    /// The peer events, indexed by peer-event entries.
+    pub events: Vec<NativePeerEvent>,
+}
+
+impl NativeBatch {
+    /// Converts a batch (on the JavaScript thread): the payload bytes and the entries are handed over
+    /// without copying.
+    pub fn from_io(batch: InboundBatch) -> NativeBatch {
+        NativeBatch {
+            data: batch.data.into(),
+            entries: Uint32Array::new(InboundBatch::entries_into_u32s(batch.entries)),
+            peer_ids: batch.peer_ids.iter().map(ToString::to_string).collect(),
+            events: batch.events.into_iter().filter_map(peer_event).collect(),
+        }
+    }
+}
+
+fn peer_event(event: Event) -> Option<NativePeerEvent> {
+    let (kind, peer, reason, existing, rejected) = match event {
+        Event::PeerUp(peer) => ("peer-up", peer, None, None, None),
+        Event::PeerChanged(peer) => ("peer-changed", peer, None, None, None),
+        Event::PeerDown { peer, reason } => ("peer-down", peer, Some(reason.as_str()), None, None),
+        Event::NameClash { newcomer, existing, rejected } => {
+            ("name-clash", newcomer, None, Some(existing.to_string()), Some(rejected))
+        }
+        // glue-io hands on peer events only.
+        _ => return None,
+    };
+    let PeerInfo { id, name, address, announce_period, .. } = peer;
+    Some(NativePeerEvent {
+        kind: kind.to_owned(),
+        id: id.to_string(),
+        name,
+        address: address.to_string(),
+        announce_period_ms: announce_period.as_millis() as f64,
+        reason: reason.map(str::to_owned),
+        existing_id: existing,
+        rejected,
+    })
+}
+
+/// Hands batches to JavaScript, waiting while the queue is full. Once the function is closing (the
+/// environment is shutting down), reports the consumer as gone.
+pub struct JsSink(pub BatchFn);
+
+impl glue_io::Sink for JsSink {
+    fn deliver(&mut self, batch: InboundBatch) -> bool {
+        self.0.call(batch, ThreadsafeFunctionCallMode::Blocking) == Status::Ok
+    }
+}

@@ -1,0 +1,169 @@
+//! `NativeConfig` (see `src/native-types.ts`) and its conversion into [`glue_io::IoConfig`]. Every value
+//! is checked here or in glue-io; errors name the JavaScript option and the value.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use glue_io::{EndpointId, IoConfig, NameClashRule};
+use napi_derive::napi;
+
+use crate::error::{invalid_option, Converted};
+
+/// Options of the native core, already validated and defaulted by TypeScript (`options.ts`).
+#[napi(object)]
+pub struct NativeConfig {
+    /// Network ID (u32); datagrams of other networks are dropped and counted.
+    pub network_id: f64,
+    /// Endpoint ID as 16 lowercase hex digits (u64), or undefined for a random one.
+    pub endpoint_id: Option<String>,
+    /// Endpoint name, 1..=255 UTF-8 bytes.
+    pub name: String,
+    /// Unicast bind address "ip:port"; port 0 = ephemeral.
+    pub listen_address: String,
+    /// IPv4 address of the interface for multicast (join, IP_MULTICAST_IF).
+    pub interface_address: String,
+    /// Where announcements are sent, "ip:port" (a multicast group, or a unicast address).
+    pub discovery_target: String,
+    /// Group and port to listen on for announcements and broadcasts, "ip:port".
+    pub discovery_listen: String,
+    /// Announce period in milliseconds.
+    pub announce_period_ms: f64,
+    /// A peer expires after its announced period × this multiplier of silence.
+    pub expiry_multiplier: f64,
+    /// 'report' (keep both) or 'reject' the newcomer when a name is taken.
+    #[napi(ts_type = "'report' | 'reject'")]
+    pub name_clash: String,
+    /// Multicast TTL (hops).
+    pub multicast_ttl: f64,
+    /// Largest datagram the core sends, bytes (UDP payload).
+    pub max_datagram_size: f64,
+    /// At most this many peers are tracked (bounded memory).
+    pub max_peers: f64,
+    /// Socket receive and send buffer size in bytes (SO_RCVBUF / SO_SNDBUF).
+    pub socket_buffer_size: f64,
+}
+
+impl NativeConfig {
+    /// The runtime configuration; glue-io checks the rest when opening.
+    pub fn to_io(&self) -> Converted<IoConfig> {
+        let discovery_target = socket_addr("discoveryTarget", &self.discovery_target)?;
+        let mut c = IoConfig::new(self.name.clone(), discovery_target);
+        c.discovery_listen = socket_addr("discoveryListen", &self.discovery_listen)?;
+        c.listen = socket_addr("listenAddress", &self.listen_address)?;
+        c.interface = self.interface_address.parse::<Ipv4Addr>().map_err(|_| {
+            invalid_option("interfaceAddress", &quote(&self.interface_address), "an IPv4 address")
+        })?;
+        c.network_id = integer("networkId", self.network_id, 0, u32::MAX as u64)? as u32;
+        if let Some(id) = &self.endpoint_id {
+            c.id = id
+                .parse::<EndpointId>()
+                .map_err(|_| invalid_option("endpointId", &quote(id), "16 hex digits"))?;
+        }
+        let period = integer("announcePeriodMs", self.announce_period_ms, 1, u32::MAX as u64)?;
+        c.announce_period = Duration::from_millis(period);
+        c.expiry_multiplier = self.expiry_multiplier;
+        c.name_clash = match self.name_clash.as_str() {
+            "report" => NameClashRule::Report,
+            "reject" => NameClashRule::Reject,
+            other => return Err(invalid_option("nameClash", &quote(other), "'report' or 'reject'")),
+        };
+        c.multicast_ttl = integer("multicastTtl", self.multicast_ttl, 0, 255)? as u32;
+        c.max_datagram_size = integer("maxDatagramSize", self.max_datagram_size, 512, 65_507)? as usize;
+        c.max_peers = integer("maxPeers", self.max_peers, 1, u32::MAX as u64)? as usize;
+        c.socket_buffer_size = integer("socketBufferSize", self.socket_buffer_size, 0, 1 << 30)? as usize;
+        Ok(c)
+    }
+}
+
+/// A whole number in `min..=max`.
+fn integer(field: &str, value: f64, min: u64, max: u64) -> Converted<u64> {
+    if value.is_finite() && value.fract() == 0.0 && value >= min as f64 && value <= max as f64 {
+        Ok(value as u64)
+    } else {
+        Err(invalid_option(field, &value.to_string(), &format!("an integer from {min} to {max}")))
+    }
+}
+
+fn socket_addr(field: &str, value: &str) -> Converted<SocketAddrV4> {
+    value.parse().map_err(|_| invalid_option(field, &quote(value), "an IPv4 address and port, \"ip:port\""))
+}
+
+fn quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> NativeConfig {
+        NativeConfig {
+            network_id: 7.0,
+            endpoint_id: Some("00000000000000ff".into()),
+            name: "a".into(),
+            listen_address: "127.0.0.1:0".into(),
+            interface_address: "127.0.0.1".into(),
+            discovery_target: "239.192.137.1:37320".into(),
+            discovery_listen: "239.192.137.1:37321".into(),
+            announce_period_ms: 250.0,
+            expiry_multiplier: 2.5,
+            name_clash: "reject".into(),
+            multicast_ttl: 4.0,
+            max_datagram_size: 65_000.0,
+            max_peers: 10.0,
+            socket_buffer_size: 4096.0,
+        }
+    }
+
+    fn message(c: NativeConfig) -> String {
+        let e = c.to_io().expect_err("invalid");
+        assert_eq!(e.code.as_ref(), "ERR_GLUE_INVALID_OPTION");
+        e.message
+    }
+
+    #[test]
+    fn converts_every_field() {
+        let c = config().to_io().unwrap();
+        assert_eq!((c.network_id, c.id, c.name.as_str()), (7, EndpointId(255), "a"));
+        assert_eq!(c.discovery_listen.port(), 37321);
+        assert_eq!(c.discovery_target.port(), 37320);
+        assert_eq!(c.announce_period, Duration::from_millis(250));
+        assert_eq!((c.expiry_multiplier, c.name_clash), (2.5, NameClashRule::Reject));
+        assert_eq!(
+            (c.multicast_ttl, c.max_datagram_size, c.max_peers, c.socket_buffer_size),
+            (4, 65_000, 10, 4096)
+        );
+        assert!(c.validate().is_ok());
+        let random = NativeConfig { endpoint_id: None, ..config() }.to_io().unwrap();
+        assert_ne!(random.id, EndpointId(255));
+    }
+
+    #[test]
+    fn errors_name_the_option_and_value() {
+        let m = message(NativeConfig { listen_address: "localhost:1".into(), ..config() });
+        assert!(m.starts_with("Invalid option listenAddress: \"localhost:1\""), "{m}");
+        let m = message(NativeConfig { announce_period_ms: 1.5, ..config() });
+        assert!(m.starts_with("Invalid option announcePeriodMs: 1.5"), "{m}");
+        let m = message(NativeConfig { multicast_ttl: 256.0, ..config() });
+        assert!(m.contains("multicastTtl: 256"), "{m}");
+        let m = message(NativeConfig { network_id: -1.0, ..config() });
+        assert!(m.contains("networkId: -1"), "{m}");
+        let m = message(NativeConfig { name_clash: "ignore".into(), ..config() });
+        assert!(m.contains("nameClash: \"ignore\""), "{m}");
+        let m = message(NativeConfig { endpoint_id: Some("xyz".into()), ..config() });
+        assert!(m.contains("endpointId: \"xyz\""), "{m}");
+        let m = message(NativeConfig { interface_address: "eth0".into(), ..config() });
+        assert!(m.contains("interfaceAddress: \"eth0\""), "{m}");
+        let m = message(NativeConfig { max_datagram_size: f64::NAN, ..config() });
+        assert!(m.contains("maxDatagramSize: NaN"), "{m}");
+    }
+
+    #[test]
+    fn runtime_config_errors_use_option_names() {
+        let mut c = config().to_io().unwrap();
+        c.expiry_multiplier = 0.5;
+        let e = crate::error::from_io(c.validate().unwrap_err().into());
+        assert_eq!(e.code.as_ref(), "ERR_GLUE_INVALID_OPTION");
+        assert!(e.message.starts_with("Invalid option expiryMultiplier: 0.5"), "{}", e.message);
+    }
+}

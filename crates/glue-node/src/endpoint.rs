@@ -1,0 +1,166 @@
+//! `NativeEndpoint`: the JavaScript class over [`glue_io::Endpoint`].
+
+use std::cell::Cell;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use glue_io::{Endpoint, EndpointId, InboundBatch};
+use napi::bindgen_prelude::{AsyncTask, Function, ObjectFinalize, Uint8ArraySlice};
+use napi::{CleanupEnvHook, Env, Task};
+use napi_derive::napi;
+
+use crate::batch::{BatchFn, JsSink, NativeBatch, BATCH_QUEUE};
+use crate::error::{error, Code, Converted, Failure, JsError};
+use crate::{NativeConfig, NativeStats};
+
+/// How long the goodbye may take when Node exits with the endpoint still open.
+const EXIT_CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
+
+type ExitHook = CleanupEnvHook<Weak<Endpoint>>;
+
+/// A native endpoint: its sockets and I/O thread. Implements `NativeTransport` of `src/native-types.ts`.
+///
+/// The `onBatch` function is held weakly: an open endpoint does not keep Node running by itself. When
+/// Node exits with the endpoint open, it still says goodbye (waiting at most 200 ms).
+#[napi(custom_finalize)]
+pub struct NativeEndpoint {
+    inner: Arc<Endpoint>,
+    id: String,
+    address: String,
+    /// Removed on close (interior mutability: `close` takes `&self`, so that a pending close does not
+    /// hold an exclusive borrow of the object).
+    exit_hook: Cell<Option<ExitHook>>,
+}
+
+#[napi]
+impl NativeEndpoint {
+    /// Opens an endpoint; `onBatch` gets every batch of inbound messages and peer events.
+    /// Throws an Error with `code` ERR_GLUE_INVALID_OPTION, ERR_GLUE_ADDRESS_IN_USE,
+    /// ERR_GLUE_INTERFACE_NOT_FOUND or ERR_GLUE_SOCKET.
+    #[napi(factory)]
+    pub fn open(
+        env: Env,
+        config: NativeConfig,
+        #[napi(ts_arg_type = "(batch: NativeBatch) => void")] on_batch: Function<NativeBatch, ()>,
+    ) -> Result<NativeEndpoint, JsError> {
+        let io_config = config.to_io()?;
+        let callback: BatchFn = on_batch
+            .build_threadsafe_function::<InboundBatch>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .max_queue_size::<BATCH_QUEUE>()
+            .build_callback(|ctx| Ok(NativeBatch::from_io(ctx.value)))
+            .map_err(napi_error)?;
+        let inner = Arc::new(Endpoint::open(io_config, JsSink(callback)).map_err(js)?);
+        let exit_hook = env
+            .add_env_cleanup_hook(Arc::downgrade(&inner), |endpoint| {
+                if let Some(endpoint) = endpoint.upgrade() {
+                    endpoint.close_timeout(EXIT_CLOSE_TIMEOUT);
+                }
+            })
+            .ok();
+        Ok(NativeEndpoint {
+            id: inner.id().to_string(),
+            address: inner.local_addr().to_string(),
+            inner,
+            exit_hook: Cell::new(exit_hook),
+        })
+    }
+
+    /// Own endpoint ID, 16 hex digits.
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Own unicast address "ip:port" after binding.
+    #[napi(getter)]
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    /// Queues a best-effort unicast to a peer; false when the send queue was full (dropped, counted).
+    /// Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or ERR_GLUE_UNKNOWN_PEER for an ID that is not
+    /// 16 hex digits.
+    #[napi]
+    pub fn send(&self, peer_id: String, data: Uint8ArraySlice) -> Result<bool, JsError> {
+        self.inner.send(peer(&peer_id)?, &data).map_err(js)
+    }
+
+    /// Queues a best-effort multicast to every endpoint; false when the send queue was full.
+    #[napi]
+    pub fn broadcast(&self, data: Uint8ArraySlice) -> Result<bool, JsError> {
+        self.inner.broadcast(&data).map_err(js)
+    }
+
+    /// Ignores this peer from now on (the accept filter said no). Does nothing once closed.
+    #[napi]
+    pub fn reject_peer(&self, peer_id: String) -> Result<(), JsError> {
+        let id = peer(&peer_id)?;
+        match self.inner.reject_peer(id) {
+            Ok(()) | Err(glue_io::Error::Closed) => Ok(()),
+            Err(e) => Err(js(e)),
+        }
+    }
+
+    /// The counters (the last ones after close).
+    #[napi]
+    pub fn stats(&self) -> NativeStats {
+        self.inner.stats().into()
+    }
+
+    /// Sends a goodbye, stops the I/O thread and closes the sockets (off the JavaScript thread).
+    /// Idempotent.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self, env: Env) -> AsyncTask<CloseTask> {
+        self.remove_exit_hook(&env);
+        AsyncTask::new(CloseTask(self.inner.clone()))
+    }
+}
+
+impl NativeEndpoint {
+    fn remove_exit_hook(&self, env: &Env) {
+        if let Some(hook) = self.exit_hook.take() {
+            let _ = env.remove_env_cleanup_hook(hook);
+        }
+    }
+}
+
+impl ObjectFinalize for NativeEndpoint {
+    /// Garbage-collected without close(): close in the background (the JavaScript thread must not wait
+    /// for the I/O thread, which may be waiting for it).
+    fn finalize(self, env: Env) -> napi::Result<()> {
+        self.remove_exit_hook(&env);
+        self.inner.close_in_background();
+        Ok(())
+    }
+}
+
+/// Closes an endpoint on a libuv worker thread.
+pub struct CloseTask(Arc<Endpoint>);
+
+impl Task for CloseTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        self.0.close();
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+        Ok(())
+    }
+}
+
+fn peer(id: &str) -> Converted<EndpointId> {
+    id.parse().map_err(|_| error(Code::UnknownPeer, format!("no peer {id:?}: a peer ID is 16 hex digits")))
+}
+
+fn js(e: glue_io::Error) -> JsError {
+    Failure::from(e).into()
+}
+
+fn napi_error(e: napi::Error) -> JsError {
+    napi::Error::new(Code::Napi(e.status), e.reason.clone())
+}

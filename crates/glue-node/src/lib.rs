@@ -1,0 +1,26 @@
+//! # glue-node — the N-API binding of glue
+//!
+//! Converts types between JavaScript and [`glue_io`] and nothing else: every decision is made in
+//! `glue-io` (sockets, the I/O thread) or `glue-proto` (the protocol). The contract with the TypeScript
+//! layers is `src/native-types.ts`:
+//!
+//! - `NativeEndpoint.open(config, onBatch)` opens an endpoint (throws an Error whose `code` is one of the
+//!   `ERR_GLUE_*` codes);
+//! - inbound traffic arrives as one `onBatch(batch)` call per I/O loop iteration, through a bounded
+//!   threadsafe function (64 batches; a slow consumer makes the I/O thread wait), with all payloads in one
+//!   Buffer that is handed over without copying;
+//! - `send`, `broadcast`, `rejectPeer`, `stats` are synchronous; `close()` returns a Promise that settles
+//!   once the goodbye is sent, the I/O thread has exited and the sockets are closed.
+#![deny(clippy::all)]
+#![warn(missing_docs)]
+
+mod batch;
+mod config;
+mod endpoint;
+mod error;
+mod stats;
+
+pub use batch::{NativeBatch, NativePeerEvent};
+pub use config::NativeConfig;
+pub use endpoint::NativeEndpoint;
+pub use stats::NativeStats;

@@ -1,0 +1,162 @@
+/**
+ * What the CLI commands share: the endpoint options every command takes, argument parsers, Ctrl-C handling,
+ * and output formatting.
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+
+import { type Command, InvalidArgumentError } from 'commander'
+
+import type { Message } from '../batch-decoder'
+import type { EndpointOptions } from '../options'
+import type { Peer, StatusEvent } from '../peer-table'
+
+/** Runs a command's job with a Ctrl-C signal; the job resolves to the exit code. */
+export type JobRunner = (job: (signal: AbortSignal) => Promise<number>) => Promise<void>
+
+/** Options every command accepts (strings already parsed by commander). */
+export interface CommonFlags {
+  networkId?: number
+  interface?: string
+  group?: string
+  announcePeriod?: number
+}
+
+/** A commander argument parser for an integer in min..max. */
+export function integer(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value)
+    if (!/^\s*\d+\s*$/.test(value) || number < min || number > max) {
+      throw new InvalidArgumentError(`${flag} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`)
+    }
+    return number
+  }
+}
+
+/** A commander argument parser for a duration in seconds (> 0, fractions allowed). */
+export function seconds(value: string): number {
+  const number = Number(value)
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError(`expected a number of seconds > 0, got ${JSON.stringify(value)}`)
+  }
+  return number
+}
+
+/** Adds --network-id, --interface, --group and --announce-period to a command. */
+export function addCommonOptions(command: Command): Command {
+  return command
+    .option(
+      '--network-id <n>',
+      'network ID, u32 (env GLUE_NETWORK_ID; default 0)',
+      integer('--network-id', 0, 0xffff_ffff),
+    )
+    .option('--interface <name|ip>', 'network interface for multicast (env GLUE_LISTEN_INTERFACE; default loopback)')
+    .option('--group <ip:port>', 'discovery multicast group (env GLUE_DISCOVERY_*; default 239.192.137.1:37320)')
+    .option(
+      '--announce-period <ms>',
+      'announce period, ms (env GLUE_DISCOVERY_RATE_MILLISECONDS; default 1000)',
+      integer('--announce-period', 10, 3_600_000),
+    )
+}
+
+/** The endpoint options the common flags set; unset ones stay unset so GLUE_* variables and defaults apply. */
+export function commonEndpointOptions(flags: CommonFlags): EndpointOptions {
+  const options: EndpointOptions = {}
+  if (flags.networkId !== undefined) options.networkId = flags.networkId
+  if (flags.interface !== undefined) options.interface = flags.interface
+  if (flags.group !== undefined) options.group = flags.group
+  if (flags.announcePeriod !== undefined) options.announcePeriodMs = flags.announcePeriod
+  return options
+}
+
+/** `value` unless the environment variable is set (so the variable wins over a command's own default). */
+export function unlessEnv<T>(variable: string, value: T): T | undefined {
+  return process.env[variable]?.trim() ? undefined : value
+}
+
+/**
+ * An AbortSignal that fires on the first Ctrl-C (SIGINT) or SIGTERM; a second one exits at once.
+ * Call `dispose()` when done to remove the handlers.
+ */
+export function shutdownSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController()
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130)
+    process.stderr.write('\nclosing (Ctrl-C again to quit at once)\n')
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  return { signal: controller.signal, dispose }
+}
+
+/** Waits `ms` milliseconds; returns false early when `signal` aborts. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await delay(ms, undefined, { signal })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A clock for log lines: `[+  123 ms]` since it was made. */
+export function stopwatch(): () => string {
+  const start = performance.now()
+  return () =>
+    `[+${Math.round(performance.now() - start)
+      .toString()
+      .padStart(5)} ms]`
+}
+
+/** The payload as text if it is printable UTF-8, else as hex; at most `max` characters. */
+export function preview(data: Buffer, max = 200): string {
+  const text = data.toString('utf8')
+  const printable = !text.includes('\ufffd') && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)
+  const shown = printable ? text : `0x${data.toString('hex')}`
+  return shown.length > max ? `${shown.slice(0, max)}… (${data.length} bytes)` : shown
+}
+
+/** `B <- A (unicast): hello from A`. */
+export function formatMessage(receiver: string, message: Message): string {
+  return `${receiver} <- ${message.fromName || message.from} (${message.broadcast ? 'broadcast' : 'unicast'}): ${preview(message.data)}`
+}
+
+/** `peer-up B (0123456789abcdef) at 127.0.0.1:40000`, with the reason / clash details when there are some. */
+export function formatStatus(event: StatusEvent): string {
+  const { peer } = event
+  const base = `${event.type} ${peer.name} (${peer.id}) at ${peer.address}`
+  switch (event.type) {
+    case 'peer-down':
+      return `${base}: ${event.reason}`
+    case 'peer-changed':
+      return `${base}, was ${event.previous.name} at ${event.previous.address} every ${event.previous.announcePeriodMs} ms`
+    case 'name-clash':
+      return `${base}: name already held by ${event.existingId}${event.rejected ? ', rejected' : ''}`
+    default:
+      return base
+  }
+}
+
+/** A plain-text table of peers: id, name, address, period, age. */
+export function formatPeerTable(peers: readonly Peer[], now = Date.now()): string {
+  const header = ['id', 'name', 'address', 'period (ms)', 'seen for (s)']
+  const rows = peers.map((p) => [
+    p.id,
+    p.name,
+    p.address,
+    String(p.announcePeriodMs),
+    ((now - p.since.getTime()) / 1000).toFixed(1),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ')
+  return [line(header), rule, ...rows.map(line), `${peers.length} peer${peers.length === 1 ? '' : 's'}`].join('\n')
+}

@@ -1,0 +1,290 @@
+/**
+ * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()`, inbound messages and status
+ * events as callbacks or bounded async iterators, counters, and close.
+ */
+import { AsyncQueue } from './async-queue'
+import { BatchDecoder, type Message } from './batch-decoder'
+import { ClosedError, fromNativeError, UnknownPeerError } from './errors'
+import { Listeners } from './listeners'
+import { loadNative } from './native'
+import type { NativeBatch, NativeConfig, NativeOpen, NativeStats, NativeTransport } from './native-types'
+import { type EndpointOptions, type ResolvedOptions, resolveOptions } from './options'
+import { type Peer, PeerTable, type StatusEvent } from './peer-table'
+
+/** Counters of the native core plus those of the TypeScript layer. All only grow. */
+export interface EndpointStats extends NativeStats {
+  /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
+  droppedQueueFull: number
+  /** Messages dropped because the accept filter rejected their sender. */
+  droppedByFilter: number
+  /** Exceptions thrown by `onMessage` / `onStatus` callbacks or by the accept filter. */
+  callbackErrors: number
+}
+
+/** Options of `messages()` and `status()`. */
+export interface IterateOptions {
+  /** Aborting ends the iteration: the pending (or next) step rejects with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+/** A message payload: bytes, or a string sent as UTF-8. */
+export type Payload = Uint8Array | string
+
+function toBytes(data: Payload): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8')
+  if (data instanceof Uint8Array) return data
+  throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`)
+}
+
+/**
+ * One endpoint of a glue network. Open with {@link Endpoint.open}; close with `close()` or `await using`.
+ *
+ * ```ts
+ * await using ep = await Endpoint.open({ name: 'A' })
+ * ep.onMessage((m) => console.log(m.fromName, m.text()))
+ * ep.broadcast('hello')
+ * ```
+ */
+export class Endpoint implements AsyncDisposable {
+  /** Own endpoint ID, 16 hex digits. */
+  readonly id: string
+  /** Own name. */
+  readonly name: string
+  /** Own unicast address "ip:port" (the actual port when 0 was asked for). */
+  readonly address: string
+  /** The resolved configuration handed to the native core. */
+  readonly config: Readonly<NativeConfig>
+  /** Settles when the endpoint is closed (resolves even if closing the sockets failed). */
+  readonly closed: Promise<void>
+
+  readonly #native: NativeTransport
+  readonly #peers: PeerTable
+  readonly #decoder: BatchDecoder
+  readonly #messages: Listeners<Message>
+  readonly #status: Listeners<StatusEvent>
+  readonly #queues = new Set<{ end(): void }>()
+  readonly #queueLimit: number
+  #closing: Promise<void> | undefined
+  #resolveClosed!: () => void
+  #finalStats: NativeStats | undefined
+  #droppedQueueFull = 0
+  #callbackErrors = 0
+  /** Keeps Node running while the endpoint is open, like a bound socket (the native core does not). */
+  #keepAlive: NodeJS.Timeout | undefined
+
+  /**
+   * Opens an endpoint: validates the options (filling in `GLUE_*` variables and defaults), binds the sockets and
+   * starts announcing.
+   * @throws InvalidOptionError, InterfaceNotFoundError, AddressInUseError, SocketError
+   */
+  static async open(options?: EndpointOptions): Promise<Endpoint> {
+    const resolved = resolveOptions(options) // option errors come first, even without the native addon
+    return new Endpoint(loadNative(), resolved)
+  }
+
+  /** Opens an endpoint on another transport implementation (an in-memory fake in tests). */
+  static async openWith(open: NativeOpen, options?: EndpointOptions): Promise<Endpoint> {
+    return new Endpoint(open, resolveOptions(options))
+  }
+
+  private constructor(open: NativeOpen, resolved: ResolvedOptions) {
+    const onError = (err: unknown): void => this.#reportError(err)
+    this.#queueLimit = resolved.messageQueueLimit
+    this.#messages = new Listeners(onError)
+    this.#status = new Listeners(onError)
+    this.#peers = new PeerTable({
+      accept: resolved.acceptPeer,
+      reject: (peerId) => this.#native.rejectPeer(peerId),
+      onError,
+    })
+    this.#decoder = new BatchDecoder(this.#peers, {
+      message: (message) => this.#messages.emit(message),
+      status: (event) => this.#status.emit(event),
+    })
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+    try {
+      this.#native = open(resolved.native, (batch) => this.#onBatch(batch))
+    } catch (err) {
+      throw fromNativeError(err)
+    }
+    this.config = Object.freeze({ ...resolved.native, endpointId: this.#native.id })
+    this.id = this.#native.id
+    this.name = resolved.native.name
+    this.address = this.#native.address
+    this.#keepAlive = setInterval(() => {}, 0x7fff_ffff)
+  }
+
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.#closing !== undefined
+  }
+
+  /**
+   * Lets Node exit while this endpoint is open, like `socket.unref()` (on exit the core still says goodbye).
+   * By default an open endpoint keeps the process running until `close()`.
+   */
+  unref(): this {
+    this.#keepAlive?.unref()
+    return this
+  }
+
+  /** Undoes `unref()`: the open endpoint keeps the process running again. */
+  ref(): this {
+    this.#keepAlive?.ref()
+    return this
+  }
+
+  /** The current peers (accepted ones only), oldest first. Empty after close. */
+  peers(): Peer[] {
+    return this.#peers.list()
+  }
+
+  /**
+   * Calls `callback` for every status event (peer up / down / changed, name clash). Returns the unsubscribe
+   * function. A callback that throws is reported as an uncaught exception (like an EventEmitter listener).
+   */
+  onStatus(callback: (event: StatusEvent) => void): () => void {
+    return this.#status.add(callback)
+  }
+
+  /**
+   * Status events as an async iterator, from now on (call `peers()` first for the current table). Holds at most
+   * `messageQueueLimit` events, dropping the oldest; ends when the endpoint closes.
+   */
+  status(options: IterateOptions = {}): AsyncIterableIterator<StatusEvent, undefined> {
+    return this.#iterate(this.#status, options)
+  }
+
+  /**
+   * Calls `callback` for every received message, synchronously as the batch is decoded (the fastest way).
+   * Returns the unsubscribe function. A callback that throws is reported as an uncaught exception.
+   */
+  onMessage(callback: (message: Message) => void): () => void {
+    return this.#messages.add(callback)
+  }
+
+  /**
+   * Received messages as an async iterator. Holds at most `messageQueueLimit` messages, dropping the oldest
+   * (counted in `stats().droppedQueueFull`); ends when the endpoint closes.
+   */
+  messages(options: IterateOptions = {}): AsyncIterableIterator<Message, undefined> {
+    return this.#iterate(this.#messages, options)
+  }
+
+  /**
+   * Sends `data` to one peer, best effort (UDP: no acknowledgement, no retry).
+   * @param to the peer, its ID (16 hex digits) or its name (the oldest peer of that name)
+   * @returns false when the message was dropped because the send queue was full
+   * @throws UnknownPeerError when no such peer is in the table; MessageTooLargeError; ClosedError
+   */
+  send(to: string | Peer, data: Payload): boolean {
+    this.#assertOpen()
+    const peer = typeof to === 'string' ? this.#peers.resolve(to) : this.#peers.get(to.id)
+    if (peer === undefined) {
+      const target = typeof to === 'string' ? to : to.id
+      throw new UnknownPeerError(`no peer ${JSON.stringify(target)} (by ID or name) in the peer table of ${this.name}`)
+    }
+    const bytes = toBytes(data)
+    try {
+      return this.#native.send(peer.id, bytes)
+    } catch (err) {
+      throw fromNativeError(err)
+    }
+  }
+
+  /**
+   * Sends `data` to every endpoint of the network via the multicast group, best effort.
+   * @returns false when the message was dropped because the send queue was full
+   * @throws MessageTooLargeError; ClosedError
+   */
+  broadcast(data: Payload): boolean {
+    this.#assertOpen()
+    const bytes = toBytes(data)
+    try {
+      return this.#native.broadcast(bytes)
+    } catch (err) {
+      throw fromNativeError(err)
+    }
+  }
+
+  /** Current counters; after close, the last ones. */
+  stats(): EndpointStats {
+    const native = this.#finalStats ?? this.#native.stats()
+    return {
+      ...native,
+      droppedQueueFull: this.#droppedQueueFull,
+      droppedByFilter: this.#decoder.droppedByFilter,
+      callbackErrors: this.#callbackErrors,
+    }
+  }
+
+  /**
+   * Says goodbye to the peers, stops the I/O thread and closes the sockets; ends every iterator (after it
+   * yields what it holds) and drops every callback. Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#keepAlive)
+    this.#keepAlive = undefined
+    let before: NativeStats | undefined
+    try {
+      before = this.#native.stats()
+      await this.#native.close()
+    } catch (err) {
+      throw fromNativeError(err)
+    } finally {
+      try {
+        this.#finalStats = this.#native.stats()
+      } catch {
+        this.#finalStats = before
+      }
+      this.#peers.clear()
+      for (const queue of this.#queues) queue.end()
+      this.#messages.clear()
+      this.#status.clear()
+      this.#resolveClosed()
+    }
+  }
+
+  #onBatch(batch: NativeBatch): void {
+    if (this.#closing === undefined) this.#decoder.decode(batch)
+  }
+
+  #iterate<T>(listeners: Listeners<T>, options: IterateOptions): AsyncIterableIterator<T, undefined> {
+    let unsubscribe = (): void => {}
+    const queue: AsyncQueue<T> = new AsyncQueue<T>({
+      limit: this.#queueLimit,
+      signal: options.signal,
+      onDrop: () => this.#droppedQueueFull++,
+      onFinish: () => {
+        unsubscribe()
+        this.#queues.delete(queue)
+      },
+    })
+    if (this.#closing !== undefined) queue.end()
+    if (queue.finished) return queue
+    this.#queues.add(queue)
+    unsubscribe = listeners.add((value) => queue.push(value))
+    return queue
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new ClosedError(`endpoint ${this.name} is closed`)
+  }
+
+  #reportError(err: unknown): void {
+    this.#callbackErrors++
+    process.nextTick(() => {
+      throw err
+    })
+  }
+}

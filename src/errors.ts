@@ -1,0 +1,137 @@
+/**
+ * Named error classes with stable `code` strings, and the mapping from the native addon's errors to them.
+ *
+ * Every error glue throws on purpose is one of these classes; `err.code` never changes between versions, the
+ * message may. Errors that come from the native core keep the original Error as `cause`.
+ */
+
+/** The stable error codes; the native addon uses the same strings. */
+export const ErrorCode = {
+  INVALID_OPTION: 'ERR_GLUE_INVALID_OPTION',
+  ADDRESS_IN_USE: 'ERR_GLUE_ADDRESS_IN_USE',
+  INTERFACE_NOT_FOUND: 'ERR_GLUE_INTERFACE_NOT_FOUND',
+  SOCKET: 'ERR_GLUE_SOCKET',
+  UNKNOWN_PEER: 'ERR_GLUE_UNKNOWN_PEER',
+  MESSAGE_TOO_LARGE: 'ERR_GLUE_MESSAGE_TOO_LARGE',
+  CLOSED: 'ERR_GLUE_CLOSED',
+} as const
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/** Extra details of errors about one option or environment variable. */
+export interface OptionErrorDetails extends ErrorOptions {
+  /** The option name (e.g. `announcePeriodMs`) or environment variable (e.g. `GLUE_NETWORK_ID`) at fault. */
+  option?: string
+  /** The value that was rejected, as given. */
+  value?: unknown
+}
+
+/**
+ * Base class of glue's errors. `err instanceof GlueError` is also true for {@link InvalidOptionError}, which
+ * extends `TypeError` instead (like Node's own `ERR_INVALID_ARG_*` errors).
+ */
+export class GlueError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_GLUE_CLOSED`. */
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+
+  /** Makes `instanceof GlueError` cover InvalidOptionError too; subclasses keep the ordinary check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== GlueError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return Function.prototype[Symbol.hasInstance].call(GlueError, value) || value instanceof InvalidOptionError
+  }
+}
+
+/** An option or environment variable has a bad value; the message names it and the value. */
+export class InvalidOptionError extends TypeError {
+  readonly code = ErrorCode.INVALID_OPTION
+  /** The option or environment variable at fault, when known. */
+  readonly option?: string
+  /** The rejected value, when known. */
+  readonly value?: unknown
+
+  constructor(message: string, details: OptionErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.name = 'InvalidOptionError'
+    this.option = details.option
+    this.value = details.value
+  }
+}
+
+/** The listen or discovery address is already taken by another socket. */
+export class AddressInUseError extends GlueError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.ADDRESS_IN_USE, message, options)
+  }
+}
+
+/** The network interface (name or address) does not exist on this machine or has no IPv4 address. */
+export class InterfaceNotFoundError extends GlueError {
+  /** The option or environment variable that named the interface, when known. */
+  readonly option?: string
+  /** The interface name or address as given, when known. */
+  readonly value?: unknown
+
+  constructor(message: string, details: OptionErrorDetails = {}) {
+    super(ErrorCode.INTERFACE_NOT_FOUND, message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.option = details.option
+    this.value = details.value
+  }
+}
+
+/** Any other socket failure (bind, join, set option). */
+export class SocketError extends GlueError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.SOCKET, message, options)
+  }
+}
+
+/** `send()` named a peer (by name or ID) that is not in the peer table. */
+export class UnknownPeerError extends GlueError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.UNKNOWN_PEER, message, options)
+  }
+}
+
+/** The message does not fit into one datagram of `maxDatagramSize` bytes. */
+export class MessageTooLargeError extends GlueError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.MESSAGE_TOO_LARGE, message, options)
+  }
+}
+
+/** The endpoint is closed (or closing). */
+export class ClosedError extends GlueError {
+  constructor(message = 'the endpoint is closed', options?: ErrorOptions) {
+    super(ErrorCode.CLOSED, message, options)
+  }
+}
+
+type ErrorClass = new (message: string, options?: ErrorOptions) => Error
+
+const classByCode: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  [ErrorCode.INVALID_OPTION, InvalidOptionError],
+  [ErrorCode.ADDRESS_IN_USE, AddressInUseError],
+  [ErrorCode.INTERFACE_NOT_FOUND, InterfaceNotFoundError],
+  [ErrorCode.SOCKET, SocketError],
+  [ErrorCode.UNKNOWN_PEER, UnknownPeerError],
+  [ErrorCode.MESSAGE_TOO_LARGE, MessageTooLargeError],
+  [ErrorCode.CLOSED, ClosedError],
+])
+
+/**
+ * Wraps an error thrown by the native addon into the named class for its `code`, keeping it as `cause`.
+ * Anything else (no known code, not an Error, already a glue error) is returned unchanged.
+ */
+export function fromNativeError(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof GlueError) return err
+  const code = (err as { code?: unknown }).code
+  const Class = typeof code === 'string' ? classByCode.get(code) : undefined
+  return Class === undefined ? err : new Class(err.message, { cause: err })
+}

@@ -1,0 +1,64 @@
+/**
+ * Loads the native addon lazily (the generated `binding.js` at the package root) and re-exports the contract types.
+ * Nothing here runs at import time, so the TypeScript layers work (and are tested) without the addon.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+
+import type { NativeOpen } from './native-types'
+
+export type {
+  NativeBatch,
+  NativeConfig,
+  NativeOpen,
+  NativePeerEvent,
+  NativeStats,
+  NativeTransport,
+} from './native-types'
+
+/** What the generated `binding.js` exports (the part we use). */
+interface Binding {
+  NativeEndpoint: { open: NativeOpen }
+}
+
+let cached: NativeOpen | undefined
+
+/**
+ * Where `binding.js` sits: the package root, which is one level up from `src/` when run from source and two
+ * levels up from `dist/src/` when compiled.
+ */
+function bindingPath(): string {
+  const candidates = [join(__dirname, '..', 'binding.js'), join(__dirname, '..', '..', 'binding.js')]
+  const found = candidates.find((candidate) => existsSync(candidate))
+  if (found === undefined) {
+    throw new Error(
+      `glue: the native addon is not built (no binding.js in ${candidates.join(' or ')}); ` +
+        'run `npm run build:native` (needs Rust) or reinstall the package',
+    )
+  }
+  return found
+}
+
+/**
+ * The native `open` function, loaded on first use.
+ * @throws Error when binding.js or the `.node` file for this platform cannot be loaded
+ */
+export function loadNative(): NativeOpen {
+  if (cached === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(bindingPath()) as Binding
+    const { NativeEndpoint } = binding
+    cached = (config, onBatch) => NativeEndpoint.open(config, onBatch)
+  }
+  return cached
+}
+
+/** True when the native addon can be loaded (used to skip integration tests before it is built). */
+export function isNativeAvailable(): boolean {
+  try {
+    loadNative()
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The TypeScript view of the peer table: applies the native core's peer events, runs the accept filter, keeps
+ * rejected peers hidden, and resolves `send()` targets by ID or name.
+ */
+import type { NativePeerEvent } from './native-types'
+
+/** Another endpoint of the same network, as discovered. Immutable: a change produces a new object. */
+export interface Peer {
+  /** Endpoint ID, 16 lowercase hex digits. */
+  readonly id: string
+  /** Endpoint name (1..255 UTF-8 bytes); not necessarily unique, see the 'name-clash' status event. */
+  readonly name: string
+  /** Unicast address "ip:port". */
+  readonly address: string
+  /** The peer's announce period, milliseconds. */
+  readonly announcePeriodMs: number
+  /** When this endpoint first saw the peer (a change keeps it). */
+  readonly since: Date
+}
+
+/** Why a peer went down: silent for too long, said goodbye, or came back with a new incarnation. */
+export type PeerDownReason = 'expired' | 'left' | 'restarted' | (string & {})
+
+/** A change in the peer table, or a name clash, as yielded by `status()` and passed to `onStatus()` callbacks. */
+export type StatusEvent =
+  | { type: 'peer-up'; peer: Peer }
+  | { type: 'peer-down'; peer: Peer; reason: PeerDownReason }
+  | { type: 'peer-changed'; peer: Peer; previous: Peer }
+  | {
+      type: 'name-clash'
+      /** The newcomer that announced a name already taken. */
+      peer: Peer
+      /** ID of the endpoint that held the name first (may be this endpoint's own ID). */
+      existingId: string
+      /** True when the newcomer is ignored (option `nameClash: 'reject'`). */
+      rejected: boolean
+    }
+
+/** The accept filter's hooks: the user's predicate and how to tell the core to ignore a peer. */
+export interface AcceptHooks {
+  accept: ((peer: Peer) => boolean) | undefined
+  reject: (peerId: string) => void
+  /** Receives an exception thrown by `accept` (the peer is then rejected). */
+  onError: (err: unknown) => void
+}
+
+const HEX_ID = /^[0-9a-fA-F]{16}$/
+
+function toPeer(event: NativePeerEvent, since: Date): Peer {
+  return { id: event.id, name: event.name, address: event.address, announcePeriodMs: event.announcePeriodMs, since }
+}
+
+/** Peers by ID and by name, plus the IDs that the accept filter rejected. */
+export class PeerTable {
+  readonly #byId = new Map<string, Peer>()
+  /** The oldest peer holding each name. */
+  readonly #byName = new Map<string, Peer>()
+  readonly #rejected = new Set<string>()
+  readonly #hooks: AcceptHooks
+
+  constructor(hooks: AcceptHooks) {
+    this.#hooks = hooks
+  }
+
+  /** Number of visible peers. */
+  get size(): number {
+    return this.#byId.size
+  }
+
+  /** The visible peer with this ID. */
+  get(id: string): Peer | undefined {
+    return this.#byId.get(id)
+  }
+
+  /** True when the accept filter rejected this peer ID (its messages are dropped). */
+  isRejected(id: string): boolean {
+    return this.#rejected.has(id)
+  }
+
+  /** A visible peer by ID (16 hex digits, any case) or else by name (the oldest holder of the name). */
+  resolve(target: string): Peer | undefined {
+    const byId = HEX_ID.test(target) ? this.#byId.get(target.toLowerCase()) : undefined
+    return byId ?? this.#byName.get(target)
+  }
+
+  /** Snapshot of the visible peers, oldest first. */
+  list(): Peer[] {
+    return [...this.#byId.values()]
+  }
+
+  /** Forgets everything (on close). */
+  clear(): void {
+    this.#byId.clear()
+    this.#byName.clear()
+    this.#rejected.clear()
+  }
+
+  /** Applies one native peer event; returns the status event to emit, or undefined when it is hidden. */
+  apply(event: NativePeerEvent): StatusEvent | undefined {
+    const { id } = event
+    if (event.type === 'name-clash') {
+      if (this.#rejected.has(id)) return undefined
+      const peer = this.#byId.get(id) ?? toPeer(event, new Date())
+      return { type: 'name-clash', peer, existingId: event.existingId ?? '', rejected: event.rejected === true }
+    }
+    if (event.type === 'peer-down') {
+      if (this.#rejected.delete(id)) return undefined
+      const peer = this.#remove(id)
+      return peer === undefined ? undefined : { type: 'peer-down', peer, reason: event.reason ?? 'expired' }
+    }
+    if (this.#rejected.has(id) && event.type === 'peer-changed') return undefined
+    const previous = this.#byId.get(id)
+    if (previous === undefined) return this.#admit(toPeer(event, new Date()))
+    const peer = toPeer(event, previous.since)
+    if (
+      peer.name === previous.name &&
+      peer.address === previous.address &&
+      peer.announcePeriodMs === previous.announcePeriodMs
+    ) {
+      return undefined
+    }
+    this.#byId.set(id, peer) // keeps the peer's place in the (oldest first) order
+    if (this.#byName.get(previous.name) === previous && previous.name === peer.name) this.#byName.set(peer.name, peer)
+    else {
+      this.#unindexName(previous)
+      this.#indexName(peer)
+    }
+    return { type: 'peer-changed', peer, previous }
+  }
+
+  #admit(peer: Peer): StatusEvent | undefined {
+    this.#rejected.delete(peer.id)
+    if (!this.#accepts(peer)) {
+      this.#rejected.add(peer.id)
+      this.#hooks.reject(peer.id)
+      return undefined
+    }
+    this.#add(peer)
+    return { type: 'peer-up', peer }
+  }
+
+  #accepts(peer: Peer): boolean {
+    const { accept } = this.#hooks
+    if (accept === undefined) return true
+    try {
+      return accept(peer) === true
+    } catch (err) {
+      this.#hooks.onError(err)
+      return false
+    }
+  }
+
+  #add(peer: Peer): void {
+    this.#byId.set(peer.id, peer)
+    this.#indexName(peer)
+  }
+
+  #remove(id: string): Peer | undefined {
+    const peer = this.#byId.get(id)
+    if (peer === undefined) return undefined
+    this.#byId.delete(id)
+    this.#unindexName(peer)
+    return peer
+  }
+
+  #indexName(peer: Peer): void {
+    if (!this.#byName.has(peer.name)) this.#byName.set(peer.name, peer)
+  }
+
+  /** Drops `peer` as holder of its name and hands the name to the oldest other peer that has it. */
+  #unindexName(peer: Peer): void {
+    if (this.#byName.get(peer.name) !== peer) return
+    this.#byName.delete(peer.name)
+    for (const other of this.#byId.values()) {
+      if (other.name === peer.name && other.id !== peer.id) {
+        this.#byName.set(other.name, other)
+        return
+      }
+    }
+  }
+}
