@@ -111,10 +111,18 @@ impl CoreConfig {
         debug_assert!(self.max_datagram_size > HEADER_LEN);
         let r = &self.reliable;
         if r.send_window == 0 || r.recv_window == 0 {
-            return bad("send_window/recv_window", format!("{}/{}", r.send_window, r.recv_window), "must be at least 1");
+            return bad(
+                "send_window/recv_window",
+                format!("{}/{}", r.send_window, r.recv_window),
+                "must be at least 1",
+            );
         }
         if r.max_message_size > r.max_receive_memory {
-            return bad("max_message_size", r.max_message_size.to_string(), "must not exceed max_receive_memory");
+            return bad(
+                "max_message_size",
+                r.max_message_size.to_string(),
+                "must not exceed max_receive_memory",
+            );
         }
         Ok(())
     }

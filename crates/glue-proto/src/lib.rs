@@ -24,8 +24,8 @@ mod stats;
 pub mod wire;
 
 pub use crate::config::{ConfigError, CoreConfig, NameClashRule};
-pub use crate::reliable::ReliableLimits;
 pub use crate::core::{Core, SendError, Transmit};
 pub use crate::event::{DownReason, Event, Payload, PeerInfo};
 pub use crate::id::{EndpointId, ParseIdError};
+pub use crate::reliable::ReliableLimits;
 pub use crate::stats::Stats;

@@ -12,7 +12,9 @@ fn downs(net: &Net, i: usize) -> Vec<(EndpointId, DownReason)> {
     net.nodes[i]
         .events
         .iter()
-        .filter_map(|e| if let Event::PeerDown { peer, reason } = e { Some((peer.id, *reason)) } else { None })
+        .filter_map(
+            |e| if let Event::PeerDown { peer, reason } = e { Some((peer.id, *reason)) } else { None },
+        )
         .collect()
 }
 
@@ -103,7 +105,10 @@ fn a_name_clash_is_reported_and_the_first_holder_keeps_the_name() {
     assert_eq!(net.nodes[0].core.peer_by_name("n1").unwrap().id, net.nodes[1].core.id());
     assert_eq!(net.nodes[0].core.peers().count(), 2, "report keeps both");
     // Node 1 sees the newcomer clash with its own name.
-    assert!(net.nodes[1].events.iter().any(|e| matches!(e, Event::NameClash { existing, .. } if *existing == net.nodes[1].core.id())));
+    assert!(net.nodes[1]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::NameClash { existing, .. } if *existing == net.nodes[1].core.id())));
 }
 
 #[test]
@@ -193,9 +198,15 @@ fn messages_flow_unicast_and_broadcast() {
     }
     net.run_for(Duration::from_millis(5));
     let got = &net.nodes[1].messages;
-    assert_eq!(got[0], sim::Received { from: a, broadcast: false, reliable: false, payload: b"to b".to_vec() });
+    assert_eq!(
+        got[0],
+        sim::Received { from: a, broadcast: false, reliable: false, payload: b"to b".to_vec() }
+    );
     assert_eq!(got.len(), 102);
-    assert_eq!(net.nodes[2].messages, vec![sim::Received { from: a, broadcast: true, reliable: false, payload: b"to all".to_vec() }]);
+    assert_eq!(
+        net.nodes[2].messages,
+        vec![sim::Received { from: a, broadcast: true, reliable: false, payload: b"to all".to_vec() }]
+    );
     assert!(net.nodes[0].messages.is_empty(), "a broadcast is not delivered to its sender");
     // 100 small messages to one peer were packed into very few datagrams.
     assert!(net.nodes[0].core.stats().datagrams_sent < 20, "{:?}", net.nodes[0].core.stats());
@@ -211,7 +222,10 @@ fn sends_are_checked() {
     let max = core.max_payload();
     assert_eq!(max, 1472 - 16 - 4 - 4);
     assert!(core.broadcast(&vec![0; max]).is_ok());
-    assert_eq!(core.broadcast(&vec![0; max + 1]), Err(glue_proto::SendError::TooLarge { size: max + 1, max }));
+    assert_eq!(
+        core.broadcast(&vec![0; max + 1]),
+        Err(glue_proto::SendError::TooLarge { size: max + 1, max })
+    );
 }
 
 #[test]

@@ -25,7 +25,11 @@ fn announce(name: &str) -> Announce<'_> {
 /// A core that knows PEER, with its events drained.
 fn core_knowing_peer() -> Core {
     let mut c = core();
-    c.handle_datagram(Instant::now(), FROM, &DatagramBuilder::new(header()).announce(&announce("p")).finish());
+    c.handle_datagram(
+        Instant::now(),
+        FROM,
+        &DatagramBuilder::new(header()).announce(&announce("p")).finish(),
+    );
     while c.poll_event().is_some() {}
     c
 }
@@ -46,7 +50,9 @@ fn every_truncation_of_every_message_is_dropped_without_panic() {
         DatagramBuilder::new(header()).bye().finish(),
         DatagramBuilder::new(header()).data(false, &Data { seq: 1, payload: b"payload" }).finish(),
         DatagramBuilder::new(header()).data(true, &Data { seq: 1, payload: b"x" }).finish(),
-        DatagramBuilder::new(header()).raw(0x11, 0x03, &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1]).finish(),
+        DatagramBuilder::new(header())
+            .raw(0x11, 0x03, &[1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1])
+            .finish(),
         DatagramBuilder::new(header()).raw(0x11, 0x06, &[1, 0, 0, 0, 0, 0, 0, 0, 1]).finish(),
         DatagramBuilder::new(header()).raw(0x12, 0x02, &[0; 16]).finish(),
         DatagramBuilder::new(header()).raw(0x13, 0x00, &[0; 28]).finish(),
@@ -104,7 +110,8 @@ fn invalid_announcement_fields_are_rejected_by_the_decoder() {
 #[test]
 fn a_bad_announcement_adds_no_peer() {
     let mut c = core();
-    let datagram = DatagramBuilder::new(header()).raw(0x01, 0, &[0x41, 0x9c, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]).finish();
+    let datagram =
+        DatagramBuilder::new(header()).raw(0x01, 0, &[0x41, 0x9c, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]).finish();
     let (s, events) = feed(&mut c, &datagram);
     assert_eq!(s.dropped_malformed, 1);
     assert!(events.is_empty());
@@ -136,7 +143,8 @@ fn a_body_length_past_the_end_stops_the_datagram() {
 #[test]
 fn data_from_an_unknown_endpoint_is_counted() {
     let mut c = core();
-    let (s, events) = feed(&mut c, &DatagramBuilder::new(header()).data(true, &Data { seq: 1, payload: b"x" }).finish());
+    let (s, events) =
+        feed(&mut c, &DatagramBuilder::new(header()).data(true, &Data { seq: 1, payload: b"x" }).finish());
     assert_eq!(s.dropped_unknown_peer, 1);
     assert!(events.is_empty());
 }
@@ -153,7 +161,10 @@ fn random_and_mutated_datagrams_never_panic() {
         state
     };
     let seeds = [
-        DatagramBuilder::new(header()).announce(&announce("peer")).data(true, &Data { seq: 3, payload: b"abc" }).finish(),
+        DatagramBuilder::new(header())
+            .announce(&announce("peer"))
+            .data(true, &Data { seq: 3, payload: b"abc" })
+            .finish(),
         DatagramBuilder::new(header()).bye().finish(),
         DatagramBuilder::new(header())
             .raw(0x12, 0x02, &[0; 16])
@@ -204,11 +215,11 @@ fn invalid_reliable_fields_are_rejected_by_the_decoder() {
     let ok = Ack { next: 10, top: 20, window: 1, delay_us: 0, ranges: vec![(12, 14), (16, 20)] };
     assert_eq!(decode(ok.clone()), Ok(()));
     let bad = [
-        Ack { top: 9, ranges: vec![], ..ok.clone() },             // top below next
-        Ack { ranges: vec![(10, 12)], ..ok.clone() },             // a range starting at next
-        Ack { ranges: vec![(12, 14), (14, 16)], ..ok.clone() },   // touching ranges
-        Ack { ranges: vec![(16, 18), (12, 14)], ..ok.clone() },   // not ascending
-        Ack { ranges: vec![(12, 21)], ..ok.clone() },             // beyond top
+        Ack { top: 9, ranges: vec![], ..ok.clone() }, // top below next
+        Ack { ranges: vec![(10, 12)], ..ok.clone() }, // a range starting at next
+        Ack { ranges: vec![(12, 14), (14, 16)], ..ok.clone() }, // touching ranges
+        Ack { ranges: vec![(16, 18), (12, 14)], ..ok.clone() }, // not ascending
+        Ack { ranges: vec![(12, 21)], ..ok.clone() }, // beyond top
     ];
     for a in bad {
         assert!(matches!(decode(a.clone()), Err(DecodeError::Invalid { .. })), "{a:?}");
@@ -217,5 +228,8 @@ fn invalid_reliable_fields_are_rejected_by_the_decoder() {
     let mut body = Vec::new();
     Ack { ranges: vec![], ..ok }.encode(&mut body);
     body[24] = 33;
-    assert!(matches!(Ack::default().decode_into(&body), Err(DecodeError::Invalid { field: "ack range count", .. })));
+    assert!(matches!(
+        Ack::default().decode_into(&body),
+        Err(DecodeError::Invalid { field: "ack range count", .. })
+    ));
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 //! The reliable layer through the simulated network: seeded loss (up to 30 %), duplication,
 //! reordering and delay, thousands of messages, many seeds. Every reliable message arrives exactly once
 //! and in order per sender, or its sender is told; memory returns to zero when the traffic stops.
@@ -15,14 +16,24 @@ fn lossy(loss: f64) -> Faults {
 }
 
 fn delivered(net: &Net, i: usize) -> Vec<u64> {
-    net.nodes[i].events.iter().filter_map(|e| if let Event::Delivered { token } = e { Some(*token) } else { None }).collect()
+    net.nodes[i]
+        .events
+        .iter()
+        .filter_map(|e| if let Event::Delivered { token } = e { Some(*token) } else { None })
+        .collect()
 }
 
 fn failed(net: &Net, i: usize) -> Vec<(u64, Vec<EndpointId>)> {
     net.nodes[i]
         .events
         .iter()
-        .filter_map(|e| if let Event::Failed { token, missing } = e { Some((*token, missing.clone())) } else { None })
+        .filter_map(|e| {
+            if let Event::Failed { token, missing } = e {
+                Some((*token, missing.clone()))
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
@@ -82,7 +93,11 @@ fn unicast_is_exactly_once_in_order_through_loss_duplication_and_reordering() {
         }
         settle(&mut net);
         assert_eq!(counters(&net, 1, 0), (0..1000).collect::<Vec<_>>(), "seed {seed} loss {loss}");
-        assert_eq!(delivered(&net, 0), (0..1000).collect::<Vec<_>>(), "seed {seed}: every token acknowledged once");
+        assert_eq!(
+            delivered(&net, 0),
+            (0..1000).collect::<Vec<_>>(),
+            "seed {seed}: every token acknowledged once"
+        );
         assert!(failed(&net, 0).is_empty());
         for m in &net.nodes[1].messages {
             let k = u32::from_le_bytes(m.payload[..4].try_into().unwrap());
@@ -98,7 +113,10 @@ fn multicast_is_repaired_per_receiver() {
         let mut net = start(100 + seed, lossy(if seed % 2 == 0 { 0.3 } else { 0.1 }), 4);
         let now = net.now;
         for k in 0..1000u32 {
-            net.nodes[0].core.broadcast_reliable(now, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
+            net.nodes[0]
+                .core
+                .broadcast_reliable(now, k.to_le_bytes().to_vec(), Some(k as u64), None)
+                .unwrap();
         }
         settle(&mut net);
         for i in 1..4 {
@@ -139,7 +157,11 @@ fn several_senders_unicast_and_multicast_at_once() {
                 let mut ucast: Vec<u32> = vec![];
                 for m in net.nodes[i].messages.iter().filter(|m| m.from == ids[j]) {
                     let k = u32::from_le_bytes(m.payload[..4].try_into().unwrap());
-                    if m.broadcast { bcast.push(k) } else { ucast.push(k) }
+                    if m.broadcast {
+                        bcast.push(k)
+                    } else {
+                        ucast.push(k)
+                    }
                 }
                 assert_eq!(bcast, (0..300).collect::<Vec<_>>());
                 if expect_unicast {
@@ -170,7 +192,10 @@ fn large_messages_arrive_intact_and_only_missing_fragments_are_resent() {
         assert!(fragments > 3500.0, "{s:?}");
         // Only missing fragments are resent: about loss/(1-loss) of them, not whole messages (plus
         // some spurious repairs: the simulated link reorders a 5 MiB burst within 400 µs).
-        assert!((s.fragments_resent as f64) < fragments * (loss / (1.0 - loss) * 2.0 + 0.2), "loss {loss}: {s:?}");
+        assert!(
+            (s.fragments_resent as f64) < fragments * (loss / (1.0 - loss) * 2.0 + 0.2),
+            "loss {loss}: {s:?}"
+        );
     }
 }
 
@@ -180,8 +205,14 @@ fn a_silent_receiver_makes_the_sender_fail_at_the_deadline() {
     net.nodes[2].up = false; // crashed, not yet expired (multiplier 50 × 100 ms)
     let c = net.nodes[2].core.id();
     let now = net.now;
-    net.nodes[0].core.broadcast_reliable(now, b"to all".to_vec(), Some(7), Some(Duration::from_millis(300))).unwrap();
-    net.nodes[0].core.send_reliable(now, c, b"to c".to_vec(), Some(8), Some(Duration::from_millis(300))).unwrap();
+    net.nodes[0]
+        .core
+        .broadcast_reliable(now, b"to all".to_vec(), Some(7), Some(Duration::from_millis(300)))
+        .unwrap();
+    net.nodes[0]
+        .core
+        .send_reliable(now, c, b"to c".to_vec(), Some(8), Some(Duration::from_millis(300)))
+        .unwrap();
     net.run_for(Duration::from_millis(250));
     assert!(failed(&net, 0).is_empty(), "not before the deadline");
     net.run_for(Duration::from_millis(100));
@@ -196,7 +227,10 @@ fn a_silent_receiver_makes_the_sender_fail_at_the_deadline() {
     net.run_for(Duration::from_secs(1));
     assert_eq!(delivered(&net, 0), vec![9]);
     assert_eq!(net.nodes[2].messages.last().unwrap().payload, b"next");
-    assert!(net.nodes[2].messages.iter().all(|m| m.payload != b"to all"), "abandoned message skipped, not delivered late");
+    assert!(
+        net.nodes[2].messages.iter().all(|m| m.payload != b"to all"),
+        "abandoned message skipped, not delivered late"
+    );
     settle(&mut net);
 }
 
@@ -258,7 +292,13 @@ fn the_send_queue_is_bounded() {
     assert_eq!(err, glue_proto::SendError::TooLarge { size: max + 1, max });
 }
 
-fn rdata_datagram(source: EndpointId, flags: u8, seq: u64, message_len: Option<u64>, payload: &[u8]) -> Vec<u8> {
+fn rdata_datagram(
+    source: EndpointId,
+    flags: u8,
+    seq: u64,
+    message_len: Option<u64>,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut body = Vec::new();
     RData { seq, message_len, payload }.encode(&mut body);
     DatagramBuilder::new(Header { flags: 0, network_id: 0, source }).raw(0x11, flags, &body).finish()
@@ -290,8 +330,10 @@ fn absurd_and_overlapping_fragments_are_dropped_within_bounds() {
     assert_eq!(core.reliable_memory(), 0);
     // A forged ACK for data never sent changes nothing.
     let mut body = Vec::new();
-    glue_proto::wire::Ack { next: 1 << 40, top: 1 << 40, window: 10, delay_us: 0, ranges: vec![] }.encode(&mut body);
-    let forged = DatagramBuilder::new(Header { flags: 0, network_id: 0, source: a }).raw(0x13, 0x01, &body).finish();
+    glue_proto::wire::Ack { next: 1 << 40, top: 1 << 40, window: 10, delay_us: 0, ranges: vec![] }
+        .encode(&mut body);
+    let forged =
+        DatagramBuilder::new(Header { flags: 0, network_id: 0, source: a }).raw(0x13, 0x01, &body).finish();
     core.handle_datagram(now, from, &forged);
     assert_eq!(core.stats().dropped_invalid_ack, 1);
     while core.poll_event().is_some() {}
@@ -315,7 +357,11 @@ fn an_incomplete_message_times_out_and_its_memory_is_freed() {
     net.run_for(Duration::from_micros(50)); // the first fragments are on the wire
     net.nodes[0].up = false;
     net.run_for(Duration::from_millis(20));
-    assert!(net.nodes[1].core.reliable_memory() >= 1 << 20, "reassembly reserved: {}", net.nodes[1].core.debug_reliable());
+    assert!(
+        net.nodes[1].core.reliable_memory() >= 1 << 20,
+        "reassembly reserved: {}",
+        net.nodes[1].core.debug_reliable()
+    );
     net.run_for(Duration::from_millis(600));
     assert_eq!(net.nodes[1].core.stats().reassembly_timeouts, 1);
     assert_eq!(net.nodes[1].core.reliable_memory(), 0);

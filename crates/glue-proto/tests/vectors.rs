@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use glue_proto::wire::{Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter};
+use glue_proto::wire::{
+    Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter,
+};
 use glue_proto::EndpointId;
 
 fn header() -> Header {
@@ -44,7 +46,11 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
         (
             "announce-extension",
             DatagramBuilder::new(header())
-                .announce(&Announce { name: "sensor-7", extensions: &[0x7f, 0x02, 0x00, 0xca, 0xfe], ..announce() })
+                .announce(&Announce {
+                    name: "sensor-7",
+                    extensions: &[0x7f, 0x02, 0x00, 0xca, 0xfe],
+                    ..announce()
+                })
                 .finish(),
         ),
         ("bye", DatagramBuilder::new(header()).bye().finish()),
@@ -83,7 +89,9 @@ fn documented() -> HashMap<String, Vec<u8>> {
         for l in lines.by_ref().take_while(|l| !l.starts_with("```")) {
             let l = l.split('#').next().unwrap_or("");
             for tok in l.split_whitespace() {
-                bytes.push(u8::from_str_radix(tok, 16).unwrap_or_else(|_| panic!("bad hex {tok:?} in {name}")));
+                bytes.push(
+                    u8::from_str_radix(tok, 16).unwrap_or_else(|_| panic!("bad hex {tok:?} in {name}")),
+                );
             }
         }
         out.insert(name.trim().to_owned(), bytes);
@@ -99,7 +107,9 @@ fn hex(b: &[u8]) -> String {
 fn document_matches_the_encoder() {
     let doc = documented();
     for (name, bytes) in built() {
-        let expected = doc.get(name).unwrap_or_else(|| panic!("vector {name} missing from PROTOCOL.md:\n{}", hex(&bytes)));
+        let expected = doc
+            .get(name)
+            .unwrap_or_else(|| panic!("vector {name} missing from PROTOCOL.md:\n{}", hex(&bytes)));
         assert_eq!(hex(expected), hex(&bytes), "vector {name}");
     }
     assert_eq!(doc.len(), built().len(), "PROTOCOL.md has vectors the test does not build");
@@ -129,7 +139,10 @@ fn vectors_decode_back_to_their_fields() {
             }
             "rdata" => {
                 assert_eq!(subs[0].0.flags, 0x06);
-                assert_eq!(RData::decode(0x06, subs[0].1).unwrap(), RData { seq: 5, message_len: None, payload: b"hi" });
+                assert_eq!(
+                    RData::decode(0x06, subs[0].1).unwrap(),
+                    RData { seq: 5, message_len: None, payload: b"hi" }
+                );
             }
             "rdata-first" => {
                 let r = RData::decode(0x03, subs[0].1).unwrap();

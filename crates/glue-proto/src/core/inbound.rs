@@ -60,11 +60,14 @@ impl Core {
                     }
                     Ok(())
                 }
-                SubmessageKind::Data => {
-                    Data::decode(body).map(|d| self.deliver(source, sub.flags & DATA_FLAG_BROADCAST != 0, d.payload))
+                SubmessageKind::Data => Data::decode(body)
+                    .map(|d| self.deliver(source, sub.flags & DATA_FLAG_BROADCAST != 0, d.payload)),
+                SubmessageKind::RData => {
+                    RData::decode(sub.flags, body).map(|d| self.on_rdata(now, source, sub.flags, &d))
                 }
-                SubmessageKind::RData => RData::decode(sub.flags, body).map(|d| self.on_rdata(now, source, sub.flags, &d)),
-                SubmessageKind::Heartbeat => Heartbeat::decode(body).map(|h| self.on_heartbeat(now, source, sub.flags, &h)),
+                SubmessageKind::Heartbeat => {
+                    Heartbeat::decode(body).map(|h| self.on_heartbeat(now, source, sub.flags, &h))
+                }
                 SubmessageKind::Ack => self.on_ack(now, source, sub.flags, body),
             };
             if result.is_err() {

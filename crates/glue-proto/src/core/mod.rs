@@ -179,7 +179,8 @@ impl Core {
         let limits = &self.config.reliable;
         let next = self.schedule.next();
         let expiry = self.peers.next_expiry();
-        let channels = self.unicast.values().chain([&self.multicast]).filter_map(SendChannel::next_timeout).min();
+        let channels =
+            self.unicast.values().chain([&self.multicast]).filter_map(SendChannel::next_timeout).min();
         let streams = self.streams.values().filter_map(|s| s.next_timeout(limits)).min();
         [Some(next), expiry, channels, streams].into_iter().flatten().min()
     }

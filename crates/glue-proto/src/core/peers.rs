@@ -9,7 +9,13 @@ use crate::wire::{Announce, SubmessageKind};
 use crate::{DownReason, EndpointId, Event, NameClashRule, PeerInfo};
 
 impl Core {
-    pub(super) fn on_announce(&mut self, now: Instant, from: SocketAddr, source: EndpointId, a: &Announce<'_>) {
+    pub(super) fn on_announce(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        source: EndpointId,
+        a: &Announce<'_>,
+    ) {
         self.stats.announcements_received += 1;
         let info = PeerInfo {
             id: source,
@@ -38,8 +44,11 @@ impl Core {
             self.stats.dropped_peer_table_full += 1;
             return;
         }
-        let existing =
-            if info.name == self.config.name { Some(self.config.id) } else { self.peers.holder_of(&info.name) };
+        let existing = if info.name == self.config.name {
+            Some(self.config.id)
+        } else {
+            self.peers.holder_of(&info.name)
+        };
         let rejected = existing.is_some() && self.config.name_clash == NameClashRule::Reject;
         self.peers.insert(now, info.clone(), rejected);
         let (id, address) = (info.id, info.address);

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use super::{Core, SendError, StreamKey};
 use crate::reliable::{ChannelCtx, Delivery, RecvStream, SendChannel};
 use crate::wire::{
-    Ack, DecodeError, Heartbeat, RData, SubmessageKind, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC, HEARTBEAT_FLAG_DIRECT,
-    HEARTBEAT_FLAG_MULTICAST, RDATA_FLAG_MULTICAST,
+    Ack, DecodeError, Heartbeat, RData, SubmessageKind, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC,
+    HEARTBEAT_FLAG_DIRECT, HEARTBEAT_FLAG_MULTICAST, RDATA_FLAG_MULTICAST,
 };
 use crate::{EndpointId, PeerInfo};
 
@@ -169,13 +169,22 @@ impl Core {
         self.note_ack(key);
     }
 
-    pub(super) fn on_ack(&mut self, now: Instant, from: EndpointId, flags: u8, body: &[u8]) -> Result<(), DecodeError> {
+    pub(super) fn on_ack(
+        &mut self,
+        now: Instant,
+        from: EndpointId,
+        flags: u8,
+        body: &[u8],
+    ) -> Result<(), DecodeError> {
         let mut ack = std::mem::take(&mut self.ack_scratch);
         let result = ack.decode_into(body);
         if result.is_ok() {
             let mut ctx = ctx!(self, now);
-            let channel =
-                if flags & ACK_FLAG_MULTICAST != 0 { Some(&mut self.multicast) } else { self.unicast.get_mut(&from) };
+            let channel = if flags & ACK_FLAG_MULTICAST != 0 {
+                Some(&mut self.multicast)
+            } else {
+                self.unicast.get_mut(&from)
+            };
             let applied = channel.is_some_and(|c| c.on_ack(&mut ctx, from, &ack, flags & ACK_FLAG_SYNC != 0));
             if !applied {
                 self.stats.dropped_invalid_ack += 1;

@@ -137,7 +137,9 @@ impl RecvStream {
 
     fn buffer_fragment(&mut self, d: &mut Delivery<'_>, flags: u8, rdata: &RData<'_>) {
         let len = rdata.payload.len();
-        if self.buffered_bytes + len > d.limits.recv_buffer_bytes || *d.memory + len > d.limits.max_receive_memory {
+        if self.buffered_bytes + len > d.limits.recv_buffer_bytes
+            || *d.memory + len > d.limits.max_receive_memory
+        {
             d.stats.dropped_no_memory += 1;
             return;
         }

@@ -157,12 +157,15 @@ impl SendChannel {
     }
 
     fn hb_flags(&self, direct: bool) -> u8 {
-        (if self.multicast { HEARTBEAT_FLAG_MULTICAST } else { 0 }) | if direct { HEARTBEAT_FLAG_DIRECT } else { 0 }
+        (if self.multicast { HEARTBEAT_FLAG_MULTICAST } else { 0 })
+            | if direct { HEARTBEAT_FLAG_DIRECT } else { 0 }
     }
 
     fn push_heartbeat(&self, ctx: &mut ChannelCtx<'_>, dest: SocketAddr, direct: bool, first: u64) {
         let hb = Heartbeat { first, next: self.next_send.max(first) };
-        ctx.outbox.push(dest, SubmessageKind::Heartbeat as u8, self.hb_flags(direct), Heartbeat::LEN, |o| hb.encode(o));
+        ctx.outbox.push(dest, SubmessageKind::Heartbeat as u8, self.hb_flags(direct), Heartbeat::LEN, |o| {
+            hb.encode(o)
+        });
         ctx.stats.heartbeats_sent += 1;
     }
 
@@ -194,7 +197,13 @@ impl SendChannel {
     }
 
     /// Queues a message for every current receiver. With no receivers it is delivered at once.
-    pub(crate) fn enqueue(&mut self, ctx: &mut ChannelCtx<'_>, data: Vec<u8>, token: Option<u64>, deadline: Instant) {
+    pub(crate) fn enqueue(
+        &mut self,
+        ctx: &mut ChannelCtx<'_>,
+        data: Vec<u8>,
+        token: Option<u64>,
+        deadline: Instant,
+    ) {
         let n = data.len().div_ceil(self.frag).max(1) as u64;
         let first = self.next_assign;
         self.next_assign += n;
@@ -303,7 +312,13 @@ impl SendChannel {
 
     /// Processes an ACK from `peer`. Returns false (and changes nothing) for an ACK that is not
     /// plausible: from a peer that is not a receiver, or acknowledging what was never sent.
-    pub(crate) fn on_ack(&mut self, ctx: &mut ChannelCtx<'_>, peer: EndpointId, ack: &Ack, sync: bool) -> bool {
+    pub(crate) fn on_ack(
+        &mut self,
+        ctx: &mut ChannelCtx<'_>,
+        peer: EndpointId,
+        ack: &Ack,
+        sync: bool,
+    ) -> bool {
         let Some(ti) = self.tracks.iter().position(|t| t.peer == peer) else { return false };
         let highest = ack.ranges.last().map_or(ack.next, |r| r.1);
         if ack.top > self.next_send {
@@ -360,7 +375,9 @@ impl SendChannel {
         let holes: Vec<u64> = (t.cum.max(self.base)..highest.min(self.next_send))
             .filter(|&s| !t.has(s))
             .filter(|&s| self.resendable(s))
-            .filter(|&s| ctx.now.saturating_duration_since(self.slots[(s - self.base) as usize].last_sent) >= guard)
+            .filter(|&s| {
+                ctx.now.saturating_duration_since(self.slots[(s - self.base) as usize].last_sent) >= guard
+            })
             .take(MAX_REPAIRS_PER_ACK)
             .collect();
         if holes.is_empty() {
@@ -472,12 +489,22 @@ impl SendChannel {
 impl SendChannel {
     /// A one-line summary of the channel's state, for test failure messages.
     pub(crate) fn debug_state(&self) -> String {
-        let tracks: Vec<String> =
-            self.tracks.iter().map(|t| format!("{}:cum={} acked={:?} win={}", t.peer, t.cum, t.acked, t.window)).collect();
+        let tracks: Vec<String> = self
+            .tracks
+            .iter()
+            .map(|t| format!("{}:cum={} acked={:?} win={}", t.peer, t.cum, t.acked, t.window))
+            .collect();
         let front = self.messages.front().map(|m| (m.first, m.end, m.pending.clone(), m.abandoned));
         format!(
             "base={} next_send={} next_assign={} msgs={} front={:?} rto_at={:?} backoff={} tracks={:?}",
-            self.base, self.next_send, self.next_assign, self.messages.len(), front, self.rto_at, self.backoff, tracks
+            self.base,
+            self.next_send,
+            self.next_assign,
+            self.messages.len(),
+            front,
+            self.rto_at,
+            self.backoff,
+            tracks
         )
     }
 }

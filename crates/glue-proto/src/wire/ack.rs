@@ -96,9 +96,14 @@ impl Ack {
                 return Err(DecodeError::Invalid { field: "ack range", reason: "empty or out of range" });
             };
             if start <= floor {
-                return Err(DecodeError::Invalid { field: "ack range", reason: "not ascending or overlapping" });
+                return Err(DecodeError::Invalid {
+                    field: "ack range",
+                    reason: "not ascending or overlapping",
+                });
             }
-            let end = start.checked_add(len).ok_or(DecodeError::Invalid { field: "ack range", reason: "overflow" })?;
+            let end = start
+                .checked_add(len)
+                .ok_or(DecodeError::Invalid { field: "ack range", reason: "overflow" })?;
             if end > self.top {
                 return Err(DecodeError::Invalid { field: "ack range", reason: "beyond top" });
             }

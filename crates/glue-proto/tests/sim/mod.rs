@@ -2,8 +2,8 @@
 //! duplication, reordering (random extra delay) and a partition switch, as quinn-proto's tests do.
 #![allow(dead_code)]
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -141,7 +141,12 @@ impl Net {
         while let Some(ev) = node.core.poll_event() {
             if let Event::Message { from, broadcast, reliable, payload } = &ev {
                 let payload = payload.bytes(node.core.inbox()).to_vec();
-                node.messages.push(Received { from: *from, broadcast: *broadcast, reliable: *reliable, payload });
+                node.messages.push(Received {
+                    from: *from,
+                    broadcast: *broadcast,
+                    reliable: *reliable,
+                    payload,
+                });
             } else {
                 node.events.push(ev);
             }
@@ -168,7 +173,13 @@ impl Net {
                     let jitter = self.faults.jitter.mul_f64(self.rand());
                     self.order += 1;
                     let at = self.now + self.faults.delay + jitter;
-                    self.flight.push(Reverse(InFlight { at, order: self.order, to, from: src, bytes: buf.clone() }));
+                    self.flight.push(Reverse(InFlight {
+                        at,
+                        order: self.order,
+                        to,
+                        from: src,
+                        bytes: buf.clone(),
+                    }));
                 }
             }
         }
@@ -184,12 +195,7 @@ impl Net {
                 }
                 self.drain(i);
             }
-            let next_timer = self
-                .nodes
-                .iter()
-                .filter(|n| n.up)
-                .filter_map(|n| n.core.poll_timeout())
-                .min();
+            let next_timer = self.nodes.iter().filter(|n| n.up).filter_map(|n| n.core.poll_timeout()).min();
             let next_packet = self.flight.peek().map(|Reverse(p)| p.at);
             let next = [next_timer, next_packet].into_iter().flatten().min();
             match next {
@@ -220,12 +226,18 @@ impl Net {
 
     /// Peer-up events seen by node `i`, as IDs.
     pub fn ups(&self, i: usize) -> Vec<EndpointId> {
-        self.nodes[i].events.iter().filter_map(|e| if let Event::PeerUp(p) = e { Some(p.id) } else { None }).collect()
+        self.nodes[i]
+            .events
+            .iter()
+            .filter_map(|e| if let Event::PeerUp(p) = e { Some(p.id) } else { None })
+            .collect()
     }
 
     /// Whether every up node sees every other up node.
     pub fn fully_discovered(&self) -> bool {
         let up: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].up).collect();
-        up.iter().all(|&i| up.iter().all(|&j| i == j || self.nodes[i].core.peers().any(|p| p.id == self.nodes[j].core.id())))
+        up.iter().all(|&i| {
+            up.iter().all(|&j| i == j || self.nodes[i].core.peers().any(|p| p.id == self.nodes[j].core.id()))
+        })
     }
 }
