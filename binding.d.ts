@@ -34,6 +34,14 @@ export declare class NativeEndpoint {
   send(peerId: string, data: Uint8Array): boolean
   /** Queues a best-effort multicast to every endpoint; false when the send queue was full. */
   broadcast(data: Uint8Array): boolean
+  /**
+   * Queues a reliable unicast (fragmented as needed); its outcome arrives in a later batch under
+   * `token` (Delivered, Failed or Refused entries). False when the command queue was full (nothing
+   * queued, nothing will be reported). `deadlineMs` defaults to the configured delivery deadline.
+   */
+  sendReliable(peerId: string, data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
+  /** Queues a reliable multicast to every peer; reported like `sendReliable`. */
+  broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /** Ignores this peer from now on (the accept filter said no). Does nothing once closed. */
   rejectPeer(peerId: string): void
   /** The counters (the last ones after close). */
@@ -58,6 +66,10 @@ export interface NativeBatch {
   peerIds: Array<string>
   /** The peer events, indexed by peer-event entries. */
   events: Array<NativePeerEvent>
+  /** For failed reliable sends: the IDs of the receivers that did not acknowledge. */
+  failures: Array<Array<string>>
+  /** Large messages, each its own Buffer (handed over without copying). */
+  buffers: Array<Buffer>
 }
 
 /** Options of the native core, already validated and defaulted by TypeScript (`options.ts`). */
@@ -90,6 +102,16 @@ export interface NativeConfig {
   maxPeers: number
   /** Socket receive and send buffer size in bytes (SO_RCVBUF / SO_SNDBUF). */
   socketBufferSize: number
+  /** Largest reliable message, bytes. Default 256 MiB. */
+  maxMessageSize?: number
+  /** Deadline of a reliable message when the send gives none, ms. Default 30 000. */
+  deliveryDeadlineMs?: number
+  /** An incomplete message that makes no progress for this long is dropped, ms. Default 10 000. */
+  reassemblyTimeoutMs?: number
+  /** Bytes of reassembly and reorder buffers across all peers. Default 1 GiB. */
+  maxReceiveMemory?: number
+  /** Bytes queued per reliable channel before sends are refused. Default 64 MiB. */
+  sendQueueBytes?: number
 }
 
 /** A peer as the native core reports it. */
@@ -112,10 +134,7 @@ export interface NativePeerEvent {
   rejected?: boolean
 }
 
-/**
- * Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`), plus
- * `droppedSendUnknownPeer` and `recvErrors`.
- */
+/** Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`). */
 export interface NativeStats {
   /** Datagrams sent. */
   datagramsSent: number
@@ -127,7 +146,7 @@ export interface NativeStats {
   bytesReceived: number
   /** Messages queued by send and broadcast. */
   messagesSent: number
-  /** Messages delivered. */
+  /** Messages delivered (best-effort and reliable). */
   messagesReceived: number
   /** Announcements sent. */
   announcementsSent: number
@@ -149,6 +168,48 @@ export interface NativeStats {
   ownDatagramsIgnored: number
   /** Announcements ignored because the peer table was full. */
   droppedPeerTableFull: number
+  /** Reliable messages queued. */
+  reliableMessagesSent: number
+  /** Reliable messages acknowledged by every intended receiver. */
+  reliableMessagesAcked: number
+  /** Reliable messages that failed (deadline, or receivers gone before acknowledging). */
+  reliableMessagesFailed: number
+  /** Reliable messages delivered to this endpoint. */
+  reliableMessagesReceived: number
+  /** Reliable fragments sent for the first time. */
+  fragmentsSent: number
+  /** Reliable fragments sent again (repairs and timeouts). */
+  fragmentsResent: number
+  /** Retransmission timeouts that fired. */
+  retransmitTimeouts: number
+  /** Heartbeats sent. */
+  heartbeatsSent: number
+  /** ACKs sent. */
+  acksSent: number
+  /** ACKs received and applied. */
+  acksReceived: number
+  /** ACKs ignored: from a non-receiver, or acknowledging data never sent. */
+  droppedInvalidAck: number
+  /** Reliable fragments received again (already delivered or buffered). */
+  duplicatesDropped: number
+  /** Fragments beyond the receive window (resent later). */
+  droppedBeyondWindow: number
+  /** Out-of-order fragments not buffered for lack of memory (resent later). */
+  droppedNoMemory: number
+  /** Times a large message waited for reassembly memory. */
+  reassemblyStalls: number
+  /** Incomplete messages dropped after the reassembly timeout. */
+  reassemblyTimeouts: number
+  /** Messages announced larger than the maximum message size. */
+  droppedTooLarge: number
+  /** Messages whose fragments did not add up to the announced length. */
+  droppedMalformedMessage: number
+  /** Messages dropped incomplete (abandoned by the sender). */
+  droppedIncomplete: number
+  /** Fragments skipped because the sender abandoned them. */
+  skippedFragments: number
+  /** Times a reliable channel had data waiting for its window. */
+  windowStalls: number
   /** Sends dropped because the native send queue was full. */
   droppedSendQueueFull: number
   /** Socket send errors. */

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use glue_proto::{Core, EndpointId, Event, Payload};
+use glue_proto::{Core, EndpointId, Event, Payload, SendError};
 
 /// What an [`Entry`] describes; the numeric values are part of the N-API contract (`NativeBatch.entries`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,46 @@ pub enum EntryKind {
     Broadcast = 2,
     /// A peer event: [`Entry::a`] indexes [`InboundBatch::events`].
     PeerEvent = 3,
+    /// Every receiver acknowledged the reliable message sent with token [`Entry::a`].
+    Delivered = 4,
+    /// The reliable message with token [`Entry::a`] failed; [`Entry::b`] indexes
+    /// [`InboundBatch::failures`] (the receivers that did not acknowledge).
+    Failed = 5,
+    /// A reliable message sent to this endpoint only (payload as for [`EntryKind::Unicast`]).
+    ReliableUnicast = 6,
+    /// A reliable message sent to every endpoint (payload as for [`EntryKind::Unicast`]).
+    ReliableBroadcast = 7,
+    /// The I/O thread could not take the reliable message with token [`Entry::a`]; [`Entry::b`] is a
+    /// [`RefuseReason`].
+    Refused = 8,
+    /// A large (reassembled) message handed over whole: [`Entry::a`] indexes the sender,
+    /// [`Entry::b`] indexes [`InboundBatch::buffers`], [`Entry::c`] has bit 0 = broadcast, bit 1 = reliable.
+    Owned = 9,
+}
+
+/// Why a reliable send was refused ([`EntryKind::Refused`]); the values are part of the N-API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RefuseReason {
+    /// The peer is not (any more) an accepted peer.
+    UnknownPeer = 1,
+    /// The channel's send queue is full.
+    QueueFull = 2,
+    /// Larger than the maximum message size.
+    TooLarge = 3,
+    /// The endpoint is closing.
+    Closed = 4,
+}
+
+impl RefuseReason {
+    fn of(e: &SendError) -> RefuseReason {
+        match e {
+            SendError::UnknownPeer(_) => RefuseReason::UnknownPeer,
+            SendError::QueueFull { .. } => RefuseReason::QueueFull,
+            SendError::TooLarge { .. } => RefuseReason::TooLarge,
+            _ => RefuseReason::Closed,
+        }
+    }
 }
 
 /// One thing that happened, as four u32 exactly as `NativeBatch.entries` lays them out:
@@ -45,6 +85,10 @@ pub struct InboundBatch {
     pub peer_ids: Vec<EndpointId>,
     /// The peer events (never [`Event::Message`]): peer up, changed, down and name clashes.
     pub events: Vec<Event>,
+    /// For [`EntryKind::Failed`]: the receivers that did not acknowledge.
+    pub failures: Vec<Vec<EndpointId>>,
+    /// For [`EntryKind::Owned`]: large messages, each handed over whole.
+    pub buffers: Vec<Vec<u8>>,
 }
 
 impl InboundBatch {
@@ -61,10 +105,21 @@ impl InboundBatch {
     /// The messages of the batch: (sender, broadcast, payload), in order. Convenient for Rust users and
     /// tests; the binding hands the raw parts to JavaScript instead.
     pub fn messages(&self) -> impl Iterator<Item = (EndpointId, bool, &[u8])> + '_ {
-        self.entries.iter().filter(|e| e.kind != EntryKind::PeerEvent as u32).filter_map(|e| {
+        const UNICAST: u32 = EntryKind::Unicast as u32;
+        const BROADCAST: u32 = EntryKind::Broadcast as u32;
+        const R_UNICAST: u32 = EntryKind::ReliableUnicast as u32;
+        const R_BROADCAST: u32 = EntryKind::ReliableBroadcast as u32;
+        const OWNED: u32 = EntryKind::Owned as u32;
+        self.entries.iter().filter_map(|e| {
             let from = *self.peer_ids.get(e.a as usize)?;
-            let payload = self.data.get(e.b as usize..(e.b as usize + e.c as usize))?;
-            Some((from, e.kind == EntryKind::Broadcast as u32, payload))
+            match e.kind {
+                UNICAST | BROADCAST | R_UNICAST | R_BROADCAST => {
+                    let payload = self.data.get(e.b as usize..(e.b as usize + e.c as usize))?;
+                    Some((from, e.kind == BROADCAST || e.kind == R_BROADCAST, payload))
+                }
+                OWNED => Some((from, e.c & 1 != 0, self.buffers.get(e.b as usize)?.as_slice())),
+                _ => None,
+            }
         })
     }
 }
@@ -88,10 +143,8 @@ impl<F: FnMut(InboundBatch) -> bool + Send + 'static> Sink for F {
 pub(crate) struct BatchBuilder {
     batch: InboundBatch,
     index: HashMap<EndpointId, u32>,
-    /// Payloads the core handed over whole (reassembled messages), appended after the inbox.
-    owned: Vec<u8>,
-    /// Entries whose offsets point into `owned`.
-    owned_entries: Vec<usize>,
+    /// Bytes of the batch's whole (owned) messages.
+    owned_bytes: usize,
 }
 
 impl BatchBuilder {
@@ -100,23 +153,44 @@ impl BatchBuilder {
         let batch = &mut self.batch;
         while let Some(event) = core.poll_event() {
             match event {
-                Event::Message { from, broadcast, payload, .. } => {
+                Event::Message { from, broadcast, reliable, payload } => {
                     let next = batch.peer_ids.len() as u32;
                     let peer = *self.index.entry(from).or_insert(next);
                     if peer == next {
                         batch.peer_ids.push(from);
                     }
-                    let (offset, len) = match payload {
-                        Payload::Inbox(range) => (range.start, range.len()),
+                    let entry = match payload {
+                        Payload::Inbox(range) => {
+                            let kind = match (reliable, broadcast) {
+                                (false, false) => EntryKind::Unicast,
+                                (false, true) => EntryKind::Broadcast,
+                                (true, false) => EntryKind::ReliableUnicast,
+                                (true, true) => EntryKind::ReliableBroadcast,
+                            };
+                            Entry { kind: kind as u32, a: peer, b: range.start as u32, c: range.len() as u32 }
+                        }
                         Payload::Owned(bytes) => {
-                            // Placed after the inbox in `finish`; remember to shift the offset then.
-                            self.owned_entries.push(batch.entries.len());
-                            self.owned.extend_from_slice(&bytes);
-                            (self.owned.len() - bytes.len(), bytes.len())
+                            self.owned_bytes += bytes.len();
+                            batch.buffers.push(bytes);
+                            let flags = u32::from(broadcast) | u32::from(reliable) << 1;
+                            let b = batch.buffers.len() as u32 - 1;
+                            Entry { kind: EntryKind::Owned as u32, a: peer, b, c: flags }
                         }
                     };
-                    let kind = if broadcast { EntryKind::Broadcast } else { EntryKind::Unicast };
-                    batch.entries.push(Entry { kind: kind as u32, a: peer, b: offset as u32, c: len as u32 });
+                    batch.entries.push(entry);
+                }
+                Event::Delivered { token } => {
+                    batch.entries.push(Entry {
+                        kind: EntryKind::Delivered as u32,
+                        a: token as u32,
+                        b: 0,
+                        c: 0,
+                    });
+                }
+                Event::Failed { token, missing } => {
+                    let b = batch.failures.len() as u32;
+                    batch.failures.push(missing);
+                    batch.entries.push(Entry { kind: EntryKind::Failed as u32, a: token as u32, b, c: 0 });
                 }
                 Event::PeerUp(_)
                 | Event::PeerChanged(_)
@@ -139,7 +213,13 @@ impl BatchBuilder {
 
     /// Payload bytes collected so far that are not in the core's inbox.
     pub(crate) fn owned_bytes(&self) -> usize {
-        self.owned.len()
+        self.owned_bytes
+    }
+
+    /// Records that the reliable send with `token` was refused.
+    pub(crate) fn refuse(&mut self, token: u32, error: &SendError) {
+        let b = RefuseReason::of(error) as u32;
+        self.batch.entries.push(Entry { kind: EntryKind::Refused as u32, a: token, b, c: 0 });
     }
 
     /// The batch with the core's inbox holding its payloads (call [`BatchBuilder::collect`] first), or
@@ -151,15 +231,7 @@ impl BatchBuilder {
         self.index.clear();
         let mut batch = std::mem::take(&mut self.batch);
         batch.data = core.take_inbox(Vec::new());
-        if !self.owned.is_empty() {
-            let shift = batch.data.len() as u32;
-            for &i in &self.owned_entries {
-                batch.entries[i].b += shift;
-            }
-            batch.data.extend_from_slice(&self.owned);
-            self.owned.clear();
-            self.owned_entries.clear();
-        }
+        self.owned_bytes = 0;
         Some(batch)
     }
 }
@@ -187,6 +259,8 @@ mod tests {
             ],
             peer_ids: vec![EndpointId(7)],
             events: vec![],
+            failures: vec![],
+            buffers: vec![],
         };
         let got: Vec<_> = batch.messages().collect();
         assert_eq!(got, [(EndpointId(7), false, &b"hi"[..]), (EndpointId(7), true, &b"yo"[..])]);

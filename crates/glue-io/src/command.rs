@@ -1,14 +1,18 @@
 //! Commands from application threads to the I/O thread: a bounded queue for messages, an unbounded one
 //! for the rare control commands, a close flag, and a coalesced wake-up (one `Waker::wake` per burst).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::time::Duration;
 
 use glue_proto::EndpointId;
 use mio::Waker;
 
 /// Commands queued at most (messages waiting for the I/O thread).
 pub(crate) const COMMAND_QUEUE: usize = 65_536;
+/// Payload bytes queued at most; a command is always taken when the queue holds no bytes, so that one
+/// message of any allowed size fits.
+pub(crate) const COMMAND_QUEUE_BYTES: usize = 64 << 20;
 
 /// A message to send; the payload is copied once, into the command.
 #[derive(Debug)]
@@ -22,6 +26,38 @@ pub(crate) enum Command {
     },
     /// Multicast to every endpoint.
     Broadcast(Vec<u8>),
+    /// Reliable unicast to one peer; the outcome is reported under `token`.
+    SendReliable {
+        /// The peer.
+        to: EndpointId,
+        /// The message (moved into the core without another copy).
+        payload: Vec<u8>,
+        /// Reported back in a Delivered, Failed or Refused entry.
+        token: u32,
+        /// Deadline from when the I/O thread takes the command; None = the configured default.
+        deadline: Option<Duration>,
+    },
+    /// Reliable multicast to every peer; the outcome is reported under `token`.
+    BroadcastReliable {
+        /// The message.
+        payload: Vec<u8>,
+        /// Reported back in a Delivered, Failed or Refused entry.
+        token: u32,
+        /// As for `SendReliable`.
+        deadline: Option<Duration>,
+    },
+}
+
+impl Command {
+    /// Payload bytes carried.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Command::Send { payload, .. }
+            | Command::Broadcast(payload)
+            | Command::SendReliable { payload, .. }
+            | Command::BroadcastReliable { payload, .. } => payload.len(),
+        }
+    }
 }
 
 /// A control command: never dropped (the queue is unbounded; there is at most one per peer).
@@ -50,6 +86,8 @@ pub(crate) struct Mailbox {
     waker: Waker,
     wake_pending: AtomicBool,
     close: AtomicBool,
+    /// Payload bytes of the queued commands (shared with the inbox).
+    bytes: std::sync::Arc<AtomicUsize>,
 }
 
 /// The receiving side, owned by the I/O thread.
@@ -57,6 +95,7 @@ pub(crate) struct Mailbox {
 pub(crate) struct Inbox {
     commands: Receiver<Command>,
     control: Receiver<Control>,
+    bytes: std::sync::Arc<AtomicUsize>,
 }
 
 impl Mailbox {
@@ -64,24 +103,35 @@ impl Mailbox {
     pub(crate) fn new(waker: Waker) -> (Mailbox, Inbox) {
         let (commands, commands_rx) = mpsc::sync_channel(COMMAND_QUEUE);
         let (control, control_rx) = mpsc::channel();
+        let bytes = std::sync::Arc::new(AtomicUsize::new(0));
         let mailbox = Mailbox {
             commands,
             control,
             waker,
             wake_pending: AtomicBool::new(false),
             close: AtomicBool::new(false),
+            bytes: bytes.clone(),
         };
-        (mailbox, Inbox { commands: commands_rx, control: control_rx })
+        (mailbox, Inbox { commands: commands_rx, control: control_rx, bytes })
     }
 
     /// Queues a message without blocking.
     pub(crate) fn post(&self, command: Command) -> Posted {
+        let len = command.len();
+        let queued = self.bytes.load(Ordering::Acquire);
+        if queued > 0 && queued + len > COMMAND_QUEUE_BYTES {
+            return Posted::Full;
+        }
+        self.bytes.fetch_add(len, Ordering::AcqRel);
         match self.commands.try_send(command) {
             Ok(()) => {
                 self.wake();
                 Posted::Queued
             }
-            Err(TrySendError::Full(_)) => Posted::Full,
+            Err(TrySendError::Full(_)) => {
+                self.bytes.fetch_sub(len, Ordering::AcqRel);
+                Posted::Full
+            }
             Err(TrySendError::Disconnected(_)) => Posted::Closed,
         }
     }
@@ -122,7 +172,9 @@ impl Mailbox {
 impl Inbox {
     /// The next message, if any.
     pub(crate) fn next_command(&self) -> Option<Command> {
-        self.commands.try_recv().ok()
+        let command = self.commands.try_recv().ok()?;
+        self.bytes.fetch_sub(command.len(), Ordering::AcqRel);
+        Some(command)
     }
 
     /// The next control command, if any.
@@ -147,6 +199,13 @@ mod tests {
         mailbox.start_drain();
         assert!(inbox.next_command().is_some());
         assert!(mailbox.control(Control::Reject(EndpointId(1))));
+        while inbox.next_command().is_some() {}
+        // Bytes are bounded too, but one message of any size fits an empty queue.
+        let big = || Command::Broadcast(vec![0; COMMAND_QUEUE_BYTES]);
+        assert_eq!(mailbox.post(big()), Posted::Queued);
+        assert_eq!(mailbox.post(Command::Broadcast(vec![0; 1])), Posted::Full);
+        assert!(inbox.next_command().is_some());
+        assert_eq!(mailbox.post(Command::Broadcast(vec![0; 1])), Posted::Queued);
         assert!(matches!(inbox.next_control(), Some(Control::Reject(EndpointId(1)))));
         drop(inbox);
         assert_eq!(mailbox.post(Command::Broadcast(vec![])), Posted::Closed);

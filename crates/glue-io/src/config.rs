@@ -54,6 +54,8 @@ pub struct IoConfig {
     pub incarnation: u32,
     /// Seed of the announcement jitter. Default: random.
     pub seed: u64,
+    /// Windows, queue and memory bounds and timeouts of the reliable layer (see [`glue_proto::ReliableLimits`]).
+    pub reliable: glue_proto::ReliableLimits,
 }
 
 impl IoConfig {
@@ -77,6 +79,7 @@ impl IoConfig {
             max_peers: 1024,
             incarnation: random_u64() as u32,
             seed: random_u64(),
+            reliable: glue_proto::ReliableLimits::default(),
         }
     }
 
@@ -93,6 +96,7 @@ impl IoConfig {
         core.max_peers = self.max_peers;
         core.incarnation = self.incarnation;
         core.seed = self.seed;
+        core.reliable = self.reliable;
         core
     }
 

@@ -210,15 +210,24 @@ impl<S: Sink> Driver<S> {
                 return;
             }
             let Some(command) = self.inbox.next_command() else { return };
-            let (result, len) = match command {
-                Command::Send { to, payload } => (self.core.send(to, &payload), payload.len()),
-                Command::Broadcast(payload) => (self.core.broadcast(&payload), payload.len()),
+            let len = command.len();
+            let (result, token) = match command {
+                Command::Send { to, payload } => (self.core.send(to, &payload), None),
+                Command::Broadcast(payload) => (self.core.broadcast(&payload), None),
+                Command::SendReliable { to, payload, token, deadline } => {
+                    (self.core.send_reliable(now, to, payload, Some(token as u64), deadline), Some(token))
+                }
+                Command::BroadcastReliable { payload, token, deadline } => {
+                    (self.core.broadcast_reliable(now, payload, Some(token as u64), deadline), Some(token))
+                }
             };
-            match result {
-                Ok(()) => {}
-                Err(SendError::UnknownPeer(_)) => self.counters.unknown_peer += 1,
+            match (result, token) {
+                (Ok(()), _) => {}
+                // A reliable send is never dropped silently: its sender hears why.
+                (Err(e), Some(token)) => self.builder.refuse(token, &e),
+                (Err(SendError::UnknownPeer(_)), None) => self.counters.unknown_peer += 1,
                 // Too large and closed are checked before queueing; count anything else as a send error.
-                Err(_) => self.tx.send_errors += 1,
+                (Err(_), None) => self.tx.send_errors += 1,
             }
             unflushed += len;
             if unflushed >= FLUSH_EVERY_BYTES {

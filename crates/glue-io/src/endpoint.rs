@@ -41,6 +41,7 @@ pub struct Endpoint {
     id: EndpointId,
     local: SocketAddrV4,
     max_payload: usize,
+    max_message_size: usize,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -82,6 +83,7 @@ impl Endpoint {
             id: config.id,
             local: sockets.local,
             max_payload,
+            max_message_size: config.reliable.max_message_size,
             shared,
             thread: Mutex::new(Some(thread)),
         })
@@ -115,6 +117,39 @@ impl Endpoint {
     pub fn broadcast(&self, payload: &[u8]) -> Result<bool, Error> {
         self.check(payload)?;
         self.post(Command::Broadcast(payload.to_vec()))
+    }
+
+    /// Queues a reliable message to the peer `to`, fragmented as needed (up to the configured
+    /// `max_message_size`). Its outcome arrives later in a batch under `token`: Delivered when the peer
+    /// acknowledged it, Failed when it did not by `deadline` (default: the configured one) or went away,
+    /// Refused when the I/O thread could not take it (unknown peer, send queue full). `Ok(false)` when
+    /// the command queue is full (nothing was queued and nothing will be reported).
+    pub fn send_reliable(
+        &self,
+        to: EndpointId,
+        payload: Vec<u8>,
+        token: u32,
+        deadline: Option<Duration>,
+    ) -> Result<bool, Error> {
+        self.check_reliable(&payload)?;
+        self.post(Command::SendReliable { to, payload, token, deadline })
+    }
+
+    /// Queues a reliable message to every peer (one multicast, repaired per receiver); reported like
+    /// [`Endpoint::send_reliable`].
+    pub fn broadcast_reliable(
+        &self,
+        payload: Vec<u8>,
+        token: u32,
+        deadline: Option<Duration>,
+    ) -> Result<bool, Error> {
+        self.check_reliable(&payload)?;
+        self.post(Command::BroadcastReliable { payload, token, deadline })
+    }
+
+    /// Largest reliable message, bytes.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size
     }
 
     /// Ignores the peer `id` from now on (the application's accept filter said no): its messages are
@@ -189,6 +224,16 @@ impl Endpoint {
         }
         if payload.len() > self.max_payload {
             return Err(Error::MessageTooLarge { size: payload.len(), max: self.max_payload });
+        }
+        Ok(())
+    }
+
+    fn check_reliable(&self, payload: &[u8]) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        if payload.len() > self.max_message_size {
+            return Err(Error::MessageTooLarge { size: payload.len(), max: self.max_message_size });
         }
         Ok(())
     }

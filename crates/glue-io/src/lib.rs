@@ -29,10 +29,10 @@ mod stats;
 mod sys;
 mod tx;
 
-pub use crate::batch::{Entry, EntryKind, InboundBatch, Sink};
+pub use crate::batch::{Entry, EntryKind, InboundBatch, RefuseReason, Sink};
 pub use crate::config::IoConfig;
 pub use crate::endpoint::Endpoint;
 pub use crate::error::Error;
 pub use crate::random::random_u64;
 pub use crate::stats::EndpointStats;
-pub use glue_proto::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, Stats};
+pub use glue_proto::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, ReliableLimits, Stats};

@@ -48,6 +48,10 @@ pub struct NativeBatch {
     pub peer_ids: Vec<String>,
     /// The peer events, indexed by peer-event entries.
     pub events: Vec<NativePeerEvent>,
+    /// For failed reliable sends: the IDs of the receivers that did not acknowledge.
+    pub failures: Vec<Vec<String>>,
+    /// Large messages, each its own Buffer (handed over without copying).
+    pub buffers: Vec<Buffer>,
 }
 
 impl NativeBatch {
@@ -59,6 +63,12 @@ impl NativeBatch {
             entries: Uint32Array::new(InboundBatch::entries_into_u32s(batch.entries)),
             peer_ids: batch.peer_ids.iter().map(ToString::to_string).collect(),
             events: batch.events.into_iter().filter_map(peer_event).collect(),
+            failures: batch
+                .failures
+                .iter()
+                .map(|ids| ids.iter().map(ToString::to_string).collect())
+                .collect(),
+            buffers: batch.buffers.into_iter().map(Buffer::from).collect(),
         }
     }
 }

@@ -41,6 +41,16 @@ pub struct NativeConfig {
     pub max_peers: f64,
     /// Socket receive and send buffer size in bytes (SO_RCVBUF / SO_SNDBUF).
     pub socket_buffer_size: f64,
+    /// Largest reliable message, bytes. Default 256 MiB.
+    pub max_message_size: Option<f64>,
+    /// Deadline of a reliable message when the send gives none, ms. Default 30 000.
+    pub delivery_deadline_ms: Option<f64>,
+    /// An incomplete message that makes no progress for this long is dropped, ms. Default 10 000.
+    pub reassembly_timeout_ms: Option<f64>,
+    /// Bytes of reassembly and reorder buffers across all peers. Default 1 GiB.
+    pub max_receive_memory: Option<f64>,
+    /// Bytes queued per reliable channel before sends are refused. Default 64 MiB.
+    pub send_queue_bytes: Option<f64>,
 }
 
 impl NativeConfig {
@@ -71,6 +81,39 @@ impl NativeConfig {
         c.max_datagram_size = integer("maxDatagramSize", self.max_datagram_size, 512, 65_507)? as usize;
         c.max_peers = integer("maxPeers", self.max_peers, 1, u32::MAX as u64)? as usize;
         c.socket_buffer_size = integer("socketBufferSize", self.socket_buffer_size, 0, 1 << 30)? as usize;
+        let r = &mut c.reliable;
+        let opt = |field, value: Option<f64>, min, max, default: u64| match value {
+            Some(v) => integer(field, v, min, max),
+            None => Ok(default),
+        };
+        r.max_receive_memory =
+            opt("maxReceiveMemory", self.max_receive_memory, 1 << 20, 1 << 40, r.max_receive_memory as u64)?
+                as usize;
+        r.max_message_size = opt(
+            "maxMessageSize",
+            self.max_message_size,
+            1,
+            r.max_receive_memory as u64,
+            r.max_message_size.min(r.max_receive_memory) as u64,
+        )? as usize;
+        r.send_queue_bytes =
+            opt("sendQueueBytes", self.send_queue_bytes, 1 << 16, 1 << 40, r.send_queue_bytes as u64)?
+                as usize;
+        let ms = |d: Duration| d.as_millis() as u64;
+        r.default_deadline = Duration::from_millis(opt(
+            "deliveryDeadlineMs",
+            self.delivery_deadline_ms,
+            1,
+            1 << 40,
+            ms(r.default_deadline),
+        )?);
+        r.reassembly_timeout = Duration::from_millis(opt(
+            "reassemblyTimeoutMs",
+            self.reassembly_timeout_ms,
+            1,
+            1 << 40,
+            ms(r.reassembly_timeout),
+        )?);
         Ok(c)
     }
 }

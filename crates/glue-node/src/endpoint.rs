@@ -93,6 +93,33 @@ impl NativeEndpoint {
         self.inner.broadcast(&data).map_err(js)
     }
 
+    /// Queues a reliable unicast (fragmented as needed); its outcome arrives in a later batch under
+    /// `token` (Delivered, Failed or Refused entries). False when the command queue was full (nothing
+    /// queued, nothing will be reported). `deadlineMs` defaults to the configured delivery deadline.
+    #[napi]
+    pub fn send_reliable(
+        &self,
+        peer_id: String,
+        data: Uint8ArraySlice,
+        token: u32,
+        deadline_ms: Option<f64>,
+    ) -> Result<bool, JsError> {
+        let deadline = deadline(deadline_ms)?;
+        self.inner.send_reliable(peer(&peer_id)?, data.to_vec(), token, deadline).map_err(js)
+    }
+
+    /// Queues a reliable multicast to every peer; reported like `sendReliable`.
+    #[napi]
+    pub fn broadcast_reliable(
+        &self,
+        data: Uint8ArraySlice,
+        token: u32,
+        deadline_ms: Option<f64>,
+    ) -> Result<bool, JsError> {
+        let deadline = deadline(deadline_ms)?;
+        self.inner.broadcast_reliable(data.to_vec(), token, deadline).map_err(js)
+    }
+
     /// Ignores this peer from now on (the accept filter said no). Does nothing once closed.
     #[napi]
     pub fn reject_peer(&self, peer_id: String) -> Result<(), JsError> {
@@ -150,6 +177,14 @@ impl Task for CloseTask {
 
     fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
         Ok(())
+    }
+}
+
+fn deadline(ms: Option<f64>) -> Converted<Option<std::time::Duration>> {
+    match ms {
+        None => Ok(None),
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Some(std::time::Duration::from_secs_f64(ms / 1000.0))),
+        Some(ms) => Err(crate::error::invalid_option("deadlineMs", &ms.to_string(), "a number of ms ≥ 0")),
     }
 }
 

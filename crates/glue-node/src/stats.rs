@@ -3,79 +3,109 @@
 use glue_io::EndpointStats;
 use napi_derive::napi;
 
-/// Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`), plus
-/// `droppedSendUnknownPeer` and `recvErrors`.
-#[napi(object, object_from_js = false)]
-pub struct NativeStats {
-    /// Datagrams sent.
-    pub datagrams_sent: f64,
-    /// Datagrams received.
-    pub datagrams_received: f64,
-    /// Bytes sent (UDP payload).
-    pub bytes_sent: f64,
-    /// Bytes received (UDP payload).
-    pub bytes_received: f64,
-    /// Messages queued by send and broadcast.
-    pub messages_sent: f64,
-    /// Messages delivered.
-    pub messages_received: f64,
-    /// Announcements sent.
-    pub announcements_sent: f64,
-    /// Announcements received from other endpoints.
-    pub announcements_received: f64,
-    /// Datagrams that failed to decode (bad magic, truncated, bad lengths).
-    pub dropped_malformed: f64,
-    /// Datagrams with an unsupported protocol version.
-    pub dropped_version: f64,
-    /// Datagrams from another network ID.
-    pub dropped_foreign_network: f64,
-    /// Data from endpoints that are not (yet) in the peer table.
-    pub dropped_unknown_peer: f64,
-    /// Data from rejected peers.
-    pub dropped_rejected: f64,
-    /// Submessages of an unknown kind, skipped.
-    pub dropped_unknown_kind: f64,
-    /// Own datagrams heard back through multicast loopback.
-    pub own_datagrams_ignored: f64,
-    /// Announcements ignored because the peer table was full.
-    pub dropped_peer_table_full: f64,
-    /// Sends dropped because the native send queue was full.
-    pub dropped_send_queue_full: f64,
-    /// Socket send errors.
-    pub send_errors: f64,
-    /// Inbound batches dropped because JavaScript was gone.
-    pub dropped_batches: f64,
-    /// Sends to an ID that was not (or no longer) a peer when the I/O thread got to them.
-    pub dropped_send_unknown_peer: f64,
-    /// Failed socket receive calls.
-    pub recv_errors: f64,
+/// Declares `NativeStats` with one `f64` per counter and its conversion from [`EndpointStats`]: `core`
+/// fields come from the protocol core's counters, `io` fields from the runtime's.
+macro_rules! native_stats {
+    ($( $(#[doc = $doc:literal])* $src:ident . $field:ident ),* $(,)?) => {
+        /// Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`).
+        #[napi(object, object_from_js = false)]
+        pub struct NativeStats {
+            $( $(#[doc = $doc])* pub $field: f64, )*
+        }
+
+        impl From<EndpointStats> for NativeStats {
+            fn from(s: EndpointStats) -> Self {
+                NativeStats { $( $field: native_stats!(@get s, $src, $field) as f64, )* }
+            }
+        }
+    };
+    (@get $s:ident, core, $field:ident) => { $s.core.$field };
+    (@get $s:ident, io, $field:ident) => { $s.$field };
 }
 
-impl From<EndpointStats> for NativeStats {
-    fn from(s: EndpointStats) -> Self {
-        let c = s.core;
-        NativeStats {
-            datagrams_sent: c.datagrams_sent as f64,
-            datagrams_received: c.datagrams_received as f64,
-            bytes_sent: c.bytes_sent as f64,
-            bytes_received: c.bytes_received as f64,
-            messages_sent: c.messages_sent as f64,
-            messages_received: c.messages_received as f64,
-            announcements_sent: c.announcements_sent as f64,
-            announcements_received: c.announcements_received as f64,
-            dropped_malformed: c.dropped_malformed as f64,
-            dropped_version: c.dropped_version as f64,
-            dropped_foreign_network: c.dropped_foreign_network as f64,
-            dropped_unknown_peer: c.dropped_unknown_peer as f64,
-            dropped_rejected: c.dropped_rejected as f64,
-            dropped_unknown_kind: c.dropped_unknown_kind as f64,
-            own_datagrams_ignored: c.own_datagrams_ignored as f64,
-            dropped_peer_table_full: c.dropped_peer_table_full as f64,
-            dropped_send_queue_full: s.dropped_send_queue_full as f64,
-            send_errors: s.send_errors as f64,
-            dropped_batches: s.dropped_batches as f64,
-            dropped_send_unknown_peer: s.dropped_send_unknown_peer as f64,
-            recv_errors: s.recv_errors as f64,
-        }
-    }
+native_stats! {
+    #[doc = "Datagrams sent."]
+    core.datagrams_sent,
+    #[doc = "Datagrams received."]
+    core.datagrams_received,
+    #[doc = "Bytes sent (UDP payload)."]
+    core.bytes_sent,
+    #[doc = "Bytes received (UDP payload)."]
+    core.bytes_received,
+    #[doc = "Messages queued by send and broadcast."]
+    core.messages_sent,
+    #[doc = "Messages delivered (best-effort and reliable)."]
+    core.messages_received,
+    #[doc = "Announcements sent."]
+    core.announcements_sent,
+    #[doc = "Announcements received from other endpoints."]
+    core.announcements_received,
+    #[doc = "Datagrams that failed to decode (bad magic, truncated, bad lengths)."]
+    core.dropped_malformed,
+    #[doc = "Datagrams with an unsupported protocol version."]
+    core.dropped_version,
+    #[doc = "Datagrams from another network ID."]
+    core.dropped_foreign_network,
+    #[doc = "Data from endpoints that are not (yet) in the peer table."]
+    core.dropped_unknown_peer,
+    #[doc = "Data from rejected peers."]
+    core.dropped_rejected,
+    #[doc = "Submessages of an unknown kind, skipped."]
+    core.dropped_unknown_kind,
+    #[doc = "Own datagrams heard back through multicast loopback."]
+    core.own_datagrams_ignored,
+    #[doc = "Announcements ignored because the peer table was full."]
+    core.dropped_peer_table_full,
+    #[doc = "Reliable messages queued."]
+    core.reliable_messages_sent,
+    #[doc = "Reliable messages acknowledged by every intended receiver."]
+    core.reliable_messages_acked,
+    #[doc = "Reliable messages that failed (deadline, or receivers gone before acknowledging)."]
+    core.reliable_messages_failed,
+    #[doc = "Reliable messages delivered to this endpoint."]
+    core.reliable_messages_received,
+    #[doc = "Reliable fragments sent for the first time."]
+    core.fragments_sent,
+    #[doc = "Reliable fragments sent again (repairs and timeouts)."]
+    core.fragments_resent,
+    #[doc = "Retransmission timeouts that fired."]
+    core.retransmit_timeouts,
+    #[doc = "Heartbeats sent."]
+    core.heartbeats_sent,
+    #[doc = "ACKs sent."]
+    core.acks_sent,
+    #[doc = "ACKs received and applied."]
+    core.acks_received,
+    #[doc = "ACKs ignored: from a non-receiver, or acknowledging data never sent."]
+    core.dropped_invalid_ack,
+    #[doc = "Reliable fragments received again (already delivered or buffered)."]
+    core.duplicates_dropped,
+    #[doc = "Fragments beyond the receive window (resent later)."]
+    core.dropped_beyond_window,
+    #[doc = "Out-of-order fragments not buffered for lack of memory (resent later)."]
+    core.dropped_no_memory,
+    #[doc = "Times a large message waited for reassembly memory."]
+    core.reassembly_stalls,
+    #[doc = "Incomplete messages dropped after the reassembly timeout."]
+    core.reassembly_timeouts,
+    #[doc = "Messages announced larger than the maximum message size."]
+    core.dropped_too_large,
+    #[doc = "Messages whose fragments did not add up to the announced length."]
+    core.dropped_malformed_message,
+    #[doc = "Messages dropped incomplete (abandoned by the sender)."]
+    core.dropped_incomplete,
+    #[doc = "Fragments skipped because the sender abandoned them."]
+    core.skipped_fragments,
+    #[doc = "Times a reliable channel had data waiting for its window."]
+    core.window_stalls,
+    #[doc = "Sends dropped because the native send queue was full."]
+    io.dropped_send_queue_full,
+    #[doc = "Socket send errors."]
+    io.send_errors,
+    #[doc = "Inbound batches dropped because JavaScript was gone."]
+    io.dropped_batches,
+    #[doc = "Sends to an ID that was not (or no longer) a peer when the I/O thread got to them."]
+    io.dropped_send_unknown_peer,
+    #[doc = "Failed socket receive calls."]
+    io.recv_errors,
 }
