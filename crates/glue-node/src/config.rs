@@ -155,7 +155,24 @@ mod tests {
             max_datagram_size: 65_000.0,
             max_peers: 10.0,
             socket_buffer_size: 4096.0,
+            max_message_size: Some(1e6),
+            delivery_deadline_ms: Some(500.0),
+            reassembly_timeout_ms: None,
+            max_receive_memory: None,
+            send_queue_bytes: None,
         }
+    }
+
+    #[test]
+    fn reliable_limits_convert_and_are_checked() {
+        let io = config().to_io().unwrap();
+        assert_eq!(io.reliable.max_message_size, 1_000_000);
+        assert_eq!(io.reliable.default_deadline, Duration::from_millis(500));
+        assert_eq!(io.reliable.reassembly_timeout, glue_io::ReliableLimits::default().reassembly_timeout);
+        let too_big = NativeConfig { max_message_size: Some(2e12), ..config() };
+        assert!(message(too_big).contains("maxMessageSize"));
+        let bad = NativeConfig { delivery_deadline_ms: Some(-1.0), ..config() };
+        assert!(message(bad).contains("deliveryDeadlineMs"));
     }
 
     fn message(c: NativeConfig) -> String {
