@@ -31,7 +31,7 @@ pub struct IoConfig {
     /// Multicast TTL, hops, 0..=255. Default 1 (the local network).
     pub multicast_ttl: u32,
     /// `SO_RCVBUF` and `SO_SNDBUF` of both sockets, bytes, at most 1 GiB; 0 keeps the OS default.
-    /// Default 4 MiB. Set with `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` when permitted (root), otherwise the
+    /// Default 16 MiB (large messages at full speed need it). Set with `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` when permitted (root), otherwise the
     /// kernel may cap it (`net.core.rmem_max`).
     pub socket_buffer_size: usize,
     /// Network ID; datagrams of other networks are dropped and counted. Default 0.
@@ -56,6 +56,9 @@ pub struct IoConfig {
     pub seed: u64,
     /// Windows, queue and memory bounds and timeouts of the reliable layer (see [`glue_proto::ReliableLimits`]).
     pub reliable: glue_proto::ReliableLimits,
+    /// After any activity the I/O thread keeps polling without sleeping for this long, trading CPU for
+    /// latency (like `SO_BUSY_POLL`). Default 0 (off).
+    pub busy_poll: Duration,
 }
 
 impl IoConfig {
@@ -68,7 +71,7 @@ impl IoConfig {
             discovery_listen: group,
             discovery_target: group,
             multicast_ttl: 1,
-            socket_buffer_size: 4 << 20,
+            socket_buffer_size: 16 << 20,
             network_id: 0,
             id: EndpointId(random_u64()),
             name: name.into(),
@@ -80,6 +83,7 @@ impl IoConfig {
             incarnation: random_u64() as u32,
             seed: random_u64(),
             reliable: glue_proto::ReliableLimits::default(),
+            busy_poll: Duration::ZERO,
         }
     }
 

@@ -67,6 +67,7 @@ pub(crate) struct Driver<S: Sink> {
     /// Commands may be waiting (the drain stopped early).
     commands_pending: bool,
     counters: Counters,
+    busy_poll: Duration,
 }
 
 impl<S: Sink> Driver<S> {
@@ -96,19 +97,35 @@ impl<S: Sink> Driver<S> {
             retry_at: None,
             commands_pending: true,
             counters: Counters::default(),
+            busy_poll: Duration::ZERO,
         }
+    }
+
+    /// Keeps polling without sleeping for `busy_poll` after each activity.
+    pub(crate) fn with_busy_poll(mut self, busy_poll: Duration) -> Self {
+        self.busy_poll = busy_poll;
+        self
     }
 
     /// Runs until close is requested (or waiting fails), then says goodbye.
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(16);
+        let mut active_at = Instant::now();
         loop {
-            let timeout = self.poll_timeout(Instant::now());
+            let now = Instant::now();
+            let mut timeout = self.poll_timeout(now);
+            // Busy polling (opt-in): stay awake a little after activity, trading CPU for latency.
+            if now.duration_since(active_at) < self.busy_poll {
+                timeout = Some(Duration::ZERO);
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 break; // Cannot wait any more: close as well as we can.
+            }
+            if !events.is_empty() {
+                active_at = Instant::now();
             }
             for event in events.iter() {
                 match event.token() {

@@ -70,7 +70,8 @@ impl Endpoint {
         let (mailbox, inbox) = Mailbox::new(waker);
         let shared =
             Arc::new(Shared { mailbox, stats: StatsCell::default(), exited: AtomicBool::new(false) });
-        let driver = Driver::new(core, poll, [unicast, discovery], inbox, shared.clone(), sink);
+        let driver = Driver::new(core, poll, [unicast, discovery], inbox, shared.clone(), sink)
+            .with_busy_poll(config.busy_poll);
         let guard = ExitGuard(shared.clone());
         let thread = std::thread::Builder::new()
             .name(thread_name(&config.name))

@@ -51,6 +51,8 @@ pub struct NativeConfig {
     pub max_receive_memory: Option<f64>,
     /// Bytes queued per reliable channel before sends are refused. Default 64 MiB.
     pub send_queue_bytes: Option<f64>,
+    /// Busy polling after activity, µs (trades CPU for latency). Default 0 (off).
+    pub busy_poll_us: Option<f64>,
 }
 
 impl NativeConfig {
@@ -114,6 +116,7 @@ impl NativeConfig {
             1 << 40,
             ms(r.reassembly_timeout),
         )?);
+        c.busy_poll = Duration::from_micros(opt("busyPollUs", self.busy_poll_us, 0, 1_000_000, 0)?);
         Ok(c)
     }
 }
@@ -160,6 +163,7 @@ mod tests {
             reassembly_timeout_ms: None,
             max_receive_memory: None,
             send_queue_bytes: None,
+            busy_poll_us: None,
         }
     }
 

@@ -4,7 +4,8 @@
 //! multicast when several miss the same fragment), retransmits on timeout with backoff, and respects
 //! each receiver's window and its own send window.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,26 @@ fn merge_ranges(into: &mut Vec<(u64, u64)>, add: &[(u64, u64)], floor: u64) {
     *into = merged;
 }
 
+/// Reports a message Delivered (every receiver acknowledged) or Failed (some went away) once nobody is
+/// pending any more; does nothing otherwise or when already reported.
+fn report(ctx: &mut ChannelCtx<'_>, m: &mut OutMessage) {
+    if m.reported || !m.pending.is_empty() {
+        return;
+    }
+    m.reported = true;
+    if m.missing.is_empty() {
+        ctx.stats.reliable_messages_acked += 1;
+        if let Some(token) = m.token {
+            ctx.events.push_back(Event::Delivered { token });
+        }
+    } else {
+        ctx.stats.reliable_messages_failed += 1;
+        if let Some(token) = m.token {
+            ctx.events.push_back(Event::Failed { token, missing: std::mem::take(&mut m.missing) });
+        }
+    }
+}
+
 impl Track {
     fn has(&self, seq: u64) -> bool {
         seq < self.cum || self.acked.iter().any(|&(s, e)| s <= seq && seq < e)
@@ -79,7 +100,6 @@ struct OutMessage {
     first: u64,
     end: u64,
     data: Vec<u8>,
-    deadline: Instant,
     /// Receivers that have not acknowledged the whole message yet.
     pending: Vec<EndpointId>,
     /// Receivers that went away before acknowledging.
@@ -118,6 +138,9 @@ pub(crate) struct SendChannel {
     rtt: Rtt,
     backoff: u32,
     rto_at: Option<Instant>,
+    /// Deadlines of queued messages, earliest first: (deadline, first sequence number). Entries of
+    /// messages already finished are discarded when they come up.
+    deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
 }
 
 impl SendChannel {
@@ -138,6 +161,7 @@ impl SendChannel {
             rtt: Rtt::default(),
             backoff: 0,
             rto_at: None,
+            deadlines: BinaryHeap::new(),
         }
     }
 
@@ -193,7 +217,7 @@ impl SendChannel {
                 m.missing.push(peer);
             }
         }
-        self.finish_messages(ctx);
+        self.finish_messages(ctx, 0..self.messages.len());
     }
 
     /// Queues a message for every current receiver. With no receivers it is delivered at once.
@@ -215,14 +239,14 @@ impl SendChannel {
             first,
             end: first + n,
             data,
-            deadline,
             pending,
             missing: vec![],
             abandoned: false,
             reported: false,
         };
         self.messages.push_back(m);
-        self.finish_messages(ctx);
+        self.deadlines.push(Reverse((deadline, first)));
+        self.finish_messages(ctx, self.messages.len() - 1..self.messages.len());
     }
 
     fn message_of(&self, seq: u64) -> usize {
@@ -354,12 +378,14 @@ impl SendChannel {
         self.backoff = 0;
         if progress {
             let cum = self.tracks[ti].cum;
+            let mut touched = 0;
             for m in self.messages.iter_mut().take_while(|m| m.first < cum) {
                 if m.end <= cum {
                     m.pending.retain(|p| *p != peer);
                 }
+                touched += 1;
             }
-            self.finish_messages(ctx);
+            self.finish_messages(ctx, 0..touched);
             let lagging = self.lagging().next().is_some();
             self.rto_at = lagging.then(|| ctx.now + self.rtt.rto(0));
         }
@@ -400,25 +426,15 @@ impl SendChannel {
         (0..self.tracks.len()).filter(|&i| self.tracks[i].cum.max(self.base) < self.next_send)
     }
 
-    /// Reports messages every receiver acknowledged (or that lost their last pending receiver) and
-    /// drops finished messages from the front.
-    fn finish_messages(&mut self, ctx: &mut ChannelCtx<'_>) {
-        for m in self.messages.iter_mut().filter(|m| !m.reported && m.pending.is_empty()) {
-            m.reported = true;
-            if m.missing.is_empty() {
-                ctx.stats.reliable_messages_acked += 1;
-                if let Some(token) = m.token {
-                    ctx.events.push_back(Event::Delivered { token });
-                }
-            } else {
-                ctx.stats.reliable_messages_failed += 1;
-                if let Some(token) = m.token {
-                    ctx.events.push_back(Event::Failed { token, missing: std::mem::take(&mut m.missing) });
-                }
-            }
+    /// Reports the messages at `indices` that every receiver acknowledged (or that lost their last
+    /// pending receiver), then drops finished messages from the front.
+    fn finish_messages(&mut self, ctx: &mut ChannelCtx<'_>, indices: std::ops::Range<usize>) {
+        for m in self.messages.range_mut(indices) {
+            report(ctx, m);
         }
         while self.messages.front().is_some_and(|m| m.pending.is_empty() || m.abandoned) {
-            let m = self.messages.pop_front().expect("front");
+            let mut m = self.messages.pop_front().expect("front");
+            report(ctx, &mut m);
             self.queued_bytes -= m.data.len();
             let new_base = m.end;
             while self.base < new_base && !self.slots.is_empty() {
@@ -434,7 +450,15 @@ impl SendChannel {
     /// Deadlines and retransmission timeouts.
     pub(crate) fn on_timeout(&mut self, ctx: &mut ChannelCtx<'_>) {
         let now = ctx.now;
-        for m in self.messages.iter_mut().filter(|m| !m.reported && m.deadline <= now) {
+        while let Some(&Reverse((deadline, first))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            let i = self.messages.partition_point(|m| m.first < first);
+            let Some(m) = self.messages.get_mut(i).filter(|m| m.first == first && !m.reported) else {
+                continue;
+            };
             m.abandoned = true;
             m.reported = true;
             ctx.stats.reliable_messages_failed += 1;
@@ -444,7 +468,7 @@ impl SendChannel {
                 ctx.events.push_back(Event::Failed { token, missing });
             }
         }
-        self.finish_messages(ctx);
+        self.finish_messages(ctx, 0..0);
         if self.rto_at.is_none_or(|at| now < at) {
             return;
         }
@@ -476,7 +500,8 @@ impl SendChannel {
 
     /// When [`SendChannel::on_timeout`] is next needed.
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
-        let deadline = self.messages.iter().filter(|m| !m.reported).map(|m| m.deadline).min();
+        // May be a message already finished: the wake-up then only discards it.
+        let deadline = self.deadlines.peek().map(|Reverse((d, _))| *d);
         [deadline, self.rto_at].into_iter().flatten().min()
     }
 

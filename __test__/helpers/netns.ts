@@ -1,0 +1,341 @@
+/**
+ * Test hosts in Linux network namespaces (root only): a bridge namespace plus one namespace per host, each host with
+ * a veth `eth0` = 10.77.0.<i>/24 into the bridge, and a multicast route. On top: random input loss with nftables,
+ * link down/up (a partition), and fixture processes running inside a host namespace whose stdout JSON lines are
+ * collected as records.
+ *
+ * Names are unique per run (`g<4 hex>-br`, `g<4 hex>-h1`, bridge-side veths `g<4 hex>-v1`), so parallel runs never
+ * meet. `useNet(t, n)` tears everything down after the test, pass or fail; an exit / SIGTERM handler does the same
+ * if the worker dies first (ava sends SIGTERM on its global timeout). Nothing here sends a packet outside the
+ * namespaces it created.
+ */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process'
+import { randomBytes, randomInt } from 'node:crypto'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+import type { ExecutionContext } from 'ava'
+
+/** One test host: its namespace, address and the name of its veth end in the bridge namespace. */
+export interface Host {
+  /** 1-based host number; the address is 10.77.0.<index>. */
+  index: number
+  /** Network namespace name, e.g. `g1a2b-h1`. */
+  ns: string
+  /** IPv4 address of `eth0` in the namespace. */
+  ip: string
+  /** The veth end in the bridge namespace (set it down for a partition). */
+  veth: string
+}
+
+/** A test network: the bridge namespace, the hosts, and the processes started in them. */
+export interface TestNet {
+  /** The unique prefix of every name, e.g. `g1a2b`. */
+  prefix: string
+  /** The bridge namespace. */
+  bridgeNs: string
+  hosts: Host[]
+  /** A random network ID for glue, so endpoints of other runs (if they could hear us) are ignored anyway. */
+  networkId: number
+  /** Processes started with `spawnIn`, killed on teardown. */
+  procs: Set<NsProcess>
+}
+
+/** A JSON line printed by a fixture. */
+export type NsRecord = Record<string, unknown> & { event: string }
+
+/** A fixture process running in a host namespace. */
+export interface NsProcess {
+  /** The host it runs on. */
+  host: Host
+  proc: ChildProcessWithoutNullStreams
+  /** Every JSON record printed so far, in order. */
+  records: NsRecord[]
+  /** Everything printed on stderr (plus stdout lines that were not JSON). */
+  stderr: () => string
+  /** Writes one JSON command line to its stdin. */
+  command: (command: object) => void
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>
+  /** The first record (already printed or still to come) that matches; rejects on timeout or exit. */
+  waitFor: (match: (record: NsRecord) => boolean, timeoutMs?: number) => Promise<NsRecord>
+  /** Ends its stdin (the fixtures then close their endpoint and exit) and waits; SIGKILL after `graceMs`. */
+  stop: (graceMs?: number) => Promise<number | string>
+}
+
+/** Nets not yet torn down, for the emergency cleanup on exit. */
+const live = new Set<TestNet>()
+
+/** Runs a command synchronously; throws with its stderr on failure. */
+function run(file: string, args: string[], input?: string): string {
+  return execFileSync(file, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
+}
+
+/** Runs `ip netns exec <ns> <args...>`. */
+function inNs(ns: string, args: string[], input?: string): string {
+  return run('ip', ['netns', 'exec', ns, ...args], input)
+}
+
+/** Runs a command, ignoring failure (for teardown). */
+function tryRun(file: string, args: string[]): void {
+  try {
+    run(file, args)
+  } catch {
+    // already gone
+  }
+}
+
+/** True when `file --version`-like probing succeeds. */
+function works(file: string, args: string[]): boolean {
+  try {
+    run(file, args)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Why namespace tests cannot run here, or undefined when they can: needs root, `ip` (iproute2), `nft` (nftables),
+ * and a kernel that lets us create a network namespace (checked by creating and deleting one).
+ */
+export function netnsSkipReason(): string | undefined {
+  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`
+  if (process.getuid?.() !== 0) return 'network namespace tests need root (CI runs them as root)'
+  if (!works('ip', ['-V'])) return '`ip` (iproute2) is missing: apt-get install -y iproute2'
+  if (!works('nft', ['--version'])) return '`nft` (nftables) is missing: apt-get install -y nftables'
+  const probe = `g${randomBytes(2).toString('hex')}-probe`
+  if (!works('ip', ['netns', 'add', probe])) return 'cannot create a network namespace (`ip netns add` failed)'
+  tryRun('ip', ['netns', 'del', probe])
+  return undefined
+}
+
+/** A prefix `g<4 hex>` that no existing namespace uses. */
+function freshPrefix(): string {
+  const taken = run('ip', ['netns', 'list'])
+  for (;;) {
+    const prefix = `g${randomBytes(2).toString('hex')}`
+    if (!taken.includes(`${prefix}-`)) return prefix
+  }
+}
+
+/** Creates the bridge namespace with an up bridge `br0` (multicast snooping off: it floods, like a hub). */
+function createBridge(ns: string): void {
+  run('ip', ['netns', 'add', ns])
+  inNs(ns, ['ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'])
+  inNs(ns, ['ip', 'link', 'set', 'br0', 'up'])
+}
+
+/** Creates a host namespace with `eth0` = 10.77.0.<index>/24 plugged into the bridge, and a multicast route. */
+function createHost(net: TestNet, index: number): Host {
+  const host: Host = { index, ns: `${net.prefix}-h${index}`, ip: `10.77.0.${index}`, veth: `${net.prefix}-v${index}` }
+  run('ip', ['netns', 'add', host.ns])
+  net.hosts.push(host) // from here on, teardown removes it
+  run('ip', ['link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns])
+  run('ip', ['link', 'set', host.veth, 'netns', net.bridgeNs])
+  inNs(net.bridgeNs, ['ip', 'link', 'set', host.veth, 'master', 'br0', 'up'])
+  inNs(host.ns, ['ip', 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0'])
+  inNs(host.ns, ['ip', 'link', 'set', 'eth0', 'up'])
+  inNs(host.ns, ['ip', 'link', 'set', 'lo', 'up'])
+  inNs(host.ns, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
+  return host
+}
+
+/**
+ * Creates a bridge and `hostCount` hosts (10.77.0.1 ...). On failure, removes what was created and rethrows.
+ * Prefer `useNet`, which also registers the teardown.
+ */
+export function createNet(hostCount: number): TestNet {
+  const prefix = freshPrefix()
+  const net: TestNet = {
+    prefix,
+    bridgeNs: `${prefix}-br`,
+    hosts: [],
+    networkId: randomInt(1, 0xffff_ffff),
+    procs: new Set(),
+  }
+  live.add(net)
+  try {
+    createBridge(net.bridgeNs)
+    for (let i = 1; i <= hostCount; i++) createHost(net, i)
+  } catch (err) {
+    destroyNetSync(net)
+    throw err
+  }
+  return net
+}
+
+/** Deletes the namespaces (which deletes their veths) and any veth left in our own namespace by a failed setup. */
+function deleteNamespaces(net: TestNet): void {
+  for (const host of net.hosts) {
+    tryRun('ip', ['netns', 'del', host.ns])
+    tryRun('ip', ['link', 'del', host.veth]) // only exists if setup failed before moving it
+  }
+  tryRun('ip', ['netns', 'del', net.bridgeNs])
+  live.delete(net)
+}
+
+/** Synchronous teardown for exit handlers: SIGKILL every process, then delete the namespaces. */
+function destroyNetSync(net: TestNet): void {
+  for (const p of net.procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
+  deleteNamespaces(net)
+}
+
+/** Teardown: SIGKILLs the processes still running, waits for them to exit, then deletes every namespace. */
+export async function destroyNet(net: TestNet): Promise<void> {
+  for (const p of net.procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
+  await Promise.all([...net.procs].map((p) => p.exited))
+  deleteNamespaces(net)
+}
+
+/** Creates a net of `hostCount` hosts that is torn down when the test ends (pass or fail). */
+export function useNet(t: ExecutionContext, hostCount: number): TestNet {
+  const net = createNet(hostCount)
+  t.teardown(() => destroyNet(net))
+  return net
+}
+
+/** Emergency cleanup when the worker exits or is killed (ava's timeout sends SIGTERM) with nets still alive. */
+function cleanupAll(): void {
+  for (const net of live) destroyNetSync(net)
+}
+process.on('exit', cleanupAll)
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    cleanupAll()
+    process.kill(process.pid, signal) // the default action, now that the handler is gone
+  })
+}
+
+/** The nftables table holding the loss rule of a host. */
+const LOSS_TABLE = 'glue_loss'
+
+/**
+ * Drops about `percent` % of the UDP datagrams arriving on the host's `eth0`, at random (nftables `numgen random`),
+ * counting them. `ports` limits it to those destination ports; default: all UDP (data, ACKs, announcements).
+ * Replaces an earlier loss rule of the host.
+ */
+export function addLoss(host: Host, percent: number, ports?: number[]): void {
+  removeLoss(host)
+  const match = ports === undefined ? 'meta l4proto udp' : `udp dport { ${ports.join(', ')} }`
+  inNs(
+    host.ns,
+    ['nft', '-f', '-'],
+    `table inet ${LOSS_TABLE} {
+      chain input {
+        type filter hook input priority 0; policy accept;
+        iifname "eth0" ${match} numgen random mod 100 < ${Math.round(percent)} counter drop
+      }
+    }\n`,
+  )
+}
+
+/** Removes the host's loss rule (no error if there is none). */
+export function removeLoss(host: Host): void {
+  tryRun('ip', ['netns', 'exec', host.ns, 'nft', 'delete', 'table', 'inet', LOSS_TABLE])
+}
+
+/** How many datagrams the host's loss rule has dropped so far (0 without a rule). */
+export function lossDropped(host: Host): number {
+  try {
+    const listing = inNs(host.ns, ['nft', 'list', 'table', 'inet', LOSS_TABLE])
+    return Number(/counter packets (\d+)/.exec(listing)?.[1] ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+/** Partitions (`'down'`) or heals (`'up'`) a host by setting its veth end in the bridge namespace down or up. */
+export function setLink(net: TestNet, host: Host, state: 'up' | 'down'): void {
+  inNs(net.bridgeNs, ['ip', 'link', 'set', host.veth, state])
+}
+
+/** Where the fixtures live. */
+const FIXTURES = join(__dirname, '..', 'fixtures')
+
+/**
+ * Starts `node --import=tsx fixtures/<fixture> '<json args>'` inside the host's namespace and collects its stdout
+ * JSON lines. The process is killed on the net's teardown if it is still running.
+ */
+export function spawnIn(net: TestNet, host: Host, fixture: string, args: object): NsProcess {
+  const proc = spawn(
+    'ip',
+    ['netns', 'exec', host.ns, process.execPath, '--import=tsx', join(FIXTURES, fixture), JSON.stringify(args)],
+    { cwd: join(__dirname, '..', '..') },
+  )
+  const records: NsRecord[] = []
+  const watchers = new Set<(record: NsRecord | undefined) => void>()
+  let errText = ''
+  proc.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()))
+  proc.stdin.on('error', () => {}) // writing to a process that already exited
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    let record: NsRecord
+    try {
+      record = JSON.parse(line) as NsRecord
+    } catch {
+      errText += `(non-JSON stdout) ${line}\n`
+      return
+    }
+    records.push(record)
+    for (const watcher of watchers) watcher(record)
+  })
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('close', (code, signal) => {
+      for (const watcher of watchers) watcher(undefined)
+      resolve(code ?? signal ?? -1)
+    }),
+  )
+  const self: NsProcess = {
+    host,
+    proc,
+    records,
+    stderr: () => errText,
+    command: (command) => proc.stdin.write(`${JSON.stringify(command)}\n`),
+    exited,
+    waitFor: (match, timeoutMs = 15_000) => waitForRecord(self, watchers, match, timeoutMs),
+    stop: (graceMs = 10_000) => stopProcess(self, graceMs),
+  }
+  net.procs.add(self)
+  return self
+}
+
+/** Resolves with the first matching record of `p`, looking at the past ones first; rejects on timeout or exit. */
+function waitForRecord(
+  p: NsProcess,
+  watchers: Set<(record: NsRecord | undefined) => void>,
+  match: (record: NsRecord) => boolean,
+  timeoutMs: number,
+): Promise<NsRecord> {
+  const found = p.records.find(match)
+  if (found !== undefined) return Promise.resolve(found)
+  const describe = (why: string) =>
+    new Error(
+      `${why} on ${p.host.ns}; last records ${JSON.stringify(p.records.slice(-5))}; stderr ${p.stderr().slice(-2000)}`,
+    )
+  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return Promise.reject(describe('process had exited'))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(undefined, describe(`no matching record in ${timeoutMs} ms`)), timeoutMs)
+    const finish = (record: NsRecord | undefined, err?: Error): void => {
+      clearTimeout(timer)
+      watchers.delete(watcher)
+      if (record !== undefined) resolve(record)
+      else reject(err ?? describe('process exited without a matching record'))
+    }
+    const watcher = (record: NsRecord | undefined): void => {
+      if (record === undefined) finish(undefined)
+      else if (match(record)) finish(record)
+    }
+    watchers.add(watcher)
+  })
+}
+
+/** Ends stdin and waits for the exit; SIGKILL (and 'timeout') if still running after `graceMs`. */
+async function stopProcess(p: NsProcess, graceMs: number): Promise<number | string> {
+  p.proc.stdin.end()
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)))
+  const result = await Promise.race([p.exited, timeout])
+  clearTimeout(timer)
+  if (result === 'timeout') p.proc.kill('SIGKILL')
+  return result
+}
