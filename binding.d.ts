@@ -112,6 +112,8 @@ export interface NativeConfig {
   maxReceiveMemory?: number
   /** Bytes queued per reliable channel before sends are refused. Default 64 MiB. */
   sendQueueBytes?: number
+  /** Busy polling after activity, µs (trades CPU for latency). Default 0 (off). */
+  busyPollUs?: number
 }
 
 /** A peer as the native core reports it. */

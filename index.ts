@@ -1,28 +1,41 @@
 /**
  * glue: brokerless pub/sub for Node.js. Endpoints on a network find each other by multicast announcements and
- * exchange best-effort unicast and broadcast messages over UDP; the sockets and protocol run in a Rust core.
+ * exchange unicast and broadcast messages over UDP, best effort or reliable (acknowledged, repaired, exactly once
+ * and in order, up to `maxMessageSize`); the sockets and protocol run in a Rust core.
  *
  * ```ts
  * import { Endpoint } from 'glue-pubsub'
  *
  * await using ep = await Endpoint.open({ name: 'A', networkId: 1 })
- * for await (const ev of ep.status()) if (ev.type === 'peer-up') ep.send(ev.peer.id, 'hello')
+ * for await (const ev of ep.status()) {
+ *   if (ev.type === 'peer-up') await ep.send(ev.peer.id, 'hello', { reliable: true })
+ * }
  * ```
  */
-export { Endpoint, type EndpointStats, type IterateOptions, type Payload } from './src/endpoint'
+export { Endpoint, type EndpointStats, type FlushOptions, type IterateOptions, type Payload } from './src/endpoint'
+export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './src/send-options'
 export { Message } from './src/batch-decoder'
 export type { Peer, PeerDownReason, StatusEvent } from './src/peer-table'
-export { DEFAULT_GROUP, type EndpointOptions, resolveOptions, type ResolvedOptions } from './src/options'
+export {
+  DEFAULT_GROUP,
+  type EndpointOptions,
+  type ResolvedNativeConfig,
+  resolveOptions,
+  type ResolvedOptions,
+} from './src/options'
 export { ENV_VARS, type Environment } from './src/env'
 export {
   AddressInUseError,
+  BackpressureError,
   ClosedError,
+  DeliveryError,
   ErrorCode,
   fromNativeError,
   GlueError,
   InterfaceNotFoundError,
   InvalidOptionError,
   MessageTooLargeError,
+  type MissingReceiver,
   SocketError,
   UnknownPeerError,
 } from './src/errors'

@@ -169,3 +169,81 @@ test('name clash: both kept, the oldest holder wins name lookups until it leaves
   decoder.decode(new BatchBuilder().peerDown(A).build())
   t.is(peers.resolve('A')?.id, A2.id)
 })
+
+test('reliable messages (kinds 6, 7) are flagged reliable; best-effort ones are not', (t) => {
+  const { decoder, messages } = setup()
+  decoder.decode(
+    new BatchBuilder()
+      .peerUp(A)
+      .message(A.id, 'u')
+      .message(A.id, 'b', true)
+      .message(A.id, 'ru', false, true)
+      .message(A.id, 'rb', true, true)
+      .build(),
+  )
+  t.deepEqual(
+    messages.map((m) => [m.text(), m.broadcast, m.reliable]),
+    [
+      ['u', false, false],
+      ['b', true, false],
+      ['ru', false, true],
+      ['rb', true, true],
+    ],
+  )
+})
+
+test('a large message (kind 9) is its own Buffer, handed over as it is, with its flags', (t) => {
+  const { decoder, messages } = setup()
+  const big = Buffer.alloc(100_000, 7)
+  const other = Buffer.from('best effort, whole')
+  decoder.decode(
+    new BatchBuilder()
+      .peerUp(A)
+      .message(A.id, 'small first')
+      .owned(A.id, big, true, true)
+      .owned(A.id, other, false, false)
+      .build(),
+  )
+  t.is(messages.length, 3)
+  t.is(messages[1].data, big, 'the same Buffer, not a copy')
+  t.like(messages[1], { from: A.id, fromName: 'A', broadcast: true, reliable: true })
+  t.like(messages[2], { broadcast: false, reliable: false })
+  t.is(messages[2].text(), 'best effort, whole')
+})
+
+test('a kind-9 entry pointing past the buffers is skipped', (t) => {
+  const { decoder, messages } = setup()
+  const built = new BatchBuilder().peerUp(A).build()
+  decoder.decode({ ...built, peerIds: [A.id], entries: Uint32Array.from([...built.entries, 9, 0, 5, 3]) })
+  t.deepEqual(messages, [])
+})
+
+test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
+  const reports: string[] = []
+  const peers = new PeerTable({ accept: undefined, reject: () => {}, onError: () => {} })
+  const decoder = new BatchDecoder(peers, {
+    message: (m) => reports.push(`message ${m.text()}`),
+    status: () => {},
+    delivered: (token) => reports.push(`delivered ${token}`),
+    failed: (token, missing) => reports.push(`failed ${token} ${missing.join(',')}`),
+    refused: (token, reason) => reports.push(`refused ${token} ${reason}`),
+  })
+  decoder.decode(
+    new BatchBuilder()
+      .delivered(7)
+      .message(A.id, 'x')
+      .failed(0xffff_ffff, [A.id, B.id])
+      .refused(3, 2)
+      .failed(9, [])
+      .build(),
+  )
+  t.deepEqual(reports, [
+    'delivered 7',
+    'message x',
+    `failed ${0xffff_ffff} ${A.id},${B.id}`,
+    'refused 3 2',
+    'failed 9 ',
+  ])
+  // A sink without report handlers ignores them.
+  t.notThrows(() => setup().decoder.decode(new BatchBuilder().delivered(1).refused(2, 1).failed(3, []).build()))
+})

@@ -2,7 +2,9 @@ import test from 'ava'
 
 import {
   AddressInUseError,
+  BackpressureError,
   ClosedError,
+  DeliveryError,
   ErrorCode,
   fromNativeError,
   GlueError,
@@ -63,4 +65,30 @@ test('InvalidOptionError is a TypeError with the option and value', (t) => {
   t.is(err.option, 'maxPeers')
   t.is(err.value, 0)
   t.is(err.name, 'InvalidOptionError')
+})
+
+test('DeliveryError names the receivers that did not acknowledge', (t) => {
+  const missing = [
+    { id: 'aaaaaaaaaaaaaaaa', name: 'A' },
+    { id: 'bbbbbbbbbbbbbbbb', name: '' },
+  ]
+  const err = new DeliveryError(missing)
+  t.true(err instanceof GlueError)
+  t.is(err.code, 'ERR_GLUE_DELIVERY')
+  t.is(err.code, ErrorCode.DELIVERY)
+  t.is(err.name, 'DeliveryError')
+  t.deepEqual(err.missing, missing)
+  t.true(Object.isFrozen(err.missing))
+  t.regex(err.message, /A \(aaaaaaaaaaaaaaaa\), bbbbbbbbbbbbbbbb/)
+  t.regex(new DeliveryError([]).message, /deadline/)
+  const many = Array.from({ length: 13 }, (_, i) => ({ id: i.toString(16).padStart(16, '0'), name: `P${i}` }))
+  t.regex(new DeliveryError(many).message, /P9 \(0+9\) and 3 more/)
+})
+
+test('BackpressureError has its stable code', (t) => {
+  const err = new BackpressureError('queue stayed full')
+  t.true(err instanceof GlueError)
+  t.is(err.code, 'ERR_GLUE_BACKPRESSURE')
+  t.is(err.name, 'BackpressureError')
+  t.false(err instanceof DeliveryError)
 })

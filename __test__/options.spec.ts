@@ -22,7 +22,13 @@ test('defaults', (t) => {
     multicastTtl: 1,
     maxDatagramSize: 65000,
     maxPeers: 1024,
-    socketBufferSize: 4 * 1024 * 1024,
+    socketBufferSize: 16 * 1024 * 1024,
+    maxMessageSize: 256 * 1024 * 1024,
+    deliveryDeadlineMs: 30_000,
+    reassemblyTimeoutMs: 10_000,
+    maxReceiveMemory: 1024 * 1024 * 1024,
+    sendQueueBytes: 64 * 1024 * 1024,
+    busyPollUs: 0,
   })
   t.is(acceptPeer, undefined)
   t.is(messageQueueLimit, 65536)
@@ -49,6 +55,11 @@ test('explicit options are passed through', (t) => {
     maxDatagramSize: 512,
     maxPeers: 1,
     socketBufferSize: 4096,
+    maxMessageSize: 1,
+    deliveryDeadlineMs: 1,
+    reassemblyTimeoutMs: 2_147_483_647,
+    maxReceiveMemory: 2 ** 20,
+    sendQueueBytes: 2 ** 16,
   })
   t.like(native, {
     networkId: 0xffff_ffff,
@@ -63,6 +74,11 @@ test('explicit options are passed through', (t) => {
     maxDatagramSize: 512,
     maxPeers: 1,
     socketBufferSize: 4096,
+    maxMessageSize: 1,
+    deliveryDeadlineMs: 1,
+    reassemblyTimeoutMs: 2_147_483_647,
+    maxReceiveMemory: 2 ** 20,
+    sendQueueBytes: 2 ** 16,
   })
   t.is(acceptPeer, accept)
 })
@@ -140,6 +156,21 @@ const bad: [keyof EndpointOptions, unknown][] = [
   ['maxPeers', 0],
   ['socketBufferSize', 100],
   ['messageQueueLimit', 0],
+  ['maxMessageSize', 0],
+  ['maxMessageSize', 2 ** 32 + 1],
+  ['maxMessageSize', 1.5],
+  ['maxMessageSize', '1000'],
+  ['deliveryDeadlineMs', 0],
+  ['deliveryDeadlineMs', 2_147_483_648],
+  ['deliveryDeadlineMs', Number.POSITIVE_INFINITY],
+  ['reassemblyTimeoutMs', 0],
+  ['reassemblyTimeoutMs', -1000],
+  ['reassemblyTimeoutMs', 100.5],
+  ['maxReceiveMemory', 2 ** 20 - 1],
+  ['maxReceiveMemory', 2 ** 40 + 1],
+  ['sendQueueBytes', 65_535],
+  ['sendQueueBytes', 2 ** 40 + 1],
+  ['sendQueueBytes', null],
   ['env', 'GLUE'],
 ]
 
@@ -155,6 +186,22 @@ for (const [option, value] of bad) {
       t.true(err?.message.includes(JSON.stringify(value)), err?.message)
   })
 }
+
+test('the reliable limits: units in the message, maxMessageSize defaults to at most maxReceiveMemory', (t) => {
+  const err = t.throws(() => resolve({ sendQueueBytes: 1 }), { instanceOf: InvalidOptionError })
+  t.regex(err?.message ?? '', /sendQueueBytes: 1 \(expected an integer in 65536\.\.1099511627776, bytes\)/)
+  t.regex(
+    t.throws(() => resolve({ deliveryDeadlineMs: 0 }))?.message ?? '',
+    /deliveryDeadlineMs: 0 \(expected an integer in 1\.\.2147483647, ms\)/,
+  )
+  t.is(resolve({ maxReceiveMemory: 2 ** 21 }).native.maxMessageSize, 2 ** 21)
+  t.is(resolve({ maxReceiveMemory: 2 ** 21, maxMessageSize: 2 ** 21 }).native.maxMessageSize, 2 ** 21)
+  const tooLarge = t.throws(() => resolve({ maxReceiveMemory: 2 ** 21, maxMessageSize: 2 ** 21 + 1 }), {
+    instanceOf: InvalidOptionError,
+  })
+  t.is(tooLarge?.option, 'maxMessageSize')
+  t.regex(tooLarge?.message ?? '', /maxMessageSize: 2097153 \(expected at most maxReceiveMemory \(2097152 bytes\)\)/)
+})
 
 test('an unknown option key is rejected by name', (t) => {
   const err = t.throws(() => resolve({ interfaceName: 'lo' } as EndpointOptions), { instanceOf: InvalidOptionError })

@@ -1,6 +1,8 @@
 /**
- * The inbound hot path: walks a {@link NativeBatch} in arrival order, applies peer events to the peer table, and
- * hands every message to the sink as a {@link Message} whose `data` is a view into the batch buffer (no copy).
+ * The inbound hot path: walks a {@link NativeBatch} in arrival order, applies peer events to the peer table, hands
+ * every message to the sink as a {@link Message} whose `data` is a view into the batch buffer or, for a large
+ * message, the Buffer the core handed over (no copy either way), and passes on the delivery reports of reliable
+ * sends.
  */
 import type { NativeBatch } from './native-types'
 import type { PeerTable, StatusEvent } from './peer-table'
@@ -13,7 +15,25 @@ export const EntryKind = {
   BROADCAST: 2,
   /** a = index into events. */
   PEER_EVENT: 3,
+  /** a = token of a reliable send that every intended receiver acknowledged. */
+  DELIVERED: 4,
+  /** a = token of a failed reliable send, b = index into failures (the receivers that did not acknowledge). */
+  FAILED: 5,
+  /** A reliable unicast message; same layout as UNICAST. */
+  RELIABLE_UNICAST: 6,
+  /** A reliable broadcast message; same layout as UNICAST. */
+  RELIABLE_BROADCAST: 7,
+  /**
+   * a = token of a reliable send the core did not take, b = reason (1 unknown peer, 2 channel queue full,
+   * 3 too large, 4 closed).
+   */
+  REFUSED: 8,
+  /** A large message handed over whole: a = index into peerIds, b = index into buffers, c = flags. */
+  OWNED: 9,
 } as const
+
+/** Flags of an OWNED entry (its `c`). */
+export const OwnedFlag = { BROADCAST: 1, RELIABLE: 2 } as const
 
 /** One received message. */
 export class Message {
@@ -23,12 +43,15 @@ export class Message {
     /** Sender's name ('' if the sender is not in the peer table). */
     readonly fromName: string,
     /**
-     * The payload: a view into the batch buffer, valid as long as you keep it. Copy it (`Buffer.from(data)`) only
-     * if you keep a small part of many messages for long, to let the batch buffers go.
+     * The payload: a view into the batch buffer (or, for a large reliable message, its own Buffer), valid as long
+     * as you keep it. Copy it (`Buffer.from(data)`) only if you keep a small part of many messages for long, to
+     * let the batch buffers go.
      */
     readonly data: Buffer,
     /** True when sent with `broadcast()`, false for a unicast `send()`. */
     readonly broadcast: boolean,
+    /** True when sent with `{ reliable: true }`: it arrived exactly once and in order with the sender's others. */
+    readonly reliable: boolean = false,
   ) {}
 
   /** The payload decoded as UTF-8. */
@@ -39,9 +62,19 @@ export class Message {
 
 /** Where decoded items go. */
 export interface BatchSink {
+  /** A received message. */
   message(message: Message): void
+  /** A status event for the peer table's change. */
   status(event: StatusEvent): void
+  /** Every receiver acknowledged the reliable send with this token. */
+  delivered?(token: number): void
+  /** The reliable send with this token failed; `missing` are the IDs of the receivers that did not acknowledge. */
+  failed?(token: number, missing: readonly string[]): void
+  /** The core did not take the reliable send with this token, for `reason` (see RefuseReason). */
+  refused?(token: number, reason: number): void
 }
+
+const NO_FAILURES: readonly string[] = Object.freeze([])
 
 /** Decodes batches against one peer table; counts messages dropped because their sender was rejected. */
 export class BatchDecoder {
@@ -57,7 +90,7 @@ export class BatchDecoder {
 
   /** Processes every entry of the batch in order. Unknown entry kinds are skipped. */
   decode(batch: NativeBatch): void {
-    const { data, entries, peerIds, events } = batch
+    const { data, entries, peerIds, events, failures, buffers } = batch
     const peers = this.#peers
     const sink = this.#sink
     // Sender names per peerIds index, resolved once per batch (null = rejected); reset by each peer event.
@@ -65,28 +98,57 @@ export class BatchDecoder {
     const end = entries.length - 3
     for (let i = 0; i < end; i += 4) {
       const kind = entries[i]
-      if (kind === EntryKind.UNICAST || kind === EntryKind.BROADCAST) {
-        const index = entries[i + 1]
-        const from = peerIds[index]
-        let name = names[index]
-        if (name === undefined) {
-          name = peers.isRejected(from) ? null : (peers.get(from)?.name ?? '')
-          names[index] = name
+      switch (kind) {
+        case EntryKind.UNICAST:
+        case EntryKind.BROADCAST:
+        case EntryKind.RELIABLE_UNICAST:
+        case EntryKind.RELIABLE_BROADCAST:
+        case EntryKind.OWNED: {
+          const index = entries[i + 1]
+          const from = peerIds[index]
+          let name = names[index]
+          if (name === undefined) {
+            name = peers.isRejected(from) ? null : (peers.get(from)?.name ?? '')
+            names[index] = name
+          }
+          if (name === null) {
+            this.droppedByFilter++
+            break
+          }
+          if (kind === EntryKind.OWNED) {
+            const payload = buffers[entries[i + 2]]
+            const flags = entries[i + 3]
+            if (payload === undefined) break
+            const broadcast = (flags & OwnedFlag.BROADCAST) !== 0
+            sink.message(new Message(from, name, payload, broadcast, (flags & OwnedFlag.RELIABLE) !== 0))
+            break
+          }
+          const offset = entries[i + 2]
+          const payload = data.subarray(offset, offset + entries[i + 3])
+          const broadcast = kind === EntryKind.BROADCAST || kind === EntryKind.RELIABLE_BROADCAST
+          const reliable = kind === EntryKind.RELIABLE_UNICAST || kind === EntryKind.RELIABLE_BROADCAST
+          sink.message(new Message(from, name, payload, broadcast, reliable))
+          break
         }
-        if (name === null) {
-          this.droppedByFilter++
-          continue
+        case EntryKind.PEER_EVENT: {
+          const event = events[entries[i + 1]]
+          if (event === undefined) break
+          names = []
+          const status = peers.apply(event)
+          if (status !== undefined) sink.status(status)
+          break
         }
-        const offset = entries[i + 2]
-        sink.message(
-          new Message(from, name, data.subarray(offset, offset + entries[i + 3]), kind === EntryKind.BROADCAST),
-        )
-      } else if (kind === EntryKind.PEER_EVENT) {
-        const event = events[entries[i + 1]]
-        if (event === undefined) continue
-        names = []
-        const status = peers.apply(event)
-        if (status !== undefined) sink.status(status)
+        case EntryKind.DELIVERED:
+          sink.delivered?.(entries[i + 1])
+          break
+        case EntryKind.FAILED:
+          sink.failed?.(entries[i + 1], failures?.[entries[i + 2]] ?? NO_FAILURES)
+          break
+        case EntryKind.REFUSED:
+          sink.refused?.(entries[i + 1], entries[i + 2])
+          break
+        default:
+          break
       }
     }
   }

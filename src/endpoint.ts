@@ -1,15 +1,23 @@
 /**
- * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()`, inbound messages and status
- * events as callbacks or bounded async iterators, counters, and close.
+ * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
+ * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
 import { AsyncQueue } from './async-queue'
 import { BatchDecoder, type Message } from './batch-decoder'
 import { ClosedError, fromNativeError, UnknownPeerError } from './errors'
 import { Listeners } from './listeners'
 import { loadNative } from './native'
-import type { NativeBatch, NativeConfig, NativeOpen, NativeStats, NativeTransport } from './native-types'
-import { type EndpointOptions, type ResolvedOptions, resolveOptions } from './options'
+import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './native-types'
+import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, resolveOptions } from './options'
 import { type Peer, PeerTable, type StatusEvent } from './peer-table'
+import { ReliableSender } from './reliable-sender'
+import {
+  type BestEffortSendOptions,
+  checkSendOptions,
+  isReliable,
+  type ReliableSendOptions,
+  type SendOptions,
+} from './send-options'
 
 /** Counters of the native core plus those of the TypeScript layer. All only grow. */
 export interface EndpointStats extends NativeStats {
@@ -19,11 +27,21 @@ export interface EndpointStats extends NativeStats {
   droppedByFilter: number
   /** Exceptions thrown by `onMessage` / `onStatus` callbacks or by the accept filter. */
   callbackErrors: number
+  /** Reliable messages that waited in the JavaScript-side send queue because a native queue was full. */
+  reliableMessagesDeferred: number
+  /** Reliable messages rejected with BackpressureError: their deadline passed while they waited. */
+  reliableMessagesExpiredWaiting: number
 }
 
 /** Options of `messages()` and `status()`. */
 export interface IterateOptions {
   /** Aborting ends the iteration: the pending (or next) step rejects with `signal.reason`. */
+  signal?: AbortSignal
+}
+
+/** Options of `flush()`. */
+export interface FlushOptions {
+  /** Aborting stops the wait: the promise rejects with `signal.reason` (the messages are not affected). */
   signal?: AbortSignal
 }
 
@@ -53,7 +71,7 @@ export class Endpoint implements AsyncDisposable {
   /** Own unicast address "ip:port" (the actual port when 0 was asked for). */
   readonly address: string
   /** The resolved configuration handed to the native core. */
-  readonly config: Readonly<NativeConfig>
+  readonly config: Readonly<ResolvedNativeConfig>
   /** Settles when the endpoint is closed (resolves even if closing the sockets failed). */
   readonly closed: Promise<void>
 
@@ -62,6 +80,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #decoder: BatchDecoder
   readonly #messages: Listeners<Message>
   readonly #status: Listeners<StatusEvent>
+  readonly #reliable: ReliableSender
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
   #closing: Promise<void> | undefined
@@ -100,6 +119,9 @@ export class Endpoint implements AsyncDisposable {
     this.#decoder = new BatchDecoder(this.#peers, {
       message: (message) => this.#messages.emit(message),
       status: (event) => this.#status.emit(event),
+      delivered: (token) => this.#reliable.delivered(token),
+      failed: (token, missing) => this.#reliable.failed(token, missing),
+      refused: (token, reason) => this.#reliable.refused(token, reason),
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
     try {
@@ -107,6 +129,13 @@ export class Endpoint implements AsyncDisposable {
     } catch (err) {
       throw fromNativeError(err)
     }
+    const { sendQueueBytes, maxMessageSize, deliveryDeadlineMs } = resolved.native
+    this.#reliable = new ReliableSender(this.#native, {
+      sendQueueBytes,
+      maxMessageSize,
+      deliveryDeadlineMs,
+      nameOf: (id) => this.#peers.nameOf(id),
+    })
     this.config = Object.freeze({ ...resolved.native, endpointId: this.#native.id })
     this.id = this.#native.id
     this.name = resolved.native.name
@@ -172,18 +201,35 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
-   * Sends `data` to one peer, best effort (UDP: no acknowledgement, no retry).
+   * Sends `data` to one peer.
+   *
+   * Best effort (the default): one datagram of at most `maxDatagramSize` bytes, no acknowledgement, no retry.
+   * Returns false when the message was dropped because the native send queue was full.
+   *
+   * Reliable (`{ reliable: true }`): up to `maxMessageSize` bytes, fragmented as needed, repaired when datagrams
+   * are lost, and delivered exactly once and in order with this endpoint's other reliable sends to that peer.
+   * Returns a Promise that resolves when the peer acknowledged the message. It never throws; it rejects with
+   * - DeliveryError when the peer did not acknowledge before the deadline (`deadlineMs`, default
+   *   `deliveryDeadlineMs`, counted from this call) or went away (expired, left, restarted) first;
+   * - BackpressureError when the message could not even be handed to the native core before its deadline. While
+   *   the native queues are full (`sendQueueBytes` unacknowledged per peer, or the command queue) messages wait
+   *   in a JavaScript-side queue, in order, and go out as earlier ones complete: no error while there is time;
+   * - UnknownPeerError, MessageTooLargeError, InvalidOptionError (a bad `deadlineMs`), or ClosedError (also when
+   *   the endpoint is closed before the peer acknowledged).
+   * The data may be reused once the call returns (it is copied). Handle every returned promise (or use `flush()`
+   * and still attach a handler): an unhandled rejection ends the process by default.
    * @param to the peer, its ID (16 hex digits) or its name (the oldest peer of that name)
-   * @returns false when the message was dropped because the send queue was full
-   * @throws UnknownPeerError when no such peer is in the table; MessageTooLargeError; ClosedError
+   * @throws (best effort) UnknownPeerError when no such peer is in the table; MessageTooLargeError; ClosedError;
+   *   InvalidOptionError
    */
-  send(to: string | Peer, data: Payload): boolean {
+  send(to: string | Peer, data: Payload, options: ReliableSendOptions): Promise<void>
+  send(to: string | Peer, data: Payload, options?: BestEffortSendOptions): boolean
+  send(to: string | Peer, data: Payload, options?: SendOptions): boolean | Promise<void>
+  send(to: string | Peer, data: Payload, options?: SendOptions): boolean | Promise<void> {
+    if (isReliable(options)) return this.#sendReliably(to, data, options)
+    checkSendOptions(options)
     this.#assertOpen()
-    const peer = typeof to === 'string' ? this.#peers.resolve(to) : this.#peers.get(to.id)
-    if (peer === undefined) {
-      const target = typeof to === 'string' ? to : to.id
-      throw new UnknownPeerError(`no peer ${JSON.stringify(target)} (by ID or name) in the peer table of ${this.name}`)
-    }
+    const peer = this.#resolvePeer(to)
     const bytes = toBytes(data)
     try {
       return this.#native.send(peer.id, bytes)
@@ -193,11 +239,22 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
-   * Sends `data` to every endpoint of the network via the multicast group, best effort.
-   * @returns false when the message was dropped because the send queue was full
-   * @throws MessageTooLargeError; ClosedError
+   * Sends `data` to every endpoint of the network via the multicast group.
+   *
+   * Best effort (the default): returns false when the message was dropped because the send queue was full.
+   *
+   * Reliable (`{ reliable: true }`): sent once to the group and repaired per receiver; every current peer gets it
+   * exactly once and in order with this endpoint's other reliable broadcasts. The Promise resolves when every
+   * peer (as of when the native core takes the message) acknowledged it, at once if there are none; it rejects
+   * as for `send()`, DeliveryError naming the peers that did not acknowledge (the others did get it).
+   * @throws (best effort) MessageTooLargeError; ClosedError; InvalidOptionError
    */
-  broadcast(data: Payload): boolean {
+  broadcast(data: Payload, options: ReliableSendOptions): Promise<void>
+  broadcast(data: Payload, options?: BestEffortSendOptions): boolean
+  broadcast(data: Payload, options?: SendOptions): boolean | Promise<void>
+  broadcast(data: Payload, options?: SendOptions): boolean | Promise<void> {
+    if (isReliable(options)) return this.#sendReliably(undefined, data, options)
+    checkSendOptions(options)
     this.#assertOpen()
     const bytes = toBytes(data)
     try {
@@ -205,6 +262,15 @@ export class Endpoint implements AsyncDisposable {
     } catch (err) {
       throw fromNativeError(err)
     }
+  }
+
+  /**
+   * Resolves once every reliable message sent so far is settled (acknowledged, failed or rejected), whatever is
+   * sent meanwhile; at once if none is pending. Never rejects, except with `signal.reason` when aborted. Use it
+   * before `close()` to let reliable messages finish, or to time a burst of sends.
+   */
+  flush(options: FlushOptions = {}): Promise<void> {
+    return this.#reliable.flush(options.signal)
   }
 
   /** Current counters; after close, the last ones. */
@@ -215,12 +281,16 @@ export class Endpoint implements AsyncDisposable {
       droppedQueueFull: this.#droppedQueueFull,
       droppedByFilter: this.#decoder.droppedByFilter,
       callbackErrors: this.#callbackErrors,
+      reliableMessagesDeferred: this.#reliable.deferred,
+      reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
     }
   }
 
   /**
    * Says goodbye to the peers, stops the I/O thread and closes the sockets; ends every iterator (after it
-   * yields what it holds) and drops every callback. Idempotent: later calls return the same promise.
+   * yields what it holds) and drops every callback. Reliable messages not yet acknowledged (or still waiting to be
+   * sent) reject with ClosedError at once: `await flush()` first to let them finish. Idempotent: later calls
+   * return the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -233,6 +303,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    this.#reliable.close()
     clearInterval(this.#keepAlive)
     this.#keepAlive = undefined
     let before: NativeStats | undefined
@@ -256,7 +327,30 @@ export class Endpoint implements AsyncDisposable {
   }
 
   #onBatch(batch: NativeBatch): void {
-    if (this.#closing === undefined) this.#decoder.decode(batch)
+    if (this.#closing !== undefined) return
+    this.#decoder.decode(batch)
+    this.#reliable.afterBatch()
+  }
+
+  #sendReliably(to: string | Peer | undefined, data: Payload, options: ReliableSendOptions): Promise<void> {
+    try {
+      const deadlineMs = checkSendOptions(options)
+      this.#assertOpen()
+      const peer = to === undefined ? undefined : this.#resolvePeer(to)
+      return this.#reliable.send(peer, toBytes(data), typeof data === 'string', deadlineMs)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The peer to send to, by ID, name or Peer object. */
+  #resolvePeer(to: string | Peer): Peer {
+    const peer = typeof to === 'string' ? this.#peers.resolve(to) : this.#peers.get(to.id)
+    if (peer === undefined) {
+      const target = typeof to === 'string' ? to : to.id
+      throw new UnknownPeerError(`no peer ${JSON.stringify(target)} (by ID or name) in the peer table of ${this.name}`)
+    }
+    return peer
   }
 
   #iterate<T>(listeners: Listeners<T>, options: IterateOptions): AsyncIterableIterator<T, undefined> {

@@ -24,6 +24,8 @@ export const ENV_VARS = {
   announcePeriodMs: 'GLUE_DISCOVERY_RATE_MILLISECONDS',
   /** Expiry after this many announce periods of silence. */
   expiryMultiplier: 'GLUE_DISCOVERY_RATE_TIMEOUT_MULTIPLIER',
+  /** Busy polling after activity, µs. */
+  busyPollUs: 'GLUE_BUSY_POLL_US',
 } as const
 
 /** An option that an environment variable can set. */

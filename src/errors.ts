@@ -14,6 +14,8 @@ export const ErrorCode = {
   UNKNOWN_PEER: 'ERR_GLUE_UNKNOWN_PEER',
   MESSAGE_TOO_LARGE: 'ERR_GLUE_MESSAGE_TOO_LARGE',
   CLOSED: 'ERR_GLUE_CLOSED',
+  DELIVERY: 'ERR_GLUE_DELIVERY',
+  BACKPRESSURE: 'ERR_GLUE_BACKPRESSURE',
 } as const
 
 /** One of the {@link ErrorCode} values. */
@@ -99,7 +101,10 @@ export class UnknownPeerError extends GlueError {
   }
 }
 
-/** The message does not fit into one datagram of `maxDatagramSize` bytes. */
+/**
+ * The message is too large: a best-effort message must fit into one datagram of `maxDatagramSize` bytes, a
+ * reliable one into `maxMessageSize` bytes.
+ */
 export class MessageTooLargeError extends GlueError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.MESSAGE_TOO_LARGE, message, options)
@@ -110,6 +115,56 @@ export class MessageTooLargeError extends GlueError {
 export class ClosedError extends GlueError {
   constructor(message = 'the endpoint is closed', options?: ErrorOptions) {
     super(ErrorCode.CLOSED, message, options)
+  }
+}
+
+/** A receiver of a reliable message that did not acknowledge it. */
+export interface MissingReceiver {
+  /** The receiver's endpoint ID, 16 hex digits. */
+  readonly id: string
+  /** The receiver's name as last seen ('' if it was never known). */
+  readonly name: string
+}
+
+/** How many receivers a {@link DeliveryError} message names before it says "and N more". */
+const NAMED_IN_MESSAGE = 10
+
+function describeReceivers(missing: readonly MissingReceiver[]): string {
+  const named = missing.slice(0, NAMED_IN_MESSAGE).map(({ id, name }) => (name ? `${name} (${id})` : id))
+  const more = missing.length - named.length
+  return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ')
+}
+
+/**
+ * A reliable message was not acknowledged by every intended receiver before its deadline, or receivers went away
+ * (expired, left or restarted) before acknowledging. `missing` lists them; the others did receive it (once).
+ */
+export class DeliveryError extends GlueError {
+  /** The receivers that did not acknowledge; empty if the core named none. */
+  readonly missing: readonly MissingReceiver[]
+
+  constructor(missing: readonly MissingReceiver[], message?: string, options?: ErrorOptions) {
+    super(
+      ErrorCode.DELIVERY,
+      message ??
+        (missing.length === 0
+          ? 'reliable message not acknowledged before its deadline'
+          : `reliable message not acknowledged by ${describeReceivers(missing)} ` +
+            '(deadline passed, or the receiver went away)'),
+      options,
+    )
+    this.missing = Object.freeze([...missing])
+  }
+}
+
+/**
+ * A reliable message could not even be handed to the native core before its deadline: the send queues stayed
+ * full (the receivers are slower than the sender). Glue holds such messages in a JavaScript-side queue and retries,
+ * so this only happens when the backlog outlasts the message's deadline.
+ */
+export class BackpressureError extends GlueError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.BACKPRESSURE, message, options)
   }
 }
 

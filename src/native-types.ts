@@ -36,13 +36,27 @@ export interface NativeConfig {
   maxPeers: number
   /** Socket receive and send buffer size in bytes (SO_RCVBUF / SO_SNDBUF). */
   socketBufferSize: number
+  /** Largest reliable message, bytes. Default 256 MiB. */
+  maxMessageSize?: number
+  /** Deadline of a reliable message when the send gives none, ms. Default 30 000. */
+  deliveryDeadlineMs?: number
+  /** An incomplete message that makes no progress for this long is dropped, ms. Default 10 000. */
+  reassemblyTimeoutMs?: number
+  /** Bytes of reassembly and reorder buffers across all peers. Default 1 GiB. */
+  maxReceiveMemory?: number
+  /** Bytes queued per reliable channel before sends are refused. Default 64 MiB. */
+  sendQueueBytes?: number
+  /** Busy polling after activity, µs (trades CPU for latency). Default 0 (off). */
+  busyPollUs?: number
 }
 
 /** A peer as the native core reports it. */
 export interface NativePeerEvent {
+  /** What happened. */
   type: 'peer-up' | 'peer-down' | 'peer-changed' | 'name-clash'
   /** The peer's ID (16 hex digits). For 'name-clash': the newcomer. */
   id: string
+  /** The peer's name. */
   name: string
   /** The peer's unicast address "ip:port". */
   address: string
@@ -57,28 +71,50 @@ export interface NativePeerEvent {
 }
 
 /**
- * One batch of inbound events, in arrival order. `entries` holds 4 u32 per entry:
- * `[kind, a, b, c]`:
- * - kind 1 (unicast message) / 2 (broadcast message): a = index into `peerIds`, b = byte offset into `data`,
- *   c = byte length;
- * - kind 3 (peer event): a = index into `events`.
+ * One batch of inbound events, in arrival order. `entries` holds 4 u32 per entry, `[kind, a, b, c]` (the kinds
+ * are `EntryKind` in batch-decoder.ts):
+ * - 1 unicast / 2 broadcast message (best effort), 6 unicast / 7 broadcast message (reliable): a = index into
+ *   `peerIds` (the sender), b = byte offset into `data`, c = byte length;
+ * - 3 peer event: a = index into `events`;
+ * - 4 delivered: a = token of a reliable send that every intended receiver acknowledged;
+ * - 5 failed: a = token, b = index into `failures` (the receivers that did not acknowledge before the deadline,
+ *   or went away first);
+ * - 8 refused: a = token, b = reason (1 unknown peer, 2 channel send queue full, 3 too large, 4 closed);
+ * - 9 a large (reassembled) message handed over whole: a = index into `peerIds`, b = index into `buffers`,
+ *   c = flags (bit 0 broadcast, bit 1 reliable).
  */
 export interface NativeBatch {
+  /** All payloads back to back. */
   data: Buffer
+  /** `[kind, a, b, c]` per entry. */
   entries: Uint32Array
+  /** The senders, indexed by message entries. */
   peerIds: string[]
+  /** The peer events, indexed by peer-event entries. */
   events: NativePeerEvent[]
+  /** For failed reliable sends: the IDs of the receivers that did not acknowledge. */
+  failures: string[][]
+  /** Large messages, each its own Buffer (handed over without copying). */
+  buffers: Buffer[]
 }
 
-/** Counters of one endpoint (all monotonically increasing). */
+/** Counters of one endpoint, all monotonically increasing. */
 export interface NativeStats {
+  /** Datagrams sent. */
   datagramsSent: number
+  /** Datagrams received. */
   datagramsReceived: number
+  /** Bytes sent (UDP payload). */
   bytesSent: number
+  /** Bytes received (UDP payload). */
   bytesReceived: number
+  /** Messages queued by send and broadcast. */
   messagesSent: number
+  /** Messages delivered (best-effort and reliable). */
   messagesReceived: number
+  /** Announcements sent. */
   announcementsSent: number
+  /** Announcements received from other endpoints. */
   announcementsReceived: number
   /** Datagrams that failed to decode (bad magic, truncated, bad lengths). */
   droppedMalformed: number
@@ -96,12 +132,58 @@ export interface NativeStats {
   ownDatagramsIgnored: number
   /** Announcements ignored because the peer table was full. */
   droppedPeerTableFull: number
+  /** Reliable messages queued. */
+  reliableMessagesSent: number
+  /** Reliable messages acknowledged by every intended receiver. */
+  reliableMessagesAcked: number
+  /** Reliable messages that failed (deadline, or receivers gone before acknowledging). */
+  reliableMessagesFailed: number
+  /** Reliable messages delivered to this endpoint. */
+  reliableMessagesReceived: number
+  /** Reliable fragments sent for the first time. */
+  fragmentsSent: number
+  /** Reliable fragments sent again (repairs and timeouts). */
+  fragmentsResent: number
+  /** Retransmission timeouts that fired. */
+  retransmitTimeouts: number
+  /** Heartbeats sent. */
+  heartbeatsSent: number
+  /** ACKs sent. */
+  acksSent: number
+  /** ACKs received and applied. */
+  acksReceived: number
+  /** ACKs ignored: from a non-receiver, or acknowledging data never sent. */
+  droppedInvalidAck: number
+  /** Reliable fragments received again (already delivered or buffered). */
+  duplicatesDropped: number
+  /** Fragments beyond the receive window (resent later). */
+  droppedBeyondWindow: number
+  /** Out-of-order fragments not buffered for lack of memory (resent later). */
+  droppedNoMemory: number
+  /** Times a large message waited for reassembly memory. */
+  reassemblyStalls: number
+  /** Incomplete messages dropped after the reassembly timeout. */
+  reassemblyTimeouts: number
+  /** Messages announced larger than the maximum message size. */
+  droppedTooLarge: number
+  /** Messages whose fragments did not add up to the announced length. */
+  droppedMalformedMessage: number
+  /** Messages dropped incomplete (abandoned by the sender). */
+  droppedIncomplete: number
+  /** Fragments skipped because the sender abandoned them. */
+  skippedFragments: number
+  /** Times a reliable channel had data waiting for its window. */
+  windowStalls: number
   /** Sends dropped because the native send queue was full. */
   droppedSendQueueFull: number
   /** Socket send errors. */
   sendErrors: number
-  /** Inbound batches dropped because JS did not keep up. */
+  /** Inbound batches dropped because JavaScript was gone. */
   droppedBatches: number
+  /** Sends to an ID that was not (or no longer) a peer when the I/O thread got to them. */
+  droppedSendUnknownPeer: number
+  /** Failed socket receive calls. */
+  recvErrors: number
 }
 
 /** The native endpoint (the class `NativeEndpoint` of binding.js implements this). */
@@ -114,8 +196,18 @@ export interface NativeTransport {
   send(peerId: string, data: Uint8Array): boolean
   /** Queue a best-effort multicast to every endpoint; false when the send queue was full. */
   broadcast(data: Uint8Array): boolean
+  /**
+   * Queue a reliable unicast (copied once, fragmented as needed); its outcome arrives in a later batch under
+   * `token` (a u32): a Delivered, Failed or Refused entry. False when the command queue was full (nothing queued,
+   * nothing will be reported). `deadlineMs` defaults to the configured delivery deadline.
+   * Throws ERR_GLUE_MESSAGE_TOO_LARGE (beyond `maxMessageSize`) or ERR_GLUE_CLOSED.
+   */
+  sendReliable(peerId: string, data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
+  /** Queue a reliable multicast to every peer; reported and thrown like `sendReliable`. */
+  broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /** Tell the core to ignore this peer from now on (accept filter said no). */
   rejectPeer(peerId: string): void
+  /** The counters (the last ones after close). */
   stats(): NativeStats
   /** Send a goodbye, stop the I/O thread, close the sockets. Idempotent. */
   close(): Promise<void>

@@ -81,8 +81,42 @@ export interface EndpointOptions {
   maxDatagramSize?: number
   /** At most this many peers are tracked, 1..1_000_000. Default 1024. */
   maxPeers?: number
-  /** Socket receive and send buffer size, bytes, 4096..1 GiB. Default 4 MiB. */
+  /** Socket receive and send buffer size, bytes, 4096..1 GiB (set with the FORCE variants as root). Default 16 MiB. */
   socketBufferSize?: number
+  /**
+   * Largest reliable message this endpoint sends or accepts, bytes, 1..4 GiB and at most `maxReceiveMemory`.
+   * Larger sends reject with MessageTooLargeError; larger inbound messages are dropped (`droppedTooLarge`).
+   * Default 256 MiB (or `maxReceiveMemory` if that is smaller).
+   */
+  maxMessageSize?: number
+  /**
+   * Deadline of a reliable send that gives no `deadlineMs`, milliseconds, 1..2_147_483_647, counted from the
+   * `send()` / `broadcast()` call: a message not acknowledged by every receiver by then rejects with
+   * DeliveryError (or BackpressureError if it never left the send queue). Default 30_000.
+   */
+  deliveryDeadlineMs?: number
+  /**
+   * An incoming reliable message that is incomplete and makes no progress for this long is dropped and counted
+   * (`reassemblyTimeouts`), milliseconds, 1..2_147_483_647. Default 10_000.
+   */
+  reassemblyTimeoutMs?: number
+  /**
+   * Memory for reassembling and reordering incoming reliable messages, across all senders, bytes,
+   * 1 MiB..1 TiB. Fragments beyond it are not acknowledged (the sender resends them later). Default 1 GiB.
+   */
+  maxReceiveMemory?: number
+  /**
+   * Bytes of reliable messages not yet acknowledged per channel (one per peer for `send()`, one for
+   * `broadcast()`), 64 KiB..1 TiB. Beyond it further reliable sends wait in a JavaScript-side queue until earlier
+   * ones complete (a message larger than this is sent alone). Default 64 MiB.
+   */
+  sendQueueBytes?: number
+  /**
+   * After any activity the native I/O thread keeps polling without sleeping for this long, microseconds,
+   * 0..1_000_000: lower round-trip latency for one busy CPU core's worth of spinning (like `SO_BUSY_POLL`).
+   * Env `GLUE_BUSY_POLL_US`. Default 0 (off).
+   */
+  busyPollUs?: number
   /**
    * Capacity of each `messages()` / `status()` iterator, items, 1..16_777_216. When one is full the oldest item is
    * dropped and counted in `stats().droppedQueueFull`. Default 65536.
@@ -94,14 +128,37 @@ export interface EndpointOptions {
   env?: Environment | false
 }
 
+/** A {@link NativeConfig} whose optional reliable limits are all set (the TypeScript layer uses them too). */
+export type ResolvedNativeConfig = NativeConfig &
+  Required<
+    Pick<
+      NativeConfig,
+      'maxMessageSize' | 'deliveryDeadlineMs' | 'reassemblyTimeoutMs' | 'maxReceiveMemory' | 'sendQueueBytes'
+    >
+  >
+
 /** The validated options: the native core's config plus what the TypeScript layer keeps for itself. */
 export interface ResolvedOptions {
-  native: NativeConfig
+  /** The native core's configuration, with every reliable limit filled in. */
+  native: ResolvedNativeConfig
   acceptPeer: ((peer: Peer) => boolean) | undefined
   messageQueueLimit: number
 }
 
-interface Range {
+/** The longest timeout, ms: the largest delay `setTimeout` takes (about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647
+
+/** Defaults of the reliable transport (the native core's too). */
+const RELIABLE_DEFAULTS = {
+  maxMessageSize: 256 * 1024 * 1024,
+  deliveryDeadlineMs: 30_000,
+  reassemblyTimeoutMs: 10_000,
+  maxReceiveMemory: 1024 * 1024 * 1024,
+  sendQueueBytes: 64 * 1024 * 1024,
+} as const
+
+/** A number option's limits, as reported in errors. */
+export interface Range {
   min: number
   max: number
   integer: boolean
@@ -117,6 +174,12 @@ const RANGES = {
   maxPeers: { min: 1, max: 1_000_000, integer: true, unit: 'peers' },
   socketBufferSize: { min: 4096, max: 1 << 30, integer: true, unit: 'bytes' },
   messageQueueLimit: { min: 1, max: 16_777_216, integer: true, unit: 'items' },
+  maxMessageSize: { min: 1, max: 2 ** 32, integer: true, unit: 'bytes' },
+  deliveryDeadlineMs: { min: 1, max: MAX_TIMEOUT_MS, integer: true, unit: 'ms' },
+  reassemblyTimeoutMs: { min: 1, max: MAX_TIMEOUT_MS, integer: true, unit: 'ms' },
+  maxReceiveMemory: { min: 1 << 20, max: 2 ** 40, integer: true, unit: 'bytes' },
+  sendQueueBytes: { min: 1 << 16, max: 2 ** 40, integer: true, unit: 'bytes' },
+  busyPollUs: { min: 0, max: 1_000_000, integer: true, unit: 'µs' },
 } satisfies Record<string, Range>
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
@@ -137,6 +200,12 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'maxPeers',
   'socketBufferSize',
   'messageQueueLimit',
+  'maxMessageSize',
+  'deliveryDeadlineMs',
+  'reassemblyTimeoutMs',
+  'maxReceiveMemory',
+  'sendQueueBytes',
+  'busyPollUs',
   'env',
 ])
 
@@ -144,14 +213,15 @@ const ENDPOINT_ID = /^[0-9a-fA-F]{16}$/
 let endpointCounter = 0
 
 /** Where a value came from: the option itself, or the environment variable that filled it in. */
-interface Source {
+export interface Source {
   value: unknown
   /** Option name or environment variable, as reported in errors. */
   label: string
   fromEnv: boolean
 }
 
-function invalid(source: Source, expected: string): InvalidOptionError {
+/** An InvalidOptionError naming the option (or variable), its value and what was expected. */
+export function invalid(source: Source, expected: string): InvalidOptionError {
   const what = source.fromEnv ? 'environment variable' : 'option'
   return new InvalidOptionError(`Invalid ${what} ${source.label}: ${describe(source.value)} (expected ${expected})`, {
     option: source.label,
@@ -165,7 +235,8 @@ function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value)
 }
 
-function checkNumber(source: Source, range: Range): number {
+/** Checks a number (env values are parsed first) against `range`; returns it. */
+export function checkNumber(source: Source, range: Range): number {
   const value = source.fromEnv ? Number(source.value) : source.value
   const ok = typeof value === 'number' && Number.isFinite(value) && (!range.integer || Number.isInteger(value))
   if (!ok || value < range.min || value > range.max) {
@@ -176,7 +247,7 @@ function checkNumber(source: Source, range: Range): number {
 }
 
 /** An explicitly given option as a {@link Source}. */
-function explicit(label: string, value: unknown): Source {
+export function explicit(label: string, value: unknown): Source {
   return { value, label, fromEnv: false }
 }
 
@@ -263,6 +334,11 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   if (acceptPeer !== undefined && typeof acceptPeer !== 'function') {
     throw invalid(explicit('acceptPeer', acceptPeer), 'a function (peer) => boolean')
   }
+  const maxReceiveMemory = number('maxReceiveMemory', RELIABLE_DEFAULTS.maxReceiveMemory)
+  const maxMessageSize = number('maxMessageSize', Math.min(RELIABLE_DEFAULTS.maxMessageSize, maxReceiveMemory))
+  if (maxMessageSize > maxReceiveMemory) {
+    throw invalid(explicit('maxMessageSize', maxMessageSize), `at most maxReceiveMemory (${maxReceiveMemory} bytes)`)
+  }
   return {
     native: {
       networkId: number('networkId', 0),
@@ -278,7 +354,13 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       multicastTtl: number('multicastTtl', 1),
       maxDatagramSize: number('maxDatagramSize', loopback ? 65_000 : 1472),
       maxPeers: number('maxPeers', 1024),
-      socketBufferSize: number('socketBufferSize', 4 * 1024 * 1024),
+      socketBufferSize: number('socketBufferSize', 16 * 1024 * 1024),
+      maxMessageSize,
+      deliveryDeadlineMs: number('deliveryDeadlineMs', RELIABLE_DEFAULTS.deliveryDeadlineMs),
+      reassemblyTimeoutMs: number('reassemblyTimeoutMs', RELIABLE_DEFAULTS.reassemblyTimeoutMs),
+      maxReceiveMemory,
+      sendQueueBytes: number('sendQueueBytes', RELIABLE_DEFAULTS.sendQueueBytes),
+      busyPollUs: number('busyPollUs', 0),
     },
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),

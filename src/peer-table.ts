@@ -45,6 +45,8 @@ export interface AcceptHooks {
 }
 
 const HEX_ID = /^[0-9a-fA-F]{16}$/
+/** How many departed peers' names are remembered (to name them in errors that arrive after they left). */
+const DEPARTED_NAMES = 1024
 
 function toPeer(event: NativePeerEvent, since: Date): Peer {
   return { id: event.id, name: event.name, address: event.address, announcePeriodMs: event.announcePeriodMs, since }
@@ -56,6 +58,8 @@ export class PeerTable {
   /** The oldest peer holding each name. */
   readonly #byName = new Map<string, Peer>()
   readonly #rejected = new Set<string>()
+  /** Names of the most recently departed peers, oldest first (bounded). */
+  readonly #departed = new Map<string, string>()
   readonly #hooks: AcceptHooks
 
   constructor(hooks: AcceptHooks) {
@@ -83,6 +87,11 @@ export class PeerTable {
     return byId ?? this.#byName.get(target)
   }
 
+  /** The name of a visible or recently departed peer by ID; '' if unknown. */
+  nameOf(id: string): string {
+    return this.#byId.get(id)?.name ?? this.#departed.get(id) ?? ''
+  }
+
   /** Snapshot of the visible peers, oldest first. */
   list(): Peer[] {
     return [...this.#byId.values()]
@@ -93,6 +102,7 @@ export class PeerTable {
     this.#byId.clear()
     this.#byName.clear()
     this.#rejected.clear()
+    this.#departed.clear()
   }
 
   /** Applies one native peer event; returns the status event to emit, or undefined when it is hidden. */
@@ -160,6 +170,9 @@ export class PeerTable {
     if (peer === undefined) return undefined
     this.#byId.delete(id)
     this.#unindexName(peer)
+    this.#departed.delete(id)
+    this.#departed.set(id, peer.name)
+    if (this.#departed.size > DEPARTED_NAMES) this.#departed.delete(this.#departed.keys().next().value as string)
     return peer
   }
 

@@ -2,7 +2,9 @@
  * In-memory stand-ins for the native addon, for unit tests of the TypeScript layers:
  * - {@link BatchBuilder} builds a {@link NativeBatch} entry by entry;
  * - {@link FakeTransport} is one {@link NativeTransport} that records what is sent and lets a test deliver batches;
- * - {@link FakeNetwork} connects fake transports so they discover each other and exchange messages (no sockets).
+ *   reliable sends are reported on a later macrotask as `reliableOutcome` says (delivered by default);
+ * - {@link FakeNetwork} connects fake transports so they discover each other and exchange messages (no sockets),
+ *   reliable ones included (large ones handed over whole, as kind-9 entries).
  */
 import { randomBytes } from 'node:crypto'
 
@@ -39,9 +41,32 @@ export function zeroStats(): NativeStats {
     droppedUnknownKind: 0,
     ownDatagramsIgnored: 0,
     droppedPeerTableFull: 0,
+    reliableMessagesSent: 0,
+    reliableMessagesAcked: 0,
+    reliableMessagesFailed: 0,
+    reliableMessagesReceived: 0,
+    fragmentsSent: 0,
+    fragmentsResent: 0,
+    retransmitTimeouts: 0,
+    heartbeatsSent: 0,
+    acksSent: 0,
+    acksReceived: 0,
+    droppedInvalidAck: 0,
+    duplicatesDropped: 0,
+    droppedBeyondWindow: 0,
+    droppedNoMemory: 0,
+    reassemblyStalls: 0,
+    reassemblyTimeouts: 0,
+    droppedTooLarge: 0,
+    droppedMalformedMessage: 0,
+    droppedIncomplete: 0,
+    skippedFragments: 0,
+    windowStalls: 0,
     droppedSendQueueFull: 0,
     sendErrors: 0,
     droppedBatches: 0,
+    droppedSendUnknownPeer: 0,
+    recvErrors: 0,
   }
 }
 
@@ -60,15 +85,41 @@ export class BatchBuilder {
   readonly #entries: number[] = []
   readonly #peerIds: string[] = []
   readonly #events: NativePeerEvent[] = []
+  readonly #failures: string[][] = []
+  readonly #buffers: Buffer[] = []
 
-  /** A unicast (or broadcast) message from `from`. */
-  message(from: string, data: string | Uint8Array, broadcast = false): this {
+  /** A unicast (or broadcast) message from `from`, best effort or reliable. */
+  message(from: string, data: string | Uint8Array, broadcast = false, reliable = false): this {
     const bytes = Buffer.from(data)
-    let index = this.#peerIds.indexOf(from)
-    if (index < 0) index = this.#peerIds.push(from) - 1
-    this.#entries.push(broadcast ? 2 : 1, index, this.#offset, bytes.length)
+    const kind = (broadcast ? 2 : 1) + (reliable ? 5 : 0)
+    this.#entries.push(kind, this.#peerIndex(from), this.#offset, bytes.length)
     this.#chunks.push(bytes)
     this.#offset += bytes.length
+    return this
+  }
+
+  /** A large message handed over whole (kind 9): `data` becomes the message's own Buffer. */
+  owned(from: string, data: Buffer, broadcast = false, reliable = true): this {
+    const flags = (broadcast ? 1 : 0) | (reliable ? 2 : 0)
+    this.#entries.push(9, this.#peerIndex(from), this.#buffers.push(data) - 1, flags)
+    return this
+  }
+
+  /** Every receiver acknowledged the reliable send with `token`. */
+  delivered(token: number): this {
+    this.#entries.push(4, token, 0, 0)
+    return this
+  }
+
+  /** The reliable send with `token` failed; `missing` did not acknowledge. */
+  failed(token: number, missing: string[]): this {
+    this.#entries.push(5, token, this.#failures.push(missing) - 1, 0)
+    return this
+  }
+
+  /** The core refused the reliable send with `token` (1 unknown peer, 2 queue full, 3 too large, 4 closed). */
+  refused(token: number, reason: number): this {
+    this.#entries.push(8, token, reason, 0)
     return this
   }
 
@@ -98,7 +149,14 @@ export class BatchBuilder {
       entries: Uint32Array.from(this.#entries),
       peerIds: [...this.#peerIds],
       events: [...this.#events],
+      failures: [...this.#failures],
+      buffers: [...this.#buffers],
     }
+  }
+
+  #peerIndex(from: string): number {
+    const index = this.#peerIds.indexOf(from)
+    return index < 0 ? this.#peerIds.push(from) - 1 : index
   }
 }
 
@@ -111,21 +169,41 @@ export function nativeError(code: string, message = code): Error {
   return Object.assign(new Error(message), { code })
 }
 
+/** A reliable send as the fake transport recorded it. */
+export interface ReliableSend {
+  /** The receiver; undefined for a broadcast. */
+  peerId: string | undefined
+  data: Buffer
+  token: number
+  deadlineMs: number | undefined
+}
+
+/**
+ * What becomes of a reliable send: reported delivered, failed (naming the receivers that did not acknowledge),
+ * refused (reason 1 unknown peer, 2 queue full, 3 too large, 4 closed), or 'hold' (no report: the test reports
+ * it with `report()`).
+ */
+export type ReliableOutcome = 'delivered' | 'hold' | { failed: string[] } | { refused: number }
+
 /** One fake native endpoint: records calls, and lets the test push batches with `deliver()`. */
 export class FakeTransport implements NativeTransport {
   readonly id: string
   readonly address: string
   readonly sent: { peerId: string; data: Buffer }[] = []
   readonly broadcasts: Buffer[] = []
+  /** Every reliable send accepted, in order. */
+  readonly reliable: ReliableSend[] = []
   readonly rejected: string[] = []
   readonly counters = zeroStats()
   closed = false
-  /** What `send()` / `broadcast()` return (false simulates a full send queue). */
+  /** What `send()` / `broadcast()` / the reliable sends return (false simulates a full send / command queue). */
   accepting = true
-  /** When set, `send()` / `broadcast()` throw it (simulates a native error). */
+  /** When set, `send()` / `broadcast()` and the reliable sends throw it (simulates a native error). */
   failure: Error | undefined
-  /** Called on every send / broadcast that is accepted; used by FakeNetwork. */
-  onTransmit: ((peerId: string | undefined, data: Buffer) => void) | undefined
+  /** The outcome of each accepted reliable send, reported on a later macrotask; a function decides per send. */
+  reliableOutcome: ReliableOutcome | ((send: ReliableSend) => ReliableOutcome) = 'delivered'
+  /** Called on every send / broadcast that is accepted (reliable ones once delivered); used by FakeNetwork. */
+  onTransmit: ((peerId: string | undefined, data: Buffer, reliable: boolean) => void) | undefined
   onClose: (() => void) | undefined
 
   constructor(
@@ -150,6 +228,23 @@ export class FakeTransport implements NativeTransport {
     return this.#transmit(undefined, data)
   }
 
+  sendReliable(peerId: string, data: Uint8Array, token: number, deadlineMs?: number | null): boolean {
+    return this.#transmitReliable(peerId, data, token, deadlineMs ?? undefined)
+  }
+
+  broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | null): boolean {
+    return this.#transmitReliable(undefined, data, token, deadlineMs ?? undefined)
+  }
+
+  /** Reports the outcome of the reliable send with `token` now, in a batch of its own. */
+  report(token: number, outcome: Exclude<ReliableOutcome, 'hold'>): void {
+    const batch = new BatchBuilder()
+    if (outcome === 'delivered') batch.delivered(token)
+    else if ('failed' in outcome) batch.failed(token, outcome.failed)
+    else batch.refused(token, outcome.refused)
+    this.deliver(batch.build())
+  }
+
   rejectPeer(peerId: string): void {
     this.rejected.push(peerId)
   }
@@ -165,18 +260,36 @@ export class FakeTransport implements NativeTransport {
   }
 
   #transmit(peerId: string | undefined, data: Uint8Array): boolean {
-    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
-    if (this.failure !== undefined) throw this.failure
-    if (!this.accepting) {
-      this.counters.droppedSendQueueFull++
-      return false
-    }
+    if (!this.#accept()) return false
     const copy = Buffer.from(data)
     if (peerId === undefined) this.broadcasts.push(copy)
     else this.sent.push({ peerId, data: copy })
     this.counters.messagesSent++
-    this.onTransmit?.(peerId, copy)
+    this.onTransmit?.(peerId, copy, false)
     return true
+  }
+
+  #transmitReliable(peerId: string | undefined, data: Uint8Array, token: number, deadlineMs?: number): boolean {
+    if (data.length > (this.config.maxMessageSize ?? 256 << 20)) throw nativeError('ERR_GLUE_MESSAGE_TOO_LARGE')
+    if (!this.#accept()) return false
+    const send: ReliableSend = { peerId, data: Buffer.from(data), token, deadlineMs }
+    this.reliable.push(send)
+    this.counters.reliableMessagesSent++
+    const outcome = typeof this.reliableOutcome === 'function' ? this.reliableOutcome(send) : this.reliableOutcome
+    if (outcome === 'hold') return true
+    setImmediate(() => {
+      if (this.closed) return
+      if (outcome === 'delivered') this.onTransmit?.(peerId, send.data, true)
+      this.report(token, outcome)
+    })
+    return true
+  }
+
+  #accept(): boolean {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    if (this.failure !== undefined) throw this.failure
+    if (!this.accepting) this.counters.droppedSendQueueFull++
+    return this.accepting
   }
 }
 
@@ -211,12 +324,17 @@ export class FakeNetwork {
       this.#later(other, new BatchBuilder().peerUp(infoOf(transport)).build())
       this.#later(transport, new BatchBuilder().peerUp(infoOf(other)).build())
     }
-    transport.onTransmit = (peerId, data) => {
+    transport.onTransmit = (peerId, data, reliable) => {
       const receivers =
         peerId === undefined ? this.#peersOf(transport) : this.#peersOf(transport).filter((t) => t.id === peerId)
+      const broadcast = peerId === undefined
       for (const receiver of receivers) {
         if (receiver.rejected.includes(transport.id)) continue
-        this.#later(receiver, new BatchBuilder().message(transport.id, data, peerId === undefined).build())
+        const batch = new BatchBuilder()
+        if (reliable && data.length > LARGE) batch.owned(transport.id, Buffer.from(data), broadcast)
+        else batch.message(transport.id, data, broadcast, reliable)
+        if (reliable) receiver.deliver(batch.build())
+        else this.#later(receiver, batch.build())
       }
     }
     transport.onClose = () => {
@@ -239,6 +357,9 @@ export class FakeNetwork {
     })
   }
 }
+
+/** Reliable messages larger than this reach FakeNetwork receivers as kind-9 entries (their own Buffer). */
+const LARGE = 64 * 1024
 
 function infoOf(transport: FakeTransport): PeerInfo {
   return {

@@ -1,6 +1,6 @@
 /**
  * Helpers for integration tests on loopback: a private multicast group per test, child processes running
- * fixtures/child-endpoint.ts, and waiting for conditions.
+ * fixtures (fixtures/child-endpoint.ts by default), and waiting for conditions.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
@@ -51,13 +51,20 @@ export interface Child {
   waitFor: (match: (record: ChildRecord) => boolean, timeoutMs?: number) => Promise<ChildRecord>
 }
 
-const fixture = join(__dirname, '..', 'fixtures', 'child-endpoint.ts')
-
-/** Starts fixtures/child-endpoint.ts with `{ mode, options }`; `env` is added to (or, as undefined, removed from) ours. */
-export function spawnChild(mode: string, options: EndpointOptions, env: NodeJS.ProcessEnv = {}): Child {
+/**
+ * Starts a fixture (fixtures/child-endpoint.ts unless `fixture` names another file of fixtures/) with
+ * `{ mode, options }`; `env` is added to (or, as undefined, removed from) ours.
+ */
+export function spawnChild(
+  mode: string,
+  options: EndpointOptions,
+  env: NodeJS.ProcessEnv = {},
+  fixture = 'child-endpoint.ts',
+): Child {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete fullEnv[key]
-  const proc = spawn(process.execPath, ['--import=tsx', fixture, JSON.stringify({ mode, options })], { env: fullEnv })
+  const file = join(__dirname, '..', 'fixtures', fixture)
+  const proc = spawn(process.execPath, ['--import=tsx', file, JSON.stringify({ mode, options })], { env: fullEnv })
   const records: ChildRecord[] = []
   let errText = ''
   proc.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()))

@@ -11,6 +11,7 @@
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
@@ -63,6 +64,17 @@ export interface NsProcess {
   stop: (graceMs?: number) => Promise<number | string>
 }
 
+/**
+ * The absolute path of a system tool, looked up in the system directories only: under `npx`, PATH starts with
+ * node_modules/.bin, where `nft` is @vercel/nft (a file tracer), not nftables. Undefined when not installed.
+ */
+function systemTool(name: string): string | undefined {
+  return ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((dir) => join(dir, name)).find((path) => existsSync(path))
+}
+
+const IP = systemTool('ip') ?? 'ip'
+const NFT = systemTool('nft') ?? 'nft'
+
 /** Nets not yet torn down, for the emergency cleanup on exit. */
 const live = new Set<TestNet>()
 
@@ -73,7 +85,7 @@ function run(file: string, args: string[], input?: string): string {
 
 /** Runs `ip netns exec <ns> <args...>`. */
 function inNs(ns: string, args: string[], input?: string): string {
-  return run('ip', ['netns', 'exec', ns, ...args], input)
+  return run(IP, ['netns', 'exec', ns, ...args], input)
 }
 
 /** Runs a command, ignoring failure (for teardown). */
@@ -85,7 +97,7 @@ function tryRun(file: string, args: string[]): void {
   }
 }
 
-/** True when `file --version`-like probing succeeds. */
+/** True when the command succeeds. */
 function works(file: string, args: string[]): boolean {
   try {
     run(file, args)
@@ -102,17 +114,17 @@ function works(file: string, args: string[]): boolean {
 export function netnsSkipReason(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`
   if (process.getuid?.() !== 0) return 'network namespace tests need root (CI runs them as root)'
-  if (!works('ip', ['-V'])) return '`ip` (iproute2) is missing: apt-get install -y iproute2'
-  if (!works('nft', ['--version'])) return '`nft` (nftables) is missing: apt-get install -y nftables'
+  if (systemTool('ip') === undefined) return '`ip` (iproute2) is missing: apt-get install -y iproute2'
+  if (systemTool('nft') === undefined) return '`nft` (nftables) is missing: apt-get install -y nftables'
   const probe = `g${randomBytes(2).toString('hex')}-probe`
-  if (!works('ip', ['netns', 'add', probe])) return 'cannot create a network namespace (`ip netns add` failed)'
-  tryRun('ip', ['netns', 'del', probe])
+  if (!works(IP, ['netns', 'add', probe])) return 'cannot create a network namespace (`ip netns add` failed)'
+  tryRun(IP, ['netns', 'del', probe])
   return undefined
 }
 
 /** A prefix `g<4 hex>` that no existing namespace uses. */
 function freshPrefix(): string {
-  const taken = run('ip', ['netns', 'list'])
+  const taken = run(IP, ['netns', 'list'])
   for (;;) {
     const prefix = `g${randomBytes(2).toString('hex')}`
     if (!taken.includes(`${prefix}-`)) return prefix
@@ -121,23 +133,23 @@ function freshPrefix(): string {
 
 /** Creates the bridge namespace with an up bridge `br0` (multicast snooping off: it floods, like a hub). */
 function createBridge(ns: string): void {
-  run('ip', ['netns', 'add', ns])
-  inNs(ns, ['ip', 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'])
-  inNs(ns, ['ip', 'link', 'set', 'br0', 'up'])
+  run(IP, ['netns', 'add', ns])
+  inNs(ns, [IP, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'])
+  inNs(ns, [IP, 'link', 'set', 'br0', 'up'])
 }
 
 /** Creates a host namespace with `eth0` = 10.77.0.<index>/24 plugged into the bridge, and a multicast route. */
 function createHost(net: TestNet, index: number): Host {
   const host: Host = { index, ns: `${net.prefix}-h${index}`, ip: `10.77.0.${index}`, veth: `${net.prefix}-v${index}` }
-  run('ip', ['netns', 'add', host.ns])
+  run(IP, ['netns', 'add', host.ns])
   net.hosts.push(host) // from here on, teardown removes it
-  run('ip', ['link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns])
-  run('ip', ['link', 'set', host.veth, 'netns', net.bridgeNs])
-  inNs(net.bridgeNs, ['ip', 'link', 'set', host.veth, 'master', 'br0', 'up'])
-  inNs(host.ns, ['ip', 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0'])
-  inNs(host.ns, ['ip', 'link', 'set', 'eth0', 'up'])
-  inNs(host.ns, ['ip', 'link', 'set', 'lo', 'up'])
-  inNs(host.ns, ['ip', 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
+  run(IP, ['link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns])
+  run(IP, ['link', 'set', host.veth, 'netns', net.bridgeNs])
+  inNs(net.bridgeNs, [IP, 'link', 'set', host.veth, 'master', 'br0', 'up'])
+  inNs(host.ns, [IP, 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0'])
+  inNs(host.ns, [IP, 'link', 'set', 'eth0', 'up'])
+  inNs(host.ns, [IP, 'link', 'set', 'lo', 'up'])
+  inNs(host.ns, [IP, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
   return host
 }
 
@@ -168,10 +180,10 @@ export function createNet(hostCount: number): TestNet {
 /** Deletes the namespaces (which deletes their veths) and any veth left in our own namespace by a failed setup. */
 function deleteNamespaces(net: TestNet): void {
   for (const host of net.hosts) {
-    tryRun('ip', ['netns', 'del', host.ns])
-    tryRun('ip', ['link', 'del', host.veth]) // only exists if setup failed before moving it
+    tryRun(IP, ['netns', 'del', host.ns])
+    tryRun(IP, ['link', 'del', host.veth]) // only exists if setup failed before moving it
   }
-  tryRun('ip', ['netns', 'del', net.bridgeNs])
+  tryRun(IP, ['netns', 'del', net.bridgeNs])
   live.delete(net)
 }
 
@@ -220,7 +232,7 @@ export function addLoss(host: Host, percent: number, ports?: number[]): void {
   const match = ports === undefined ? 'meta l4proto udp' : `udp dport { ${ports.join(', ')} }`
   inNs(
     host.ns,
-    ['nft', '-f', '-'],
+    [NFT, '-f', '-'],
     `table inet ${LOSS_TABLE} {
       chain input {
         type filter hook input priority 0; policy accept;
@@ -232,13 +244,13 @@ export function addLoss(host: Host, percent: number, ports?: number[]): void {
 
 /** Removes the host's loss rule (no error if there is none). */
 export function removeLoss(host: Host): void {
-  tryRun('ip', ['netns', 'exec', host.ns, 'nft', 'delete', 'table', 'inet', LOSS_TABLE])
+  tryRun(IP, ['netns', 'exec', host.ns, NFT, 'delete', 'table', 'inet', LOSS_TABLE])
 }
 
 /** How many datagrams the host's loss rule has dropped so far (0 without a rule). */
 export function lossDropped(host: Host): number {
   try {
-    const listing = inNs(host.ns, ['nft', 'list', 'table', 'inet', LOSS_TABLE])
+    const listing = inNs(host.ns, [NFT, 'list', 'table', 'inet', LOSS_TABLE])
     return Number(/counter packets (\d+)/.exec(listing)?.[1] ?? 0)
   } catch {
     return 0
@@ -247,7 +259,7 @@ export function lossDropped(host: Host): number {
 
 /** Partitions (`'down'`) or heals (`'up'`) a host by setting its veth end in the bridge namespace down or up. */
 export function setLink(net: TestNet, host: Host, state: 'up' | 'down'): void {
-  inNs(net.bridgeNs, ['ip', 'link', 'set', host.veth, state])
+  inNs(net.bridgeNs, [IP, 'link', 'set', host.veth, state])
 }
 
 /** Where the fixtures live. */
@@ -259,7 +271,7 @@ const FIXTURES = join(__dirname, '..', 'fixtures')
  */
 export function spawnIn(net: TestNet, host: Host, fixture: string, args: object): NsProcess {
   const proc = spawn(
-    'ip',
+    IP,
     ['netns', 'exec', host.ns, process.execPath, '--import=tsx', join(FIXTURES, fixture), JSON.stringify(args)],
     { cwd: join(__dirname, '..', '..') },
   )

@@ -134,6 +134,11 @@ pub(crate) struct SendChannel {
     /// Send state of `base..next_send`.
     slots: VecDeque<Slot>,
     bytes_in_flight: usize,
+    /// Every receiver has acknowledged all fragments below this (≥ `base`): the windows count from here,
+    /// so they slide within a message larger than the window, not only from message to message.
+    floor: u64,
+    /// Bytes of the kept fragments in `base..floor` (part of `bytes_in_flight`, but no longer in flight).
+    bytes_below_floor: usize,
     queued_bytes: usize,
     rtt: Rtt,
     backoff: u32,
@@ -157,6 +162,8 @@ impl SendChannel {
             next_assign: 0,
             slots: VecDeque::new(),
             bytes_in_flight: 0,
+            floor: 0,
+            bytes_below_floor: 0,
             queued_bytes: 0,
             rtt: Rtt::default(),
             backoff: 0,
@@ -279,9 +286,9 @@ impl SendChannel {
 
     /// Whether the windows allow sending `next_send` for the first time.
     fn window_open(&self, limits: &ReliableLimits) -> bool {
-        let in_flight = self.next_send - self.base;
+        let in_flight = self.next_send - self.floor.max(self.base);
         in_flight < limits.send_window as u64
-            && self.bytes_in_flight < limits.send_window_bytes
+            && self.bytes_in_flight - self.bytes_below_floor < limits.send_window_bytes
             && self.tracks.iter().all(|t| self.next_send < t.cum.max(self.base) + t.window.max(1) as u64)
     }
 
@@ -386,6 +393,7 @@ impl SendChannel {
                 touched += 1;
             }
             self.finish_messages(ctx, 0..touched);
+            self.advance_floor();
             let lagging = self.lagging().next().is_some();
             self.rto_at = lagging.then(|| ctx.now + self.rtt.rto(0));
         }
@@ -440,10 +448,27 @@ impl SendChannel {
             while self.base < new_base && !self.slots.is_empty() {
                 let slot = self.slots.pop_front().expect("slot");
                 self.bytes_in_flight -= slot.len as usize;
+                if self.base < self.floor {
+                    self.bytes_below_floor -= slot.len as usize;
+                }
                 self.base += 1;
             }
             self.base = new_base;
             self.next_send = self.next_send.max(new_base);
+        }
+        self.advance_floor();
+    }
+
+    /// Moves `floor` up to the lowest point every receiver has acknowledged.
+    fn advance_floor(&mut self) {
+        if self.floor < self.base {
+            self.floor = self.base;
+        }
+        let acked = self.tracks.iter().map(|t| t.cum.max(self.base)).min().unwrap_or(self.next_send);
+        let target = acked.min(self.next_send);
+        while self.floor < target {
+            self.bytes_below_floor += self.slots[(self.floor - self.base) as usize].len as usize;
+            self.floor += 1;
         }
     }
 

@@ -1,0 +1,315 @@
+/**
+ * Reliable sends: the bookkeeping between the promises of `send(…, { reliable: true })` / `broadcast(…)` and the
+ * native core's Delivered / Failed / Refused reports, plus flow control on the JavaScript side.
+ *
+ * Every message gets a u32 token when it is handed to the native core (a per-endpoint counter that wraps and
+ * skips tokens still pending); the report under that token settles the message's promise. The only Promise per
+ * message is the one returned to the caller.
+ *
+ * Flow control: the native core refuses a reliable message when its channel (one per peer, one for broadcasts)
+ * already queues `sendQueueBytes`, and drops it when its command queue is full. Neither should surface as an
+ * error while there is time left, so messages are handed over only while the channel's unsettled bytes allow
+ * it (counted conservatively here: a message's bytes count until it and every earlier message of its channel
+ * are settled, as in the core), and otherwise wait in the {@link SendBacklog}, per channel and in order. They go
+ * out as earlier messages settle, or on a short timer after a full command queue (or a refusal, which the
+ * conservative count should make impossible); a message whose deadline passes while it waits rejects with
+ * BackpressureError.
+ */
+import {
+  BackpressureError,
+  ClosedError,
+  DeliveryError,
+  fromNativeError,
+  MessageTooLargeError,
+  type MissingReceiver,
+  UnknownPeerError,
+} from './errors'
+import { Fifo } from './fifo'
+import { FlushTracker } from './flush-tracker'
+import type { NativeTransport } from './native-types'
+import { type Channel, describeTarget, type Outgoing, State } from './outgoing'
+import { SendBacklog } from './send-backlog'
+
+/** Why the native core refused a reliable send (`b` of a Refused entry). */
+export const RefuseReason = { UNKNOWN_PEER: 1, QUEUE_FULL: 2, TOO_LARGE: 3, CLOSED: 4 } as const
+
+/** The channel key of reliable broadcasts (peer IDs are 16 hex digits, so it cannot clash). */
+const BROADCAST = '*'
+
+/** The limits and hooks of a {@link ReliableSender}. */
+export interface ReliableSenderOptions {
+  /** Unsettled bytes per channel that the native core accepts (`sendQueueBytes`). */
+  sendQueueBytes: number
+  /** Largest reliable message, bytes (`maxMessageSize`). */
+  maxMessageSize: number
+  /** Deadline of messages sent without one, ms (`deliveryDeadlineMs`). */
+  deliveryDeadlineMs: number
+  /** The name of a receiver by ID ('' if unknown), for DeliveryError. */
+  nameOf: (id: string) => string
+  /** The first token to use (tests of the wrap-around). Default 0. */
+  firstToken?: number
+}
+
+/** A receiver of a unicast. */
+export interface ReliableTarget {
+  readonly id: string
+  readonly name: string
+}
+
+/** Tracks the reliable messages of one endpoint. */
+export class ReliableSender {
+  /** Messages that had to wait in the JavaScript-side queue. */
+  deferred = 0
+  /** Messages rejected with BackpressureError (their deadline passed while they waited). */
+  expiredWaiting = 0
+
+  readonly #native: NativeTransport
+  readonly #options: ReliableSenderOptions
+  /** In-flight messages by token. */
+  readonly #pending = new Map<number, Outgoing>()
+  readonly #channels = new Map<string, Channel>()
+  readonly #backlog: SendBacklog
+  readonly #flush = new FlushTracker()
+  #token: number
+  /** Something settled since the last pump: channel room may have been freed. */
+  #dirty = false
+  #closed = false
+
+  constructor(native: NativeTransport, options: ReliableSenderOptions) {
+    this.#native = native
+    this.#options = options
+    this.#token = (options.firstToken ?? 0) >>> 0
+    this.#backlog = new SendBacklog({
+      sendQueueBytes: options.sendQueueBytes,
+      submit: (message) => this.#submit(message),
+      expire: (message) => {
+        this.expiredWaiting++
+        this.#finish(
+          message,
+          new BackpressureError(
+            `reliable message to ${describeTarget(message)} could not be handed to the native core before its ` +
+              'deadline: the send queues stayed full (the receivers are slower than the sender)',
+          ),
+        )
+      },
+      idle: (channel) => this.#dropIfIdle(channel),
+    })
+  }
+
+  /** Messages not yet settled (in flight or waiting). */
+  get unsettled(): number {
+    return this.#flush.unsettled
+  }
+
+  /** Messages waiting in the JavaScript-side queue. */
+  get waiting(): number {
+    return this.#backlog.size
+  }
+
+  /**
+   * Sends one message reliably to `target` (undefined: broadcast). `ownsData` says whether `data` may be kept
+   * as it is (else it is copied if it has to wait, as the caller may reuse it once the call returns).
+   * @throws ClosedError, MessageTooLargeError (before anything is queued)
+   */
+  send(
+    target: ReliableTarget | undefined,
+    data: Uint8Array,
+    ownsData: boolean,
+    deadlineMs: number | undefined,
+  ): Promise<void> {
+    if (this.#closed) throw new ClosedError()
+    const { maxMessageSize } = this.#options
+    if (data.length > maxMessageSize) {
+      throw new MessageTooLargeError(
+        `reliable message of ${data.length} bytes is larger than maxMessageSize (${maxMessageSize} bytes)`,
+      )
+    }
+    const key = target?.id ?? BROADCAST
+    let channel = this.#channels.get(key)
+    if (channel === undefined) {
+      channel = { key, waiting: new Fifo(), inFlight: new Fifo(), inFlightBytes: 0 }
+      this.#channels.set(key, channel)
+    }
+    let resolve!: () => void
+    let reject!: (reason: unknown) => void
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const message: Outgoing = {
+      state: State.Waiting,
+      held: false,
+      token: 0,
+      peerId: target?.id,
+      peerName: target?.name ?? '',
+      data,
+      size: data.length,
+      deadline: performance.now() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
+      passDeadline: deadlineMs !== undefined,
+      generation: this.#flush.add(),
+      channel,
+      resolve,
+      reject,
+    }
+    const backlog = this.#backlog
+    if (backlog.mustWait(channel, message.size) || !this.#submit(message)) {
+      if (!ownsData) message.data = Buffer.from(data)
+      this.deferred++
+      backlog.add(message)
+    }
+    return promise
+  }
+
+  /** A Delivered report: every receiver acknowledged. */
+  delivered(token: number): void {
+    const message = this.#pending.get(token)
+    if (message !== undefined) this.#settle(message, undefined)
+  }
+
+  /** A Failed report: `missing` (IDs) did not acknowledge before the deadline, or went away. */
+  failed(token: number, missing: readonly string[]): void {
+    const message = this.#pending.get(token)
+    if (message === undefined) return
+    const { nameOf } = this.#options
+    const receivers: MissingReceiver[] = missing.map((id) => ({
+      id,
+      name: id === message.peerId ? message.peerName : nameOf(id),
+    }))
+    this.#settle(message, new DeliveryError(receivers))
+  }
+
+  /** A Refused report: the core did not take the message (see {@link RefuseReason}). */
+  refused(token: number, reason: number): void {
+    const message = this.#pending.get(token)
+    if (message === undefined) return
+    if (reason === RefuseReason.QUEUE_FULL && !this.#closed) {
+      this.#requeue(message)
+      return
+    }
+    this.#settle(message, this.#refusal(message, reason))
+  }
+
+  /**
+   * Called after each inbound batch: offers waiting messages again if anything settled (which frees room). After
+   * a full command queue or a refusal the backlog's timer retries instead, so a refusal cannot turn into a loop.
+   */
+  afterBatch(): void {
+    if (this.#dirty && this.#backlog.size > 0) this.#backlog.pump()
+    this.#dirty = false
+  }
+
+  /** Resolves once every message sent before this call is settled; rejects with `signal.reason` on abort. */
+  flush(signal?: AbortSignal): Promise<void> {
+    return this.#flush.flush(signal)
+  }
+
+  /** Rejects every unsettled message with ClosedError and stops the timer. Idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#backlog.close()
+    const error = new ClosedError('the endpoint was closed before the reliable message was delivered')
+    for (const message of this.#pending.values()) this.#finish(message, error)
+    for (const channel of this.#channels.values()) {
+      for (const message of channel.waiting.toArray()) this.#finish(message, error)
+    }
+    this.#pending.clear()
+    this.#channels.clear()
+  }
+
+  /** Hands a message to the native core. False when the command queue is full (the message is unchanged). */
+  #submit(message: Outgoing): boolean {
+    const token = this.#nextToken()
+    const remaining = message.passDeadline ? Math.max(1, message.deadline - performance.now()) : undefined
+    const data = message.data as Uint8Array
+    let accepted: boolean
+    try {
+      accepted =
+        message.peerId === undefined
+          ? this.#native.broadcastReliable(data, token, remaining)
+          : this.#native.sendReliable(message.peerId, data, token, remaining)
+    } catch (err) {
+      this.#finish(message, fromNativeError(err))
+      this.#dropIfIdle(message.channel)
+      return true
+    }
+    if (!accepted) {
+      this.#backlog.blocked = true
+      return false
+    }
+    this.#backlog.release(message)
+    message.state = State.InFlight
+    message.token = token
+    this.#pending.set(token, message)
+    message.channel.inFlight.push(message)
+    message.channel.inFlightBytes += message.size
+    return true
+  }
+
+  #nextToken(): number {
+    const token = freeToken(this.#token, this.#pending)
+    this.#token = (token + 1) >>> 0
+    return token
+  }
+
+  /** Settles an in-flight message and releases what its channel can release. */
+  #settle(message: Outgoing, error: unknown): void {
+    this.#finish(message, error)
+    const channel = message.channel
+    while (channel.inFlight.peek()?.state === State.Done) {
+      channel.inFlightBytes -= (channel.inFlight.shift() as Outgoing).size
+    }
+    this.#dirty = true
+    this.#dropIfIdle(channel)
+  }
+
+  /** Marks a message settled, resolves or rejects its promise, and wakes flushers. */
+  #finish(message: Outgoing, error: unknown): void {
+    if (message.state === State.Done) return
+    if (message.state === State.InFlight) this.#pending.delete(message.token)
+    this.#backlog.release(message)
+    message.state = State.Done
+    message.data = undefined
+    if (error === undefined) message.resolve()
+    else message.reject(error)
+    this.#flush.settled(message.generation)
+  }
+
+  /** A message the core refused for a full channel goes back to the front of its channel's queue. */
+  #requeue(message: Outgoing): void {
+    const channel = message.channel
+    this.#pending.delete(message.token)
+    if (channel.inFlight.remove(message)) channel.inFlightBytes -= message.size
+    message.state = State.Waiting
+    this.deferred++
+    this.#backlog.blocked = true
+    this.#backlog.add(message, true)
+  }
+
+  #refusal(message: Outgoing, reason: number): Error {
+    const to = describeTarget(message)
+    switch (reason) {
+      case RefuseReason.UNKNOWN_PEER:
+        return new UnknownPeerError(`reliable message to ${to} refused: no such peer any more`)
+      case RefuseReason.TOO_LARGE:
+        return new MessageTooLargeError(`reliable message of ${message.size} bytes to ${to} refused: too large`)
+      case RefuseReason.CLOSED:
+        return new ClosedError(`reliable message to ${to} refused: the endpoint is closing`)
+      default:
+        return new BackpressureError(`reliable message to ${to} refused: the send queue stayed full (${reason})`)
+    }
+  }
+
+  #dropIfIdle(channel: Channel): void {
+    if (channel.inFlight.size === 0 && channel.waiting.size === 0 && this.#channels.get(channel.key) === channel) {
+      this.#channels.delete(channel.key)
+    }
+  }
+}
+
+/** The first u32 token from `from` on (wrapping after 0xffff_ffff) that is not in `taken`. */
+export function freeToken(from: number, taken: { has(token: number): boolean }): number {
+  let token = from >>> 0
+  while (taken.has(token)) token = (token + 1) >>> 0
+  return token
+}
