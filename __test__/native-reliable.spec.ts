@@ -132,3 +132,37 @@ test('a reliable broadcast with no peers resolves at once', async (t) => {
     await ep.close()
   }
 })
+
+test('sendMany and broadcastMany: one promise per batch, every message once and in order', async (t) => {
+  t.timeout(60_000)
+  const endpoints = await openMesh(['A', 'B', 'C'])
+  const [a, b, c] = endpoints
+  try {
+    const atB = collect(b)
+    const atC = collect(c)
+    await Promise.all([a.sendMany('B', sequence, reliable), a.broadcastMany(sequence, reliable)])
+    t.true(await until(() => atB.unicast.length >= COUNT && atC.broadcast.length >= COUNT, 10_000))
+    t.deepEqual(atB.unicast, sequence)
+    t.deepEqual(atB.broadcast, sequence)
+    t.deepEqual(atC.broadcast, sequence)
+    t.deepEqual(atC.unicast, [])
+    await t.throwsAsync(a.sendMany('nobody', ['x'], reliable), { instanceOf: UnknownPeerError })
+    await t.throwsAsync(a.sendMany('B', ['x'], {} as never), { code: 'ERR_GLUE_INVALID_OPTION' })
+    await a.sendMany('B', [], reliable)
+  } finally {
+    await Promise.all(endpoints.map((ep) => ep.close()))
+  }
+})
+
+test('sendMany rejects with DeliveryError when its peer goes away, after the other batches settle', async (t) => {
+  t.timeout(30_000)
+  const endpoints = await openMesh(['A', 'B'], { announcePeriodMs: 100, expiryMultiplier: 3 })
+  const [a, b] = endpoints
+  try {
+    await b.close()
+    const err = await t.throwsAsync(a.sendMany('B', ['1', '2', '3'], { reliable: true, deadlineMs: 300 }))
+    t.true(err instanceof Error && ['ERR_GLUE_DELIVERY', 'ERR_GLUE_UNKNOWN_PEER'].includes((err as { code?: string }).code ?? ''))
+  } finally {
+    await Promise.all(endpoints.map((ep) => ep.close()))
+  }
+})

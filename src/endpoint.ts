@@ -4,7 +4,7 @@
  */
 import { AsyncQueue } from './async-queue'
 import { BatchDecoder, type Message } from './batch-decoder'
-import { ClosedError, fromNativeError, UnknownPeerError } from './errors'
+import { ClosedError, fromNativeError, InvalidOptionError, UnknownPeerError } from './errors'
 import { Listeners } from './listeners'
 import { loadNative } from './native'
 import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './native-types'
@@ -265,6 +265,21 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Sends several messages reliably to one peer, in order — the high-throughput form of
+   * `send(to, data, { reliable: true })`: one Promise for the whole batch (no Promise per message), resolved
+   * when every message is acknowledged, rejected with the first error (DeliveryError, …); the other messages
+   * still go out. Flow control, deadlines and ordering are those of `send()`.
+   */
+  sendMany(to: string | Peer, messages: readonly Payload[], options: ReliableSendOptions): Promise<void> {
+    return this.#sendManyReliably(to, messages, options)
+  }
+
+  /** Broadcasts several messages reliably, in order, with one Promise for all (see `sendMany()`). */
+  broadcastMany(messages: readonly Payload[], options: ReliableSendOptions): Promise<void> {
+    return this.#sendManyReliably(undefined, messages, options)
+  }
+
+  /**
    * Resolves once every reliable message sent so far is settled (acknowledged, failed or rejected), whatever is
    * sent meanwhile; at once if none is pending. Never rejects, except with `signal.reason` when aborted. Use it
    * before `close()` to let reliable messages finish, or to time a burst of sends.
@@ -338,6 +353,24 @@ export class Endpoint implements AsyncDisposable {
       this.#assertOpen()
       const peer = to === undefined ? undefined : this.#resolvePeer(to)
       return this.#reliable.send(peer, toBytes(data), typeof data === 'string', deadlineMs)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  #sendManyReliably(
+    to: string | Peer | undefined,
+    messages: readonly Payload[],
+    options: ReliableSendOptions,
+  ): Promise<void> {
+    try {
+      if (!isReliable(options)) throw new InvalidOptionError('options.reliable must be true for sendMany/broadcastMany', { option: 'reliable', value: (options as { reliable?: unknown } | undefined)?.reliable })
+      const deadlineMs = checkSendOptions(options)
+      this.#assertOpen()
+      const peer = to === undefined ? undefined : this.#resolvePeer(to)
+      const bytes = messages.map(toBytes)
+      const owns = messages.every((m) => typeof m === 'string')
+      return this.#reliable.sendMany(peer, bytes, owns, deadlineMs)
     } catch (err) {
       return Promise.reject(err)
     }
