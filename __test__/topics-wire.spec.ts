@@ -1,0 +1,250 @@
+import test from 'ava'
+
+import { TopicError, TopicWireError } from '../src/topics/errors'
+import {
+  decodeTopicMessage,
+  encodeDigest,
+  encodeHistory,
+  encodePublish,
+  encodeRepair,
+  type HistoryMessage,
+  parsePublisherKey,
+  publisherKey,
+  type PublishMessage,
+} from '../src/topics/wire'
+import { seeded } from './helpers/seeded-random'
+
+/** Hex with `#` comments and whitespace, as in docs/PROTOCOL.md. */
+const unhex = (text: string): Buffer => Buffer.from(text.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex')
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+const PUBLISHER = publisherKey('0123456789abcdef', 7)
+
+const PUBLISH: Omit<PublishMessage, 'kind'> = {
+  epoch: 0x01020304,
+  seq: 5,
+  timestamp: 1700000000000,
+  lifespanMs: Infinity,
+  depth: 10,
+  retain: true,
+  codec: 1,
+  topic: 'a/b',
+  type: 'T',
+  payload: Buffer.from('{}'),
+}
+
+const PUBLISH_VECTOR = `
+  01 01 01 01               # version 1, PUBLISH, flags: retain, codec 1 (json)
+  04 03 02 01               # epoch 0x01020304
+  05 00 00 00 00 00 00 00   # sequence number 5
+  00 68 e5 cf 8b 01 00 00   # timestamp 1700000000000 ms
+  ff ff ff ff               # no lifespan
+  0a 00                     # depth 10
+  03 00                     # topic length 3
+  01                        # type length 1
+  61 2f 62                  # topic "a/b"
+  54                        # type "T"
+  7b 7d                     # payload '{}'
+`
+
+const HISTORY: Omit<HistoryMessage, 'kind'> = {
+  publisher: PUBLISHER,
+  firstAvailable: 3,
+  depth: 2,
+  topic: 's/1',
+  type: '',
+  records: [
+    { seq: 3, timestamp: 1000, lifespanMs: 500, retain: false, codec: 0, payload: Uint8Array.of(0xaa) },
+    { seq: 4, timestamp: 1001, lifespanMs: Infinity, retain: true, codec: 2, payload: Uint8Array.of() },
+  ],
+}
+
+const HISTORY_VECTOR = `
+  01 02 00 00               # version 1, HISTORY, flags 0, reserved 0
+  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
+  07 00 00 00               # epoch 7
+  03 00 00 00 00 00 00 00   # first available: 3
+  02 00                     # depth 2
+  03 00                     # topic length 3
+  00                        # type length 0 (untyped)
+  73 2f 31                  # topic "s/1"
+  02 00                     # 2 records
+  00 00                     #   flags 0, codec 0 (raw)
+  03 00 00 00 00 00 00 00   #   seq 3
+  e8 03 00 00 00 00 00 00   #   timestamp 1000
+  f4 01 00 00               #   lifespan 500 ms
+  01 00 00 00 aa            #   payload length 1: aa
+  01 02                     #   flags: retain, codec 2 (msgpack)
+  04 00 00 00 00 00 00 00   #   seq 4
+  e9 03 00 00 00 00 00 00   #   timestamp 1001
+  ff ff ff ff               #   no lifespan
+  00 00 00 00               #   empty payload
+`
+
+const DIGEST_VECTOR = `
+  01 03 00 00               # version 1, DIGEST, flags 0, reserved 0
+  01 00                     # 1 stream
+  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
+  07 00 00 00               # epoch 7
+  01 00 78                  # topic "x"
+  0a 00 00 00 00 00 00 00   # contiguous 10
+  01 00                     # 1 range
+  0c 00 00 00 00 00 00 00   # 12
+  0d 00 00 00 00 00 00 00   # ..13
+`
+
+const REPAIR_VECTOR = `
+  01 04 00 00               # version 1, REPAIR, flags 0, reserved 0
+  01 00                     # 1 stream
+  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
+  07 00 00 00               # epoch 7
+  01 00 78                  # topic "x"
+  01 00                     # 1 range
+  0b 00 00 00 00 00 00 00   # 11
+  0b 00 00 00 00 00 00 00   # ..11
+`
+
+test('PUBLISH: test vector and round trip', (t) => {
+  const encoded = encodePublish(PUBLISH)
+  t.is(hex(encoded), hex(unhex(PUBLISH_VECTOR)))
+  const decoded = decodeTopicMessage(unhex(PUBLISH_VECTOR))
+  t.deepEqual(decoded, { kind: 'publish', ...PUBLISH, payload: decoded.kind === 'publish' ? decoded.payload : null })
+  t.is(decoded.kind === 'publish' ? Buffer.from(decoded.payload).toString() : '', '{}')
+})
+
+test('PUBLISH: the payload is a view into the message, lifespans are rounded up and capped', (t) => {
+  const data = encodePublish({ ...PUBLISH, lifespanMs: 1.2, payload: Buffer.from('xyz') })
+  const decoded = decodeTopicMessage(data) as PublishMessage
+  t.is(decoded.payload.buffer, data.buffer)
+  t.is(decoded.lifespanMs, 2)
+  const long = decodeTopicMessage(encodePublish({ ...PUBLISH, lifespanMs: 2 ** 40 })) as PublishMessage
+  t.is(long.lifespanMs, 0xfffffffe)
+  const big = { ...PUBLISH, seq: Number.MAX_SAFE_INTEGER, timestamp: Number.MAX_SAFE_INTEGER, epoch: 0xffffffff }
+  t.like(decodeTopicMessage(encodePublish(big)), { seq: big.seq, timestamp: big.timestamp, epoch: big.epoch })
+  const unicode = { ...PUBLISH, topic: '$glue/ü/😀', type: 'Größe', retain: false, codec: 200 }
+  const expected = { topic: unicode.topic, type: unicode.type, retain: false, codec: 200 }
+  t.like(decodeTopicMessage(encodePublish(unicode)), expected)
+})
+
+test('HISTORY: test vector and round trip', (t) => {
+  t.is(hex(encodeHistory(HISTORY)), hex(unhex(HISTORY_VECTOR)))
+  const decoded = decodeTopicMessage(unhex(HISTORY_VECTOR)) as HistoryMessage
+  t.is(decoded.kind, 'history')
+  t.is(decoded.publisher, PUBLISHER)
+  t.like(decoded, { firstAvailable: 3, depth: 2, topic: 's/1', type: '' })
+  t.deepEqual(
+    decoded.records.map((r) => ({ ...r, payload: hex(r.payload) })),
+    HISTORY.records.map((r) => ({ ...r, payload: hex(r.payload) })),
+  )
+  const empty = decodeTopicMessage(encodeHistory({ ...HISTORY, records: [] })) as HistoryMessage
+  t.deepEqual(empty.records, [])
+})
+
+test('DIGEST and REPAIR: test vectors and round trips', (t) => {
+  const digest = [{ publisher: PUBLISHER, topic: 'x', contiguous: 10, ranges: [[12, 13]] as [number, number][] }]
+  t.is(hex(encodeDigest(digest)), hex(unhex(DIGEST_VECTOR)))
+  t.deepEqual(decodeTopicMessage(unhex(DIGEST_VECTOR)), { kind: 'digest', streams: digest })
+  const repair = [{ publisher: PUBLISHER, topic: 'x', ranges: [[11, 11]] as [number, number][] }]
+  t.is(hex(encodeRepair(repair)), hex(unhex(REPAIR_VECTOR)))
+  t.deepEqual(decodeTopicMessage(unhex(REPAIR_VECTOR)), { kind: 'repair', streams: repair })
+  t.deepEqual(decodeTopicMessage(encodeDigest([])), { kind: 'digest', streams: [] })
+})
+
+test('publisher keys', (t) => {
+  t.is(PUBLISHER, '0123456789abcdef.00000007')
+  t.deepEqual(parsePublisherKey(PUBLISHER), { id: '0123456789abcdef', epoch: 7 })
+  t.is(publisherKey('ABCDEF0123456789', 0xffffffff), 'abcdef0123456789.ffffffff')
+  t.throws(() => parsePublisherKey('nope'), { instanceOf: TypeError })
+})
+
+test('encoding rejects invalid fields', (t) => {
+  t.throws(() => encodePublish({ ...PUBLISH, topic: 'a/+' }), { instanceOf: TopicError })
+  t.throws(() => encodePublish({ ...PUBLISH, type: 'x\n' }), { instanceOf: TopicError })
+  t.throws(() => encodePublish({ ...PUBLISH, seq: 0 }), { instanceOf: RangeError, message: /seq/ })
+  t.throws(() => encodePublish({ ...PUBLISH, seq: 2 ** 53 }), { instanceOf: RangeError, message: /seq/ })
+  t.throws(() => encodePublish({ ...PUBLISH, timestamp: -1 }), { instanceOf: RangeError, message: /timestamp/ })
+  t.throws(() => encodePublish({ ...PUBLISH, lifespanMs: 0 }), { instanceOf: RangeError, message: /lifespan/ })
+  t.throws(() => encodePublish({ ...PUBLISH, codec: 3 }), { instanceOf: RangeError, message: /codec/ })
+  t.throws(() => encodePublish({ ...PUBLISH, depth: 65536 }), { instanceOf: RangeError, message: /depth/ })
+  t.throws(() => encodePublish({ ...PUBLISH, epoch: -1 }), { instanceOf: RangeError, message: /epoch/ })
+  const [first, second] = HISTORY.records
+  t.throws(() => encodeHistory({ ...HISTORY, records: [second, first] }), { instanceOf: RangeError, message: /order/ })
+  t.throws(() => encodeHistory({ ...HISTORY, publisher: 'p' }), { instanceOf: TypeError })
+  const atContiguous = { publisher: PUBLISHER, topic: 'x', contiguous: 5, ranges: [[5, 6]] as const }
+  t.throws(() => encodeDigest([atContiguous]), { instanceOf: RangeError })
+  const overlapping = { publisher: PUBLISHER, topic: 'x', ranges: [[3, 4], [4, 5]] as const }
+  t.throws(() => encodeRepair([overlapping]), { instanceOf: RangeError })
+  t.throws(() => encodeRepair([{ publisher: PUBLISHER, topic: 'x', ranges: [[0, 1]] }]), { instanceOf: RangeError })
+})
+
+/** Replaces bytes of a vector at an offset. */
+function patch(vector: string, offset: number, ...bytes: number[]): Buffer {
+  const data = unhex(vector)
+  data.set(bytes, offset)
+  return data
+}
+
+test('malformed messages throw TopicWireError with the offset', (t) => {
+  const publish = unhex(PUBLISH_VECTOR)
+  const history = unhex(HISTORY_VECTOR)
+  const digest = unhex(DIGEST_VECTOR)
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['empty', new Uint8Array(0), /truncated version/],
+    ['version', patch(PUBLISH_VECTOR, 0, 2), /unknown version 2 \(at byte 0\)/],
+    ['kind 0', patch(PUBLISH_VECTOR, 1, 0), /unknown kind 0/],
+    ['kind 5', patch(DIGEST_VECTOR, 1, 5), /unknown kind 5/],
+    ['publish flags', patch(PUBLISH_VECTOR, 2, 3), /unknown flags 3 \(at byte 2\)/],
+    ['publish codec', patch(PUBLISH_VECTOR, 3, 3), /reserved codec id 3 \(at byte 3\)/],
+    ['publish truncated header', publish.subarray(0, 20), /truncated timestamp/],
+    ['publish seq 0', patch(PUBLISH_VECTOR, 8, 0), /sequence number 0 \(at byte 8\)/],
+    ['publish seq above 2^53', patch(PUBLISH_VECTOR, 14, 0x20), /above 2\^53/],
+    ['publish lifespan 0', patch(PUBLISH_VECTOR, 24, 0, 0, 0, 0), /lifespan 0/],
+    ['publish topic past the end', patch(PUBLISH_VECTOR, 30, 0xff), /truncated topic/],
+    ['publish type past the end', publish.subarray(0, 36), /truncated type/],
+    ['publish topic with wildcard', patch(PUBLISH_VECTOR, 35, 0x2b), /invalid topic "a\/\+"/],
+    ['publish empty topic', patch(PUBLISH_VECTOR, 30, 0, 0, 4), /invalid topic "": must not be empty/],
+    ['publish topic not UTF-8', patch(PUBLISH_VECTOR, 33, 0xc3, 0x28), /topic is not valid UTF-8/],
+    ['publish type with control char', patch(PUBLISH_VECTOR, 36, 0x07), /invalid type/],
+    ['history flags', patch(HISTORY_VECTOR, 2, 1), /flags and reserved byte must be 0/],
+    ['history reserved', patch(HISTORY_VECTOR, 3, 1), /flags and reserved byte must be 0/],
+    ['history record count too high', patch(HISTORY_VECTOR, 32, 3), /truncated record flags/],
+    ['history record flags', patch(HISTORY_VECTOR, 34, 0x80), /unknown flags 128 \(at byte 34\)/],
+    ['history record codec', patch(HISTORY_VECTOR, 35, 100), /reserved codec id 100 \(at byte 35\)/],
+    ['history payload past the end', patch(HISTORY_VECTOR, 83, 9), /truncated payload/],
+    ['history records out of order', patch(HISTORY_VECTOR, 63, 3), /records out of order \(at byte 63\)/],
+    ['history trailing bytes', Buffer.concat([history, Buffer.of(0)]), /1 trailing bytes after the history records/],
+    ['history truncated', history.subarray(0, history.length - 1), /truncated payload length/],
+    ['digest flags', patch(DIGEST_VECTOR, 2, 1), /must be 0/],
+    ['digest range at contiguous', patch(DIGEST_VECTOR, 31, 10), /ranges not increasing/],
+    ['digest empty range', patch(DIGEST_VECTOR, 39, 11), /ranges not increasing/],
+    ['digest trailing', Buffer.concat([digest, Buffer.of(1, 2)]), /2 trailing bytes after the streams/],
+    ['digest truncated', digest.subarray(0, digest.length - 3), /truncated range last/],
+    ['repair range 0', patch(REPAIR_VECTOR, 23, 0), /ranges not increasing/],
+  ]
+  for (const [name, data, message] of cases) {
+    const err = t.throws(() => decodeTopicMessage(data), { instanceOf: TopicWireError, message }, name)
+    t.is(err?.code, 'ERR_GLUE_TOPIC_WIRE', name)
+  }
+})
+
+test('random corruption never throws anything but TopicWireError', (t) => {
+  const random = seeded(99)
+  const vectors = [PUBLISH_VECTOR, HISTORY_VECTOR, DIGEST_VECTOR, REPAIR_VECTOR].map(unhex)
+  let rejected = 0
+  for (let i = 0; i < 20000; i++) {
+    const data = Buffer.from(vectors[i % vectors.length])
+    const flips = 1 + Math.floor(random() * 3)
+    for (let f = 0; f < flips; f++) data[Math.floor(random() * data.length)] = Math.floor(random() * 256)
+    const cut = random() < 0.3 ? Math.floor(random() * data.length) : data.length
+    try {
+      decodeTopicMessage(data.subarray(0, cut))
+    } catch (err) {
+      if (!(err instanceof TopicWireError)) {
+        t.fail(`${hex(data.subarray(0, cut))}: ${String(err)}`)
+        return
+      }
+      rejected++
+    }
+  }
+  t.true(rejected > 5000, String(rejected))
+})
