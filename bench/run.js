@@ -1,18 +1,81 @@
+#!/usr/bin/env node
 'use strict';
-// bench/run.js — `npm run bench`: measures glue and its peers (Cyclone DDS ddsperf, Mosquitto + mqtt.js) in the
-// same run on loopback and prints one table with ratios "glue / peer". Timing is never asserted: the machine is
-// shared, so only the ratios of one run mean something. Raw results go to bench/results/latest.json.
-// Flags: --seconds N (measured window per figure, default 3), --glue-only.
+// bench/run.js — `npm run bench`: glue and its peers (Cyclone DDS `ddsperf`, Mosquitto + mqtt.js) measured in the same
+// run, loopback only, and one table with ratio columns "glue / <peer>". The machine is shared and small, so absolute
+// figures drift from run to run (±20 %); only figures of one run should be compared, and nothing is asserted about
+// them: the exit status is non-zero only on errors (a measurement that failed, or a reliable run that lost, duplicated
+// or reordered a message), never because of a ratio. A peer that is not installed is skipped with the reason printed.
+// Raw results: bench/results/latest.json.
+//
+//   node bench/run.js [--seconds N] [--glue-only] [--peers-only]
+//
+// glue's figures come from bench/glue/measure.js (two processes, counted in the receiver's JS callback, public API of
+// dist/: build it first with `npx tsc -p tsconfig.build.json`); the peers' from bench/peers/cli.js.
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { runPeers, peerRows, peerNotes } = require('./peers/cli');
 const glue = require('./glue/measure');
-const { comparisonTable, fmtRatio } = require('./lib/stats');
+const { comparisonTable, fmtRate } = require('./lib/stats');
+const { which } = require('./lib/proc');
 
+const ROOT = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
-const seconds = Number(argv[argv.indexOf('--seconds') + 1]) || 3;
-const glueOnly = argv.includes('--glue-only');
-const log = (m) => process.stderr.write(m + '\n');
+const flag = (name) => argv.includes(name);
+const seconds = (() => { const i = argv.indexOf('--seconds'); return i >= 0 ? Math.max(1, Number(argv[i + 1]) || 3) : 3; })();
+const log = (m) => process.stderr.write(`${m}\n`);
+
+/** Newest mtime (ms) of the files under dir whose names match re. */
+function newest(dir, re) {
+  let t = 0;
+  let entries = [];
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return 0; }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p, re));
+    else if (re.test(e.name)) t = Math.max(t, fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** TypeScript sources (index.ts, src/**) whose compiled dist/ file is missing or older. */
+function staleTs(dir = path.join(ROOT, 'src'), acc = []) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) staleTs(p, acc);
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+      const js = path.join(ROOT, 'dist', path.relative(ROOT, p)).replace(/\.ts$/, '.js');
+      if (!fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(p).mtimeMs) acc.push(path.relative(ROOT, p));
+    }
+  }
+  return acc;
+}
+
+/** Warnings when dist/ or the native addon look older than their sources (the benchmark would measure old code). */
+function staleness() {
+  const warnings = [];
+  const dist = path.join(ROOT, 'dist', 'index.js');
+  if (!fs.existsSync(dist)) throw new Error('dist/index.js missing: run `npx tsc -p tsconfig.build.json` first');
+  const stale = staleTs();
+  if (fs.statSync(path.join(ROOT, 'index.ts')).mtimeMs > fs.statSync(dist).mtimeMs) stale.unshift('index.ts');
+  if (stale.length) {
+    warnings.push(`dist/ is older than (or lacks) ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: ` +
+      'run `npx tsc -p tsconfig.build.json` to measure the current code');
+  }
+  const addon = fs.readdirSync(ROOT).filter((f) => f.endsWith('.node')).map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs);
+  const rs = newest(path.join(ROOT, 'crates'), /\.rs$/);
+  if (addon.length && rs > Math.max(...addon)) warnings.push('the native addon is older than crates/: run `npm run build:native` to measure the current code');
+  return warnings;
+}
+
+/** Peers that cannot run here, with the reason. */
+function missingPeers() {
+  const skipped = {};
+  if (!which('ddsperf')) skipped.ddsperf = 'ddsperf not installed (`bash bench/peers/install.sh` installs Debian cyclonedds-tools)';
+  if (!which('mosquitto')) skipped.mosquitto = 'mosquitto not installed (`bash bench/peers/install.sh` installs Debian mosquitto)';
+  else { try { require.resolve('mqtt'); } catch { skipped.mosquitto = 'npm package mqtt missing (`npm install`)'; } }
+  return skipped;
+}
 
 async function runGlue() {
   const r = { errors: {} };
@@ -20,39 +83,150 @@ async function runGlue() {
     log(`glue: ${name} ...`);
     try { r[name] = await fn(); } catch (e) { r.errors[name] = e.message; log(`glue: ${name} FAILED: ${e.message}`); }
   };
-  await step('tput64', () => glue.throughput(64, seconds, 'reliable'));
-  await step('tput64be', () => glue.throughput(64, seconds, 'besteffort'));
-  await step('lat64', () => glue.latency(64, seconds));
-  await step('lat64busy', () => glue.latency(64, seconds, 200));
-  await step('large', () => glue.throughput(1 << 20, seconds, 'reliable'));
+  const o = { seconds, warmupS: 1 };
+  await step('tput64', () => glue.throughput('reliable', 64, { ...o, outstanding: 4096 }));
+  await step('tput64many', () => glue.throughput('many', 64, { ...o, batch: 1000, outstanding: 16 }));
+  await step('tput64be', () => glue.throughput('besteffort', 64, o));
+  await step('lat64', () => glue.latency(64, o));
+  await step('lat64busy', () => glue.latency(64, { ...o, busyPollUs: 200 }));
+  await step('lat64same', () => glue.latency(64, { ...o, pin: 'same' }));
+  await step('lat64split', () => glue.latency(64, { ...o, pin: 'split' }));
+  await step('lat64busySplit', () => glue.latency(64, { ...o, pin: 'split', busyPollUs: 200 }));
+  await step('large', () => glue.throughput('reliable', 1 << 20, { ...o, outstanding: 8 }));
   return r;
 }
 
-async function main() {
-  if (!fs.existsSync(path.join(__dirname, '..', 'dist', 'index.js'))) throw new Error('dist/ missing: run npm install first');
-  const glueResults = await runGlue();
-  const peers = glueOnly ? { errors: {} } : await runPeers({ seconds, log });
-  const g = (k, f) => (glueResults[k] ? glueResults[k][f] : undefined);
-  const glueValues = {
-    tput64_reliable: g('tput64', 'msgsPerSec'),
-    tput64_besteffort: g('tput64be', 'msgsPerSec'),
-    rtt64_p50: g('lat64', 'p50Us'),
-    rtt64_p99: g('lat64', 'p99Us'),
-    large_msgs: g('large', 'msgsPerSec'),
-    large_bits: g('large', 'bitsPerSec'),
+/** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
+function reliabilityErrors(g) {
+  const errs = {};
+  for (const k of ['tput64', 'tput64many', 'large']) {
+    const x = g[k];
+    if (!x) continue;
+    const bad = [];
+    if (x.missing) bad.push(`${x.missing} missing`);
+    if (x.duplicates) bad.push(`${x.duplicates} duplicated`);
+    if (x.reordered) bad.push(`${x.reordered} out of order`);
+    if (x.failed) bad.push(`${x.failed} sends rejected (${x.firstError})`);
+    if (x.delivered !== undefined && x.delivered !== x.sent - x.failed) bad.push(`${x.sent - x.failed - x.delivered} sends never settled`);
+    if (bad.length) errs[`${k}_reliability`] = `glue ${k}: ${bad.join(', ')} of ${x.sent} sent`;
+  }
+  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit']) {
+    const x = g[k];
+    if (x && (x.errors || x.mismatched)) errs[`${k}_reliability`] = `glue ${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
+  }
+  return errs;
+}
+
+function buildRows(g, peers) {
+  const gv = (k, f) => (g[k] ? g[k][f] : undefined);
+  const pv = (k, f) => (peers[k] ? peers[k][f] : undefined);
+  const base = Object.fromEntries(peerRows(peers).map((row) => [row.key, row]));
+  const peerVals = (key) => ({ ...((base[key] && base[key].values) || {}) });
+  const mq = (peers.mqtt && peers.mqtt.pingPong) || {};
+  const row = (key, name, kind, glueValue, values) => ({ key, name, kind, values: { glue: glueValue, ...values } });
+  const lat = (key, label, glueKey, peerValsByPct) => ['p50', 'p90', 'p99'].map((p) =>
+    row(`${key}_${p}`, `${label} ${p}`, 'us', gv(glueKey, `${p}Us`), peerValsByPct(p)));
+  return [
+    row('tput64_reliable', '64 B msg/s, reliable (DDS) / QoS 1', 'rate', gv('tput64', 'msgsPerSec'), peerVals('tput64_reliable')),
+    row('tput64_many', '  glue sendMany ×1000 (vs same peers)', 'rate', gv('tput64many', 'msgsPerSec'), peerVals('tput64_reliable')),
+    row('tput64_besteffort', '64 B msg/s, best-effort / QoS 0', 'rate', gv('tput64be', 'msgsPerSec'), peerVals('tput64_besteffort')),
+    ...lat('rtt64', '64 B round trip (unpinned)', 'lat64',
+      (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
+    ...lat('rtt64_busy', '  glue busyPollUs 200 (vs unpinned)', 'lat64busy',
+      (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
+    ...lat('rtt64_same', '  same CPU (taskset 0/0)', 'lat64same', (p) => ({ ddsperf: pv('ddsLat64same', `${p}Us`) })),
+    ...lat('rtt64_split', '  two CPUs (taskset 0/1)', 'lat64split', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
+    ...lat('rtt64_busy_split', '  glue busy 200, 0/1 (vs 0/1)', 'lat64busySplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
+    row('large_msgs', '1 MiB msg/s, reliable', 'rate', gv('large', 'msgsPerSec'), peerVals('large_msgs')),
+    row('large_bits', '1 MiB throughput', 'bits', gv('large', 'bitsPerSec'), peerVals('large_bits')),
+  ];
+}
+
+function glueNotes(g) {
+  const notes = [];
+  const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(2)} %` : '—');
+  const tput = (label, x) => {
+    if (!x) return;
+    const reliable = x.mode !== 'besteffort';
+    notes.push(`glue ${label}: ${x.sent} sent, ${x.unique} received once, ${x.duplicates} duplicated, ${x.reordered} out of order, ` +
+      `${x.missing} missing (${pct(x.missing, x.sent)})` +
+      (reliable ? `, ${x.delivered} acknowledged, ${x.failed} failed` : `, ${x.refusedAtSend} refused by send() (queue full)`) +
+      `; per second ${x.perSecond.map((r) => fmtRate(r)).join(', ')}`);
   };
-  const rows = peerRows(peers).map((row) => ({ ...row, values: { glue: glueValues[row.key], ...row.values } }));
-  rows.splice(4, 0,
-    { key: 'rtt64_busy_p50', name: '  glue with busyPollUs 200, p50', kind: 'us', values: { glue: g('lat64busy', 'p50Us'), ddsperf: rows[2].values.ddsperf } },
-    { key: 'rtt64_busy_p99', name: '  glue with busyPollUs 200, p99', kind: 'us', values: { glue: g('lat64busy', 'p99Us'), ddsperf: rows[3].values.ddsperf } });
-  console.log(comparisonTable(rows, { systems: ['glue', 'ddsperf', 'mosquitto'] }));
-  console.log(`\nglue lost: reliable ${g('tput64', 'lost')} of ${g('tput64', 'sent')}, best effort ${g('tput64be', 'lost')} of ${g('tput64be', 'sent')} sent`);
-  for (const line of peerNotes(peers) || []) console.log(line);
-  const errors = { ...glueResults.errors, ...peers.errors };
-  fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'),
-    JSON.stringify({ when: new Date().toISOString(), seconds, glue: glueResults, peers, rows }, null, 2) + '\n');
-  if (Object.keys(errors).length) { console.log('errors:', errors); process.exitCode = 1; }
+  tput('64 B reliable, send() per message', g.tput64);
+  tput('64 B reliable, sendMany', g.tput64many);
+  tput('64 B best-effort', g.tput64be);
+  tput('1 MiB reliable', g.large);
+  if (!['tput64', 'tput64many', 'tput64be', 'large', 'lat64'].some((k) => g[k])) return notes;
+  const cpu = (c) => (c ? `js ${c.js}% io ${c.io}% other ${c.other}% (total ${c.total}%)` : '—');
+  notes.push('glue CPU in the measured window, % of one core per thread (js = JS main thread, io = glue I/O thread):');
+  for (const [k, label] of [['tput64', '64 B reliable'], ['tput64many', '64 B sendMany'], ['tput64be', '64 B best-effort'], ['large', '1 MiB reliable']]) {
+    const x = g[k];
+    if (x) {
+      const s = x.stats.sender;
+      notes.push(`  ${label}: sender ${cpu(x.cpu.sender)}; receiver ${cpu(x.cpu.receiver)}; ` +
+        (x.size < 1000 ? `${((x.mode === 'besteffort' ? s.messagesSent : s.reliableMessagesSent) / s.datagramsSent).toFixed(1)} msgs/datagram, ` : '') +
+        `${Math.round(s.bytesSent / s.datagramsSent)} B/datagram, ` +
+        `${s.fragmentsResent || 0} fragments resent, ${s.retransmitTimeouts || 0} retransmit timeouts`);
+    }
+  }
+  for (const [k, label] of [['lat64', 'ping-pong'], ['lat64busy', 'ping-pong busy 200'], ['lat64same', 'ping-pong 0/0'], ['lat64split', 'ping-pong 0/1'], ['lat64busySplit', 'ping-pong busy 0/1']]) {
+    const x = g[k];
+    if (x) notes.push(`  ${label}: ping ${cpu(x.cpu.ping)}; pong ${cpu(x.cpu.pong)}; ${Math.round(x.roundTripsPerSec)} round trips/s, p99.9 ${x.p999Us.toFixed(0)} µs, max ${x.maxUs.toFixed(0)} µs`);
+  }
+  notes.push('glue commands (each in a private group 239.192.137.x:port and network ID, interface lo):');
+  const seen = new Set();
+  for (const v of Object.values(g)) for (const c of (v && v.commands) || []) if (!seen.has(c)) { seen.add(c); notes.push(`  ${c}`); }
+  return notes;
+}
+
+async function main() {
+  const t0 = Date.now();
+  const warnings = staleness();
+  for (const w of warnings) log(`WARNING: ${w}`);
+  const skipped = flag('--glue-only') ? {} : missingPeers();
+  for (const [peer, why] of Object.entries(skipped)) log(`skipping ${peer}: ${why}`);
+  const loadBefore = os.loadavg();
+  const glueResults = flag('--peers-only') ? { errors: {} } : await runGlue();
+  const peers = flag('--glue-only') ? { errors: {} } : await runPeers({ seconds, log });
+  // Failures of a skipped peer are the skip itself, not errors.
+  const peerErrors = {};
+  for (const [k, v] of Object.entries(peers.errors || {})) {
+    const owner = k.startsWith('dds') ? 'ddsperf' : k === 'mqtt' ? 'mosquitto' : k;
+    if (!skipped[owner]) peerErrors[`peers_${k}`] = v;
+  }
+  const errors = { ...glueResults.errors, ...reliabilityErrors(glueResults), ...peerErrors };
+  const rows = buildRows(glueResults, peers);
+  const systems = ['glue', 'ddsperf', 'mosquitto'];
+
+  console.log(comparisonTable(rows, { systems }));
+  console.log('');
+  console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
+  console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');
+  console.log(`${seconds} s measured windows after 1 s warm-up; glue counts in the receiver's JS callback, ddsperf in C.`);
+  for (const [peer, why] of Object.entries(skipped)) console.log(`skipped ${peer}: ${why}`);
+  for (const n of glueNotes(glueResults)) console.log(n);
+  if (!flag('--glue-only')) {
+    // peerNotes() lists every failed step; those of a skipped peer were reported above.
+    const skippedStep = (n) => /^FAILED (dds\w+|mqtt):/.test(n) && skipped[n.startsWith('FAILED dds') ? 'ddsperf' : 'mosquitto'];
+    for (const n of peerNotes(peers)) if (!skippedStep(n)) console.log(n);
+  }
+  for (const w of warnings) console.log(`WARNING: ${w}`);
+  const durationS = (Date.now() - t0) / 1000;
+  console.log(`(${durationS.toFixed(1)} s; load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs, node ${process.version})`);
+
+  const out = path.join(__dirname, 'results', 'latest.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify({
+    when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, glue: glueResults, peers,
+  }, null, 2)}\n`);
+  console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
+  if (Object.keys(errors).length) {
+    console.log('ERRORS:');
+    for (const [k, v] of Object.entries(errors)) console.log(`  ${k}: ${String(v).split('\n')[0]}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

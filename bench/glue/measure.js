@@ -1,51 +1,151 @@
 'use strict';
-// bench/glue/measure.js — runs glue measurements as pairs of child processes on loopback (bench/glue/worker.js)
-// and returns figures comparable with bench/peers: messages/s counted in the receiver's JS callback, and
-// round-trip percentiles measured in JS.
+// bench/glue/measure.js — glue's half of the benchmark. Each measurement runs two child processes (bench/glue/worker.js,
+// driven over the Node IPC channel) on loopback, in a private multicast group 239.192.137.x:<random port> and a random
+// network ID, so parallel runs never hear each other. Figures are comparable with bench/peers:
+//
+//   throughput(mode, size, opts)  sink + source. The sink counts messages in its onMessage callback; its clock starts
+//                                 at the first message, skips `warmupS`, then counts for `seconds` (msgs/s, payload
+//                                 bits/s, per-second rates). Then the source stops, flushes, and the sink checks every
+//                                 sequence number: received once, twice (duplicates), out of order, or missing.
+//                                 mode: 'reliable' (a send() Promise per message, `outstanding` at most unsettled),
+//                                 'many' (sendMany batches of `batch`), 'besteffort' (send(); refusals counted).
+//   latency(size, opts)           pong + ping, reliable messages, one outstanding; round trip percentiles in µs over
+//                                 `seconds` after `warmupS`. opts.busyPollUs is set on both endpoints.
+// opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
+// Both sides report their CPU use in the window per thread (JS main thread, glue I/O thread, other).
+const os = require('node:os');
 const path = require('node:path');
-const { spawnTracked, stop, sleep } = require('../lib/proc');
-const { summarize, median } = require('../lib/stats');
+const { which, spawnTracked, stop, tail, sleep } = require('../lib/proc');
 
 const WORKER = path.join(__dirname, 'worker.js');
 const rand = (n) => Math.floor(Math.random() * n);
-const groupAddr = () => `239.192.138.${1 + rand(250)}:${20000 + rand(40000)}`;
+const groupAddr = () => `239.192.137.${2 + rand(250)}:${20000 + rand(40000)}`;
 
-function start(args, onJson) {
-  return spawnTracked(process.execPath, [WORKER, ...args.map(String)], {
-    onLine: (line) => { if (line.startsWith('{')) { try { onJson(JSON.parse(line)); } catch { /* not ours */ } } },
+function pinning(pin) {
+  if (!pin || pin === 'none') return [null, null];
+  if (pin === 'same') return ['0', '0'];
+  if (pin === 'split') return ['0', os.cpus().length > 1 ? '1' : '0'];
+  throw new Error(`unknown pin mode ${pin}`);
+}
+
+/** Start a worker; returns { child, next(type) -> Promise<message>, send(cmd, extra), describe }. */
+function startWorker(cfg, cpu) {
+  const args = [WORKER, JSON.stringify(cfg)];
+  let cmd = process.execPath, argv = args;
+  if (cpu !== null) {
+    const taskset = which('taskset');
+    if (!taskset) throw new Error('taskset not found (util-linux) but pinning was requested');
+    cmd = taskset; argv = ['-c', cpu, process.execPath, ...args];
+  }
+  const child = spawnTracked(cmd, argv, { ipc: true });
+  const inbox = [], waiters = [];
+  let exitErr = null;
+  child.on('message', (m) => {
+    const i = waiters.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m); else inbox.push(m);
+  });
+  child.exited.then(({ code, signal, err }) => {
+    const why = child.output.find((l) => /Error\b/.test(l));
+    exitErr = new Error(`glue ${cfg.role} exited (code ${code}, signal ${signal}${err ? `, ${err.message}` : ''})` +
+      `${why ? `: ${why.trim()}` : ''}\n${tail(child)}`);
+    for (const w of waiters.splice(0)) w.reject(exitErr);
+  });
+  return {
+    child,
+    describe: `${cpu !== null ? `taskset -c ${cpu} ` : ''}node bench/glue/worker.js ${cfg.role}`,
+    next(type) {
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+      if (exitErr) return Promise.reject(exitErr);
+      return new Promise((resolve, reject) => waiters.push({ type, resolve, reject }));
+    },
+    send(cmd, extra = {}) {
+      try { if (child.connected) child.send({ cmd, ...extra }); } catch { /* gone */ }
+    },
+  };
+}
+
+/** Ask a worker to exit; force it after graceMs. */
+async function finish(w, graceMs = 3000) {
+  if (!w) return;
+  w.send('exit');
+  const t = sleep(graceMs).then(() => 'timeout');
+  if ((await Promise.race([w.child.exited, t])) === 'timeout') await stop(w.child);
+}
+
+/** Run body(workers) with a hard timeout; always reaps the workers it started. */
+async function withWorkers(timeoutMs, body) {
+  const started = [];
+  const start = (cfg, cpu) => { const w = startWorker(cfg, cpu); started.push(w); return w; };
+  let timer;
+  try {
+    return await Promise.race([
+      body(start),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms\n${started.map((w) => tail(w.child)).join('\n')}`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(started.map((w) => finish(w)));
+  }
+}
+
+const common = (size, seconds, warmupS, busyPollUs = 0) =>
+  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs });
+
+/** Throughput of `size`-byte messages from one process to another; see the header. */
+async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none' } = {}) {
+  const [cpuA, cpuB] = pinning(pin);
+  const base = common(size, seconds, warmupS);
+  return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
+    const sink = start({ ...base, role: 'sink' }, cpuA);
+    await sink.next('ready');
+    const source = start({ ...base, role: 'source', mode, outstanding, batch }, cpuB);
+    await sink.next('windowStart');
+    source.send('mark');
+    const win = await sink.next('window');
+    source.send('stop');
+    const st = await source.next('stopped');
+    sink.send('finish', { sent: st.sent, reliable: mode !== 'besteffort' });
+    const fin = await sink.next('final');
+    return {
+      system: 'glue', mode, size, pin, outstanding: mode === 'besteffort' ? undefined : outstanding,
+      batch: mode === 'many' ? batch : undefined,
+      msgsPerSec: win.msgsPerSec, bitsPerSec: win.bitsPerSec, gbps: win.bitsPerSec / 1e9, windowS: win.windowS,
+      perSecond: win.perSecond,
+      sent: st.sent, refusedAtSend: st.refused, delivered: st.delivered, failed: st.failed, firstError: st.firstError,
+      flushS: st.flushS, blockedS: st.blockedS,
+      received: fin.received, unique: fin.unique, duplicates: fin.duplicates, reordered: fin.reordered,
+      missing: fin.missing, beyondSent: fin.beyondSent, malformed: fin.malformed,
+      cpu: { receiver: win.cpu, sender: st.cpu },
+      stats: { receiver: fin.stats, sender: st.stats },
+      commands: [sink.describe, source.describe],
+    };
   });
 }
 
-/** Sink + source for `seconds` (+1 s warm-up); median of the per-second rates after the warm-up. */
-async function throughput(size, seconds, mode = 'reliable') {
-  const group = groupAddr(), net = 1 + rand(1e6), rates = [], bytes = [];
-  let lost = 0, sent = 0, ready;
-  const readyP = new Promise((r) => { ready = r; });
-  const sink = start(['sink', group, net, size, seconds, mode], (o) => {
-    if (o.ready) ready();
-    if (o.rate !== undefined) { rates.push(o.rate); bytes.push(o.bytes); lost = o.lost; }
+/** Ping-pong round trip of reliable `size`-byte messages; see the header. */
+async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, pin = 'none' } = {}) {
+  const [cpuA, cpuB] = pinning(pin);
+  const base = common(size, seconds, warmupS, busyPollUs);
+  return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
+    const pong = start({ ...base, role: 'pong' }, cpuB);
+    await pong.next('ready');
+    const ping = start({ ...base, role: 'ping' }, cpuA);
+    await ping.next('windowStart');
+    pong.send('mark');
+    const r = await ping.next('result');
+    pong.send('stop');
+    const pc = await pong.next('cpu');
+    return {
+      system: 'glue', size, busyPollUs, pin,
+      p50Us: r.p50Us, p90Us: r.p90Us, p99Us: r.p99Us, p999Us: r.p999Us, minUs: r.minUs, maxUs: r.maxUs, meanUs: r.meanUs,
+      count: r.count, roundTripsPerSec: r.roundTripsPerSec, mismatched: r.mismatched, errors: r.errors + pc.errors,
+      cpu: { ping: r.cpu, pong: pc.cpu }, stats: { ping: r.stats },
+      commands: [ping.describe, pong.describe],
+    };
   });
-  await readyP;
-  const source = start(['source', group, net, size, seconds + 1, mode], (o) => { if (o.sent) sent = o.sent; });
-  await source.exited;
-  await sleep(1500);
-  await stop(sink);
-  const window = rates.slice(2, 2 + seconds).filter((r) => r > 0);
-  return { size, mode, msgsPerSec: median(window), bitsPerSec: median(bytes.slice(2, 2 + seconds)) * 8, sent, lost };
 }
 
-/** Ping-pong with reliable messages; round-trip percentiles in µs. */
-async function latency(size, seconds, busyPollUs = 0) {
-  const group = groupAddr(), net = 1 + rand(1e6);
-  let ready, samples = [];
-  const readyP = new Promise((r) => { ready = r; });
-  const pong = start(['pong', group, net, size, seconds, 'reliable', busyPollUs], (o) => o.ready && ready());
-  await readyP;
-  const ping = start(['ping', group, net, size, seconds, 'reliable', busyPollUs], (o) => { if (o.samples) samples = o.samples; });
-  await ping.exited;
-  await stop(pong);
-  const s = summarize(samples);
-  return { size, busyPollUs, p50Us: s.p50, p90Us: s.p90, p99Us: s.p99, count: samples.length };
-}
-
-module.exports = { throughput, latency };
+module.exports = { throughput, latency, groupAddr };
