@@ -84,7 +84,6 @@ impl Core {
     /// A core that will announce itself at `now`.
     pub fn new(config: CoreConfig, now: Instant) -> Result<Core, ConfigError> {
         config.validate()?;
-        let _ = now;
         let header = Header { flags: 0, network_id: config.network_id, source: config.id };
         let outbox = Outbox::new(header, config.max_datagram_size);
         Ok(Core {

@@ -140,8 +140,17 @@ impl Core {
         self.multicast.receiver_address(peer)
     }
 
-    fn stream(&mut self, key: StreamKey) -> &mut RecvStream {
-        self.streams.entry(key).or_default()
+    /// Runs `f` on the receive stream `key` (created when new) with a [`Delivery`] into this core.
+    fn with_stream(
+        &mut self,
+        now: Instant,
+        key: StreamKey,
+        f: impl FnOnce(&mut RecvStream, &mut Delivery<'_>),
+    ) {
+        let mut stream = self.streams.remove(&key).unwrap_or_default();
+        let mut d = delivery!(self, now, key.0, key.1);
+        f(&mut stream, &mut d);
+        self.streams.insert(key, stream);
     }
 
     fn note_ack(&mut self, key: StreamKey) {
@@ -152,20 +161,14 @@ impl Core {
 
     pub(super) fn on_rdata(&mut self, now: Instant, from: EndpointId, flags: u8, rdata: &RData<'_>) {
         let key = (from, flags & RDATA_FLAG_MULTICAST != 0);
-        let mut stream = self.streams.remove(&key).unwrap_or_default();
-        let mut d = delivery!(self, now, from, key.1);
-        stream.on_data(&mut d, flags, rdata);
-        self.streams.insert(key, stream);
+        self.with_stream(now, key, |stream, d| stream.on_data(d, flags, rdata));
         self.note_ack(key);
     }
 
     pub(super) fn on_heartbeat(&mut self, now: Instant, from: EndpointId, flags: u8, hb: &Heartbeat) {
         let key = (from, flags & HEARTBEAT_FLAG_MULTICAST != 0);
-        self.stream(key);
-        let mut stream = self.streams.remove(&key).expect("created");
-        let mut d = delivery!(self, now, from, key.1);
-        stream.on_heartbeat(&mut d, hb, flags & HEARTBEAT_FLAG_DIRECT != 0);
-        self.streams.insert(key, stream);
+        let direct = flags & HEARTBEAT_FLAG_DIRECT != 0;
+        self.with_stream(now, key, |stream, d| stream.on_heartbeat(d, hb, direct));
         self.note_ack(key);
     }
 
@@ -236,10 +239,7 @@ impl Core {
             .map(|(k, _)| *k)
             .collect();
         for key in due {
-            let mut stream = self.streams.remove(&key).expect("present");
-            let mut d = delivery!(self, now, key.0, key.1);
-            stream.on_timeout(&mut d);
-            self.streams.insert(key, stream);
+            self.with_stream(now, key, |stream, d| stream.on_timeout(d));
         }
     }
 

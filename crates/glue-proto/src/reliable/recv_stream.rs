@@ -67,7 +67,6 @@ pub(crate) struct RecvStream {
     /// When the highest sequence number was received: the ACK delay is measured from it, so that the
     /// sender's RTT sample (taken on the largest acknowledged) excludes the time the ACK waited.
     top_at: Option<Instant>,
-    trigger_at: Option<Instant>,
 }
 
 impl RecvStream {
@@ -78,9 +77,8 @@ impl RecvStream {
         }
     }
 
-    fn want_ack(&mut self, now: Instant) {
+    fn want_ack(&mut self) {
         self.ack_due = true;
-        self.trigger_at.get_or_insert(now);
     }
 
     /// Whether an ACK should be sent.
@@ -98,23 +96,23 @@ impl RecvStream {
         let seq = rdata.seq;
         if self.synced && seq < self.next || self.buffer.contains_key(&seq) {
             d.stats.duplicates_dropped += 1;
-            return self.want_ack(d.now);
+            return self.want_ack();
         }
         if !self.synced {
             if self.buffer.len() < MAX_UNSYNCED {
                 self.buffer_fragment(d, flags, rdata);
             }
-            return self.want_ack(d.now);
+            return self.want_ack();
         }
         if seq >= self.next + d.limits.recv_window as u64 {
             d.stats.dropped_beyond_window += 1;
-            return self.want_ack(d.now);
+            return self.want_ack();
         }
         if seq > self.next {
             self.buffer_fragment(d, flags, rdata);
             // Report a gap when it opens, not on every fragment that arrives out of order.
             if seq > self.top {
-                self.want_ack(d.now);
+                self.want_ack();
             }
             self.raise_top(seq + 1, d.now);
             return;
@@ -131,7 +129,7 @@ impl RecvStream {
         // Acknowledge repairs at once (the sender would otherwise repair again), and every ACK_EVERY
         // fragments. The I/O layer sends ACKs once per batch of datagrams, which coalesces them.
         if had_gap || self.since_ack >= ACK_EVERY {
-            self.want_ack(d.now);
+            self.want_ack();
         }
     }
 
@@ -243,7 +241,7 @@ impl RecvStream {
 
     /// Handles a HEARTBEAT. `direct`: addressed to this receiver (says where its stream starts).
     pub(crate) fn on_heartbeat(&mut self, d: &mut Delivery<'_>, hb: &Heartbeat, direct: bool) {
-        self.want_ack(d.now);
+        self.want_ack();
         if !self.synced {
             if !direct {
                 return;
@@ -279,7 +277,6 @@ impl RecvStream {
         }
         self.ack_due = false;
         self.since_ack = 0;
-        self.trigger_at = None;
         let delay = self.top_at.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
         ack.next = self.next;
         let buffered_top = self.buffer.last_key_value().map_or(0, |(k, _)| k + 1);
