@@ -16,7 +16,7 @@ import {
   resolveOptions,
   UnknownPeerError,
 } from '../index'
-import { ReliableSender } from '../src/reliable-sender'
+import { ReliableSender, SLAB_INLINE_MAX_BYTES } from '../src/reliable-sender'
 import { BatchBuilder, fakeOpen, FakeNetwork, FakeTransport, nativeError } from './helpers/fake-transport'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
@@ -42,6 +42,8 @@ test('a reliable send hands the data over under a token and resolves on Delivere
   const unicast: Promise<void> = ep.send('A', 'héllo', reliable)
   const broadcast: Promise<void> = ep.broadcast(Uint8Array.of(1, 2), { reliable: true, deadlineMs: 5000 })
   t.true(unicast instanceof Promise)
+  await Promise.resolve() // reliable sends are handed over once per tick, in one slab
+  t.is(native.slabs, 1)
   t.like(native.reliable[0], { peerId: A.id, token: 0, deadlineMs: undefined })
   t.is(native.reliable[0].data.toString(), 'héllo')
   t.like(native.reliable[1], { peerId: undefined, token: 1 })
@@ -101,6 +103,7 @@ test('a full command queue: messages wait in order, go out on the timer and reso
   const reused = Buffer.from('one')
   const sends = [ep.send('A', reused, reliable), ep.send('A', 'two', reliable), ep.broadcast('all', reliable)]
   reused.write('XXX') // the caller may reuse its buffer once send() returned
+  await Promise.resolve() // the slab is refused at the end of the tick: its messages wait
   t.is(native.reliable.length, 0)
   t.is(ep.stats().reliableMessagesDeferred, 3)
   await sleep(20)
@@ -248,6 +251,9 @@ test('tokens are u32 and wrap around', async (t) => {
     firstToken: 0xffff_fffe,
   })
   const sends = [0, 1, 2].map(() => sender.send(undefined, Buffer.from('x'), true, undefined))
+  t.is(native.reliable.length, 0, 'handed over at the end of the tick')
+  await Promise.resolve()
+  t.is(native.slabs, 1, 'in one slab')
   t.deepEqual(
     native.reliable.map((s) => s.token),
     [0xffff_fffe, 0xffff_ffff, 0],
@@ -288,4 +294,22 @@ test('on a fake network: reliable unicast, broadcast and a large message arrive 
   const err = await t.throwsAsync(a.broadcast('lost', reliable), { instanceOf: DeliveryError })
   t.deepEqual(err?.missing, [{ id: c.id, name: 'C' }])
   await Promise.all([a, b, c].map((ep) => ep.close()))
+})
+
+test('small messages go out once per tick in one slab; a large one goes alone, after them, in order', async (t) => {
+  const { ep, native } = await openFake()
+  const large = Buffer.alloc(SLAB_INLINE_MAX_BYTES + 1, 7)
+  const sends = [
+    ep.send('A', 'first', reliable),
+    ep.broadcast('all', reliable),
+    ep.send('A', large, reliable),
+    ep.send('A', 'last', reliable),
+  ]
+  t.deepEqual(texts(native).slice(0, 2), ['first', 'all'], 'the slab went out before the large message')
+  t.is(native.reliable[2]?.data.length, large.length)
+  t.is(native.slabs, 1)
+  await Promise.all(sends)
+  t.is(texts(native)[3], 'last')
+  t.is(native.slabs, 2)
+  await ep.close()
 })

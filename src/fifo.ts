@@ -45,10 +45,10 @@ export class Fifo<T> {
     return item
   }
 
-  /** Removes one item wherever it is (O(n)); returns whether it was there. */
+  /** Removes one item wherever it is (searching from the newest: O(1) for recent ones); returns whether it was there. */
   remove(item: T): boolean {
-    const index = this.#items.indexOf(item, this.#head)
-    if (index < 0) return false
+    const index = this.#items.lastIndexOf(item)
+    if (index < this.#head) return false
     this.#items.splice(index, 1)
     return true
   }

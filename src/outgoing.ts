@@ -3,6 +3,7 @@
  * {@link Channel} per native reliable channel (one per peer for unicasts, one for broadcasts).
  */
 import type { Fifo } from './fifo'
+import type { PeerKey } from './send-slab'
 
 /** Where a message is. */
 export const State = {
@@ -48,6 +49,8 @@ export interface Outgoing {
 export interface Channel {
   /** The peer ID, or '*' for broadcasts. */
   readonly key: string
+  /** The peer ID as numbers (undefined for broadcasts). */
+  readonly peer: PeerKey | undefined
   /** Messages not yet handed over, oldest first (settled ones are skipped lazily). */
   readonly waiting: Fifo<Outgoing>
   /** Handed-over messages in order; released from the front once settled (like the core's queue). */

@@ -14,6 +14,11 @@
  * out as earlier messages settle, or on a short timer after a full command queue (or a refusal, which the
  * conservative count should make impossible); a message whose deadline passes while it waits rejects with
  * BackpressureError.
+ *
+ * Batching: messages handed over are written into a {@link SendSlab} and passed to the native core once per
+ * tick (a microtask), in one call, however many there are. Only a message larger than
+ * {@link SLAB_INLINE_MAX_BYTES} goes in a call of its own (no extra copy), after the slab. The messages of a
+ * slab that the full command queue refuses go back to the front of their channels' queues, in order.
  */
 import {
   BackpressureError,
@@ -29,6 +34,11 @@ import { FlushTracker } from './flush-tracker'
 import type { NativeTransport } from './native-types'
 import { type Channel, describeTarget, type Outgoing, State } from './outgoing'
 import { SendBacklog } from './send-backlog'
+import { TokenRing } from './token-ring'
+import { peerKey, SLAB_HEADER_BYTES, SendSlab } from './send-slab'
+
+/** Messages up to this size go into the per-tick slab; larger ones are handed over on their own, bytes. */
+export const SLAB_INLINE_MAX_BYTES = 16 << 10
 
 /** Why the native core refused a reliable send (`b` of a Refused entry). */
 export const RefuseReason = { UNKNOWN_PEER: 1, QUEUE_FULL: 2, TOO_LARGE: 3, CLOSED: 4 } as const
@@ -66,11 +76,24 @@ export class ReliableSender {
   readonly #native: NativeTransport
   readonly #options: ReliableSenderOptions
   /** In-flight messages by token. */
-  readonly #pending = new Map<number, Outgoing>()
+  readonly #pending = new TokenRing<Outgoing>()
   readonly #channels = new Map<string, Channel>()
   readonly #backlog: SendBacklog
   readonly #flush = new FlushTracker()
+  /** This tick's messages for the native core, and the messages they are. */
+  readonly #slab = new SendSlab()
+  #slabMessages: Outgoing[] = []
+  #slabQueued = false
+  readonly #slabTask = (): void => {
+    this.#slabQueued = false
+    if (!this.#closed) this.#flushSlab()
+  }
   #token: number
+  /** `performance.now()` read once per tick (-1: not yet in this tick): deadlines are ms-grained anyway. */
+  #now = -1
+  readonly #resetClock = (): void => {
+    this.#now = -1
+  }
   /** Something settled since the last pump: channel room may have been freed. */
   #dirty = false
   #closed = false
@@ -177,7 +200,8 @@ export class ReliableSender {
     const key = target?.id ?? BROADCAST
     let channel = this.#channels.get(key)
     if (channel === undefined) {
-      channel = { key, waiting: new Fifo(), inFlight: new Fifo(), inFlightBytes: 0 }
+      const peer = target === undefined ? undefined : peerKey(target.id)
+      channel = { key, peer, waiting: new Fifo(), inFlight: new Fifo(), inFlightBytes: 0 }
       this.#channels.set(key, channel)
     }
     return channel
@@ -200,7 +224,7 @@ export class ReliableSender {
       peerName: target?.name ?? '',
       data,
       size: data.length,
-      deadline: performance.now() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
+      deadline: this.#clock() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
       passDeadline: deadlineMs !== undefined,
       generation: this.#flush.add(),
       channel,
@@ -263,6 +287,7 @@ export class ReliableSender {
     if (this.#closed) return
     this.#closed = true
     this.#backlog.close()
+    this.#takeSlab()
     const error = new ClosedError('the endpoint was closed before the reliable message was delivered')
     for (const message of this.#pending.values()) this.#finish(message, error)
     for (const channel of this.#channels.values()) {
@@ -272,11 +297,28 @@ export class ReliableSender {
     this.#channels.clear()
   }
 
-  /** Hands a message to the native core. False when the command queue is full (the message is unchanged). */
+  /**
+   * Hands a message to the native core: into this tick's slab, or (a large one, with the slab empty) in a call of
+   * its own. False when the command queue is full (the message is unchanged).
+   */
   #submit(message: Outgoing): boolean {
-    const token = this.#nextToken()
     const remaining = message.passDeadline ? Math.max(1, message.deadline - performance.now()) : undefined
     const data = message.data as Uint8Array
+    if (message.size > SLAB_INLINE_MAX_BYTES && this.#flushSlab()) return this.#submitAlone(message, data, remaining)
+    const token = this.#nextToken()
+    this.#slab.append(token, message.channel.peer, remaining, data)
+    this.#slabMessages.push(message)
+    this.#handedOver(message, token)
+    if (!this.#slabQueued) {
+      this.#slabQueued = true
+      queueMicrotask(this.#slabTask)
+    }
+    return true
+  }
+
+  /** Hands one message over in a call of its own. */
+  #submitAlone(message: Outgoing, data: Uint8Array, remaining: number | undefined): boolean {
+    const token = this.#nextToken()
     let accepted: boolean
     try {
       accepted =
@@ -292,13 +334,76 @@ export class ReliableSender {
       this.#backlog.blocked = true
       return false
     }
+    this.#handedOver(message, token)
+    return true
+  }
+
+  /** Records that a message was handed over under `token`. */
+  #handedOver(message: Outgoing, token: number): void {
     this.#backlog.release(message)
     message.state = State.InFlight
     message.token = token
-    this.#pending.set(token, message)
+    this.#pending.add(message)
     message.channel.inFlight.push(message)
     message.channel.inFlightBytes += message.size
-    return true
+  }
+
+  /**
+   * Passes the slab to the native core; true when it is empty afterwards. When the command queue is full, its
+   * messages go back to the front of their channels' queues (with copies of their data), to be offered again
+   * by the backlog; a native error settles them with that error.
+   */
+  #flushSlab(): boolean {
+    if (this.#slab.count === 0) return true
+    let accepted: boolean
+    try {
+      accepted = this.#native.sendReliableSlab(this.#slab.bytes())
+    } catch (err) {
+      const error = fromNativeError(err)
+      for (const message of this.#takeSlab()) this.#settle(message, error)
+      return true
+    }
+    if (accepted) {
+      this.#slab.clear()
+      this.#slabMessages.length = 0
+      return true
+    }
+    const copy = this.#slab.bytes().slice()
+    const messages = this.#takeSlab()
+    let offset = 0
+    for (const message of messages) {
+      offset += SLAB_HEADER_BYTES
+      message.data = copy.subarray(offset, offset + message.size)
+      offset += message.size
+    }
+    // Back to the front of each channel's queue, in order; channels keep the order in which they first appear.
+    const byChannel = new Map<Channel, Outgoing[]>()
+    for (const message of messages) {
+      const list = byChannel.get(message.channel)
+      if (list === undefined) byChannel.set(message.channel, [message])
+      else list.push(message)
+    }
+    for (const list of byChannel.values()) {
+      for (let i = list.length - 1; i >= 0; i--) this.#requeue(list[i] as Outgoing)
+    }
+    return false
+  }
+
+  /** Empties the slab, returning its messages. */
+  #takeSlab(): Outgoing[] {
+    const messages = this.#slabMessages
+    this.#slabMessages = []
+    this.#slab.clear()
+    return messages
+  }
+
+  /** The time of this tick, ms on the `performance.now()` clock. */
+  #clock(): number {
+    if (this.#now < 0) {
+      this.#now = performance.now()
+      queueMicrotask(this.#resetClock)
+    }
+    return this.#now
   }
 
   #nextToken(): number {

@@ -16,6 +16,7 @@ import type {
   NativeStats,
   NativeTransport,
 } from '../../src/native-types'
+import { decodeSlab } from '../../src/send-slab'
 
 /** A random endpoint ID, 16 lowercase hex digits. */
 export function randomId(): string {
@@ -194,6 +195,8 @@ export class FakeTransport implements NativeTransport {
   /** Every reliable send accepted, in order. */
   readonly reliable: ReliableSend[] = []
   readonly rejected: string[] = []
+  /** Slabs accepted by `sendReliableSlab`. */
+  slabs = 0
   readonly counters = zeroStats()
   closed = false
   /** What `send()` / `broadcast()` / the reliable sends return (false simulates a full send / command queue). */
@@ -234,6 +237,17 @@ export class FakeTransport implements NativeTransport {
 
   broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | null): boolean {
     return this.#transmitReliable(undefined, data, token, deadlineMs ?? undefined)
+  }
+
+  /** Every record as its own reliable send, as the native core does; all or nothing for a full queue. */
+  sendReliableSlab(slab: Uint8Array): boolean {
+    const records = decodeSlab(slab)
+    const max = this.config.maxMessageSize ?? 256 << 20
+    if (records.some((r) => r.data.length > max)) throw nativeError('ERR_GLUE_MESSAGE_TOO_LARGE')
+    if (!this.#accept()) return false
+    this.slabs++
+    for (const r of records) this.#transmitReliable(r.peerId, r.data, r.token, r.deadlineMs)
+    return true
   }
 
   /** Reports the outcome of the reliable send with `token` now, in a batch of its own. */

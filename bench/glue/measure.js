@@ -30,7 +30,10 @@ function pinning(pin) {
 
 /** Start a worker; returns { child, next(type) -> Promise<message>, send(cmd, extra), describe }. */
 function startWorker(cfg, cpu) {
-  const args = [WORKER, JSON.stringify(cfg)];
+  // BENCH_NODE_ARGS: extra node flags for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a V8 CPU
+  // profile per worker, for Chrome DevTools) or "--heap-prof --heap-prof-dir=/tmp/prof" (allocation sites).
+  const prof = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
+  const args = [...prof, WORKER, JSON.stringify(cfg)];
   let cmd = process.execPath, argv = args;
   if (cpu !== null) {
     const taskset = which('taskset');

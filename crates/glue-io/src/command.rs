@@ -46,6 +46,8 @@ pub(crate) enum Command {
         /// As for `SendReliable`.
         deadline: Option<Duration>,
     },
+    /// Reliable messages in slab records (see [`crate::slab`]), validated before they were queued.
+    ReliableSlab(Vec<u8>),
 }
 
 impl Command {
@@ -55,7 +57,8 @@ impl Command {
             Command::Send { payload, .. }
             | Command::Broadcast(payload)
             | Command::SendReliable { payload, .. }
-            | Command::BroadcastReliable { payload, .. } => payload.len(),
+            | Command::BroadcastReliable { payload, .. }
+            | Command::ReliableSlab(payload) => payload.len(),
         }
     }
 }

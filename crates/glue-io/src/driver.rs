@@ -12,6 +12,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::batch::BatchBuilder;
 use crate::command::{Command, Control, Inbox};
 use crate::endpoint::Shared;
+use crate::slab::SlabReader;
 use crate::sys::RecvBatch;
 use crate::tx::{Flush, TxQueue};
 use crate::{EndpointStats, Sink};
@@ -229,6 +230,10 @@ impl<S: Sink> Driver<S> {
             let Some(command) = self.inbox.next_command() else { return };
             let len = command.len();
             let (result, token) = match command {
+                Command::ReliableSlab(slab) => {
+                    self.apply_slab(now, &slab);
+                    (Ok(()), None)
+                }
                 Command::Send { to, payload } => (self.core.send(to, &payload), None),
                 Command::Broadcast(payload) => (self.core.broadcast(&payload), None),
                 Command::SendReliable { to, payload, token, deadline } => {
@@ -253,6 +258,22 @@ impl<S: Sink> Driver<S> {
             }
         }
         self.commands_pending = true;
+    }
+
+    /// Queues every record of a (validated) slab as its own reliable send; refusals are reported per token.
+    fn apply_slab(&mut self, now: Instant, slab: &[u8]) {
+        let mut records = SlabReader::new(slab);
+        while let Some(Ok(record)) = records.next_record() {
+            let payload = record.payload.to_vec();
+            let token = Some(record.token as u64);
+            let result = match record.to {
+                Some(to) => self.core.send_reliable(now, to, payload, token, record.deadline),
+                None => self.core.broadcast_reliable(now, payload, token, record.deadline),
+            };
+            if let Err(e) = result {
+                self.builder.refuse(record.token, &e);
+            }
+        }
     }
 
     fn flush(&mut self, now: Instant) {

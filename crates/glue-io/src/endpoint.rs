@@ -148,6 +148,20 @@ impl Endpoint {
         self.post(Command::BroadcastReliable { payload, token, deadline })
     }
 
+    /// Queues the reliable messages of a slab (records as described in [`crate::slab`]) as one command:
+    /// each record is then exactly one [`Endpoint::send_reliable`] / [`Endpoint::broadcast_reliable`], in
+    /// order, reported under its token. The slab is validated first (nothing is queued from a bad one) and
+    /// copied once. `Ok(false)` when the command queue is full (nothing queued, nothing reported).
+    pub fn send_reliable_slab(&self, slab: &[u8]) -> Result<bool, Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        if crate::slab::validate_slab(slab, self.max_message_size)? == 0 {
+            return Ok(true);
+        }
+        self.post(Command::ReliableSlab(slab.to_vec()))
+    }
+
     /// Largest reliable message, bytes.
     pub fn max_message_size(&self) -> usize {
         self.max_message_size

@@ -52,6 +52,9 @@ pub enum Error {
         /// The largest payload under the configured `max_datagram_size`, bytes.
         max: usize,
     },
+    /// A reliable send slab is malformed or holds a message that is too large (nothing of it was queued).
+    #[error("invalid reliable send slab: {0}")]
+    InvalidSlab(#[from] crate::slab::SlabError),
     /// The endpoint is closed (or closing).
     #[error("the endpoint is closed")]
     Closed,

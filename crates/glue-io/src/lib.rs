@@ -24,6 +24,7 @@ mod driver;
 mod endpoint;
 mod error;
 mod random;
+pub mod slab;
 mod socket;
 mod stats;
 mod sys;

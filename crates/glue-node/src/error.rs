@@ -89,6 +89,8 @@ pub fn from_io(e: glue_io::Error) -> Failure {
         glue_io::Error::InterfaceNotFound { .. } => Code::InterfaceNotFound,
         glue_io::Error::MessageTooLarge { .. } => Code::MessageTooLarge,
         glue_io::Error::Closed => Code::Closed,
+        glue_io::Error::InvalidSlab(glue_io::slab::SlabError::TooLarge { .. }) => Code::MessageTooLarge,
+        glue_io::Error::InvalidSlab(_) => Code::Napi(Status::InvalidArg),
         _ => Code::Socket,
     };
     error(code, e)
@@ -137,6 +139,11 @@ mod tests {
         assert_eq!(io(e), "ERR_GLUE_INTERFACE_NOT_FOUND");
         assert_eq!(io(glue_io::Error::Socket { context: "bind".into(), source: os() }), "ERR_GLUE_SOCKET");
         assert_eq!(Code::UnknownPeer.as_ref(), "ERR_GLUE_UNKNOWN_PEER");
+        let slab = |e| glue_io::Error::InvalidSlab(e);
+        let too_large = glue_io::slab::SlabError::TooLarge { index: 0, size: 2, max: 1 };
+        assert_eq!(io(slab(too_large)), "ERR_GLUE_MESSAGE_TOO_LARGE");
+        let malformed = glue_io::slab::SlabError::Malformed { index: 0, offset: 0, what: "truncated header" };
+        assert_eq!(io(slab(malformed)), "InvalidArg");
         assert_eq!(Code::from(Status::InvalidArg).as_ref(), "InvalidArg");
     }
 }
