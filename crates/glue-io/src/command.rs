@@ -91,6 +91,8 @@ pub(crate) struct Mailbox {
     close: AtomicBool,
     /// Payload bytes of the queued commands (shared with the inbox).
     bytes: std::sync::Arc<AtomicUsize>,
+    /// Queued commands (shared with the inbox).
+    queued: std::sync::Arc<AtomicUsize>,
 }
 
 /// The receiving side, owned by the I/O thread.
@@ -99,6 +101,7 @@ pub(crate) struct Inbox {
     commands: Receiver<Command>,
     control: Receiver<Control>,
     bytes: std::sync::Arc<AtomicUsize>,
+    queued: std::sync::Arc<AtomicUsize>,
 }
 
 impl Mailbox {
@@ -107,6 +110,7 @@ impl Mailbox {
         let (commands, commands_rx) = mpsc::sync_channel(COMMAND_QUEUE);
         let (control, control_rx) = mpsc::channel();
         let bytes = std::sync::Arc::new(AtomicUsize::new(0));
+        let queued = std::sync::Arc::new(AtomicUsize::new(0));
         let mailbox = Mailbox {
             commands,
             control,
@@ -114,8 +118,9 @@ impl Mailbox {
             wake_pending: AtomicBool::new(false),
             close: AtomicBool::new(false),
             bytes: bytes.clone(),
+            queued: queued.clone(),
         };
-        (mailbox, Inbox { commands: commands_rx, control: control_rx, bytes })
+        (mailbox, Inbox { commands: commands_rx, control: control_rx, bytes, queued })
     }
 
     /// Queues a message without blocking.
@@ -126,6 +131,7 @@ impl Mailbox {
             return Posted::Full;
         }
         self.bytes.fetch_add(len, Ordering::AcqRel);
+        self.queued.fetch_add(1, Ordering::AcqRel);
         match self.commands.try_send(command) {
             Ok(()) => {
                 self.wake();
@@ -133,9 +139,13 @@ impl Mailbox {
             }
             Err(TrySendError::Full(_)) => {
                 self.bytes.fetch_sub(len, Ordering::AcqRel);
+                self.queued.fetch_sub(1, Ordering::AcqRel);
                 Posted::Full
             }
-            Err(TrySendError::Disconnected(_)) => Posted::Closed,
+            Err(TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
+                Posted::Closed
+            }
         }
     }
 
@@ -158,8 +168,13 @@ impl Mailbox {
         self.close.load(Ordering::SeqCst)
     }
 
+    /// Whether no message command is queued (one sent now would not overtake any).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
+    }
+
     /// Wakes the I/O thread unless a wake-up is already pending.
-    fn wake(&self) {
+    pub(crate) fn wake(&self) {
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
             // A failed wake-up (never seen in practice) only delays the command to the next timeout.
             let _ = self.waker.wake();
@@ -177,6 +192,7 @@ impl Inbox {
     pub(crate) fn next_command(&self) -> Option<Command> {
         let command = self.commands.try_recv().ok()?;
         self.bytes.fetch_sub(command.len(), Ordering::AcqRel);
+        self.queued.fetch_sub(1, Ordering::AcqRel);
         Some(command)
     }
 
@@ -200,9 +216,11 @@ mod tests {
         }
         assert_eq!(mailbox.post(Command::Broadcast(vec![])), Posted::Full);
         mailbox.start_drain();
+        assert!(!mailbox.is_empty());
         assert!(inbox.next_command().is_some());
         assert!(mailbox.control(Control::Reject(EndpointId(1))));
         while inbox.next_command().is_some() {}
+        assert!(mailbox.is_empty());
         // Bytes are bounded too, but one message of any size fits an empty queue.
         let big = || Command::Broadcast(vec![0; COMMAND_QUEUE_BYTES]);
         assert_eq!(mailbox.post(big()), Posted::Queued);

@@ -5,16 +5,15 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glue_proto::{Core, SendError};
+use glue_proto::SendError;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::batch::BatchBuilder;
 use crate::command::{Command, Control, Inbox};
 use crate::endpoint::Shared;
-use crate::slab::SlabReader;
+use crate::engine::Engine;
 use crate::sys::RecvBatch;
-use crate::tx::{Flush, TxQueue};
+use crate::tx::Flush;
 use crate::{EndpointStats, Sink};
 
 pub(crate) const UNICAST: Token = Token(0);
@@ -48,7 +47,6 @@ struct Counters {
 
 /// Everything the I/O thread owns.
 pub(crate) struct Driver<S: Sink> {
-    core: Core,
     poll: Poll,
     sockets: [UdpSocket; 2],
     inbox: Inbox,
@@ -56,15 +54,10 @@ pub(crate) struct Driver<S: Sink> {
     sink: S,
     consumer_alive: bool,
     rx: RecvBatch,
-    tx: TxQueue,
-    builder: BatchBuilder,
     /// Per socket: may have more to read (edge-triggered readiness not yet drained).
     readable: [bool; 2],
-    /// Waiting for the unicast socket to become writable.
-    write_blocked: bool,
     /// Whether WRITABLE interest is registered.
     writable_interest: bool,
-    retry_at: Option<Instant>,
     /// Commands may be waiting (the drain stopped early).
     commands_pending: bool,
     counters: Counters,
@@ -74,7 +67,6 @@ pub(crate) struct Driver<S: Sink> {
 impl<S: Sink> Driver<S> {
     /// A driver over registered sockets (`[unicast, discovery]`).
     pub(crate) fn new(
-        core: Core,
         poll: Poll,
         sockets: [UdpSocket; 2],
         inbox: Inbox,
@@ -82,7 +74,6 @@ impl<S: Sink> Driver<S> {
         sink: S,
     ) -> Self {
         Driver {
-            core,
             poll,
             sockets,
             inbox,
@@ -90,12 +81,8 @@ impl<S: Sink> Driver<S> {
             sink,
             consumer_alive: true,
             rx: RecvBatch::new(),
-            tx: TxQueue::new(),
-            builder: BatchBuilder::default(),
             readable: [true; 2],
-            write_blocked: false,
             writable_interest: false,
-            retry_at: None,
             commands_pending: true,
             counters: Counters::default(),
             busy_poll: Duration::ZERO,
@@ -110,11 +97,18 @@ impl<S: Sink> Driver<S> {
 
     /// Runs until close is requested (or waiting fails), then says goodbye.
     pub(crate) fn run(mut self) {
+        let shared = self.shared.clone();
         let mut events = Events::with_capacity(16);
         let mut active_at = Instant::now();
         loop {
             let now = Instant::now();
-            let mut timeout = self.poll_timeout(now);
+            let mut timeout = {
+                // Published under the lock: a direct sender that arms an earlier timer afterwards wakes us.
+                let engine = shared.lock_engine();
+                let timeout = self.poll_timeout(&engine, now);
+                shared.wake_time.set(timeout.map(|t| now + t));
+                timeout
+            };
             // Busy polling (opt-in): stay awake a little after activity, trading CPU for latency.
             if now.duration_since(active_at) < self.busy_poll {
                 timeout = Some(Duration::ZERO);
@@ -128,46 +122,45 @@ impl<S: Sink> Driver<S> {
             if !events.is_empty() {
                 active_at = Instant::now();
             }
+            let mut engine = shared.lock_engine();
+            shared.wake_time.set(Some(Instant::now()));
             for event in events.iter() {
                 match event.token() {
                     UNICAST => {
                         self.readable[0] |= event.is_readable() || event.is_error();
-                        self.write_blocked &= !(event.is_writable() || event.is_error());
+                        engine.write_blocked &= !(event.is_writable() || event.is_error());
                     }
                     DISCOVERY => self.readable[1] = true,
                     _ => {}
                 }
             }
             let now = Instant::now();
-            self.receive(now);
+            self.receive(&mut engine, now);
             let closing = self.shared.mailbox.close_requested();
-            self.apply_commands(now);
-            if self.core.poll_timeout().is_some_and(|t| t <= now) {
-                self.core.handle_timeout(now);
+            self.apply_commands(&mut engine, now);
+            if engine.core.poll_timeout().is_some_and(|t| t <= now) {
+                engine.core.handle_timeout(now);
             }
-            self.flush(now);
-            self.deliver();
-            self.publish_stats();
+            self.flush(&mut engine, now);
+            self.deliver(&mut engine);
+            self.publish_stats(&engine);
             if closing {
                 break;
             }
         }
-        self.say_goodbye();
+        let mut engine = shared.lock_engine();
+        self.say_goodbye(&mut engine);
     }
 
-    /// Whether the socket may take datagrams now (not full, not in an `ENOBUFS` pause).
-    fn can_send(&self, now: Instant) -> bool {
-        !self.write_blocked && !matches!(self.retry_at, Some(at) if now < at)
-    }
-
-    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+    fn poll_timeout(&self, engine: &Engine, now: Instant) -> Option<Duration> {
         if self.readable.iter().any(|&r| r)
-            || (self.commands_pending && self.can_send(now))
+            || (self.commands_pending && engine.can_send(now))
             || self.shared.mailbox.close_requested()
+            || engine.builder.entries() > 0
         {
             return Some(Duration::ZERO);
         }
-        let deadline = match (self.core.poll_timeout(), self.retry_at) {
+        let deadline = match (engine.core.poll_timeout(), engine.retry_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -176,7 +169,7 @@ impl<S: Sink> Driver<S> {
 
     /// Receives from both sockets in turn until they are drained, the batch is full or the call budget
     /// is spent.
-    fn receive(&mut self, now: Instant) {
+    fn receive(&mut self, engine: &mut Engine, now: Instant) {
         let mut calls = 0;
         while self.readable.iter().any(|&r| r) {
             for (i, socket) in self.sockets.iter().enumerate() {
@@ -184,8 +177,8 @@ impl<S: Sink> Driver<S> {
                     continue;
                 }
                 if calls == RECV_CALLS
-                    || self.builder.entries() >= BATCH_ENTRIES
-                    || self.core.inbox().len() + self.builder.owned_bytes() >= BATCH_BYTES
+                    || engine.builder.entries() >= BATCH_ENTRIES
+                    || engine.core.inbox().len() + engine.builder.owned_bytes() >= BATCH_BYTES
                 {
                     return;
                 }
@@ -195,11 +188,12 @@ impl<S: Sink> Driver<S> {
                         for j in 0..n {
                             let (meta, bytes) = self.rx.get(j);
                             match meta.from {
-                                Some(from) if !meta.truncated => self.core.handle_datagram(now, from, bytes),
+                                Some(from) if !meta.truncated => engine.core.handle_datagram(now, from, bytes),
                                 _ => self.counters.malformed += 1,
                             }
                         }
-                        self.builder.collect(&mut self.core);
+                        let Engine { builder, core, .. } = engine;
+                        builder.collect(core);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable[i] = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -215,15 +209,15 @@ impl<S: Sink> Driver<S> {
 
     /// Applies queued commands while the socket takes datagrams (backpressure: when it does not, the
     /// queue fills up and senders are told so).
-    fn apply_commands(&mut self, now: Instant) {
+    fn apply_commands(&mut self, engine: &mut Engine, now: Instant) {
         self.shared.mailbox.start_drain();
         while let Some(Control::Reject(id)) = self.inbox.next_control() {
-            self.core.reject_peer(now, id);
+            engine.core.reject_peer(now, id);
         }
         self.commands_pending = false;
         let mut unflushed = 0;
         for _ in 0..COMMANDS_PER_ITERATION {
-            if !self.can_send(now) {
+            if !engine.can_send(now) {
                 self.commands_pending = true;
                 return;
             }
@@ -231,64 +225,48 @@ impl<S: Sink> Driver<S> {
             let len = command.len();
             let (result, token) = match command {
                 Command::ReliableSlab(slab) => {
-                    self.apply_slab(now, &slab);
+                    engine.apply_slab(now, &slab);
                     (Ok(()), None)
                 }
-                Command::Send { to, payload } => (self.core.send(to, &payload), None),
-                Command::Broadcast(payload) => (self.core.broadcast(&payload), None),
+                Command::Send { to, payload } => (engine.core.send(to, &payload), None),
+                Command::Broadcast(payload) => (engine.core.broadcast(&payload), None),
                 Command::SendReliable { to, payload, token, deadline } => {
-                    (self.core.send_reliable(now, to, payload, Some(token as u64), deadline), Some(token))
+                    (engine.core.send_reliable(now, to, payload, Some(token as u64), deadline), Some(token))
                 }
                 Command::BroadcastReliable { payload, token, deadline } => {
-                    (self.core.broadcast_reliable(now, payload, Some(token as u64), deadline), Some(token))
+                    (engine.core.broadcast_reliable(now, payload, Some(token as u64), deadline), Some(token))
                 }
             };
             match (result, token) {
                 (Ok(()), _) => {}
                 // A reliable send is never dropped silently: its sender hears why.
-                (Err(e), Some(token)) => self.builder.refuse(token, &e),
+                (Err(e), Some(token)) => engine.builder.refuse(token, &e),
                 (Err(SendError::UnknownPeer(_)), None) => self.counters.unknown_peer += 1,
                 // Too large and closed are checked before queueing; count anything else as a send error.
-                (Err(_), None) => self.tx.send_errors += 1,
+                (Err(_), None) => engine.tx.send_errors += 1,
             }
             unflushed += len;
             if unflushed >= FLUSH_EVERY_BYTES {
-                self.flush(now);
+                self.flush(engine, now);
                 unflushed = 0;
             }
         }
         self.commands_pending = true;
     }
 
-    /// Queues every record of a (validated) slab as its own reliable send; refusals are reported per token.
-    fn apply_slab(&mut self, now: Instant, slab: &[u8]) {
-        let mut records = SlabReader::new(slab);
-        while let Some(Ok(record)) = records.next_record() {
-            let payload = record.payload.to_vec();
-            let token = Some(record.token as u64);
-            let result = match record.to {
-                Some(to) => self.core.send_reliable(now, to, payload, token, record.deadline),
-                None => self.core.broadcast_reliable(now, payload, token, record.deadline),
-            };
-            if let Err(e) = result {
-                self.builder.refuse(record.token, &e);
-            }
-        }
-    }
-
-    fn flush(&mut self, now: Instant) {
-        if !self.can_send(now) {
+    fn flush(&mut self, engine: &mut Engine, now: Instant) {
+        if !engine.can_send(now) {
             return;
         }
-        self.retry_at = None;
-        let want_writable = match self.tx.flush(now, &mut self.core, &self.sockets[0]) {
+        engine.retry_at = None;
+        let want_writable = match engine.flush(now, &self.sockets[0]) {
             Flush::Done => false,
             Flush::WouldBlock => {
-                self.write_blocked = true;
+                engine.write_blocked = true;
                 true
             }
             Flush::NoBuffers => {
-                self.retry_at = Some(now + NO_BUFFERS_RETRY);
+                engine.retry_at = Some(now + NO_BUFFERS_RETRY);
                 self.writable_interest
             }
         };
@@ -299,16 +277,17 @@ impl<S: Sink> Driver<S> {
                 self.writable_interest = want_writable;
             } else {
                 // Without writable events, fall back to retrying on a short timer.
-                self.write_blocked = false;
-                self.retry_at = Some(now + NO_BUFFERS_RETRY);
+                engine.write_blocked = false;
+                engine.retry_at = Some(now + NO_BUFFERS_RETRY);
             }
         }
     }
 
     /// Hands this iteration's events to the sink as one batch.
-    fn deliver(&mut self) {
-        self.builder.collect(&mut self.core);
-        let Some(batch) = self.builder.finish(&mut self.core) else { return };
+    fn deliver(&mut self, engine: &mut Engine) {
+        let Engine { builder, core, .. } = engine;
+        builder.collect(core);
+        let Some(batch) = builder.finish(core) else { return };
         if self.consumer_alive && self.sink.deliver(batch) {
             return;
         }
@@ -316,11 +295,11 @@ impl<S: Sink> Driver<S> {
         self.counters.dropped_batches += 1;
     }
 
-    fn publish_stats(&self) {
-        let mut core = *self.core.stats();
+    fn publish_stats(&self, engine: &Engine) {
+        let mut core = *engine.core.stats();
         core.dropped_malformed += self.counters.malformed;
         let mut stats = EndpointStats { core, ..EndpointStats::default() };
-        stats.send_errors = self.tx.send_errors;
+        stats.send_errors = engine.tx.send_errors;
         stats.recv_errors = self.counters.recv_errors;
         stats.dropped_send_unknown_peer = self.counters.unknown_peer;
         stats.dropped_batches = self.counters.dropped_batches;
@@ -328,17 +307,18 @@ impl<S: Sink> Driver<S> {
     }
 
     /// Queues the goodbye and sends everything left, waiting a little for a full socket.
-    fn say_goodbye(&mut self) {
-        self.core.close();
+    fn say_goodbye(&mut self, engine: &mut Engine) {
+        engine.sender = None;
+        engine.core.close();
         let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
         loop {
             let now = Instant::now();
-            if self.tx.flush(now, &mut self.core, &self.sockets[0]) == Flush::Done || now >= deadline {
+            if engine.flush(now, &self.sockets[0]) == Flush::Done || now >= deadline {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.deliver();
-        self.publish_stats();
+        self.deliver(engine);
+        self.publish_stats(engine);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,8 @@ use mio::{Interest, Poll, Waker};
 
 use crate::command::{Command, Control, Mailbox, Posted};
 use crate::driver::{Driver, DISCOVERY, UNICAST, WAKER};
+use crate::engine::{Engine, WakeTime};
+use crate::tx::Flush;
 use crate::stats::StatsCell;
 use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 
@@ -19,8 +21,20 @@ use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 pub(crate) struct Shared {
     pub(crate) mailbox: Mailbox,
     pub(crate) stats: StatsCell,
+    /// The protocol state, driven by the I/O thread and by direct senders (see [`crate::engine`]).
+    pub(crate) engine: Mutex<Engine>,
+    /// When the waiting I/O thread wakes up by itself.
+    pub(crate) wake_time: WakeTime,
+
     /// Set when the I/O thread has finished (sockets closed), even if it panicked.
     exited: AtomicBool,
+}
+
+impl Shared {
+    /// The engine, even if a thread panicked while holding it (its state is still consistent enough to close).
+    pub(crate) fn lock_engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Sets [`Shared::exited`] when the I/O thread ends, however it ends.
@@ -58,6 +72,10 @@ impl Endpoint {
         let max_payload = core.max_payload();
         let poll = Poll::new().map_err(|e| Error::socket(e, "create the poller"))?;
         let waker = Waker::new(poll.registry(), WAKER).map_err(|e| Error::socket(e, "create the waker"))?;
+        let sender = sockets
+            .unicast
+            .try_clone()
+            .map_err(|e| Error::socket(e, format!("duplicate unicast {}", sockets.local)))?;
         let mut unicast = mio::net::UdpSocket::from_std(sockets.unicast);
         let mut discovery = mio::net::UdpSocket::from_std(sockets.discovery);
         let registry = poll.registry();
@@ -68,9 +86,14 @@ impl Endpoint {
             .register(&mut discovery, DISCOVERY, Interest::READABLE)
             .map_err(|e| Error::socket(e, format!("register discovery {}", config.discovery_listen)))?;
         let (mailbox, inbox) = Mailbox::new(waker);
-        let shared =
-            Arc::new(Shared { mailbox, stats: StatsCell::default(), exited: AtomicBool::new(false) });
-        let driver = Driver::new(core, poll, [unicast, discovery], inbox, shared.clone(), sink)
+        let shared = Arc::new(Shared {
+            mailbox,
+            stats: StatsCell::default(),
+            engine: Mutex::new(Engine::new(core, mio::net::UdpSocket::from_std(sender))),
+            wake_time: WakeTime::new(),
+            exited: AtomicBool::new(false),
+        });
+        let driver = Driver::new(poll, [unicast, discovery], inbox, shared.clone(), sink)
             .with_busy_poll(config.busy_poll);
         let guard = ExitGuard(shared.clone());
         let thread = std::thread::Builder::new()
@@ -159,7 +182,35 @@ impl Endpoint {
         if crate::slab::validate_slab(slab, self.max_message_size)? == 0 {
             return Ok(true);
         }
+        if self.send_directly(slab) {
+            return Ok(true);
+        }
         self.post(Command::ReliableSlab(slab.to_vec()))
+    }
+
+    /// Applies a slab and sends its datagrams on this thread, when the I/O thread is waiting, no command is
+    /// queued ahead and the socket takes datagrams; false (nothing done) otherwise. Wakes the I/O thread
+    /// only when it has something to do: datagrams the socket did not take, events to deliver, or a timer
+    /// earlier than the one it waits for.
+    fn send_directly(&self, slab: &[u8]) -> bool {
+        let shared = &*self.shared;
+        let Ok(mut engine) = shared.engine.try_lock() else { return false };
+        let now = Instant::now();
+        if !shared.mailbox.is_empty() || !engine.can_send(now) || engine.sender.is_none() {
+            return false;
+        }
+        engine.apply_slab(now, slab);
+        let Engine { core, tx, sender: Some(sender), .. } = &mut *engine else { return true };
+        let flushed = tx.flush(now, core, sender) == Flush::Done;
+        let wake = !flushed
+            || engine.builder.entries() > 0
+            || engine.core.has_events()
+            || engine.core.poll_timeout().is_some_and(|t| shared.wake_time.later_than(t));
+        drop(engine);
+        if wake {
+            shared.mailbox.wake();
+        }
+        true
     }
 
     /// Largest reliable message, bytes.

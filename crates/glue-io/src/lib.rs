@@ -22,6 +22,7 @@ mod command;
 mod config;
 mod driver;
 mod endpoint;
+mod engine;
 mod error;
 mod random;
 pub mod slab;

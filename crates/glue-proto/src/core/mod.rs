@@ -203,6 +203,11 @@ impl Core {
         self.reliable_timeouts(now);
     }
 
+    /// Whether [`Core::poll_event`] has something.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event, in the order things happened.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

@@ -1,0 +1,99 @@
+//! [`Engine`]: the protocol state and send path of one endpoint, behind one lock, so that both the I/O thread
+//! and a sending thread can drive it.
+//!
+//! The I/O thread holds the lock for each loop iteration and releases it while it waits. A thread that sends
+//! reliable messages (e.g. the JavaScript thread, once per tick) tries the lock: when the I/O thread is
+//! waiting and no command is queued ahead, the sender applies its messages and sends the datagrams itself —
+//! one thread hop less per message (the I/O thread would otherwise have to be woken for it, which costs tens
+//! of µs on a busy or virtualised host). Otherwise it queues a command as before. Either way the order of one
+//! sender's messages holds. See [`crate::Endpoint::send_reliable_slab`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use glue_proto::Core;
+
+use crate::batch::BatchBuilder;
+use crate::slab::SlabReader;
+use crate::tx::{Flush, TxQueue};
+
+/// State shared by the I/O thread and direct senders (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Engine {
+    /// The sans-IO protocol core.
+    pub(crate) core: Core,
+    /// Datagrams taken from the core and not yet sent.
+    pub(crate) tx: TxQueue,
+    /// The batch of events being built for the sink.
+    pub(crate) builder: BatchBuilder,
+    /// Waiting for the unicast socket to become writable.
+    pub(crate) write_blocked: bool,
+    /// After `ENOBUFS`: do not send before this.
+    pub(crate) retry_at: Option<Instant>,
+    /// A second handle of the unicast socket for direct senders (nonblocking, not registered with the
+    /// poller); None once the endpoint is closing, so that closing closes the socket.
+    pub(crate) sender: Option<mio::net::UdpSocket>,
+}
+
+impl Engine {
+    pub(crate) fn new(core: Core, sender: mio::net::UdpSocket) -> Self {
+        let builder = BatchBuilder::default();
+        Engine { core, tx: TxQueue::new(), builder, write_blocked: false, retry_at: None, sender: Some(sender) }
+    }
+
+    /// Whether the socket may take datagrams now (not full, not in an `ENOBUFS` pause).
+    pub(crate) fn can_send(&self, now: Instant) -> bool {
+        !self.write_blocked && !matches!(self.retry_at, Some(at) if now < at)
+    }
+
+    /// Queues every record of a (validated) slab as its own reliable send; refusals are reported per token.
+    pub(crate) fn apply_slab(&mut self, now: Instant, slab: &[u8]) {
+        let mut records = SlabReader::new(slab);
+        while let Some(Ok(record)) = records.next_record() {
+            let payload = record.payload.to_vec();
+            let token = Some(record.token as u64);
+            let result = match record.to {
+                Some(to) => self.core.send_reliable(now, to, payload, token, record.deadline),
+                None => self.core.broadcast_reliable(now, payload, token, record.deadline),
+            };
+            if let Err(e) = result {
+                self.builder.refuse(record.token, &e);
+            }
+        }
+    }
+
+    /// Sends what the core has queued on `socket` until it has no more or the socket is full.
+    pub(crate) fn flush(&mut self, now: Instant, socket: &mio::net::UdpSocket) -> Flush {
+        self.tx.flush(now, &mut self.core, socket)
+    }
+}
+
+/// When the I/O thread will wake up by itself, so that a direct sender knows whether it must wake it (it
+/// must when it armed an earlier timer, e.g. the first retransmission timeout after an idle time).
+#[derive(Debug)]
+pub(crate) struct WakeTime {
+    epoch: Instant,
+    /// Nanoseconds since `epoch`; `u64::MAX` = not before something happens.
+    at: AtomicU64,
+}
+
+impl WakeTime {
+    pub(crate) fn new() -> Self {
+        WakeTime { epoch: Instant::now(), at: AtomicU64::new(0) }
+    }
+
+    /// Records the time the I/O thread will wake up at the latest (None: only on an event).
+    pub(crate) fn set(&self, at: Option<Instant>) {
+        let nanos = at.map_or(u64::MAX, |at| {
+            u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+        });
+        self.at.store(nanos, Ordering::Release);
+    }
+
+    /// Whether the I/O thread, as it waits now, would wake up later than `deadline`.
+    pub(crate) fn later_than(&self, deadline: Instant) -> bool {
+        let at = self.at.load(Ordering::Acquire);
+        let deadline = deadline.saturating_duration_since(self.epoch).as_nanos();
+        u128::from(at) > deadline
+    }
+}
