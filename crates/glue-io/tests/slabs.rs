@@ -1,0 +1,126 @@
+//! Reliable send slabs on real loopback sockets: many messages per call, sent directly by the calling thread
+//! or through the I/O thread, in order with single sends, each reported under its token.
+
+mod common;
+
+use std::sync::mpsc::{self, Receiver};
+use std::time::Instant;
+
+use glue_io::slab::{push_record, SlabRecord};
+use glue_io::{Endpoint, EndpointId, EntryKind, Error, InboundBatch};
+
+/// What a reliable endpoint reported: messages (sender, payload) and the tokens of its reports.
+#[derive(Default)]
+struct Reports {
+    messages: Vec<(EndpointId, Vec<u8>)>,
+    delivered: Vec<u32>,
+    refused: Vec<(u32, u32)>,
+    peers_up: usize,
+}
+
+struct Recorder {
+    rx: Receiver<InboundBatch>,
+    got: Reports,
+}
+
+impl Recorder {
+    fn open(name: &str, group: std::net::SocketAddrV4) -> (Endpoint, Recorder) {
+        let (tx, rx) = mpsc::channel();
+        let ep = Endpoint::open(common::config(name, group), move |b| tx.send(b).is_ok()).expect("open");
+        (ep, Recorder { rx, got: Reports::default() })
+    }
+
+    fn wait(&mut self, what: &str, mut done: impl FnMut(&Reports) -> bool) {
+        let deadline = Instant::now() + common::WAIT;
+        while !done(&self.got) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let batch = self.rx.recv_timeout(left).unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            for (from, _, data) in batch.messages() {
+                self.got.messages.push((from, data.to_vec()));
+            }
+            for e in &batch.entries {
+                match e.kind {
+                    k if k == EntryKind::Delivered as u32 => self.got.delivered.push(e.a),
+                    k if k == EntryKind::Refused as u32 => self.got.refused.push((e.a, e.b)),
+                    k if k == EntryKind::PeerEvent as u32 => self.got.peers_up += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn record(token: u32, to: Option<EndpointId>, payload: &[u8]) -> SlabRecord<'_> {
+    SlabRecord { token, to, deadline: None, payload }
+}
+
+#[test]
+fn slabs_and_single_sends_arrive_in_order_and_are_each_reported() {
+    let group = common::unique_group();
+    let (a, mut a_rec) = Recorder::open("slab-a", group);
+    let (b, mut b_rec) = Recorder::open("slab-b", group);
+    a_rec.wait("a sees b", |r| r.peers_up >= 1);
+    b_rec.wait("b sees a", |r| r.peers_up >= 1);
+
+    // 50 rounds of: a slab of 20 small messages (one of them a broadcast), then a large single send.
+    let mut token = 0u32;
+    let mut expected = Vec::new();
+    for round in 0..50u32 {
+        let mut slab = Vec::new();
+        let payloads: Vec<Vec<u8>> = (0..20u32).map(|i| format!("{round}/{i}").into_bytes()).collect();
+        for (i, p) in payloads.iter().enumerate() {
+            let to = if i == 7 { None } else { Some(b.id()) };
+            push_record(&mut slab, &record(token, to, p));
+            token += 1;
+            expected.push(p.clone());
+        }
+        assert!(a.send_reliable_slab(&slab).unwrap());
+        let large = vec![round as u8; 100_000];
+        assert!(a.send_reliable(b.id(), large.clone(), token, None).unwrap());
+        token += 1;
+        expected.push(large);
+    }
+    b_rec.wait("every message", |r| r.messages.len() == expected.len());
+    let got: Vec<_> = b_rec.got.messages.iter().map(|(from, data)| (*from, data.clone())).collect();
+    assert!(got.iter().all(|(from, _)| *from == a.id()));
+    // Broadcasts are a channel of their own, so they are ordered among themselves only.
+    let unicast = |v: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        v.iter().filter(|p| !p.ends_with(b"/7")).cloned().collect()
+    };
+    let got_data: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
+    assert_eq!(unicast(&got_data), unicast(&expected), "unicasts in order");
+    a_rec.wait("every delivery report", |r| r.delivered.len() == token as usize);
+    let mut delivered = a_rec.got.delivered.clone();
+    delivered.sort_unstable();
+    assert_eq!(delivered, (0..token).collect::<Vec<_>>(), "each token reported once");
+    assert!(a_rec.got.refused.is_empty());
+    let stats = a.stats();
+    assert_eq!(stats.core.reliable_messages_sent, token as u64);
+    assert_eq!(stats.core.reliable_messages_acked, token as u64);
+}
+
+#[test]
+fn bad_slabs_are_refused_whole_and_unknown_peers_per_record() {
+    let group = common::unique_group();
+    let (a, mut a_rec) = Recorder::open("slab-bad", group);
+    let max = a.max_message_size();
+    let mut slab = Vec::new();
+    push_record(&mut slab, &record(1, None, b"fine"));
+    let too_large = vec![0; max + 1];
+    push_record(&mut slab, &record(2, None, &too_large));
+    assert!(matches!(a.send_reliable_slab(&slab), Err(Error::InvalidSlab(_))));
+    assert!(matches!(a.send_reliable_slab(&slab[..10]), Err(Error::InvalidSlab(_))));
+    assert!(a.send_reliable_slab(&[]).unwrap(), "an empty slab is nothing to do");
+
+    // A record for an unknown peer is refused on its own; the broadcast beside it (no peers) is delivered.
+    let mut slab = Vec::new();
+    push_record(&mut slab, &record(3, Some(EndpointId(0xdead)), b"nobody"));
+    push_record(&mut slab, &record(4, None, b"everyone"));
+    assert!(a.send_reliable_slab(&slab).unwrap());
+    a_rec.wait("the refusal and the delivery", |r| !r.refused.is_empty() && !r.delivered.is_empty());
+    assert_eq!(a_rec.got.refused, vec![(3, 1)], "refused: unknown peer");
+    assert_eq!(a_rec.got.delivered, vec![4]);
+
+    a.close();
+    assert!(matches!(a.send_reliable_slab(&slab), Err(Error::Closed)));
+}
