@@ -122,6 +122,8 @@ export interface NativeConfig {
   sendQueueBytes?: number
   /** Busy polling after activity, µs (trades CPU for latency). Default 0 (off). */
   busyPollUs?: number
+  /** How long an ACK may wait to ride on a reply, µs. Default 0 (off). */
+  ackHoldUs?: number
 }
 
 /** A peer as the native core reports it. */

@@ -29,6 +29,7 @@ test('defaults', (t) => {
     maxReceiveMemory: 1024 * 1024 * 1024,
     sendQueueBytes: 64 * 1024 * 1024,
     busyPollUs: 0,
+    ackHoldUs: 0,
   })
   t.is(acceptPeer, undefined)
   t.is(messageQueueLimit, 65536)

@@ -26,6 +26,7 @@ export const ENV_VARS = {
   expiryMultiplier: 'GLUE_DISCOVERY_RATE_TIMEOUT_MULTIPLIER',
   /** Busy polling after activity, µs. */
   busyPollUs: 'GLUE_BUSY_POLL_US',
+  ackHoldUs: 'GLUE_ACK_HOLD_US',
 } as const
 
 /** An option that an environment variable can set. */

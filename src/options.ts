@@ -118,6 +118,13 @@ export interface EndpointOptions {
    */
   busyPollUs?: number
   /**
+   * How long an acknowledgement may wait to ride on a reply to its sender, microseconds, 0..100_000. For
+   * request/response traffic: one datagram and one wake-up less per message on each side (less CPU); held only
+   * while this endpoint sent the peer reliable data in the last 10 ms, never when data is missing. Env
+   * `GLUE_ACK_HOLD_US`. Default 0 (off: on virtualised hosts with idle vCPUs round trips are shorter without it).
+   */
+  ackHoldUs?: number
+  /**
    * Capacity of each `messages()` / `status()` iterator, items, 1..16_777_216. When one is full the oldest item is
    * dropped and counted in `stats().droppedQueueFull`. Default 65536.
    */
@@ -180,6 +187,7 @@ const RANGES = {
   maxReceiveMemory: { min: 1 << 20, max: 2 ** 40, integer: true, unit: 'bytes' },
   sendQueueBytes: { min: 1 << 16, max: 2 ** 40, integer: true, unit: 'bytes' },
   busyPollUs: { min: 0, max: 1_000_000, integer: true, unit: 'µs' },
+  ackHoldUs: { min: 0, max: 100_000, integer: true, unit: 'µs' },
 } satisfies Record<string, Range>
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
@@ -206,6 +214,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'maxReceiveMemory',
   'sendQueueBytes',
   'busyPollUs',
+  'ackHoldUs',
   'env',
 ])
 
@@ -361,6 +370,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       maxReceiveMemory,
       sendQueueBytes: number('sendQueueBytes', RELIABLE_DEFAULTS.sendQueueBytes),
       busyPollUs: number('busyPollUs', 0),
+      ackHoldUs: number('ackHoldUs', 0),
     },
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),

@@ -188,7 +188,9 @@ impl<S: Sink> Driver<S> {
                         for j in 0..n {
                             let (meta, bytes) = self.rx.get(j);
                             match meta.from {
-                                Some(from) if !meta.truncated => engine.core.handle_datagram(now, from, bytes),
+                                Some(from) if !meta.truncated => {
+                                    engine.core.handle_datagram(now, from, bytes)
+                                }
                                 _ => self.counters.malformed += 1,
                             }
                         }

@@ -12,8 +12,8 @@ use mio::{Interest, Poll, Waker};
 use crate::command::{Command, Control, Mailbox, Posted};
 use crate::driver::{Driver, DISCOVERY, UNICAST, WAKER};
 use crate::engine::{Engine, WakeTime};
-use crate::tx::Flush;
 use crate::stats::StatsCell;
+use crate::tx::Flush;
 use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 
 /// State shared by the handle and the I/O thread.

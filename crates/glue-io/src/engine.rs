@@ -38,7 +38,14 @@ pub(crate) struct Engine {
 impl Engine {
     pub(crate) fn new(core: Core, sender: mio::net::UdpSocket) -> Self {
         let builder = BatchBuilder::default();
-        Engine { core, tx: TxQueue::new(), builder, write_blocked: false, retry_at: None, sender: Some(sender) }
+        Engine {
+            core,
+            tx: TxQueue::new(),
+            builder,
+            write_blocked: false,
+            retry_at: None,
+            sender: Some(sender),
+        }
     }
 
     /// Whether the socket may take datagrams now (not full, not in an `ENOBUFS` pause).

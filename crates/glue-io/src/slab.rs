@@ -84,7 +84,11 @@ pub fn validate_slab(slab: &[u8], max_message_size: usize) -> Result<usize, Slab
     while let Some(record) = records.next_record() {
         let record = record?;
         if record.payload.len() > max_message_size {
-            return Err(SlabError::TooLarge { index: count, size: record.payload.len(), max: max_message_size });
+            return Err(SlabError::TooLarge {
+                index: count,
+                size: record.payload.len(),
+                max: max_message_size,
+            });
         }
         count += 1;
     }
@@ -171,13 +175,21 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let a = SlabRecord { token: 7, to: Some(EndpointId(0x0102_0304_0506_0708)), deadline: None, payload: b"hi" };
+        let a = SlabRecord {
+            token: 7,
+            to: Some(EndpointId(0x0102_0304_0506_0708)),
+            deadline: None,
+            payload: b"hi",
+        };
         let b = SlabRecord { token: 8, to: None, deadline: Some(Duration::from_micros(1500)), payload: b"" };
         let mut slab = Vec::new();
         push_record(&mut slab, &a);
         push_record(&mut slab, &b);
         assert_eq!(slab.len(), 2 * SLAB_HEADER_LEN + 2);
-        assert_eq!(&slab[..SLAB_HEADER_LEN], &hex("02000000 07000000 0807060504030201 ffffffff 00000000")[..]);
+        assert_eq!(
+            &slab[..SLAB_HEADER_LEN],
+            &hex("02000000 07000000 0807060504030201 ffffffff 00000000")[..]
+        );
         let expected_b = SlabRecord { deadline: Some(Duration::from_millis(2)), ..b };
         assert_eq!(records(&slab), vec![Ok(a), Ok(expected_b)]);
         assert_eq!(validate_slab(&slab, 2), Ok(2));

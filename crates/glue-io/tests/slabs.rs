@@ -84,9 +84,8 @@ fn slabs_and_single_sends_arrive_in_order_and_are_each_reported() {
     let got: Vec<_> = b_rec.got.messages.iter().map(|(from, data)| (*from, data.clone())).collect();
     assert!(got.iter().all(|(from, _)| *from == a.id()));
     // Broadcasts are a channel of their own, so they are ordered among themselves only.
-    let unicast = |v: &[Vec<u8>]| -> Vec<Vec<u8>> {
-        v.iter().filter(|p| !p.ends_with(b"/7")).cloned().collect()
-    };
+    let unicast =
+        |v: &[Vec<u8>]| -> Vec<Vec<u8>> { v.iter().filter(|p| !p.ends_with(b"/7")).cloned().collect() };
     let got_data: Vec<Vec<u8>> = got.into_iter().map(|(_, d)| d).collect();
     assert_eq!(unicast(&got_data), unicast(&expected), "unicasts in order");
     a_rec.wait("every delivery report", |r| r.delivered.len() == token as usize);

@@ -53,6 +53,8 @@ pub struct NativeConfig {
     pub send_queue_bytes: Option<f64>,
     /// Busy polling after activity, µs (trades CPU for latency). Default 0 (off).
     pub busy_poll_us: Option<f64>,
+    /// How long an ACK may wait to ride on a reply, µs. Default 0 (off).
+    pub ack_hold_us: Option<f64>,
 }
 
 impl NativeConfig {
@@ -117,6 +119,7 @@ impl NativeConfig {
             ms(r.reassembly_timeout),
         )?);
         c.busy_poll = Duration::from_micros(opt("busyPollUs", self.busy_poll_us, 0, 1_000_000, 0)?);
+        c.reliable.ack_hold = Duration::from_micros(opt("ackHoldUs", self.ack_hold_us, 0, 100_000, 0)?);
         Ok(c)
     }
 }
@@ -164,6 +167,7 @@ mod tests {
             max_receive_memory: None,
             send_queue_bytes: None,
             busy_poll_us: None,
+            ack_hold_us: None,
         }
     }
 

@@ -85,6 +85,11 @@ impl Outbox {
         }
     }
 
+    /// Whether a datagram to `dest` is queued (something sent to it now would share a datagram or follow one).
+    pub(crate) fn has_datagram_for(&self, dest: SocketAddr) -> bool {
+        self.open.iter().chain(&self.ready).any(|(d, _)| *d == dest)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.ready.is_empty() && self.open.is_empty()
     }

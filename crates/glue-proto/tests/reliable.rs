@@ -366,3 +366,70 @@ fn an_incomplete_message_times_out_and_its_memory_is_freed() {
     assert_eq!(net.nodes[1].core.stats().reassembly_timeouts, 1);
     assert_eq!(net.nodes[1].core.reliable_memory(), 0);
 }
+
+/// Runs the network in 10 µs steps until `done` holds (at most `limit` of virtual time).
+fn run_until_done(net: &mut Net, limit: Duration, mut done: impl FnMut(&Net) -> bool) {
+    let until = net.now + limit;
+    while !done(net) {
+        assert!(net.now < until, "not done within {limit:?}");
+        net.run_for(Duration::from_micros(10));
+    }
+}
+
+#[test]
+fn in_request_response_traffic_acks_ride_on_the_replies() {
+    let faults =
+        Faults { delay: Duration::from_micros(50), jitter: Duration::ZERO, loss: 0.0, duplicate: 0.0 };
+    let mut net = Net::new(7, Faults::default());
+    for i in 0..2 {
+        let mut c = net.config(i);
+        c.reliable.ack_hold = Duration::from_micros(300);
+        net.add(c);
+    }
+    net.run_for(Duration::from_millis(50));
+    net.faults = faults;
+    let (a, b) = (net.nodes[0].core.id(), net.nodes[1].core.id());
+    let before = [0, 1].map(|i| *net.nodes[i].core.stats());
+    let rounds = 200u32;
+    for k in 0..rounds {
+        let now = net.now;
+        net.nodes[0].core.send_reliable(now, b, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
+        run_until_done(&mut net, Duration::from_millis(5), |n| counters(n, 1, 0).len() == k as usize + 1);
+        // The reply goes out 20 µs after the request arrived (an application's reaction time).
+        net.run_for(Duration::from_micros(20));
+        let now = net.now;
+        net.nodes[1].core.send_reliable(now, a, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
+        run_until_done(&mut net, Duration::from_millis(5), |n| counters(n, 0, 1).len() == k as usize + 1);
+    }
+    // The last reply is acknowledged on its own once the hold time is up.
+    net.run_for(Duration::from_millis(2));
+    assert_eq!(delivered(&net, 0), (0..rounds as u64).collect::<Vec<_>>());
+    assert_eq!(delivered(&net, 1), (0..rounds as u64).collect::<Vec<_>>());
+    let after = [0, 1].map(|i| *net.nodes[i].core.stats());
+    for i in 0..2 {
+        let data_datagrams = after[i].datagrams_sent
+            - before[i].datagrams_sent
+            - (after[i].announcements_sent - before[i].announcements_sent);
+        // One datagram per request or reply (its ACK of the previous message inside), plus a few
+        // stand-alone ACKs: the first ones (no reply seen yet) and the last one. Not two per message.
+        assert!(
+            data_datagrams <= rounds as u64 + 3,
+            "node {i}: {data_datagrams} datagrams for {rounds} messages: {:?}",
+            (after[i].acks_sent - before[i].acks_sent, after[i].heartbeats_sent - before[i].heartbeats_sent)
+        );
+    }
+}
+
+#[test]
+fn one_way_traffic_is_acknowledged_at_once() {
+    let faults =
+        Faults { delay: Duration::from_micros(50), jitter: Duration::ZERO, loss: 0.0, duplicate: 0.0 };
+    let mut net = start(8, faults, 2);
+    let b = net.nodes[1].core.id();
+    for k in 0..20u64 {
+        let now = net.now;
+        net.nodes[0].core.send_reliable(now, b, vec![1; 8], Some(k), None).unwrap();
+        // Out and back (100 µs) with no hold: the receiver never sent anything to the sender.
+        run_until_done(&mut net, Duration::from_micros(150), |n| delivered(n, 0).len() == k as usize + 1);
+    }
+}

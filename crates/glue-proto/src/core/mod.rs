@@ -75,6 +75,11 @@ pub struct Core {
     unicast: HashMap<EndpointId, SendChannel>,
     streams: HashMap<StreamKey, RecvStream>,
     ack_queue: Vec<StreamKey>,
+    /// ACKs held back for a moment to ride on data to the same peer (see `core/reliable.rs`), with the time
+    /// they go on their own.
+    held_acks: Vec<(StreamKey, Instant)>,
+    /// When this endpoint last sent reliable data to each peer: replies are likely, so ACKs wait for them.
+    last_sent_to: HashMap<EndpointId, Instant>,
     ack_scratch: Ack,
     /// Bytes held by receive streams (see `ReliableLimits::max_receive_memory`).
     recv_memory: usize,
@@ -100,6 +105,8 @@ impl Core {
             unicast: HashMap::new(),
             streams: HashMap::new(),
             ack_queue: Vec::new(),
+            held_acks: Vec::new(),
+            last_sent_to: HashMap::new(),
             ack_scratch: Ack::default(),
             recv_memory: 0,
             config,
@@ -155,12 +162,13 @@ impl Core {
     }
 
     /// The next datagram to send, written into `buf` (replacing its contents; the buffer may be swapped
-    /// for one of the core's, so keep passing the same `Vec`). Pending acknowledgements and new reliable
-    /// fragments (as far as the windows allow) are packed when the queue runs empty.
+    /// for one of the core's, so keep passing the same `Vec`). New reliable fragments (as far as the
+    /// windows allow) and pending acknowledgements are packed when the queue runs empty; a held ACK goes
+    /// along when data for its peer is queued, else on its own once its hold time is up.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         if self.outbox.is_empty() {
-            self.flush_acks(now);
             self.pump(now);
+            self.flush_acks(now);
         }
         let (destination, mut datagram) = self.outbox.pop()?;
         std::mem::swap(buf, &mut datagram);
@@ -181,7 +189,8 @@ impl Core {
         let channels =
             self.unicast.values().chain([&self.multicast]).filter_map(SendChannel::next_timeout).min();
         let streams = self.streams.values().filter_map(|s| s.next_timeout(limits)).min();
-        [Some(next), expiry, channels, streams].into_iter().flatten().min()
+        let held = self.held_acks.iter().map(|(_, at)| *at).min();
+        [Some(next), expiry, channels, streams, held].into_iter().flatten().min()
     }
 
     /// Advances timers: announces when due, expires silent peers, retransmits, enforces deadlines.

@@ -12,6 +12,10 @@ use crate::wire::{
 };
 use crate::{EndpointId, PeerInfo};
 
+/// ACKs to a peer are held (`ReliableLimits::ack_hold`) only if this endpoint sent it reliable data this
+/// recently (it is replying). The ACK's delay field tells the sender, so its RTT estimate excludes the hold.
+pub const REPLY_WINDOW: Duration = Duration::from_millis(10);
+
 /// Builds a [`ChannelCtx`] from disjoint fields of the core.
 macro_rules! ctx {
     ($core:expr, $now:expr) => {
@@ -56,6 +60,9 @@ impl Core {
     ) -> Result<(), SendError> {
         self.check_reliable(data.len())?;
         let addr = self.peers.address_of(to).ok_or(SendError::UnknownPeer(to))?;
+        if !self.config.reliable.ack_hold.is_zero() {
+            self.last_sent_to.insert(to, now);
+        }
         let limit = self.config.reliable.send_queue_bytes;
         let max_body = self.outbox.max_body();
         let mut ctx = ctx!(self, now);
@@ -123,6 +130,8 @@ impl Core {
             }
         }
         self.ack_queue.retain(|k| k.0 != peer);
+        self.held_acks.retain(|(k, _)| k.0 != peer);
+        self.last_sent_to.remove(&peer);
     }
 
     /// A peer's address changed: its channels follow.
@@ -153,23 +162,40 @@ impl Core {
         self.streams.insert(key, stream);
     }
 
-    fn note_ack(&mut self, key: StreamKey) {
-        if self.streams.get(&key).is_some_and(RecvStream::ack_due) && !self.ack_queue.contains(&key) {
-            self.ack_queue.push(key);
+    /// Queues the ACK of stream `key` if one is due: at once, or held for up to `ack_hold` when this
+    /// endpoint sent reliable data to the peer within [`REPLY_WINDOW`] (request/response traffic: the ACK
+    /// will most likely ride on the reply, saving a datagram and a wake-up on both sides). A stream with a
+    /// gap (or not yet synchronised) is acknowledged at once, so that repairs are never delayed.
+    fn note_ack(&mut self, now: Instant, key: StreamKey) {
+        let Some(stream) = self.streams.get(&key) else { return };
+        if !stream.ack_due() || self.ack_queue.contains(&key) {
+            return;
         }
+        let hold = self.config.reliable.ack_hold;
+        let replying = || {
+            self.last_sent_to.get(&key.0).is_some_and(|t| now.saturating_duration_since(*t) < REPLY_WINDOW)
+        };
+        if !hold.is_zero() && stream.in_order() && replying() {
+            if !self.held_acks.iter().any(|(k, _)| *k == key) {
+                self.held_acks.push((key, now + hold));
+            }
+            return;
+        }
+        self.held_acks.retain(|(k, _)| *k != key);
+        self.ack_queue.push(key);
     }
 
     pub(super) fn on_rdata(&mut self, now: Instant, from: EndpointId, flags: u8, rdata: &RData<'_>) {
         let key = (from, flags & RDATA_FLAG_MULTICAST != 0);
         self.with_stream(now, key, |stream, d| stream.on_data(d, flags, rdata));
-        self.note_ack(key);
+        self.note_ack(now, key);
     }
 
     pub(super) fn on_heartbeat(&mut self, now: Instant, from: EndpointId, flags: u8, hb: &Heartbeat) {
         let key = (from, flags & HEARTBEAT_FLAG_MULTICAST != 0);
         let direct = flags & HEARTBEAT_FLAG_DIRECT != 0;
         self.with_stream(now, key, |stream, d| stream.on_heartbeat(d, hb, direct));
-        self.note_ack(key);
+        self.note_ack(now, key);
     }
 
     pub(super) fn on_ack(
@@ -197,8 +223,20 @@ impl Core {
         result
     }
 
-    /// Packs the ACKs that are due.
+    /// Packs the ACKs that are due, and held ones whose time is up or whose peer has data queued.
     pub(super) fn flush_acks(&mut self, now: Instant) {
+        let mut i = 0;
+        while let Some(&(key, at)) = self.held_acks.get(i) {
+            let rides = || self.peers.address_of(key.0).is_some_and(|a| self.outbox.has_datagram_for(a));
+            if at <= now || rides() {
+                self.held_acks.swap_remove(i);
+                if !self.ack_queue.contains(&key) {
+                    self.ack_queue.push(key);
+                }
+            } else {
+                i += 1;
+            }
+        }
         let window = self.config.reliable.recv_window;
         let mut ack = std::mem::take(&mut self.ack_scratch);
         for key in std::mem::take(&mut self.ack_queue) {

@@ -86,6 +86,11 @@ impl RecvStream {
         self.ack_due
     }
 
+    /// Whether everything received so far is in order (no gap waiting for a repair).
+    pub(crate) fn in_order(&self) -> bool {
+        self.synced && self.buffer.is_empty()
+    }
+
     /// Bytes this stream holds.
     pub(crate) fn memory(&self) -> usize {
         self.buffered_bytes + self.partial.as_ref().map_or(0, |p| p.total)
