@@ -10,7 +10,7 @@
 //                                 mode: 'reliable' (a send() Promise per message, `outstanding` at most unsettled),
 //                                 'many' (sendMany batches of `batch`), 'besteffort' (send(); refusals counted).
 //   latency(size, opts)           pong + ping, reliable messages, one outstanding; round trip percentiles in µs over
-//                                 `seconds` after `warmupS`. opts.busyPollUs is set on both endpoints.
+//                                 `seconds` after `warmupS`. opts.busyPollUs and opts.ackHoldUs are set on both endpoints.
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
 // Both sides report their CPU use in the window per thread (JS main thread, glue I/O thread, other).
 const os = require('node:os');
@@ -94,8 +94,8 @@ async function withWorkers(timeoutMs, body) {
   }
 }
 
-const common = (size, seconds, warmupS, busyPollUs = 0) =>
-  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs });
+const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0) =>
+  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs });
 
 /** Throughput of `size`-byte messages from one process to another; see the header. */
 async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none' } = {}) {
@@ -129,9 +129,9 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
 }
 
 /** Ping-pong round trip of reliable `size`-byte messages; see the header. */
-async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, pin = 'none' } = {}) {
+async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none' } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS, busyPollUs);
+  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const pong = start({ ...base, role: 'pong' }, cpuB);
     await pong.next('ready');
@@ -142,7 +142,7 @@ async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, pin = '
     pong.send('stop');
     const pc = await pong.next('cpu');
     return {
-      system: 'glue', size, busyPollUs, pin,
+      system: 'glue', size, busyPollUs, ackHoldUs, pin,
       p50Us: r.p50Us, p90Us: r.p90Us, p99Us: r.p99Us, p999Us: r.p999Us, minUs: r.minUs, maxUs: r.maxUs, meanUs: r.meanUs,
       count: r.count, roundTripsPerSec: r.roundTripsPerSec, mismatched: r.mismatched, errors: r.errors + pc.errors,
       cpu: { ping: r.cpu, pong: pc.cpu }, stats: { ping: r.stats },

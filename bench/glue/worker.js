@@ -79,7 +79,7 @@ const command = (cmd) => new Promise((resolve) => waiting.set(cmd, resolve));
 async function open(name) {
   return Endpoint.open({
     name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, expiryMultiplier: 30,
-    busyPollUs: cfg.busyPollUs || 0, env: false,
+    busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, env: false,
   });
 }
 

@@ -433,3 +433,48 @@ fn one_way_traffic_is_acknowledged_at_once() {
         run_until_done(&mut net, Duration::from_micros(150), |n| delivered(n, 0).len() == k as usize + 1);
     }
 }
+
+#[test]
+fn after_a_one_sided_expiry_both_directions_work_again() {
+    // A (node 0) expires B after 300 ms of silence; B would wait 10 s, so it never forgets A.
+    let mut net = Net::new(11, Faults::default());
+    for (i, multiplier) in [(0, 3.0), (1, 100.0)] {
+        let mut c = net.config(i);
+        c.expiry_multiplier = multiplier;
+        net.add(c);
+    }
+    net.run_for(Duration::from_millis(50));
+    assert!(net.fully_discovered());
+    let (a, b) = (net.nodes[0].core.id(), net.nodes[1].core.id());
+    let send = |net: &mut Net, from: usize, to: EndpointId, range: std::ops::Range<u32>| {
+        let now = net.now;
+        for k in range {
+            net.nodes[from]
+                .core
+                .send_reliable(now, to, k.to_le_bytes().to_vec(), Some(k as u64), None)
+                .unwrap();
+        }
+    };
+    send(&mut net, 0, b, 0..10);
+    send(&mut net, 1, a, 0..10);
+    net.run_for(Duration::from_millis(20));
+    // The link goes down for a second, then comes back.
+    net.faults = Faults { loss: 1.0, ..Faults::default() };
+    net.run_for(Duration::from_secs(1));
+    assert!(!net.nodes[0].core.peers().any(|p| p.id == b), "A expired B");
+    assert!(net.nodes[1].core.peers().any(|p| p.id == a), "B still has A");
+    net.faults = Faults::default();
+    net.run_for(Duration::from_millis(300));
+    assert!(net.nodes[0].core.peers().any(|p| p.id == b), "A found B again");
+    send(&mut net, 0, b, 10..60);
+    send(&mut net, 1, a, 10..60);
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(
+        counters(&net, 1, 0),
+        (0..60).collect::<Vec<_>>(),
+        "A → B: the new channel is not taken for duplicates"
+    );
+    assert_eq!(counters(&net, 0, 1), (0..60).collect::<Vec<_>>(), "B → A: A's new stream syncs");
+    assert_eq!(delivered(&net, 0), (0..60).collect::<Vec<_>>());
+    assert_eq!(delivered(&net, 1), (0..60).collect::<Vec<_>>());
+}

@@ -80,6 +80,8 @@ pub struct Core {
     held_acks: Vec<(StreamKey, Instant)>,
     /// When this endpoint last sent reliable data to each peer: replies are likely, so ACKs wait for them.
     last_sent_to: HashMap<EndpointId, Instant>,
+    /// The next sequence number of unicast channels to forgotten peers (see `forget_peer`).
+    resume_seq: HashMap<EndpointId, u64>,
     ack_scratch: Ack,
     /// Bytes held by receive streams (see `ReliableLimits::max_receive_memory`).
     recv_memory: usize,
@@ -107,6 +109,7 @@ impl Core {
             ack_queue: Vec::new(),
             held_acks: Vec::new(),
             last_sent_to: HashMap::new(),
+            resume_seq: HashMap::new(),
             ack_scratch: Ack::default(),
             recv_memory: 0,
             config,

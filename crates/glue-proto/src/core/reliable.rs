@@ -66,8 +66,10 @@ impl Core {
         let limit = self.config.reliable.send_queue_bytes;
         let max_body = self.outbox.max_body();
         let mut ctx = ctx!(self, now);
+        let resume = &mut self.resume_seq;
         let channel = self.unicast.entry(to).or_insert_with(|| {
-            let mut c = SendChannel::new(false, addr, max_body);
+            let start = resume.remove(&to).unwrap_or(0);
+            let mut c = SendChannel::new(false, addr, max_body).starting_at(start);
             c.add_receiver(&mut ctx, to, addr);
             c
         });
@@ -123,6 +125,12 @@ impl Core {
         self.multicast.remove_receiver(&mut ctx, peer);
         if let Some(mut channel) = self.unicast.remove(&peer) {
             channel.remove_receiver(&mut ctx, peer);
+            // The peer may not have forgotten us (a one-sided expiry): a later channel to it continues
+            // this one's numbering. Bounded: forgotten when the table of such peers grows past max_peers.
+            if self.resume_seq.len() >= self.config.max_peers {
+                self.resume_seq.clear();
+            }
+            self.resume_seq.insert(peer, channel.next_sequence());
         }
         for key in [(peer, false), (peer, true)] {
             if let Some(mut s) = self.streams.remove(&key) {

@@ -172,6 +172,20 @@ impl SendChannel {
         }
     }
 
+    /// A unicast channel whose sequence numbers start at `seq` (see `Core::forget_peer`: a channel to a
+    /// peer that comes back continues the numbering of the one before, so that a receiver that never lost
+    /// sight of this endpoint does not take the new messages for duplicates).
+    pub(crate) fn starting_at(mut self, seq: u64) -> Self {
+        debug_assert!(self.messages.is_empty() && self.tracks.is_empty());
+        (self.base, self.next_send, self.next_assign, self.floor) = (seq, seq, seq, seq);
+        self
+    }
+
+    /// The next sequence number this channel would assign.
+    pub(crate) fn next_sequence(&self) -> u64 {
+        self.next_assign
+    }
+
     /// Bytes of messages not yet finished.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queued_bytes
