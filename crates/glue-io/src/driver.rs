@@ -14,7 +14,7 @@ use crate::endpoint::Shared;
 use crate::engine::Engine;
 use crate::sys::RecvBatch;
 use crate::tx::Flush;
-use crate::{EndpointStats, Sink};
+use crate::{EndpointStats, InboundBatch, Sink};
 
 pub(crate) const UNICAST: Token = Token(0);
 pub(crate) const DISCOVERY: Token = Token(1);
@@ -142,8 +142,11 @@ impl<S: Sink> Driver<S> {
                 engine.core.handle_timeout(now);
             }
             self.flush(&mut engine, now);
-            self.deliver(&mut engine);
+            let batch = Self::take_batch(&mut engine);
             self.publish_stats(&engine);
+            // The sink may block, and the consumer may want to send directly: never hold the lock there.
+            drop(engine);
+            self.deliver(batch);
             if closing {
                 break;
             }
@@ -285,11 +288,16 @@ impl<S: Sink> Driver<S> {
         }
     }
 
-    /// Hands this iteration's events to the sink as one batch.
-    fn deliver(&mut self, engine: &mut Engine) {
+    /// This iteration's events as one batch, if anything happened.
+    fn take_batch(engine: &mut Engine) -> Option<InboundBatch> {
         let Engine { builder, core, .. } = engine;
         builder.collect(core);
-        let Some(batch) = builder.finish(core) else { return };
+        builder.finish(core)
+    }
+
+    /// Hands a batch to the sink (called without the engine lock).
+    fn deliver(&mut self, batch: Option<InboundBatch>) {
+        let Some(batch) = batch else { return };
         if self.consumer_alive && self.sink.deliver(batch) {
             return;
         }
@@ -320,7 +328,8 @@ impl<S: Sink> Driver<S> {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.deliver(engine);
+        let batch = Self::take_batch(engine);
         self.publish_stats(engine);
+        self.deliver(batch);
     }
 }
