@@ -313,3 +313,23 @@ test('small messages go out once per tick in one slab; a large one goes alone, a
   t.is(native.slabs, 2)
   await ep.close()
 })
+
+test('a large message behind a refused slab waits behind its messages, in order', async (t) => {
+  const { ep, native } = await openFake()
+  const large = Buffer.alloc(SLAB_INLINE_MAX_BYTES + 1, 7)
+  native.accepting = false
+  const sends = [ep.send('A', 'one', reliable), ep.send('A', 'two', reliable)]
+  native.accepting = true
+  // The next call hands the slab over first: the queue is full for it, so it and the large message wait.
+  let calls = 0
+  native.reliableOutcome = 'delivered'
+  const original = native.sendReliableSlab.bind(native)
+  native.sendReliableSlab = (slab) => (calls++ === 0 ? false : original(slab))
+  sends.push(ep.send('A', large, reliable), ep.send('A', 'three', reliable))
+  await Promise.all(sends)
+  t.deepEqual(
+    native.reliable.map((s) => (s.data.length > 100 ? 'large' : s.data.toString())),
+    ['one', 'two', 'large', 'three'],
+  )
+  await ep.close()
+})

@@ -298,13 +298,16 @@ export class ReliableSender {
   }
 
   /**
-   * Hands a message to the native core: into this tick's slab, or (a large one, with the slab empty) in a call of
-   * its own. False when the command queue is full (the message is unchanged).
+   * Hands a message to the native core: into this tick's slab, or (a large one) in a call of its own after the
+   * slab. False when the command queue is full (the message is unchanged).
    */
   #submit(message: Outgoing): boolean {
     const remaining = message.passDeadline ? Math.max(1, message.deadline - performance.now()) : undefined
     const data = message.data as Uint8Array
-    if (message.size > SLAB_INLINE_MAX_BYTES && this.#flushSlab()) return this.#submitAlone(message, data, remaining)
+    if (message.size > SLAB_INLINE_MAX_BYTES) {
+      // After the slab, never before it; if the slab is refused, its messages wait and this one behind them.
+      return this.#flushSlab() && this.#submitAlone(message, data, remaining)
+    }
     const token = this.#nextToken()
     this.#slab.append(token, message.channel.peer, remaining, data)
     this.#slabMessages.push(message)
