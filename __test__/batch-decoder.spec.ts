@@ -122,7 +122,7 @@ test('peer-changed updates the table in place and keeps since', (t) => {
   const since = peers.get(A.id)?.since
   decoder.decode(
     new BatchBuilder()
-      .event({ type: 'peer-changed', id: A.id, name: 'A2', address: '127.0.0.1:1', announcePeriodMs: 50 })
+      .peerChanged({ id: A.id, name: 'A2', address: '127.0.0.1:1', announcePeriodMs: 50 })
       .build(),
   )
   const changed = events[2]
@@ -159,6 +159,7 @@ test('name clash: both kept, the oldest holder wins name lookups until it leaves
         address: '127.0.0.1:2',
         announcePeriodMs: 1000,
         existingId: A.id,
+        extensions: [],
       })
       .build(),
   )

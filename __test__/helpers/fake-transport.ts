@@ -76,6 +76,8 @@ export interface PeerInfo {
   name: string
   address?: string
   announcePeriodMs?: number
+  /** Announcement extensions. Default: none. */
+  extensions?: { type: number; value: Buffer }[]
 }
 
 /** Builds a NativeBatch in the layout the native core produces. */
@@ -133,6 +135,10 @@ export class BatchBuilder {
     return this.event({ type: 'peer-up', ...withDefaults(peer) })
   }
 
+  peerChanged(peer: PeerInfo): this {
+    return this.event({ type: 'peer-changed', ...withDefaults(peer) })
+  }
+
   peerDown(peer: PeerInfo, reason = 'left'): this {
     return this.event({ type: 'peer-down', ...withDefaults(peer), reason })
   }
@@ -161,7 +167,7 @@ export class BatchBuilder {
 }
 
 function withDefaults(peer: PeerInfo): Required<PeerInfo> {
-  return { address: '127.0.0.1:40000', announcePeriodMs: 1000, ...peer }
+  return { address: '127.0.0.1:40000', announcePeriodMs: 1000, extensions: [], ...peer }
 }
 
 /** An Error shaped like the native addon's: a message and a `code`. */
@@ -205,6 +211,10 @@ export class FakeTransport implements NativeTransport {
   /** Called on every send / broadcast that is accepted (reliable ones once delivered); used by FakeNetwork. */
   onTransmit: ((peerId: string | undefined, data: Buffer, reliable: boolean) => void) | undefined
   onClose: (() => void) | undefined
+  /** The announcement extensions set, by type. */
+  readonly extensions = new Map<number, Buffer>()
+  /** Called when an announcement extension changes; used by FakeNetwork. */
+  onExtensions: (() => void) | undefined
 
   constructor(
     readonly config: NativeConfig,
@@ -247,6 +257,14 @@ export class FakeTransport implements NativeTransport {
 
   rejectPeer(peerId: string): void {
     this.rejected.push(peerId)
+  }
+
+  setAnnounceExtension(kind: number, value: Uint8Array): void {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    const before = this.extensions.get(kind)
+    if (value.length === 0) this.extensions.delete(kind)
+    else this.extensions.set(kind, Buffer.from(value))
+    if (before?.equals(value) !== true && !(before === undefined && value.length === 0)) this.onExtensions?.()
   }
 
   stats(): NativeStats {
@@ -337,6 +355,10 @@ export class FakeNetwork {
         else this.#later(receiver, batch.build())
       }
     }
+    transport.onExtensions = () => {
+      for (const other of this.#peersOf(transport))
+        this.#later(other, new BatchBuilder().peerChanged(infoOf(transport)).build())
+    }
     transport.onClose = () => {
       for (const other of this.#peersOf(transport))
         this.#later(other, new BatchBuilder().peerDown(infoOf(transport)).build())
@@ -367,5 +389,6 @@ function infoOf(transport: FakeTransport): PeerInfo {
     name: transport.config.name,
     address: transport.address,
     announcePeriodMs: transport.config.announcePeriodMs,
+    extensions: [...transport.extensions].map(([type, value]) => ({ type, value })),
   }
 }

@@ -216,8 +216,14 @@ impl<S: Sink> Driver<S> {
     /// queue fills up and senders are told so).
     fn apply_commands(&mut self, now: Instant) {
         self.shared.mailbox.start_drain();
-        while let Some(Control::Reject(id)) = self.inbox.next_control() {
-            self.core.reject_peer(now, id);
+        while let Some(control) = self.inbox.next_control() {
+            match control {
+                Control::Reject(id) => self.core.reject_peer(now, id),
+                // Checked by the handle; a refusal here (closing) has nobody left to tell.
+                Control::SetAnnounceExtension { kind, value } => {
+                    let _ = self.core.set_announce_extension(now, kind, &value);
+                }
+            }
         }
         self.commands_pending = false;
         let mut unflushed = 0;
