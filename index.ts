@@ -40,3 +40,10 @@ export {
   UnknownPeerError,
 } from './src/errors'
 export type { NativeBatch, NativeConfig, NativeOpen, NativePeerEvent, NativeStats, NativeTransport } from './src/native'
+export { TopicMessage, type TopicMessageFields } from './src/topics/message'
+export { Subscription } from './src/topics/subscription'
+export type { CacheOptions, PublishOptions, SubscribeOptions, TopicOptions } from './src/topics/options'
+export type { TopicStats } from './src/topics/stats'
+export { CodecError, TopicError, TopicTypeError, TopicWireError } from './src/topics/errors'
+export { type Codec, type CodecName, type CodecOption, customCodec, type CustomCodecSpec } from './src/topics/codec'
+export { matches as topicMatches, validateTopicFilter, validateTopicName } from './src/topics/topic-name'
