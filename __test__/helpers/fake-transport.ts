@@ -332,6 +332,29 @@ export function fakeOpen(failWith?: Error): { open: NativeOpen; transports: Fake
 export class FakeNetwork {
   readonly transports: FakeTransport[] = []
   readonly #fake = fakeOpen()
+  /** Transports cut off from the others (see `cut()`). */
+  readonly #cut = new Set<FakeTransport>()
+
+  /**
+   * A partition: `transport` and the others see each other go down ('expired') and exchange nothing until `heal()`.
+   */
+  cut(transport: FakeTransport): void {
+    const others = this.#peersOf(transport)
+    this.#cut.add(transport)
+    for (const other of others) {
+      this.#later(other, new BatchBuilder().peerDown(infoOf(transport), 'expired').build())
+      this.#later(transport, new BatchBuilder().peerDown(infoOf(other), 'expired').build())
+    }
+  }
+
+  /** Ends a partition: `transport` and the others see each other come up again. */
+  heal(transport: FakeTransport): void {
+    this.#cut.delete(transport)
+    for (const other of this.#peersOf(transport)) {
+      this.#later(other, new BatchBuilder().peerUp(infoOf(transport)).build())
+      this.#later(transport, new BatchBuilder().peerUp(infoOf(other)).build())
+    }
+  }
 
   /** The NativeOpen to pass to `Endpoint.openWith`. */
   readonly open: NativeOpen = (config, onBatch) => {
@@ -368,8 +391,9 @@ export class FakeNetwork {
   }
 
   #peersOf(transport: FakeTransport): FakeTransport[] {
+    if (this.#cut.has(transport)) return []
     return this.transports.filter(
-      (t) => t !== transport && !t.closed && t.config.networkId === transport.config.networkId,
+      (t) => t !== transport && !t.closed && !this.#cut.has(t) && t.config.networkId === transport.config.networkId,
     )
   }
 

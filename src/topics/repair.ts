@@ -79,7 +79,9 @@ export function answerRepair(
     const oldest = [...history.history(stream.topic, stream.publisher), history.retained(stream.topic)]
       .filter((r): r is HistoryRecord => r !== undefined && r.publisher === stream.publisher)
       .reduce((min, r) => Math.min(min, r.seq), Infinity)
-    const firstAvailable = mine !== undefined ? Math.min(oldest, mine.seq + 1) : records[0].seq
+    // Numbers above the request may still be on their way: never tell the asker to give those up.
+    const asked = stream.ranges.reduce((max, [, last]) => Math.max(max, last), 0)
+    const firstAvailable = mine !== undefined ? Math.min(oldest, mine.seq + 1, asked + 1) : records[0].seq
     const fields = records.map((r) => ({
       seq: r.seq,
       timestamp: r.timestamp,
