@@ -1,0 +1,103 @@
+/**
+ * The topic commands of the CLI: `glue pub`, `glue sub`, `glue topics` (from source, via tsx, on loopback with a
+ * private group), and their pure helpers.
+ */
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+import anyTest, { type TestFn } from 'ava'
+
+import { TopicMessage } from '../index'
+import { formatStatus } from '../src/cli/common'
+import { formatTopicMessage, parseValue } from '../src/cli/pubsub'
+import { isNativeAvailable } from '../src/native'
+import { isolatedOptions } from './helpers/loopback'
+
+const execFileAsync = promisify(execFile)
+const cli = join(__dirname, '..', 'src', 'cli', 'main.ts')
+const withNative = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
+
+/** Runs the CLI from source and returns its exit code and output. */
+async function glue(args: string[]) {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import=tsx', cli, ...args], {
+      timeout: 30_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string }
+    return { code, stdout, stderr }
+  }
+}
+
+/** Flags that keep a CLI run to a private group on loopback. */
+function isolatedFlags(): string[] {
+  const { group, networkId } = isolatedOptions()
+  return ['--group', String(group), '--network-id', String(networkId), '--announce-period', '100']
+}
+
+const message = (fields: Partial<ConstructorParameters<typeof TopicMessage>[0]>) =>
+  new TopicMessage({
+    topic: 'a/b',
+    value: Buffer.from('hi'),
+    payload: Buffer.from('hi'),
+    type: '',
+    from: '0123456789abcdef',
+    fromName: 'A',
+    seq: 3,
+    timestamp: 0,
+    retained: false,
+    replayed: false,
+    reliable: true,
+    ...fields,
+  })
+
+anyTest('topic messages and values format for the terminal', (t) => {
+  t.is(formatTopicMessage(message({})), 'a/b #3 from A: hi')
+  t.is(formatTopicMessage(message({ value: { n: 1n }, replayed: true, retained: true })), 'a/b #3 from A (replayed, retained): {"n":"1"}')
+  t.is(formatTopicMessage(message({ fromName: '' })), 'a/b #3 from 0123456789abcdef: hi')
+  t.deepEqual(parseValue('{"a":1}', 'json'), { a: 1 })
+  t.is(parseValue('plain text', 'msgpack'), 'plain text')
+  t.is(parseValue('{"a":1}', 'raw'), '{"a":1}')
+})
+
+anyTest('an interest change is reported as such', (t) => {
+  const peer = { id: 'aaaaaaaaaaaaaaaa', name: 'A', address: '127.0.0.1:1', announcePeriodMs: 100, since: new Date() }
+  const previous = { ...peer, extensions: new Map() }
+  const changed = { ...peer, extensions: new Map([[0x10, Buffer.of(1)]]) }
+  t.regex(formatStatus({ type: 'peer-changed', peer: changed, previous }), /topic interest\) changed$/)
+})
+
+anyTest('pub, sub and topics are listed; bad topics and filters are clear errors', async (t) => {
+  const help = await glue(['--help'])
+  for (const command of ['pub', 'sub', 'topics|endpoint']) t.regex(help.stdout, new RegExp(`^  ${command.replace('|', '\\|')} `, 'm'))
+  const badTopic = await glue(['pub', 'a/+', 'x', '--wait', '0.1'])
+  t.is(badTopic.code, 1)
+  t.regex(badTopic.stderr, /^glue: invalid topic "a\/\+"/m)
+  const badFilter = await glue(['sub', 'a/#/b', '--duration', '1'])
+  t.is(badFilter.code, 1)
+  t.regex(badFilter.stderr, /^glue: invalid filter "a\/#\/b"/m)
+})
+
+withNative('glue sub gets what glue pub published before it started (history), as JSON lines', async (t) => {
+  const flags = isolatedFlags()
+  const pub = glue(['pub', 'cli/x', '{"v":1}', '--codec', 'json', '--depth', '5', '--count', '2', '--interval', '0', '--wait', '0.1', '--linger', '3', ...flags])
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  const sub = await glue(['sub', 'cli/#', '--count', '2', '--json', '--duration', '10', ...flags])
+  t.is(sub.code, 0, sub.stderr)
+  const lines = sub.stdout.trim().split('\n').map((line) => JSON.parse(line))
+  t.like(lines, [
+    { topic: 'cli/x', seq: 1, value: { v: 1 }, replayed: true },
+    { topic: 'cli/x', seq: 2, value: { v: 1 }, replayed: true },
+  ])
+  t.is((await pub).code, 0)
+})
+
+withNative('glue topics runs one endpoint with the seed flags and prints its own counter', async (t) => {
+  const flags = isolatedFlags()
+  const { code, stdout } = await glue(['topics', '-interfaceName', 'lo', '-endpointName', 'T', '-sendMessages', '--duration', '1.5', ...flags])
+  t.is(code, 0)
+  t.regex(stdout, /glue\/T\/counter #1 from T \(retained\): \{"n":1,/)
+  t.regex(stdout, /closed: published ([1-9]\d*), delivered \1 topic messages/, "its own subscription got each of its publications")
+})
