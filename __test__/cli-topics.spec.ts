@@ -1,6 +1,6 @@
 /**
- * The topic commands of the CLI: `glue pub`, `glue sub`, `glue topics` (from source, via tsx, on loopback with a
- * private group), and their pure helpers.
+ * The topic commands of the CLI: `glue pub`, `glue sub`, `glue topics` on loopback with a private group (in this
+ * process, and one publisher as a child process), and their pure helpers.
  */
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import anyTest, { type TestFn } from 'ava'
 
 import { TopicMessage } from '../index'
 import { formatStatus } from '../src/cli/common'
+import { buildProgram, main } from '../src/cli/main'
 import { formatTopicMessage, parseValue } from '../src/cli/pubsub'
 import { isNativeAvailable } from '../src/native'
 import { isolatedOptions } from './helpers/loopback'
@@ -69,24 +70,48 @@ anyTest('an interest change is reported as such', (t) => {
   t.regex(formatStatus({ type: 'peer-changed', peer: changed, previous }), /topic interest\) changed$/)
 })
 
-anyTest('pub, sub and topics are listed; bad topics and filters are clear errors', async (t) => {
-  const help = await glue(['--help'])
-  for (const command of ['pub', 'sub', 'topics|endpoint']) t.regex(help.stdout, new RegExp(`^  ${command.replace('|', '\\|')} `, 'm'))
-  const badTopic = await glue(['pub', 'a/+', 'x', '--wait', '0.1'])
+anyTest('pub, sub and topics (alias endpoint) are commands', (t) => {
+  const commands = buildProgram(() => {}).commands
+  for (const name of ['pub', 'sub', 'topics']) t.truthy(commands.find((c) => c.name() === name), name)
+  t.deepEqual(commands.find((c) => c.name() === 'topics')?.aliases(), ['endpoint'])
+})
+
+/**
+ * Runs the CLI in this process (no child process: cheaper on a busy machine) and collects what it prints on stdout
+ * and stderr. Serial tests only: it replaces console.log and console.error meanwhile.
+ */
+async function glueHere(args: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const { log, error } = console
+  console.log = (...items: unknown[]) => void out.push(items.join(' '))
+  console.error = (...items: unknown[]) => void err.push(items.join(' '))
+  try {
+    const code = await main(['node', 'glue', ...args])
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') }
+  } finally {
+    console.log = log
+    console.error = error
+  }
+}
+
+anyTest.serial('bad topics and filters are clear errors', async (t) => {
+  const badTopic = await glueHere(['pub', 'a/+', 'x', '--wait', '0.1'])
   t.is(badTopic.code, 1)
   t.regex(badTopic.stderr, /^glue: invalid topic "a\/\+"/m)
-  const badFilter = await glue(['sub', 'a/#/b', '--duration', '1'])
+  const badFilter = await glueHere(['sub', 'a/#/b', '--duration', '1'])
   t.is(badFilter.code, 1)
   t.regex(badFilter.stderr, /^glue: invalid filter "a\/#\/b"/m)
 })
 
-withNative('glue sub gets what glue pub published before it started (history), as JSON lines', async (t) => {
+withNative.serial('glue sub gets what glue pub published before it started (history), as JSON lines', async (t) => {
   const flags = isolatedFlags()
-  const pub = glue(['pub', 'cli/x', '{"v":1}', '--codec', 'json', '--depth', '5', '--count', '2', '--interval', '0', '--wait', '0.1', '--linger', '3', ...flags])
+  const publication = ['cli/x', '{"v":1}', '--codec', 'json', '--depth', '5', '--count', '2', '--interval', '0']
+  const pub = glue(['pub', ...publication, '--wait', '0.1', '--linger', '3', ...flags])
   await new Promise((resolve) => setTimeout(resolve, 1200))
-  const sub = await glue(['sub', 'cli/#', '--count', '2', '--json', '--duration', '10', ...flags])
+  const sub = await glueHere(['sub', 'cli/#', '--count', '2', '--json', '--duration', '10', ...flags])
   t.is(sub.code, 0, sub.stderr)
-  const lines = sub.stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const lines = sub.stdout.split('\n').map((line) => JSON.parse(line))
   t.like(lines, [
     { topic: 'cli/x', seq: 1, value: { v: 1 }, replayed: true },
     { topic: 'cli/x', seq: 2, value: { v: 1 }, replayed: true },
@@ -94,10 +119,11 @@ withNative('glue sub gets what glue pub published before it started (history), a
   t.is((await pub).code, 0)
 })
 
-withNative('glue topics runs one endpoint with the seed flags and prints its own counter', async (t) => {
+withNative.serial('glue topics runs one endpoint with the seed flags and prints its own counter', async (t) => {
   const flags = isolatedFlags()
-  const { code, stdout } = await glue(['topics', '-interfaceName', 'lo', '-endpointName', 'T', '-sendMessages', '--duration', '1.5', ...flags])
+  const seed = ['-interfaceName', 'lo', '-endpointName', 'T', '-sendMessages']
+  const { code, stdout } = await glueHere(['topics', ...seed, '--duration', '1.5', ...flags])
   t.is(code, 0)
   t.regex(stdout, /glue\/T\/counter #1 from T \(retained\): \{"n":1,/)
-  t.regex(stdout, /closed: published ([1-9]\d*), delivered \1 topic messages/, "its own subscription got each of its publications")
+  t.regex(stdout, /closed: published ([1-9]\d*), delivered \1 topic messages/, 'its own subscription got each one')
 })

@@ -6,25 +6,19 @@
  *
  * Needs root, iproute2 and nftables; otherwise every test is skipped with the reason in its title. Serial.
  */
-import anyTest from 'ava'
-
 import type { EndpointOptions } from '../index'
-import { isNativeAvailable } from '../src/native'
 import {
   type Host,
   type NsProcess,
   type NsRecord,
-  netnsSkipReason,
+  netnsTests,
   setLink,
   spawnIn,
   type TestNet,
   useNet,
 } from './helpers/netns'
 
-const skipReason = isNativeAvailable() ? netnsSkipReason() : 'the native addon is not built'
-if (skipReason !== undefined) console.warn(`topics-netns.spec.ts: skipping every test: ${skipReason}`)
-const test = skipReason === undefined ? anyTest.serial : anyTest.serial.skip
-const title = (text: string) => (skipReason === undefined ? text : `${text} (skipped: ${skipReason})`)
+const { test, title } = netnsTests('topics-netns.spec.ts')
 
 const TEST_TIMEOUT_MS = 120_000
 
@@ -53,6 +47,13 @@ const messages = (p: NsProcess) => p.records.filter((r) => r.event === 'message'
 const received = (p: NsProcess, count: number, timeoutMs = 20_000) =>
   p.waitFor(() => messages(p).length >= count, timeoutMs)
 
+/** Waits until every process saw every other one come up. */
+async function meshed(procs: NsProcess[]): Promise<void> {
+  for (const p of procs) {
+    for (const other of procs) if (other !== p) await p.waitFor(upEvent(`h${other.host.index}`), 20_000)
+  }
+}
+
 /** Publishes "from".."to" on p/x from `p` and waits until it is done. */
 async function publish(p: NsProcess, from: number, to: number): Promise<void> {
   p.command({ op: 'publish', topic: 'p/x', from, to, depth: 1000 })
@@ -67,11 +68,12 @@ async function stats(p: NsProcess): Promise<Record<string, number>> {
   return record.stats as Record<string, number>
 }
 
-test(title('partition: the cut-off subscriber gets every missed publication once, in order; a bystander gets no data'), async (t) => {
+const PARTITION = 'partition: the cut-off subscriber gets every missed publication once, in order; a bystander gets no data'
+test(title(PARTITION), async (t) => {
   t.timeout(TEST_TIMEOUT_MS)
   const net = useNet(t, 3)
   const [pub, sub, idle] = net.hosts.map((host) => start(net, host))
-  for (const p of [pub, sub, idle]) for (const name of ['h1', 'h2', 'h3']) if (name !== `h${p.host.index}`) await p.waitFor(upEvent(name), 20_000)
+  await meshed([pub, sub, idle])
   sub.command({ op: 'subscribe', filter: 'p/#' })
   await sub.waitFor((r) => r.event === 'subscribed')
   await new Promise((resolve) => setTimeout(resolve, 300)) // the interest summary reaches h1
@@ -95,13 +97,14 @@ test(title('partition: the cut-off subscriber gets every missed publication once
   t.is(bystander.topicUnwanted, 0)
 })
 
-test(title('partition: when the publisher is killed meanwhile, a caching peer fills the gap once, in order'), async (t) => {
+const KILLED = 'partition: when the publisher is killed meanwhile, a caching peer fills the gap once, in order'
+test(title(KILLED), async (t) => {
   t.timeout(TEST_TIMEOUT_MS)
   const net = useNet(t, 3)
   const pub = start(net, net.hosts[0])
   const sub = start(net, net.hosts[1])
   const cache = start(net, net.hosts[2], { cache: { filters: ['#'], depth: 1000 } })
-  for (const p of [pub, sub, cache]) for (const name of ['h1', 'h2', 'h3']) if (name !== `h${p.host.index}`) await p.waitFor(upEvent(name), 20_000)
+  await meshed([pub, sub, cache])
   sub.command({ op: 'subscribe', filter: 'p/x' })
   await sub.waitFor((r) => r.event === 'subscribed')
   await new Promise((resolve) => setTimeout(resolve, 300))

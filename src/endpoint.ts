@@ -60,7 +60,8 @@ function toBytes(data: Payload): Uint8Array {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`)
   if (isTopicPayload(bytes)) {
     throw new InvalidOptionError(
-      `data must not start with the bytes ${TOPIC_ENVELOPE.toString('hex')} 01: they mark topic messages (use publish())`,
+      `data must not start with the bytes ${TOPIC_ENVELOPE.toString('hex')} 01: they mark topic messages ` +
+        '(use publish())',
       { option: 'data' },
     )
   }
@@ -157,7 +158,12 @@ export class Endpoint implements AsyncDisposable {
       nameOf: (id) => this.#peers.nameOf(id),
     })
     this.#topics = new TopicLayer(
-      endpointTransport({ native: this.#native, reliable: this.#reliable, peers: this.#peers, name: resolved.native.name }),
+      endpointTransport({
+        native: this.#native,
+        reliable: this.#reliable,
+        peers: this.#peers,
+        name: resolved.native.name,
+      }),
       resolved.topics,
       {
         queueLimit: resolved.messageQueueLimit,

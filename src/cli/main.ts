@@ -1,5 +1,6 @@
 /**
- * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`. bin/glue.js calls {@link run}.
+ * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`.
+ * bin/glue.js calls {@link run}.
  */
 import { debuglog } from 'node:util'
 

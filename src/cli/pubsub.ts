@@ -106,7 +106,8 @@ export function registerPubSub(program: Command, run: JobRunner): void {
 }
 
 async function open(flags: CommonFlags, role: string): Promise<Endpoint> {
-  return Endpoint.open({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`) })
+  const name = unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`)
+  return Endpoint.open({ ...commonEndpointOptions(flags), name })
 }
 
 /** Runs `glue pub`; resolves to the exit code. */

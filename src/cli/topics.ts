@@ -40,7 +40,8 @@ export async function topics(flags: TopicsFlags, signal: AbortSignal): Promise<n
     const deadline = flags.duration === undefined ? Infinity : performance.now() + flags.duration * 1000
     for (let n = 1; !signal.aborted && performance.now() < deadline; n++) {
       if (flags.sendMessages) {
-        ep.publish(topic, { n, at: new Date().toISOString() }, { codec: 'json', reliable: true, retain: true, depth: 10 })
+        const value = { n, at: new Date().toISOString() }
+        ep.publish(topic, value, { codec: 'json', reliable: true, retain: true, depth: 10 })
           .then(() => log(`published ${topic} #${n}`))
           .catch((err: unknown) => log(`publication ${topic} #${n} not acknowledged by all: ${(err as Error).message}`))
       }

@@ -108,7 +108,8 @@ export class TopicTypeError extends GlueError {
     const show = (type: string): string => (type === '' ? 'untyped' : `type ${JSON.stringify(type)}`)
     super(
       ErrorCode.TOPIC_TYPE,
-      `topic ${describeValue(topic)} is published by this endpoint as ${show(expected)}; cannot publish ${show(actual)}`,
+      `topic ${describeValue(topic)} is published by this endpoint as ${show(expected)}; ` +
+        `cannot publish ${show(actual)}`,
     )
     this.topic = topic
     this.expected = expected

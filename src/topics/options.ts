@@ -27,7 +27,8 @@ export interface PublishOptions {
    * joiners and to fill gaps after a partition. Default 0 (none).
    */
   depth?: number
-  /** Keep this publication as the topic's retained last value (sent to late joiners even with depth 0). Default false. */
+  /** Keep this publication as the topic's retained last value (sent to late joiners even with depth 0). Default false.
+   */
   retain?: boolean
   /** Lifespan, ms (> 0): older publications are neither delivered nor kept. Default Infinity. */
   lifespanMs?: number
@@ -37,7 +38,7 @@ export interface PublishOptions {
 
 /** Options of `subscribe()`. */
 export interface SubscribeOptions<T = unknown> {
-  /** Receive only publications of this type name; others are dropped and counted (`topicTypeMismatch`). Default: any. */
+  /** Receive only publications of this type name; others are dropped and counted (`topicTypeMismatch`). Default any. */
   type?: string
   /**
    * Receive only reliable publications (and replays); best-effort ones are dropped and counted (`topicQosMismatch`),
@@ -53,7 +54,10 @@ export interface SubscribeOptions<T = unknown> {
   callback?: (message: TopicMessage<T>) => void
   /** Aborting ends the subscription, like `unsubscribe()`. */
   signal?: AbortSignal
-  /** Capacity of the iterator, messages: beyond it the oldest is dropped (counted). Default the endpoint's `messageQueueLimit`. */
+  /**
+   * Capacity of the iterator, messages: beyond it the oldest is dropped (counted in `topicQueueDrops`). Default the
+   * endpoint's `messageQueueLimit`.
+   */
   queueLimit?: number
 }
 
@@ -114,7 +118,9 @@ function integerOption(option: string, value: unknown, fallback: number, min: nu
 
 /** Validates the endpoint's `topics` option. */
 export function resolveTopicOptions(options: TopicOptions | undefined): ResolvedTopicOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw bad('topics', options, 'an object')
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw bad('topics', options, 'an object')
+  }
   const cache = options?.cache
   const filters = cache?.filters ?? []
   if (!Array.isArray(filters)) throw bad('topics.cache.filters', filters, 'an array of topic filters')
@@ -155,7 +161,8 @@ export function resolvePublishOptions(options: PublishOptions | undefined): Reso
   if (o.reliable !== undefined && typeof o.reliable !== 'boolean') throw bad('reliable', o.reliable, 'a boolean')
   if (o.retain !== undefined && typeof o.retain !== 'boolean') throw bad('retain', o.retain, 'a boolean')
   const lifespanMs = numberOption('lifespanMs', o.lifespanMs, Infinity, Number.MIN_VALUE, Infinity)
-  const deadlineMs = o.deadlineMs === undefined ? undefined : numberOption('deadlineMs', o.deadlineMs, 0, 1, 2 ** 31 - 1)
+  const deadlineMs =
+    o.deadlineMs === undefined ? undefined : numberOption('deadlineMs', o.deadlineMs, 0, 1, 2 ** 31 - 1)
   return {
     type,
     codec,

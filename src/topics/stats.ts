@@ -10,7 +10,10 @@ export interface TopicStats {
   topicDelivered: number
   /** Topic messages and interest summaries from the network that could not be decoded (dropped). */
   topicMalformed: number
-  /** Publications received for topics this endpoint neither subscribes to nor caches (multicast or a summary's false positive). */
+  /**
+   * Publications received for topics this endpoint neither subscribes to nor caches (a multicast, or a false positive
+   * of its interest summary).
+   */
   topicUnwanted: number
   /** Publications dropped by a subscription that asked for another type. */
   topicTypeMismatch: number

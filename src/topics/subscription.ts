@@ -58,7 +58,8 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
     this.reliable = options.reliable === true
     const { codec, callback } = options
     if (codec !== undefined && (typeof codec.decode !== 'function' || typeof codec.id !== 'number')) {
-      throw new InvalidOptionError('Invalid option codec: expected a codec object (see customCodec)', { option: 'codec' })
+      const message = 'Invalid option codec: expected a codec object (see customCodec)'
+      throw new InvalidOptionError(message, { option: 'codec' })
     }
     this.codec = codec
     if (callback !== undefined && typeof callback !== 'function') {

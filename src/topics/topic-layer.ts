@@ -49,7 +49,7 @@ interface Pending {
   readonly replayed: boolean
 }
 
-/** Bytes of a topic message in a best-effort datagram besides the payload: envelope and PUBLISH header. */
+/** The empty interest summary (no subscriptions). */
 const EMPTY = new Uint8Array(0)
 /** Streams whose last repair request time is remembered at most (then forgotten all at once). */
 const MAX_REPAIR_TIMES = 10_000
@@ -109,7 +109,12 @@ export class TopicLayer {
   #timerAt = Infinity
   #closed = false
 
-  constructor(transport: TopicTransport, options: ResolvedTopicOptions, limits: TopicLayerLimits, onError: (err: unknown) => void) {
+  constructor(
+    transport: TopicTransport,
+    options: ResolvedTopicOptions,
+    limits: TopicLayerLimits,
+    onError: (err: unknown) => void,
+  ) {
     this.#t = transport
     this.#o = options
     this.#limits = limits
@@ -129,7 +134,8 @@ export class TopicLayer {
     this.#local.check(topic, o.type)
     const payload = encodeValue(o.codec, topic, value as never)
     const seq = (this.#local.get(topic)?.seq ?? 0) + 1
-    const record = { seq, timestamp: Date.now(), lifespanMs: o.lifespanMs, retain: o.retain, codec: o.codec.id, payload }
+    const { lifespanMs, retain } = o
+    const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
     const fields = { ...record, epoch: this.#local.epoch, depth: o.depth, topic, type: o.type }
     const message = wrapTopicMessage(encodePublish(fields))
     const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
