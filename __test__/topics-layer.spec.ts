@@ -2,7 +2,7 @@
  * The topic layer through `Endpoint` on the in-memory fake network (no addon): routing by interest, types, codecs,
  * history for late joiners, lifespans, ordering and de-duplication, partitions, bad input.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import {
   CodecError,
@@ -19,16 +19,31 @@ import { until } from './helpers/loopback'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** `count` endpoints on one fake network that know each other. */
-async function network(count: number, topics = {}) {
+/** `count` endpoints on one fake network that know each other; closed when the test ends, pass or fail. */
+async function network(t: ExecutionContext, count: number, topics = {}) {
   const net = new FakeNetwork()
   const eps: Endpoint[] = []
+  const close = () => Promise.all(eps.map((ep) => ep.close()))
+  t.teardown(close)
   for (let i = 0; i < count; i++) {
     eps.push(await Endpoint.openWith(net.open, { env: false, name: `E${i}`, maxDatagramSize: 1472, topics }))
   }
   if (!(await until(() => eps.every((ep) => ep.peers().length === count - 1)))) throw new Error('no discovery')
-  const transport = (ep: Endpoint) => net.transports.find((t) => t.id === ep.id) as FakeTransport
-  return { net, eps, transport, close: () => Promise.all(eps.map((ep) => ep.close())) }
+  const transport = (ep: Endpoint) => net.transports.find((tr) => tr.id === ep.id) as FakeTransport
+  /** Waits until every endpoint knows every peer's current interest summary. */
+  const settle = async () => {
+    await new Promise((resolve) => setImmediate(resolve)) // summaries are announced on a microtask
+    const known = () =>
+      eps.every((ep) =>
+        ep.peers().every((peer) => {
+          const announced = net.transports.find((tr) => tr.id === peer.id)?.extensions.get(0x10)
+          const seen = peer.extensions.get(0x10)
+          return announced === undefined ? seen === undefined : seen?.equals(announced) === true
+        }),
+      )
+    if (!(await until(known))) throw new Error('interest summaries did not spread')
+  }
+  return { net, eps, transport, close, settle }
 }
 
 /** Collects a subscription's messages through its callback. */
@@ -38,11 +53,8 @@ function collect(ep: Endpoint, filter: string, options = {}) {
   return { got, sub }
 }
 
-/** Waits until every endpoint's interest summary reached the others. */
-const settle = () => sleep(20)
-
 test('a publication reaches a matching subscriber with its fields', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close, settle } = await network(t, 2)
   const [a, b] = eps
   const { got } = collect(b, 'sensors/+/temp')
   await settle()
@@ -52,11 +64,10 @@ test('a publication reaches a matching subscriber with its fields', async (t) =>
   t.is(got[0].text(), '{"c":21}')
   t.true(Math.abs(got[0].timestamp - Date.now()) < 60_000)
   t.false(got[0].replayed)
-  await close()
 })
 
 test('wildcard filters receive exactly the topics they match', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close, settle } = await network(t, 2)
   const [a, b] = eps
   const table: [string, string[]][] = [
     ['a/b', ['a/b']],
@@ -77,11 +88,10 @@ test('wildcard filters receive exactly the topics they match', async (t) => {
       filter,
     )
   })
-  await close()
 })
 
 test('subscribers get only their type; a publisher cannot change its type', async (t) => {
-  const { eps, close } = await network(3)
+  const { eps, close, settle } = await network(t, 3)
   const [a, b, c] = eps
   const typed = collect(b, 'x', { type: 'Temp' })
   const any = collect(b, 'x')
@@ -97,11 +107,10 @@ test('subscribers get only their type; a publisher cannot change its type', asyn
   const err = t.throws(() => a.publish('x', 'cold', { type: 'Other' }), { instanceOf: TopicTypeError })
   t.is(err?.code, 'ERR_GLUE_TOPIC_TYPE')
   t.throws(() => a.publish('x', 'cold'), { instanceOf: TopicTypeError, message: /untyped/ })
-  await close()
 })
 
 test('publications go only to interested endpoints: unicast to few, multicast to many', async (t) => {
-  const { eps, transport, close } = await network(4, { multicastRatio: 0.6 })
+  const { eps, transport, close, settle } = await network(t, 4, { multicastRatio: 0.6 })
   const [a, b, c, d] = eps
   collect(b, 'few')
   for (const ep of [b, c, d]) collect(ep, 'many/#')
@@ -116,11 +125,10 @@ test('publications go only to interested endpoints: unicast to few, multicast to
   )
   t.is(transport(a).sent.length + transport(a).broadcasts.length, 0, 'nothing sent for a topic nobody wants')
   for (const ep of [c, d]) t.is(ep.stats().topicUnwanted, 0)
-  await close()
 })
 
 test('a late subscriber gets the last N publications at once, then live ones, each once and in order', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close } = await network(t, 2)
   const [a, b] = eps
   for (let i = 1; i <= 10; i++) a.publish('h', `${i}`, { depth: 3 })
   const { got } = collect(b, 'h')
@@ -137,11 +145,10 @@ test('a late subscriber gets the last N publications at once, then live ones, ea
       [11, '11', false],
     ],
   )
-  await close()
 })
 
 test('a retained value reaches late joiners without history; expired publications are neither sent nor delivered', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close } = await network(t, 2)
   const [a, b] = eps
   a.publish('state', 'old', { retain: true })
   a.publish('state', 'new', { retain: true })
@@ -156,11 +163,10 @@ test('a retained value reaches late joiners without history; expired publication
     [['new', true]],
   )
   t.is(brief.got.length, 0)
-  await close()
 })
 
 test('a publication whose lifespan passes while held is not delivered', async (t) => {
-  const { eps, transport, close } = await network(2, { holdMs: 60 })
+  const { eps, transport, close, settle } = await network(t, 2, { holdMs: 60 })
   const [a, b] = eps
   const { got } = collect(b, 't')
   await settle()
@@ -182,11 +188,10 @@ test('a publication whose lifespan passes while held is not delivered', async (t
   )
   t.true(b.stats().topicExpired >= 1)
   t.is(b.stats().topicSkipped, 1)
-  await close()
 })
 
 test('after a partition heals the cut-off endpoint gets every missed publication once, in order', async (t) => {
-  const { net, eps, transport, close } = await network(3, { cache: { filters: ['p/#'] } })
+  const { net, eps, transport, close, settle } = await network(t, 3, { cache: { filters: ['p/#'] } })
   const [a, b] = eps
   const { got } = collect(b, 'p/x')
   await settle()
@@ -203,13 +208,13 @@ test('after a partition heals the cut-off endpoint gets every missed publication
     got.map((m) => m.seq),
     Array.from({ length: 21 }, (_, i) => i + 1),
   )
-  await close()
 })
 
 test('a caching peer fills the gap when the publisher is gone', async (t) => {
-  const { net, eps, transport, close } = await network(3)
+  const { net, eps, transport, close, settle } = await network(t, 3)
   const [a, b] = eps
   const c = await Endpoint.openWith(net.open, { env: false, name: 'cache', topics: { cache: { filters: ['#'] } } })
+  t.teardown(() => c.close())
   t.true(await until(() => a.peers().length === 3))
   const { got } = collect(b, 'p/x')
   await settle()
@@ -227,11 +232,10 @@ test('a caching peer fills the gap when the publisher is gone', async (t) => {
     Array.from({ length: 10 }, (_, i) => [i + 1, `${i + 1}`, a.id]),
   )
   t.true(c.stats().topicReplayed >= 7)
-  await Promise.all([close(), c.close()])
 })
 
 test('codecs: json, msgpack and custom ones; undecodable payloads are counted', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close, settle } = await network(t, 2)
   const [a, b] = eps
   const upper = customCodec<string>('upper', {
     id: 200,
@@ -250,11 +254,10 @@ test('codecs: json, msgpack and custom ones; undecodable payloads are counted', 
   t.is(custom.got[0].value, 'SHOUT')
   t.is(plain.got.length, 2, 'the subscription without the custom codec drops it')
   t.is(b.stats().topicDecodeErrors, 1)
-  await close()
 })
 
 test('bad input throws named errors at the call', async (t) => {
-  const { eps, close } = await network(2)
+  const { eps, close } = await network(t, 2)
   const [a, b] = eps
   for (const topic of ['', 'a/+', 'a/#', '$sys/x', 'a\0b']) {
     t.throws(() => a.publish(topic, 'x'), { instanceOf: TopicError }, JSON.stringify(topic))
@@ -275,11 +278,10 @@ test('bad input throws named errors at the call', async (t) => {
     message: /topics\.holdMs/,
   })
   t.is(a.stats().topicPublished, 0, 'nothing was published')
-  await close()
 })
 
 test('malformed topic messages from the network are dropped and counted, not handed to onMessage', async (t) => {
-  const { eps, transport, close } = await network(2)
+  const { eps, transport, close } = await network(t, 2)
   const [a, b] = eps
   const plain: unknown[] = []
   b.onMessage((m) => plain.push(m))
@@ -288,11 +290,10 @@ test('malformed topic messages from the network are dropped and counted, not han
   for (const data of junk) transport(b).deliver(new BatchBuilder().message(a.id, data).build())
   t.is(b.stats().topicMalformed, 3)
   t.is(plain.length, 0)
-  await close()
 })
 
 test('unsubscribing and aborting end the subscription and withdraw the interest', async (t) => {
-  const { eps, transport, close } = await network(2)
+  const { eps, transport, close, settle } = await network(t, 2)
   const [a, b] = eps
   const controller = new AbortController()
   const sub = b.subscribe('x', { signal: controller.signal })
@@ -313,6 +314,6 @@ test('unsubscribing and aborting end the subscription and withdraw the interest'
   later.unsubscribe()
   t.true(later.ended)
   t.throws(() => b.subscribe('z', { callback: () => {} })[Symbol.asyncIterator](), { instanceOf: TypeError })
-  await close()
+  await b.close()
   t.throws(() => b.subscribe('x'), { code: 'ERR_GLUE_CLOSED' })
 })
