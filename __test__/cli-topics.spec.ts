@@ -2,9 +2,8 @@
  * The topic commands of the CLI: `glue pub`, `glue sub`, `glue topics` on loopback with a private group (in this
  * process, and one publisher as a child process), and their pure helpers.
  */
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 
 import anyTest, { type TestFn } from 'ava'
 
@@ -15,22 +14,8 @@ import { formatTopicMessage, parseValue } from '../src/cli/pubsub'
 import { isNativeAvailable } from '../src/native'
 import { isolatedOptions } from './helpers/loopback'
 
-const execFileAsync = promisify(execFile)
 const cli = join(__dirname, '..', 'src', 'cli', 'main.ts')
 const withNative = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
-
-/** Runs the CLI from source and returns its exit code and output. */
-async function glue(args: string[]) {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import=tsx', cli, ...args], {
-      timeout: 30_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string }
-    return { code, stdout, stderr }
-  }
-}
 
 /** Flags that keep a CLI run to a private group on loopback. */
 function isolatedFlags(): string[] {
@@ -107,16 +92,29 @@ anyTest.serial('bad topics and filters are clear errors', async (t) => {
 withNative.serial('glue sub gets what glue pub published before it started (history), as JSON lines', async (t) => {
   const flags = isolatedFlags()
   const publication = ['cli/x', '{"v":1}', '--codec', 'json', '--depth', '5', '--count', '2', '--interval', '0']
-  const pub = glue(['pub', ...publication, '--wait', '0.1', '--linger', '3', ...flags])
-  await new Promise((resolve) => setTimeout(resolve, 1200))
-  const sub = await glueHere(['sub', 'cli/#', '--count', '2', '--json', '--duration', '10', ...flags])
-  t.is(sub.code, 0, sub.stderr)
-  const lines = sub.stdout.split('\n').map((line) => JSON.parse(line))
-  t.like(lines, [
-    { topic: 'cli/x', seq: 1, value: { v: 1 }, replayed: true },
-    { topic: 'cli/x', seq: 2, value: { v: 1 }, replayed: true },
-  ])
-  t.is((await pub).code, 0)
+  const args = ['--import=tsx', cli, 'pub', ...publication, '--wait', '0.1', '--linger', '60', ...flags]
+  const pub = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise((resolve) => pub.on('exit', (code, signal) => resolve(code ?? signal)))
+  try {
+    let printed = ''
+    await new Promise<void>((resolve, reject) => {
+      pub.stdout.on('data', (chunk: Buffer) => {
+        printed += chunk.toString()
+        if (printed.includes('published cli/x #2')) resolve()
+      })
+      pub.on('exit', () => reject(new Error(`glue pub exited early: ${printed}`)))
+    })
+    const sub = await glueHere(['sub', 'cli/#', '--count', '2', '--json', '--duration', '20', ...flags])
+    t.is(sub.code, 0, sub.stderr)
+    const lines = sub.stdout.split('\n').map((line) => JSON.parse(line))
+    t.like(lines, [
+      { topic: 'cli/x', seq: 1, value: { v: 1 }, replayed: true },
+      { topic: 'cli/x', seq: 2, value: { v: 1 }, replayed: true },
+    ])
+  } finally {
+    pub.kill('SIGTERM') // like Ctrl-C: glue pub stops lingering and closes
+  }
+  t.is(await exited, 0)
 })
 
 withNative.serial('glue topics runs one endpoint with the seed flags and prints its own counter', async (t) => {
