@@ -1,10 +1,10 @@
 /**
  * Topics between real endpoints on loopback (the native addon): interest summaries in announcements, late joiners,
- * lifespans, and no data for endpoints that do not subscribe.
+ * lifespans, no data for endpoints that do not subscribe, wildcards and types.
  */
-import anyTest, { type TestFn } from 'ava'
+import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 
-import { Endpoint, type StatusEvent, type TopicMessage } from '../index'
+import { Endpoint, type StatusEvent, type TopicMessage, TopicTypeError } from '../index'
 import { isNativeAvailable } from '../src/native'
 import { isolatedOptions, until } from './helpers/loopback'
 
@@ -73,4 +73,57 @@ test('subscribing changes the announced interest summary: peers see peer-changed
   } finally {
     await Promise.all([a.close(), b.close()])
   }
+})
+
+/** Endpoints on one isolated loopback group that see each other; closed when the test ends. */
+async function mesh(t: ExecutionContext, names: string[]): Promise<Endpoint[]> {
+  const base = isolatedOptions()
+  const eps: Endpoint[] = []
+  t.teardown(() => Promise.all(eps.map((ep) => ep.close())))
+  for (const name of names) eps.push(await Endpoint.open({ ...base, name }))
+  if (!(await until(() => eps.every((ep) => ep.peers().length === names.length - 1)))) throw new Error('no mesh')
+  return eps
+}
+
+/** Waits until `ep` sees an interest summary from each of `subscribers`. */
+const interestSeen = (ep: Endpoint, subscribers: Endpoint[]) =>
+  until(() => subscribers.every((s) => ep.peers().find((p) => p.id === s.id)?.extensions.has(0x10) === true))
+
+test('wildcard table on real endpoints: each filter gets exactly the topics it matches', async (t) => {
+  const [pub, sub] = await mesh(t, ['pub', 'sub'])
+  const table: [string, string[]][] = [
+    ['a/b', ['a/b']],
+    ['a/+', ['a/b', 'a/c']],
+    ['a/#', ['a', 'a/b', 'a/c', 'a/b/c']],
+    ['+/+/c', ['a/b/c']],
+    ['+', ['a', 'x']],
+  ]
+  const got = table.map(([filter]) => {
+    const topics: string[] = []
+    sub.subscribe(filter, { callback: (m) => topics.push(m.topic) })
+    return topics
+  })
+  t.true(await interestSeen(pub, [sub]))
+  for (const topic of ['a', 'a/b', 'a/c', 'a/b/c', 'x']) await pub.publish(topic, topic, { reliable: true })
+  const total = table.reduce((sum, [, expected]) => sum + expected.length, 0)
+  t.true(await until(() => got.flat().length >= total)) // acknowledged is not yet handed to JavaScript
+  await sleep(50) // and nothing more arrives
+  t.deepEqual(
+    got,
+    table.map(([, expected]) => expected),
+  )
+})
+
+test('type mismatch on real endpoints: dropped and counted at the subscriber, an error at the publisher', async (t) => {
+  const [a, b, sub] = await mesh(t, ['a', 'b', 'sub'])
+  const temps: unknown[] = []
+  sub.subscribe('room/+', { type: 'Temperature', callback: (m) => temps.push(m.value) })
+  t.true(await interestSeen(a, [sub]))
+  t.true(await interestSeen(b, [sub]))
+  await b.publish('room/1', { db: 40 }, { codec: 'json', type: 'Noise', reliable: true })
+  await a.publish('room/1', { c: 21 }, { codec: 'json', type: 'Temperature', reliable: true })
+  t.true(await until(() => temps.length === 1))
+  t.deepEqual(temps, [{ c: 21 }])
+  t.is(sub.stats().topicTypeMismatch, 1)
+  t.throws(() => a.publish('room/1', 'x', { type: 'Noise' }), { instanceOf: TopicTypeError })
 })

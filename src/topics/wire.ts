@@ -1,7 +1,7 @@
 /**
  * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR). The format, with a bit
  * diagram per message, is specified in `wire-format.ts`, whose exports this module re-exports; the decoder lives in
- * `wire-decode.ts`. Hex test vectors: `__test__/topics-wire.spec.ts`.
+ * `wire-decode.ts`. Hex test vectors: docs/PROTOCOL.md (checked by `__test__/topics-wire.spec.ts`).
  */
 import type { SeqRange, StreamDigest, StreamRanges } from './sequence-tracker'
 import { validateTopicName, validateTypeName } from './topic-name'
