@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { isTopicPayload, unwrapTopicMessage, wrapTopicMessage } from '../src/topics/envelope'
+import { isTopicPayload, TOPIC_ENVELOPE, unwrapTopicMessage } from '../src/topics/envelope'
 import { TopicError, TopicWireError } from '../src/topics/errors'
 import {
   decodeTopicMessage,
@@ -211,7 +211,11 @@ test('random corruption never throws anything but TopicWireError', (t) => {
 
 test('docs/PROTOCOL.md holds exactly these topic vectors, each in its envelope', (t) => {
   t.deepEqual([...DOC.keys()].sort(), ['digest', 'history', 'publish', 'repair'])
-  t.is(wrapTopicMessage(encodePublish(PUBLISH)).toString('hex'), (DOC.get('publish') as Buffer).toString('hex'))
+  const enveloped = [encodePublish(PUBLISH, TOPIC_ENVELOPE), encodeHistory(HISTORY, TOPIC_ENVELOPE)]
+  t.deepEqual(
+    enveloped.map((m) => m.toString('hex')),
+    ['publish', 'history'].map((name) => (DOC.get(name) as Buffer).toString('hex')),
+  )
   t.true(isTopicPayload(DOC.get('repair') as Buffer))
   t.false(isTopicPayload(Buffer.from('GT')), 'too short')
   t.false(isTopicPayload(Buffer.from([0x47, 0x54, 2])), 'another version')

@@ -7,7 +7,7 @@
 import { ClosedError, MessageTooLargeError } from '../errors'
 import type { StatusEvent } from '../peer-table'
 import { builtInCodec, type Codec, decodeValue, encodeValue } from './codec'
-import { isTopicPayload, unwrapTopicMessage, wrapTopicMessage } from './envelope'
+import { isTopicPayload, TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
 import { HistoryCache } from './history'
 import { InterestFilter } from './interest-filter'
 import { LocalStreams } from './local-streams'
@@ -137,7 +137,7 @@ export class TopicLayer {
     const { lifespanMs, retain } = o
     const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
     const fields = { ...record, epoch: this.#local.epoch, depth: o.depth, topic, type: o.type }
-    const message = wrapTopicMessage(encodePublish(fields))
+    const message = encodePublish(fields, TOPIC_ENVELOPE)
     const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
     if (message.length > max) {
       const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
@@ -192,12 +192,12 @@ export class TopicLayer {
       const missing = this.#tracker.missing(message.streams, { include })
       for (const chunk of chunks(missing)) {
         this.#counts.topicRepairRequests++
-        this.#sendControl(from, encodeRepair(chunk))
+        this.#sendControl(from, encodeRepair(chunk, TOPIC_ENVELOPE))
       }
     } else {
       for (const answer of answerRepair(message.streams, this.#history, this.#local, this.#ownKey, now)) {
         this.#counts.topicReplayed += answer.records.length
-        this.#sendControl(from, encodeHistory(answer))
+        this.#sendControl(from, encodeHistory(answer, TOPIC_ENVELOPE))
       }
     }
     this.#after(now)
@@ -217,7 +217,7 @@ export class TopicLayer {
     const streams = digestFor(this.#tracker, peerId, (topic) => this.#interests.mayWant(peerId, topic))
     for (const chunk of chunks(streams)) {
       this.#counts.topicDigestsSent++
-      this.#sendControl(peerId, encodeDigest(chunk))
+      this.#sendControl(peerId, encodeDigest(chunk, TOPIC_ENVELOPE))
     }
   }
 
@@ -298,7 +298,7 @@ export class TopicLayer {
     const missing = this.#tracker.missing(asked)
     if (missing.length === 0) return
     this.#counts.topicRepairRequests++
-    this.#sendControl(item.from, encodeRepair(missing))
+    this.#sendControl(item.from, encodeRepair(missing, TOPIC_ENVELOPE))
   }
 
   /** Hands a publication to every matching subscription. */
@@ -376,13 +376,13 @@ export class TopicLayer {
     this.#timer.unref()
   }
 
-  /** Sends a DIGEST, REPAIR or HISTORY reliably; failures are counted. */
+  /** Sends a DIGEST, REPAIR or HISTORY (in its envelope) reliably; failures are counted. */
   #sendControl(peerId: string, message: Uint8Array): void {
     const fail = (): void => {
       this.#counts.topicSendFailures++
     }
     try {
-      const sent = this.#t.send(peerId, wrapTopicMessage(message), true)
+      const sent = this.#t.send(peerId, message, true)
       if (typeof sent === 'boolean') {
         if (!sent) fail()
       } else sent.catch(fail)
