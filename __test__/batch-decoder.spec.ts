@@ -248,3 +248,22 @@ test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
   // A sink without report handlers ignores them.
   t.notThrows(() => setup().decoder.decode(new BatchBuilder().delivered(1).refused(2, 1).failed(3, []).build()))
 })
+
+test('a peer whose announcement extensions change (only them) is a peer-changed event', (t) => {
+  const { decoder, events, peers } = setup()
+  decoder.decode(new BatchBuilder().peerUp(A).build())
+  const interest = { type: 0x10, value: Buffer.of(1, 2) }
+  decoder.decode(new BatchBuilder().peerChanged({ ...A, extensions: [interest] }).build())
+  decoder.decode(new BatchBuilder().peerChanged({ ...A, extensions: [{ ...interest, value: Buffer.of(1, 2) }] }).build())
+  decoder.decode(new BatchBuilder().peerChanged(A).build())
+  t.deepEqual(
+    events.map((e) => [e.type, e.peer.extensions.get(0x10)?.toString('hex')]),
+    [
+      ['peer-up', undefined],
+      ['peer-changed', '0102'],
+      ['peer-changed', undefined],
+    ],
+    'the same value again is no change',
+  )
+  t.is(peers.get(A.id)?.extensions.size, 0)
+})

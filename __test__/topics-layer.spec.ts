@@ -317,3 +317,37 @@ test('unsubscribing and aborting end the subscription and withdraw the interest'
   await b.close()
   t.throws(() => b.subscribe('x'), { code: 'ERR_GLUE_CLOSED' })
 })
+
+test('a late subscription on the publishing or caching endpoint gets what it keeps, in order', async (t) => {
+  const { eps } = await network(t, 2, { cache: { filters: ['c/#'] } })
+  const [a, b] = eps
+  for (let i = 1; i <= 5; i++) a.publish('own/x', `${i}`, { depth: 2 })
+  a.publish('own/state', 'on', { retain: true })
+  const own = collect(a, 'own/#')
+  t.true(await until(() => own.got.length === 3))
+  t.deepEqual(
+    own.got.map((m) => [m.topic, m.text(), m.replayed, m.retained]),
+    [
+      ['own/state', 'on', true, true],
+      ['own/x', '4', true, false],
+      ['own/x', '5', true, false],
+    ],
+    'per publisher in sequence order',
+  )
+  // B caches c/#: a subscription made there later gets the cached publications without asking anyone.
+  const first = collect(b, 'c/1')
+  t.true(await until(() => a.peers()[0].extensions.has(0x10)))
+  for (let i = 1; i <= 3; i++) await a.publish('c/1', `${i}`, { reliable: true })
+  t.true(await until(() => first.got.length === 3))
+  const later = collect(b, 'c/+')
+  t.true(await until(() => later.got.length === 3))
+  t.deepEqual(
+    later.got.map((m) => [m.text(), m.replayed]),
+    [
+      ['1', true],
+      ['2', true],
+      ['3', true],
+    ],
+  )
+  t.is(first.got.length, 3, 'the earlier subscription gets nothing twice')
+})

@@ -169,8 +169,31 @@ export class TopicLayer {
     if (!sub.ended) {
       this.#subs.add(sub as Subscription<unknown>)
       this.#queueSummary()
+      queueMicrotask(() => this.#replayLocal(sub as Subscription<unknown>))
     }
     return sub
+  }
+
+  /**
+   * Hands a new subscription what this endpoint keeps of the matching streams (its own history and retained values,
+   * and its cache), oldest first per stream: a late joiner on this endpoint gets them as one on another would.
+   */
+  #replayLocal(sub: Subscription<unknown>): void {
+    if (sub.ended || this.#closed) return
+    const match = (topic: string): boolean => sub.matcher.matches(topic)
+    const records = this.#history.select(match).flatMap((stream) => stream.records)
+    for (const retained of this.#history.selectRetained(match)) {
+      if (!records.includes(retained)) records.push(retained)
+    }
+    records.sort((a, b) => (a.publisher === b.publisher ? a.seq - b.seq : a.publisher < b.publisher ? -1 : 1))
+    const now = performance.now()
+    for (const r of records) {
+      const { codec, type } = r.meta as StoredMeta
+      const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs: r.expiresAt - now, retain: r.retain, codec }
+      const from = parsePublisherKey(r.publisher).id
+      const item = { publisher: r.publisher, from, topic: r.topic, type, expiresAt: r.expiresAt, replayed: true }
+      this.#dispatch({ ...item, record: { ...record, payload: r.data }, reliable: true }, now, sub)
+    }
   }
 
   /** Handles a received topic message (`data` starts with the envelope). */
@@ -301,15 +324,15 @@ export class TopicLayer {
     this.#sendControl(item.from, encodeRepair(missing, TOPIC_ENVELOPE))
   }
 
-  /** Hands a publication to every matching subscription. */
-  #dispatch(item: Pending, now: number): void {
+  /** Hands a publication to every matching subscription (or to `only`). */
+  #dispatch(item: Pending, now: number, only?: Subscription<unknown>): void {
     if (item.expiresAt <= now) {
       this.#counts.topicExpired++
       return
     }
     let decoded: Map<Codec<never, unknown>, unknown> | undefined
     const payload = asBuffer(item.record.payload)
-    for (const sub of this.#subs) {
+    for (const sub of only === undefined ? this.#subs : [only]) {
       if (!sub.matcher.matches(item.topic)) continue
       if (sub.type !== undefined && sub.type !== item.type) {
         this.#counts.topicTypeMismatch++
