@@ -6,12 +6,12 @@
  */
 import { ClosedError, MessageTooLargeError } from '../errors'
 import type { StatusEvent } from '../peer-table'
-import { builtInCodec, type Codec, decodeValue, encodeValue } from './codec'
-import { isTopicPayload, TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
+import { encodeValue } from './codec'
+import { deliver, type Pending } from './deliver'
+import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
 import { HistoryCache } from './history'
 import { InterestFilter } from './interest-filter'
 import { LocalStreams } from './local-streams'
-import { TopicMessage } from './message'
 import { type PublishOptions, type ResolvedTopicOptions, resolvePublishOptions, type SubscribeOptions } from './options'
 import { PeerInterests } from './peer-interest'
 import { answerRepair, chunks, digestFor, type StoredMeta } from './repair'
@@ -33,29 +33,12 @@ import {
   type PublishMessage,
 } from './wire'
 
-export { isTopicPayload }
 
-/** A publication on its way to the subscriptions (possibly held back by the sequence tracker). */
-interface Pending {
-  readonly publisher: string
-  /** The publisher's endpoint ID. */
-  readonly from: string
-  readonly topic: string
-  readonly type: string
-  readonly record: PublicationFields
-  /** On the monotonic clock. */
-  readonly expiresAt: number
-  readonly reliable: boolean
-  readonly replayed: boolean
-}
 
 /** The empty interest summary (no subscriptions). */
 const EMPTY = new Uint8Array(0)
 /** Streams whose last repair request time is remembered at most (then forgotten all at once). */
 const MAX_REPAIR_TIMES = 10_000
-
-const asBuffer = (data: Uint8Array): Buffer =>
-  Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
 function zeroStats(): TopicStats {
   return {
@@ -324,56 +307,14 @@ export class TopicLayer {
     this.#sendControl(item.from, encodeRepair(missing, TOPIC_ENVELOPE))
   }
 
-  /** Hands a publication to every matching subscription (or to `only`). */
+  /** Hands a publication to every matching subscription (or to `only`), unless its lifespan is over. */
   #dispatch(item: Pending, now: number, only?: Subscription<unknown>): void {
     if (item.expiresAt <= now) {
       this.#counts.topicExpired++
       return
     }
-    let decoded: Map<Codec<never, unknown>, unknown> | undefined
-    const payload = asBuffer(item.record.payload)
-    for (const sub of only === undefined ? this.#subs : [only]) {
-      if (!sub.matcher.matches(item.topic)) continue
-      if (sub.type !== undefined && sub.type !== item.type) {
-        this.#counts.topicTypeMismatch++
-        continue
-      }
-      if (sub.reliable && !item.reliable) {
-        this.#counts.topicQosMismatch++
-        continue
-      }
-      const id = item.record.codec
-      const codec = builtInCodec(id) ?? (sub.codec?.id === id ? sub.codec : undefined)
-      if (codec === undefined) {
-        this.#counts.topicDecodeErrors++
-        continue
-      }
-      decoded ??= new Map()
-      if (!decoded.has(codec)) {
-        try {
-          decoded.set(codec, decodeValue(codec, item.topic, payload))
-        } catch {
-          this.#counts.topicDecodeErrors++
-          continue
-        }
-      }
-      this.#counts.topicDelivered++
-      sub.deliver(
-        new TopicMessage({
-          topic: item.topic,
-          value: decoded.get(codec) as never,
-          payload,
-          type: item.type,
-          from: item.from,
-          fromName: item.from === this.#t.id ? this.#t.name : this.#t.nameOf(item.from),
-          seq: item.record.seq,
-          timestamp: item.record.timestamp,
-          retained: item.record.retain,
-          replayed: item.replayed,
-          reliable: item.reliable,
-        }),
-      )
-    }
+    const nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
+    deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf)
   }
 
   /** Delivers what the tracker released and re-arms the hold timer. */
