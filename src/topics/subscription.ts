@@ -42,6 +42,8 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = (): void => this.unsubscribe()
   #ended = false
+  /** Messages held back by `hold()` until `release()`. */
+  #held: TopicMessage<T>[] | undefined
 
   /** Validates the filter and options (throws TopicError / InvalidOptionError). Use `Endpoint.subscribe`. */
   constructor(filter: string, options: SubscribeOptions<T>, hooks: SubscriptionHooks) {
@@ -84,9 +86,26 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
     return this.#ended
   }
 
-  /** @internal Hands a message to the callback or the iterator. */
+  /** @internal Holds messages back until `release()` (so that replays can go first). */
+  hold(): void {
+    this.#held ??= []
+  }
+
+  /** @internal Runs `first` (which may deliver), then delivers what was held back, in order. */
+  release(first: () => void): void {
+    const held = this.#held
+    this.#held = undefined
+    first()
+    for (const message of held ?? []) this.deliver(message)
+  }
+
+  /** @internal Hands a message to the callback or the iterator (or holds it, see `hold()`). */
   deliver(message: TopicMessage<T>): void {
     if (this.#ended) return
+    if (this.#held !== undefined) {
+      this.#held.push(message)
+      return
+    }
     if (this.#callback === undefined) {
       this.#queue?.push(message)
       return

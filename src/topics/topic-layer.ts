@@ -9,7 +9,7 @@ import type { StatusEvent } from '../peer-table'
 import { encodeValue } from './codec'
 import { deliver, type Pending } from './deliver'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
-import { HistoryCache } from './history'
+import { HistoryCache, type HistoryRecord } from './history'
 import { InterestFilter } from './interest-filter'
 import { LocalStreams } from './local-streams'
 import { type PublishOptions, type ResolvedTopicOptions, resolvePublishOptions, type SubscribeOptions } from './options'
@@ -150,25 +150,32 @@ export class TopicLayer {
       },
     })
     if (!sub.ended) {
+      const replays = this.#kept(sub as Subscription<unknown>)
       this.#subs.add(sub as Subscription<unknown>)
       this.#queueSummary()
-      queueMicrotask(() => this.#replayLocal(sub as Subscription<unknown>))
+      // Replays go first, on a microtask (the caller has its Subscription by then); live ones wait behind them.
+      sub.hold()
+      queueMicrotask(() => sub.release(() => this.#replay(sub as Subscription<unknown>, replays)))
     }
     return sub
   }
 
   /**
-   * Hands a new subscription what this endpoint keeps of the matching streams (its own history and retained values,
-   * and its cache), oldest first per stream: a late joiner on this endpoint gets them as one on another would.
+   * What this endpoint keeps of the streams a new subscription matches (its own history and retained values, and
+   * its cache), per publisher in sequence order: a late joiner on this endpoint gets them as one elsewhere would.
    */
-  #replayLocal(sub: Subscription<unknown>): void {
-    if (sub.ended || this.#closed) return
+  #kept(sub: Subscription<unknown>): HistoryRecord[] {
     const match = (topic: string): boolean => sub.matcher.matches(topic)
     const records = this.#history.select(match).flatMap((stream) => stream.records)
     for (const retained of this.#history.selectRetained(match)) {
       if (!records.includes(retained)) records.push(retained)
     }
-    records.sort((a, b) => (a.publisher === b.publisher ? a.seq - b.seq : a.publisher < b.publisher ? -1 : 1))
+    return records.sort((a, b) => (a.publisher === b.publisher ? a.seq - b.seq : a.publisher < b.publisher ? -1 : 1))
+  }
+
+  /** Hands kept records to one subscription. */
+  #replay(sub: Subscription<unknown>, records: readonly HistoryRecord[]): void {
+    if (this.#closed) return
     const now = performance.now()
     for (const r of records) {
       const { codec, type } = r.meta as StoredMeta
