@@ -14,10 +14,16 @@ import {
   TopicError,
   TopicTypeError,
 } from '../index'
+import { TOPIC_ENVELOPE } from '../src/topics/envelope'
+import { encodeDigest, encodeHistory, encodePublish, encodeRepair, publisherKey } from '../src/topics/wire'
 import { BatchBuilder, FakeNetwork, type FakeTransport } from './helpers/fake-transport'
 import { until } from './helpers/loopback'
+import { seeded } from './helpers/seeded-random'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A publication's fields for hand-made topic messages. */
+const SAMPLE = { seq: 5, timestamp: 1, lifespanMs: 1000, retain: false, codec: 1, payload: Buffer.from('{}') }
 
 /** `count` endpoints on one fake network that know each other; closed when the test ends, pass or fail. */
 async function network(t: ExecutionContext, count: number, topics = {}) {
@@ -353,4 +359,29 @@ test('a late subscription on the publishing or caching endpoint gets what it kee
     ],
   )
   t.is(first.got.length, 3, 'the earlier subscription gets nothing twice')
+})
+
+test('corrupted topic messages never throw: each is dropped and counted, or handled', async (t) => {
+  const { eps, transport } = await network(t, 2, { cache: { filters: ['#'] } })
+  const [a, b] = eps
+  collect(b, '#')
+  const publisher = publisherKey(a.id, 1)
+  const valid = [
+    encodePublish({ ...SAMPLE, epoch: 1, depth: 3, topic: 'x/y', type: 'T' }, TOPIC_ENVELOPE),
+    encodeHistory({ publisher, firstAvailable: 1, depth: 3, topic: 'x/y', type: '', records: [SAMPLE] }, TOPIC_ENVELOPE),
+    encodeDigest([{ publisher, topic: 'x/y', contiguous: 4, ranges: [[6, 9]] }], TOPIC_ENVELOPE),
+    encodeRepair([{ publisher, topic: 'x/y', ranges: [[1, 3]] }], TOPIC_ENVELOPE),
+  ]
+  const random = seeded(7)
+  let delivered = 0
+  for (let i = 0; i < 2000; i++) {
+    const data = Buffer.from(valid[i % valid.length])
+    for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) {
+      data[3 + Math.floor(random() * (data.length - 3))] = Math.floor(random() * 256)
+    }
+    t.notThrows(() => transport(b).deliver(new BatchBuilder().message(a.id, data, false, true).build()))
+    delivered++
+  }
+  t.is(delivered, 2000)
+  t.true(b.stats().topicMalformed > 0)
 })

@@ -31,6 +31,7 @@ import {
   type PublicationFields,
   publisherKey,
   type PublishMessage,
+  type TopicWireMessage,
 } from './wire'
 
 
@@ -189,14 +190,17 @@ export class TopicLayer {
   /** Handles a received topic message (`data` starts with the envelope). */
   receive(from: string, data: Uint8Array, reliable: boolean): void {
     if (this.#closed) return
-    let message
-    try {
-      message = decodeTopicMessage(unwrapTopicMessage(data))
-    } catch {
-      this.#counts.topicMalformed++
-      return
-    }
     const now = performance.now()
+    try {
+      this.#handle(from, decodeTopicMessage(unwrapTopicMessage(data)), reliable, now)
+    } catch {
+      // Malformed, or valid on the wire but unusable (e.g. ranges no answer can be built from): dropped, counted.
+      this.#counts.topicMalformed++
+    }
+    this.#after(now)
+  }
+
+  #handle(from: string, message: TopicWireMessage, reliable: boolean, now: number): void {
     if (message.kind === 'publish') this.#onPublish(from, message, reliable, now)
     else if (message.kind === 'history') this.#onHistory(from, message, now)
     else if (message.kind === 'digest') {
@@ -213,7 +217,6 @@ export class TopicLayer {
         this.#sendControl(from, encodeHistory(answer, TOPIC_ENVELOPE))
       }
     }
-    this.#after(now)
   }
 
   /** Follows the peer table: interest summaries, and digests for peers that came up or want more. */
