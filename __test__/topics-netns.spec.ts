@@ -5,6 +5,11 @@
  * subscribes to nothing receives no data at all.
  *
  * Needs root, iproute2 and nftables; otherwise every test is skipped with the reason in its title. Serial.
+ *
+ * Each partition lasts until both sides have expired each other. A partition that only one side noticed (it expired
+ * the other, which did not expire it back) is not repaired today: the side that expired its peer starts a new
+ * reliable unicast channel to it at sequence 0, which the other side, still holding the old channel's stream, takes
+ * for duplicates — a limit of the reliable transport (glue-proto), not of the topic layer.
  */
 import type { EndpointOptions } from '../index'
 import {
@@ -80,7 +85,8 @@ test(title(PARTITION), async (t) => {
   await publish(pub, 1, 10)
   await received(sub, 10)
   setLink(net, sub.host, 'down')
-  await pub.waitFor(downEvent('h2'), 10_000)
+  // Both sides must have expired each other (see the note at the top).
+  await Promise.all([pub.waitFor(downEvent('h2'), 10_000), sub.waitFor(downEvent('h1'), 10_000)])
   await publish(pub, 11, 30)
   setLink(net, sub.host, 'up')
   await received(sub, 30)
@@ -111,10 +117,11 @@ test(title(KILLED), async (t) => {
   await publish(pub, 1, 10)
   await received(sub, 10)
   setLink(net, sub.host, 'down')
-  await pub.waitFor(downEvent('h2'), 10_000)
+  await Promise.all([pub.waitFor(downEvent('h2'), 10_000), sub.waitFor(downEvent('h1'), 10_000)])
   await publish(pub, 11, 30)
   pub.proc.kill('SIGKILL')
-  await cache.waitFor(downEvent('h1'), 10_000)
+  await Promise.all([cache.waitFor(downEvent('h1'), 10_000), sub.waitFor(downEvent('h3'), 10_000)])
+  await cache.waitFor(downEvent('h2'), 10_000)
   setLink(net, sub.host, 'up')
   await received(sub, 30)
   await new Promise((resolve) => setTimeout(resolve, 300))
