@@ -6,10 +6,10 @@
  *
  * Needs root, iproute2 and nftables; otherwise every test is skipped with the reason in its title. Serial.
  *
- * Each partition lasts until both sides have expired each other. A partition that only one side noticed (it expired
- * the other, which did not expire it back) is not repaired today: the side that expired its peer starts a new
- * reliable unicast channel to it at sequence 0, which the other side, still holding the old channel's stream, takes
- * for duplicates — a limit of the reliable transport (glue-proto), not of the topic layer.
+ * Each partition lasts until both sides have expired each other: the reliable transport this branch was written on
+ * loses unicast messages after a one-sided expiry (the side that expired its peer starts a new channel at sequence
+ * 0, which the other side, still holding the old channel's stream, takes for duplicates). main fixed that since
+ * (a returning peer's channel continues the old numbering); with it the waits for both sides can go.
  */
 import type { EndpointOptions } from '../index'
 import {
