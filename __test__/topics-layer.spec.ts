@@ -273,7 +273,11 @@ test('bad input throws named errors at the call', async (t) => {
   }
   t.throws(() => a.publish('x', 1n, { codec: 'json' }), { instanceOf: CodecError, message: /topic "x".*json/ })
   t.throws(() => a.publish('x', 42), { instanceOf: CodecError })
-  t.throws(() => a.publish('x', Buffer.alloc(2000)), { instanceOf: MessageTooLargeError })
+  t.throws(() => a.publish('x', Buffer.alloc(2000)), { instanceOf: MessageTooLargeError, message: /one datagram/ })
+  const small = await Endpoint.openWith(new FakeNetwork().open, { env: false, maxMessageSize: 1000 })
+  t.teardown(() => small.close())
+  const tooLarge = { instanceOf: MessageTooLargeError, message: /maxMessageSize: 1000 bytes/ }
+  t.throws(() => small.publish('x', Buffer.alloc(1000), { reliable: true }), tooLarge)
   t.throws(() => a.publish('x', 'x', { depth: -1 }), { instanceOf: InvalidOptionError, message: /depth/ })
   t.throws(() => a.publish('x', 'x', { lifespanMs: 0 }), { instanceOf: InvalidOptionError, message: /lifespanMs/ })
   t.throws(() => a.publish('x', 'x', { codec: 'xml' as 'raw' }), { instanceOf: InvalidOptionError })

@@ -31,6 +31,7 @@ import {
   type PublicationFields,
   publisherKey,
   type PublishMessage,
+  publishSize,
   type TopicWireMessage,
 } from './wire'
 
@@ -117,18 +118,19 @@ export class TopicLayer {
     const o = resolvePublishOptions(options)
     this.#local.check(topic, o.type)
     const payload = encodeValue(o.codec, topic, value as never)
+    const size = TOPIC_ENVELOPE.length + publishSize(topic, o.type, payload.length)
+    const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
+    if (size > max) {
+      const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
+      throw new MessageTooLargeError(
+        `publication of ${size} bytes on topic ${JSON.stringify(topic)} is larger than ${what}: ${max} bytes`,
+      )
+    }
     const seq = (this.#local.get(topic)?.seq ?? 0) + 1
     const { lifespanMs, retain } = o
     const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
     const fields = { ...record, epoch: this.#local.epoch, depth: o.depth, topic, type: o.type }
     const message = encodePublish(fields, TOPIC_ENVELOPE)
-    const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
-    if (message.length > max) {
-      const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
-      throw new MessageTooLargeError(
-        `publication of ${message.length} bytes on topic ${JSON.stringify(topic)} is larger than ${what}: ${max} bytes`,
-      )
-    }
     this.#local.next(topic, o.type, o.depth)
     this.#counts.topicPublished++
     const now = performance.now()

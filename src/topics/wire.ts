@@ -46,6 +46,11 @@ function checkU16(name: string, value: number): void {
   throw new RangeError(`${name} must be 0..65535, not ${value}`)
 }
 
+/** Bytes of a PUBLISH message with these names and payload size (what `encodePublish` writes after its prefix). */
+export function publishSize(topic: string, type: string, payloadBytes: number): number {
+  return 33 + utf8Length(topic) + utf8Length(type) + payloadBytes
+}
+
 /**
  * Encodes a PUBLISH message (copies the payload), after `prefix` (default none). Throws TopicError or RangeError on
  * invalid fields.
@@ -55,7 +60,7 @@ export function encodePublish(m: Omit<PublishMessage, 'kind'>, prefix: Uint8Arra
   const { topicBytes, typeBytes } = checkNames(m.topic, m.type)
   checkU16('depth', m.depth)
   if (!Number.isInteger(m.epoch) || m.epoch < 0 || m.epoch > 0xffffffff) throw new RangeError(`bad epoch ${m.epoch}`)
-  const w = writer(33 + topicBytes + typeBytes + m.payload.length, prefix)
+  const w = writer(33 + topicBytes + typeBytes + m.payload.length, prefix) // = publishSize(...)
   w.u8(TOPIC_WIRE_VERSION)
   w.u8(TopicKind.PUBLISH)
   w.u8(m.retain ? RETAIN_FLAG : 0)
