@@ -268,6 +268,8 @@ test('bad input throws named errors at the call', async (t) => {
   for (const topic of ['', 'a/+', 'a/#', '$sys/x', 'a\0b']) {
     t.throws(() => a.publish(topic, 'x'), { instanceOf: TopicError }, JSON.stringify(topic))
   }
+  t.throws(() => b.subscribe('x', { queueLimit: 0 }), { instanceOf: InvalidOptionError, message: /queueLimit/ })
+  t.throws(() => b.subscribe('x', { type: '' }), { instanceOf: TopicError, message: /type/ })
   for (const filter of ['', 'a/#/b', 'a+', 'a/b#']) {
     t.throws(() => b.subscribe(filter), { instanceOf: TopicError }, filter)
   }

@@ -69,6 +69,11 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
     }
     this.#callback = callback
     this.#hooks = hooks
+    const { queueLimit } = options
+    if (queueLimit !== undefined && !(Number.isSafeInteger(queueLimit) && queueLimit >= 1)) {
+      const message = `Invalid option queueLimit: ${String(queueLimit)} (expected an integer >= 1)`
+      throw new InvalidOptionError(message, { option: 'queueLimit', value: queueLimit })
+    }
     if (callback === undefined) {
       this.#queue = new AsyncQueue<TopicMessage<T>>({
         limit: options.queueLimit ?? hooks.queueLimit,
