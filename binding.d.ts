@@ -52,6 +52,14 @@ export declare class NativeEndpoint {
   sendReliableSlab(slab: Uint8Array): boolean
   /** Ignores this peer from now on (the accept filter said no). Does nothing once closed. */
   rejectPeer(peerId: string): void
+  /**
+   * Sets (or, with an empty value, removes) this endpoint's announcement extension of type `type`
+   * (0..255): every later announcement carries it, and a short burst of announcements spreads it at
+   * once; peers see a 'peer-changed' event with the new value. Throws ERR_GLUE_MESSAGE_TOO_LARGE when the
+   * announcement would not fit into one datagram, ERR_GLUE_INVALID_OPTION for a type outside 0..255,
+   * ERR_GLUE_CLOSED after close.
+   */
+  setAnnounceExtension(kind: number, value: Uint8Array): void
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /**
@@ -59,6 +67,14 @@ export declare class NativeEndpoint {
    * Idempotent.
    */
   close(): Promise<void>
+}
+
+/** One announcement extension of a peer. */
+export interface NativeAnnounceExtension {
+  /** Extension type, 0..255 (0x10: interest summary). */
+  type: number
+  /** Extension value (a copy). */
+  value: Buffer
 }
 
 /**
@@ -144,6 +160,11 @@ export interface NativePeerEvent {
   existingId?: string
   /** For 'name-clash': true when the newcomer was rejected. */
   rejected?: boolean
+  /**
+   * The extensions of the peer's latest announcement, in the order announced (e.g. type 0x10, its
+   * interest summary). A change of any of them is a 'peer-changed' event.
+   */
+  extensions: Array<NativeAnnounceExtension>
 }
 
 /** Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`). */

@@ -1,12 +1,15 @@
 /**
  * glue: brokerless pub/sub for Node.js. Endpoints on a network find each other by multicast announcements and
  * exchange unicast and broadcast messages over UDP, best effort or reliable (acknowledged, repaired, exactly once
- * and in order, up to `maxMessageSize`); the sockets and protocol run in a Rust core.
+ * and in order, up to `maxMessageSize`); the sockets and protocol run in a Rust core. On top, topics: `publish()` and
+ * `subscribe()` with MQTT wildcards, types, codecs, history for late joiners and repair after partitions.
  *
  * ```ts
  * import { Endpoint } from 'glue-pubsub'
  *
  * await using ep = await Endpoint.open({ name: 'A', networkId: 1 })
+ * ep.subscribe('sensors/+/temp', { callback: (m) => console.log(m.topic, m.value, m.fromName) })
+ * ep.publish('sensors/kitchen/temp', { c: 21.5 }, { codec: 'json', depth: 10 })
  * for await (const ev of ep.status()) {
  *   if (ev.type === 'peer-up') await ep.send(ev.peer.id, 'hello', { reliable: true })
  * }
@@ -40,3 +43,10 @@ export {
   UnknownPeerError,
 } from './src/errors'
 export type { NativeBatch, NativeConfig, NativeOpen, NativePeerEvent, NativeStats, NativeTransport } from './src/native'
+export { TopicMessage, type TopicMessageFields } from './src/topics/message'
+export { Subscription } from './src/topics/subscription'
+export type { CacheOptions, PublishOptions, SubscribeOptions, TopicOptions } from './src/topics/options'
+export type { TopicStats } from './src/topics/stats'
+export { CodecError, TopicError, TopicTypeError, TopicWireError } from './src/topics/errors'
+export { type Codec, type CodecName, type CodecOption, customCodec, type CustomCodecSpec } from './src/topics/codec'
+export { matches as topicMatches, validateTopicFilter, validateTopicName } from './src/topics/topic-name'

@@ -122,7 +122,7 @@ test('peer-changed updates the table in place and keeps since', (t) => {
   const since = peers.get(A.id)?.since
   decoder.decode(
     new BatchBuilder()
-      .event({ type: 'peer-changed', id: A.id, name: 'A2', address: '127.0.0.1:1', announcePeriodMs: 50 })
+      .peerChanged({ id: A.id, name: 'A2', address: '127.0.0.1:1', announcePeriodMs: 50 })
       .build(),
   )
   const changed = events[2]
@@ -159,6 +159,7 @@ test('name clash: both kept, the oldest holder wins name lookups until it leaves
         address: '127.0.0.1:2',
         announcePeriodMs: 1000,
         existingId: A.id,
+        extensions: [],
       })
       .build(),
   )
@@ -246,4 +247,23 @@ test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
   ])
   // A sink without report handlers ignores them.
   t.notThrows(() => setup().decoder.decode(new BatchBuilder().delivered(1).refused(2, 1).failed(3, []).build()))
+})
+
+test('a peer whose announcement extensions change (only them) is a peer-changed event', (t) => {
+  const { decoder, events, peers } = setup()
+  decoder.decode(new BatchBuilder().peerUp(A).build())
+  const interest = { type: 0x10, value: Buffer.of(1, 2) }
+  decoder.decode(new BatchBuilder().peerChanged({ ...A, extensions: [interest] }).build())
+  decoder.decode(new BatchBuilder().peerChanged({ ...A, extensions: [{ ...interest, value: Buffer.of(1, 2) }] }).build())
+  decoder.decode(new BatchBuilder().peerChanged(A).build())
+  t.deepEqual(
+    events.map((e) => [e.type, e.peer.extensions.get(0x10)?.toString('hex')]),
+    [
+      ['peer-up', undefined],
+      ['peer-changed', '0102'],
+      ['peer-changed', undefined],
+    ],
+    'the same value again is no change',
+  )
+  t.is(peers.get(A.id)?.extensions.size, 0)
 })

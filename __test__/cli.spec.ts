@@ -97,7 +97,7 @@ test('preview shows text, or hex for binary, truncated', (t) => {
 test('peer table formatting', (t) => {
   const since = new Date(1_000_000)
   const table = formatPeerTable(
-    [{ id: 'aaaaaaaaaaaaaaaa', name: 'A', address: '127.0.0.1:1', announcePeriodMs: 100, since }],
+    [{ id: 'aaaaaaaaaaaaaaaa', name: 'A', address: '127.0.0.1:1', announcePeriodMs: 100, since, extensions: new Map() }],
     1_002_500,
   )
   t.regex(table, /^id\s+name\s+address\s+period \(ms\)\s+seen for \(s\)\n/)

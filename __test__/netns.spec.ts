@@ -8,27 +8,23 @@
  * reason in its title. Serial: each test runs several Node processes on a 2-core machine. Each test takes about a
  * second when it passes; a reliable send that never completes fails after the 30 s delivery deadline.
  */
-import anyTest, { type ExecutionContext } from 'ava'
+import type { ExecutionContext } from 'ava'
 
 import type { EndpointOptions } from '../index'
-import { isNativeAvailable } from '../src/native'
 import {
   addLoss,
   type Host,
   lossDropped,
   type NsProcess,
   type NsRecord,
-  netnsSkipReason,
+  netnsTests,
   setLink,
   spawnIn,
   type TestNet,
   useNet,
 } from './helpers/netns'
 
-const skipReason = isNativeAvailable() ? netnsSkipReason() : 'the native addon is not built'
-if (skipReason !== undefined) console.warn(`netns.spec.ts: skipping every test: ${skipReason}`)
-const test = skipReason === undefined ? anyTest.serial : anyTest.serial.skip
-const title = (text: string) => (skipReason === undefined ? text : `${text} (skipped: ${skipReason})`)
+const { test, title } = netnsTests('netns.spec.ts')
 
 /** Loss injected on each receiving host, percent. */
 const LOSS_PERCENT = 10

@@ -8,6 +8,7 @@ import {
   TopicProbe,
 } from '../src/topics/interest-filter'
 import { compileFilter } from '../src/topics/topic-name'
+import { protocolVectors } from './helpers/protocol-doc'
 import { seeded } from './helpers/seeded-random'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
@@ -253,4 +254,14 @@ test('malformed summaries throw TopicWireError', (t) => {
   t.is(twoShapes[4], 1, 'one shape for two filters')
   const duplicate = Uint8Array.from([...twoShapes.subarray(0, 4), 2, 3, 2, 3, 2, ...twoShapes.subarray(7)])
   t.throws(() => InterestFilter.decode(duplicate), { instanceOf: TopicWireError, message: /duplicate/ })
+})
+
+test('the interest summary of docs/PROTOCOL.md is what the encoder makes of a/+ and b/#', (t) => {
+  const datagram = protocolVectors('hex').get('announce-interest') as Buffer
+  const record = datagram.subarray(datagram.length - 20)
+  t.deepEqual([...record.subarray(0, 3)], [0x10, 17, 0], 'extension type 0x10, length 17')
+  const summary = new InterestFilter({ bits: 64, hashes: 2 }).add('a/+').add('b/#')
+  t.is(Buffer.from(summary.encode()).toString('hex'), record.subarray(3).toString('hex'))
+  const decoded = InterestFilter.decode(record.subarray(3))
+  t.true(decoded.mayMatch('a/x') && decoded.mayMatch('b') && decoded.mayMatch('b/c/d'))
 })

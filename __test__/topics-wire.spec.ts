@@ -1,5 +1,6 @@
 import test from 'ava'
 
+import { isTopicPayload, TOPIC_ENVELOPE, unwrapTopicMessage } from '../src/topics/envelope'
 import { TopicError, TopicWireError } from '../src/topics/errors'
 import {
   decodeTopicMessage,
@@ -12,6 +13,7 @@ import {
   publisherKey,
   type PublishMessage,
 } from '../src/topics/wire'
+import { protocolVectors } from './helpers/protocol-doc'
 import { seeded } from './helpers/seeded-random'
 
 /** Hex with `#` comments and whitespace, as in docs/PROTOCOL.md. */
@@ -19,6 +21,19 @@ const unhex = (text: string): Buffer => Buffer.from(text.replace(/#.*$/gm, '').r
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
 const PUBLISHER = publisherKey('0123456789abcdef', 7)
+
+/** The topic message vectors of docs/PROTOCOL.md (payloads: the envelope "GT", then the message). */
+const DOC = protocolVectors('topic-hex')
+/** A documented vector without its envelope, as hex. */
+function documented(name: string): string {
+  const payload = DOC.get(name)
+  if (payload === undefined || !isTopicPayload(payload)) throw new Error(`PROTOCOL.md lacks topic vector ${name}`)
+  return Buffer.from(unwrapTopicMessage(payload)).toString('hex')
+}
+const PUBLISH_VECTOR = documented('publish')
+const HISTORY_VECTOR = documented('history')
+const DIGEST_VECTOR = documented('digest')
+const REPAIR_VECTOR = documented('repair')
 
 const PUBLISH: Omit<PublishMessage, 'kind'> = {
   epoch: 0x01020304,
@@ -33,19 +48,6 @@ const PUBLISH: Omit<PublishMessage, 'kind'> = {
   payload: Buffer.from('{}'),
 }
 
-const PUBLISH_VECTOR = `
-  01 01 01 01               # version 1, PUBLISH, flags: retain, codec 1 (json)
-  04 03 02 01               # epoch 0x01020304
-  05 00 00 00 00 00 00 00   # sequence number 5
-  00 68 e5 cf 8b 01 00 00   # timestamp 1700000000000 ms
-  ff ff ff ff               # no lifespan
-  0a 00                     # depth 10
-  03 00                     # topic length 3
-  01                        # type length 1
-  61 2f 62                  # topic "a/b"
-  54                        # type "T"
-  7b 7d                     # payload '{}'
-`
 
 const HISTORY: Omit<HistoryMessage, 'kind'> = {
   publisher: PUBLISHER,
@@ -59,50 +61,8 @@ const HISTORY: Omit<HistoryMessage, 'kind'> = {
   ],
 }
 
-const HISTORY_VECTOR = `
-  01 02 00 00               # version 1, HISTORY, flags 0, reserved 0
-  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
-  07 00 00 00               # epoch 7
-  03 00 00 00 00 00 00 00   # first available: 3
-  02 00                     # depth 2
-  03 00                     # topic length 3
-  00                        # type length 0 (untyped)
-  73 2f 31                  # topic "s/1"
-  02 00                     # 2 records
-  00 00                     #   flags 0, codec 0 (raw)
-  03 00 00 00 00 00 00 00   #   seq 3
-  e8 03 00 00 00 00 00 00   #   timestamp 1000
-  f4 01 00 00               #   lifespan 500 ms
-  01 00 00 00 aa            #   payload length 1: aa
-  01 02                     #   flags: retain, codec 2 (msgpack)
-  04 00 00 00 00 00 00 00   #   seq 4
-  e9 03 00 00 00 00 00 00   #   timestamp 1001
-  ff ff ff ff               #   no lifespan
-  00 00 00 00               #   empty payload
-`
 
-const DIGEST_VECTOR = `
-  01 03 00 00               # version 1, DIGEST, flags 0, reserved 0
-  01 00                     # 1 stream
-  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
-  07 00 00 00               # epoch 7
-  01 00 78                  # topic "x"
-  0a 00 00 00 00 00 00 00   # contiguous 10
-  01 00                     # 1 range
-  0c 00 00 00 00 00 00 00   # 12
-  0d 00 00 00 00 00 00 00   # ..13
-`
 
-const REPAIR_VECTOR = `
-  01 04 00 00               # version 1, REPAIR, flags 0, reserved 0
-  01 00                     # 1 stream
-  ef cd ab 89 67 45 23 01   # publisher ID 0123456789abcdef
-  07 00 00 00               # epoch 7
-  01 00 78                  # topic "x"
-  01 00                     # 1 range
-  0b 00 00 00 00 00 00 00   # 11
-  0b 00 00 00 00 00 00 00   # ..11
-`
 
 test('PUBLISH: test vector and round trip', (t) => {
   const encoded = encodePublish(PUBLISH)
@@ -247,4 +207,16 @@ test('random corruption never throws anything but TopicWireError', (t) => {
     }
   }
   t.true(rejected > 5000, String(rejected))
+})
+
+test('docs/PROTOCOL.md holds exactly these topic vectors, each in its envelope', (t) => {
+  t.deepEqual([...DOC.keys()].sort(), ['digest', 'history', 'publish', 'repair'])
+  const enveloped = [encodePublish(PUBLISH, TOPIC_ENVELOPE), encodeHistory(HISTORY, TOPIC_ENVELOPE)]
+  t.deepEqual(
+    enveloped.map((m) => m.toString('hex')),
+    ['publish', 'history'].map((name) => (DOC.get(name) as Buffer).toString('hex')),
+  )
+  t.true(isTopicPayload(DOC.get('repair') as Buffer))
+  t.false(isTopicPayload(Buffer.from('GT')), 'too short')
+  t.false(isTopicPayload(Buffer.from([0x47, 0x54, 2])), 'another version')
 })

@@ -11,6 +11,13 @@ import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './na
 import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, resolveOptions } from './options'
 import { type Peer, PeerTable, type StatusEvent } from './peer-table'
 import { ReliableSender } from './reliable-sender'
+import { endpointTransport } from './topics/endpoint-transport'
+import { isTopicPayload, TOPIC_ENVELOPE } from './topics/envelope'
+import type { TopicMessage } from './topics/message'
+import type { PublishOptions, SubscribeOptions } from './topics/options'
+import type { TopicStats } from './topics/stats'
+import type { Subscription } from './topics/subscription'
+import { TopicLayer } from './topics/topic-layer'
 import {
   type BestEffortSendOptions,
   checkSendOptions,
@@ -19,8 +26,8 @@ import {
   type SendOptions,
 } from './send-options'
 
-/** Counters of the native core plus those of the TypeScript layer. All only grow. */
-export interface EndpointStats extends NativeStats {
+/** Counters of the native core plus those of the TypeScript layer and the topic layer. All only grow. */
+export interface EndpointStats extends NativeStats, TopicStats {
   /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
   droppedQueueFull: number
   /** Messages dropped because the accept filter rejected their sender. */
@@ -49,9 +56,16 @@ export interface FlushOptions {
 export type Payload = Uint8Array | string
 
 function toBytes(data: Payload): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8')
-  if (data instanceof Uint8Array) return data
-  throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`)
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`)
+  if (isTopicPayload(bytes)) {
+    throw new InvalidOptionError(
+      `data must not start with the bytes ${TOPIC_ENVELOPE.toString('hex')} 01: they mark topic messages ` +
+        '(use publish())',
+      { option: 'data' },
+    )
+  }
+  return bytes
 }
 
 /**
@@ -81,6 +95,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #messages: Listeners<Message>
   readonly #status: Listeners<StatusEvent>
   readonly #reliable: ReliableSender
+  readonly #topics: TopicLayer
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
   #closing: Promise<void> | undefined
@@ -117,8 +132,14 @@ export class Endpoint implements AsyncDisposable {
       onError,
     })
     this.#decoder = new BatchDecoder(this.#peers, {
-      message: (message) => this.#messages.emit(message),
-      status: (event) => this.#status.emit(event),
+      message: (message) => {
+        if (isTopicPayload(message.data)) this.#topics.receive(message.from, message.data, message.reliable)
+        else this.#messages.emit(message)
+      },
+      status: (event) => {
+        this.#topics.peerEvent(event)
+        this.#status.emit(event)
+      },
       delivered: (token) => this.#reliable.delivered(token),
       failed: (token, missing) => this.#reliable.failed(token, missing),
       refused: (token, reason) => this.#reliable.refused(token, reason),
@@ -136,6 +157,22 @@ export class Endpoint implements AsyncDisposable {
       deliveryDeadlineMs,
       nameOf: (id) => this.#peers.nameOf(id),
     })
+    this.#topics = new TopicLayer(
+      endpointTransport({
+        native: this.#native,
+        reliable: this.#reliable,
+        peers: this.#peers,
+        name: resolved.native.name,
+      }),
+      resolved.topics,
+      {
+        queueLimit: resolved.messageQueueLimit,
+        // The datagram header (16), the DATA submessage header (4) and its sequence number (4).
+        maxDatagramPayload: resolved.native.maxDatagramSize - 24,
+        maxMessageSize,
+      },
+      onError,
+    )
     this.config = Object.freeze({ ...resolved.native, endpointId: this.#native.id })
     this.id = this.#native.id
     this.name = resolved.native.name
@@ -280,6 +317,38 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Publishes `value` on `topic` (a topic name: levels separated by `/`, no wildcards, not starting with `$`) to every
+   * endpoint that subscribes to it — and only to those: each endpoint announces a summary of its subscriptions, and
+   * a publication goes by multicast when many peers are interested (`topics.multicastRatio`), else by unicast to
+   * each interested one. Subscriptions of this endpoint receive it too.
+   *
+   * Options (see {@link PublishOptions}): `type`, `codec` ('raw' default, 'json', 'msgpack' or custom), `reliable`,
+   * `depth` (history kept for late joiners and repair), `retain`, `lifespanMs`, `deadlineMs`.
+   *
+   * Best effort (the default) returns false when a send queue was full. Reliable returns a Promise that resolves when
+   * every interested peer acknowledged it (at once when none is interested) and rejects like `send()`.
+   * @throws TopicError (invalid topic or type name), TopicTypeError (another type than this endpoint publishes on the
+   *   topic), CodecError (the value cannot be encoded), MessageTooLargeError, InvalidOptionError, ClosedError
+   */
+  publish(topic: string, value: unknown, options: PublishOptions & { reliable: true }): Promise<void>
+  publish(topic: string, value: unknown, options?: PublishOptions & { reliable?: false }): boolean
+  publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void>
+  publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void> {
+    return this.#topics.publish(topic, value, options)
+  }
+
+  /**
+   * Subscribes to a topic filter (MQTT syntax: `+` matches one level, `#` the rest, e.g. `sensors/+/temp`,
+   * `sensors/#`). Returns a {@link Subscription}: iterate it (`for await (const m of sub)`) or pass `callback`; end
+   * it with `unsubscribe()`, `signal`, or closing the endpoint. Publishers that keep history (`depth`, `retain`) send
+   * theirs at once; per publisher and topic messages arrive in order and once (see {@link TopicMessage}).
+   * @throws TopicError (invalid filter or type name), InvalidOptionError, ClosedError
+   */
+  subscribe<T = unknown>(filter: string, options?: SubscribeOptions<T>): Subscription<T> {
+    return this.#topics.subscribe(filter, options)
+  }
+
+  /**
    * Resolves once every reliable message sent so far is settled (acknowledged, failed or rejected), whatever is
    * sent meanwhile; at once if none is pending. Never rejects, except with `signal.reason` when aborted. Use it
    * before `close()` to let reliable messages finish, or to time a burst of sends.
@@ -298,6 +367,7 @@ export class Endpoint implements AsyncDisposable {
       callbackErrors: this.#callbackErrors,
       reliableMessagesDeferred: this.#reliable.deferred,
       reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
+      ...this.#topics.stats(),
     }
   }
 
@@ -318,6 +388,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    this.#topics.close()
     this.#reliable.close()
     clearInterval(this.#keepAlive)
     this.#keepAlive = undefined

@@ -16,6 +16,14 @@ export const ErrorCode = {
   CLOSED: 'ERR_GLUE_CLOSED',
   DELIVERY: 'ERR_GLUE_DELIVERY',
   BACKPRESSURE: 'ERR_GLUE_BACKPRESSURE',
+  /** A topic name, topic filter or type name breaks the naming rules (`TopicError`). */
+  INVALID_TOPIC: 'ERR_GLUE_INVALID_TOPIC',
+  /** A value could not be encoded, or a payload decoded, by a topic's codec (`CodecError`). */
+  CODEC: 'ERR_GLUE_CODEC',
+  /** A topic message or interest summary from the network is malformed (`TopicWireError`). */
+  TOPIC_WIRE: 'ERR_GLUE_TOPIC_WIRE',
+  /** A publication's type differs from the type this endpoint already publishes on the topic (`TopicTypeError`). */
+  TOPIC_TYPE: 'ERR_GLUE_TOPIC_TYPE',
 } as const
 
 /** One of the {@link ErrorCode} values. */

@@ -70,6 +70,19 @@ export interface NativePeerEvent {
   existingId?: string
   /** For 'name-clash': true when the newcomer was rejected (nameClash: 'reject'). */
   rejected?: boolean
+  /**
+   * The extensions of the peer's latest announcement, in the order announced (type 0x10: its interest
+   * summary, see docs/PROTOCOL.md). A change of any of them is a 'peer-changed' event.
+   */
+  extensions: NativeAnnounceExtension[]
+}
+
+/** One announcement extension of a peer. */
+export interface NativeAnnounceExtension {
+  /** Extension type, 0..255 (0x10: interest summary). */
+  type: number
+  /** Extension value (a copy). */
+  value: Buffer
 }
 
 /**
@@ -215,6 +228,12 @@ export interface NativeTransport {
   sendReliableSlab(slab: Uint8Array): boolean
   /** Tell the core to ignore this peer from now on (accept filter said no). */
   rejectPeer(peerId: string): void
+  /**
+   * Set (an empty value: remove) this endpoint's announcement extension of type `kind` (0..255): every later
+   * announcement carries it, and a burst of announcements (at once, then after 20, 40, 80, 160 ms) spreads it.
+   * Throws ERR_GLUE_MESSAGE_TOO_LARGE when the announcement would not fit into one datagram, ERR_GLUE_CLOSED.
+   */
+  setAnnounceExtension(kind: number, value: Uint8Array): void
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /** Send a goodbye, stop the I/O thread, close the sockets. Idempotent. */

@@ -9,6 +9,7 @@ import { ENV_VARS, type EnvOption, type Environment, readEnv } from './env'
 import { InvalidOptionError } from './errors'
 import type { NativeConfig } from './native-types'
 import type { Peer } from './peer-table'
+import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topics/options'
 
 /** The default discovery group: announcements and broadcasts go to this multicast group and port. */
 export const DEFAULT_GROUP = '239.192.137.1:37320'
@@ -129,6 +130,8 @@ export interface EndpointOptions {
    * dropped and counted in `stats().droppedQueueFull`. Default 65536.
    */
   messageQueueLimit?: number
+  /** The topic layer: caching, ordering hold time, multicast ratio, history bounds (see {@link TopicOptions}). */
+  topics?: TopicOptions
   /**
    * Where `GLUE_*` variables are read from; false ignores the environment. Default `process.env`.
    */
@@ -150,6 +153,8 @@ export interface ResolvedOptions {
   native: ResolvedNativeConfig
   acceptPeer: ((peer: Peer) => boolean) | undefined
   messageQueueLimit: number
+  /** The topic layer's options. */
+  topics: ResolvedTopicOptions
 }
 
 /** The longest timeout, ms: the largest delay `setTimeout` takes (about 24.8 days). */
@@ -215,6 +220,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'sendQueueBytes',
   'busyPollUs',
   'ackHoldUs',
+  'topics',
   'env',
 ])
 
@@ -374,5 +380,6 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
     },
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),
+    topics: resolveTopicOptions(options.topics),
   }
 }

@@ -16,6 +16,11 @@ export interface Peer {
   readonly announcePeriodMs: number
   /** When this endpoint first saw the peer (a change keeps it). */
   readonly since: Date
+  /**
+   * The extensions of the peer's latest announcement by type (0x10: its topic interest summary). A change is a
+   * 'peer-changed' event.
+   */
+  readonly extensions: ReadonlyMap<number, Buffer>
 }
 
 /** Why a peer went down: silent for too long, said goodbye, or came back with a new incarnation. */
@@ -48,8 +53,20 @@ const HEX_ID = /^[0-9a-fA-F]{16}$/
 /** How many departed peers' names are remembered (to name them in errors that arrive after they left). */
 const DEPARTED_NAMES = 1024
 
+const NO_EXTENSIONS: ReadonlyMap<number, Buffer> = new Map()
+
 function toPeer(event: NativePeerEvent, since: Date): Peer {
-  return { id: event.id, name: event.name, address: event.address, announcePeriodMs: event.announcePeriodMs, since }
+  const list = event.extensions ?? []
+  const extensions = list.length === 0 ? NO_EXTENSIONS : new Map(list.map((e) => [e.type, e.value] as const))
+  const { id, name, address, announcePeriodMs } = event
+  return { id, name, address, announcePeriodMs, since, extensions }
+}
+
+/** True when both peers announced the same extensions. */
+function sameExtensions(a: Peer, b: Peer): boolean {
+  if (a.extensions.size !== b.extensions.size) return false
+  for (const [type, value] of a.extensions) if (!b.extensions.get(type)?.equals(value)) return false
+  return true
 }
 
 /** Peers by ID and by name, plus the IDs that the accept filter rejected. */
@@ -125,7 +142,8 @@ export class PeerTable {
     if (
       peer.name === previous.name &&
       peer.address === previous.address &&
-      peer.announcePeriodMs === previous.announcePeriodMs
+      peer.announcePeriodMs === previous.announcePeriodMs &&
+      sameExtensions(peer, previous)
     ) {
       return undefined
     }

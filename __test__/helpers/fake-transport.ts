@@ -77,6 +77,8 @@ export interface PeerInfo {
   name: string
   address?: string
   announcePeriodMs?: number
+  /** Announcement extensions. Default: none. */
+  extensions?: { type: number; value: Buffer }[]
 }
 
 /** Builds a NativeBatch in the layout the native core produces. */
@@ -134,6 +136,10 @@ export class BatchBuilder {
     return this.event({ type: 'peer-up', ...withDefaults(peer) })
   }
 
+  peerChanged(peer: PeerInfo): this {
+    return this.event({ type: 'peer-changed', ...withDefaults(peer) })
+  }
+
   peerDown(peer: PeerInfo, reason = 'left'): this {
     return this.event({ type: 'peer-down', ...withDefaults(peer), reason })
   }
@@ -162,7 +168,7 @@ export class BatchBuilder {
 }
 
 function withDefaults(peer: PeerInfo): Required<PeerInfo> {
-  return { address: '127.0.0.1:40000', announcePeriodMs: 1000, ...peer }
+  return { address: '127.0.0.1:40000', announcePeriodMs: 1000, extensions: [], ...peer }
 }
 
 /** An Error shaped like the native addon's: a message and a `code`. */
@@ -208,6 +214,10 @@ export class FakeTransport implements NativeTransport {
   /** Called on every send / broadcast that is accepted (reliable ones once delivered); used by FakeNetwork. */
   onTransmit: ((peerId: string | undefined, data: Buffer, reliable: boolean) => void) | undefined
   onClose: (() => void) | undefined
+  /** The announcement extensions set, by type. */
+  readonly extensions = new Map<number, Buffer>()
+  /** Called when an announcement extension changes; used by FakeNetwork. */
+  onExtensions: (() => void) | undefined
 
   constructor(
     readonly config: NativeConfig,
@@ -261,6 +271,14 @@ export class FakeTransport implements NativeTransport {
 
   rejectPeer(peerId: string): void {
     this.rejected.push(peerId)
+  }
+
+  setAnnounceExtension(kind: number, value: Uint8Array): void {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    const before = this.extensions.get(kind)
+    if (value.length === 0) this.extensions.delete(kind)
+    else this.extensions.set(kind, Buffer.from(value))
+    if (before?.equals(value) !== true && !(before === undefined && value.length === 0)) this.onExtensions?.()
   }
 
   stats(): NativeStats {
@@ -328,6 +346,29 @@ export function fakeOpen(failWith?: Error): { open: NativeOpen; transports: Fake
 export class FakeNetwork {
   readonly transports: FakeTransport[] = []
   readonly #fake = fakeOpen()
+  /** Transports cut off from the others (see `cut()`). */
+  readonly #cut = new Set<FakeTransport>()
+
+  /**
+   * A partition: `transport` and the others see each other go down ('expired') and exchange nothing until `heal()`.
+   */
+  cut(transport: FakeTransport): void {
+    const others = this.#peersOf(transport)
+    this.#cut.add(transport)
+    for (const other of others) {
+      this.#later(other, new BatchBuilder().peerDown(infoOf(transport), 'expired').build())
+      this.#later(transport, new BatchBuilder().peerDown(infoOf(other), 'expired').build())
+    }
+  }
+
+  /** Ends a partition: `transport` and the others see each other come up again. */
+  heal(transport: FakeTransport): void {
+    this.#cut.delete(transport)
+    for (const other of this.#peersOf(transport)) {
+      this.#later(other, new BatchBuilder().peerUp(infoOf(transport)).build())
+      this.#later(transport, new BatchBuilder().peerUp(infoOf(other)).build())
+    }
+  }
 
   /** The NativeOpen to pass to `Endpoint.openWith`. */
   readonly open: NativeOpen = (config, onBatch) => {
@@ -351,6 +392,10 @@ export class FakeNetwork {
         else this.#later(receiver, batch.build())
       }
     }
+    transport.onExtensions = () => {
+      for (const other of this.#peersOf(transport))
+        this.#later(other, new BatchBuilder().peerChanged(infoOf(transport)).build())
+    }
     transport.onClose = () => {
       for (const other of this.#peersOf(transport))
         this.#later(other, new BatchBuilder().peerDown(infoOf(transport)).build())
@@ -360,8 +405,9 @@ export class FakeNetwork {
   }
 
   #peersOf(transport: FakeTransport): FakeTransport[] {
+    if (this.#cut.has(transport)) return []
     return this.transports.filter(
-      (t) => t !== transport && !t.closed && t.config.networkId === transport.config.networkId,
+      (t) => t !== transport && !t.closed && !this.#cut.has(t) && t.config.networkId === transport.config.networkId,
     )
   }
 
@@ -381,5 +427,6 @@ function infoOf(transport: FakeTransport): PeerInfo {
     name: transport.config.name,
     address: transport.address,
     announcePeriodMs: transport.config.announcePeriodMs,
+    extensions: [...transport.extensions].map(([type, value]) => ({ type, value })),
   }
 }

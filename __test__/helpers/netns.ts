@@ -15,7 +15,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-import type { ExecutionContext } from 'ava'
+import anyTest, { type ExecutionContext } from 'ava'
+
+import { isNativeAvailable } from '../../src/native'
 
 /** One test host: its namespace, address and the name of its veth end in the bridge namespace. */
 export interface Host {
@@ -104,6 +106,20 @@ function works(file: string, args: string[]): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * The test function of a netns spec file (serial: each test runs several Node processes) and a title maker: when
+ * namespaces (or the addon) are not available, every test is skipped with the reason in its title, and the reason is
+ * printed once for `file`.
+ */
+export function netnsTests(file: string): { test: typeof anyTest.serial; title: (text: string) => string } {
+  const reason = isNativeAvailable() ? netnsSkipReason() : 'the native addon is not built'
+  if (reason !== undefined) console.warn(`${file}: skipping every test: ${reason}`)
+  return {
+    test: reason === undefined ? anyTest.serial : (anyTest.serial.skip as unknown as typeof anyTest.serial),
+    title: (text) => (reason === undefined ? text : `${text} (skipped: ${reason})`),
   }
 }
 

@@ -132,8 +132,15 @@ export function formatStatus(event: StatusEvent): string {
   switch (event.type) {
     case 'peer-down':
       return `${base}: ${event.reason}`
-    case 'peer-changed':
-      return `${base}, was ${event.previous.name} at ${event.previous.address} every ${event.previous.announcePeriodMs} ms`
+    case 'peer-changed': {
+      const { previous } = event
+      const same =
+        previous.name === peer.name &&
+        previous.address === peer.address &&
+        previous.announcePeriodMs === peer.announcePeriodMs
+      if (same) return `${base}: its announcement extensions (topic interest) changed`
+      return `${base}, was ${previous.name} at ${previous.address} every ${previous.announcePeriodMs} ms`
+    }
     case 'name-clash':
       return `${base}: name already held by ${event.existingId}${event.rejected ? ', rejected' : ''}`
     default:

@@ -1,6 +1,7 @@
 /**
  * `glue demo`: several endpoints in one process on loopback find each other, then every second each one sends
- * a unicast to the next and a broadcast to all, and every received message is printed.
+ * a unicast to the next and a broadcast to all, and publishes on its topic (see demo-topics.ts); every received
+ * message is printed. After the second round a late joiner gets the topics' history at once.
  */
 import { randomInt } from 'node:crypto'
 import { createSocket } from 'node:dgram'
@@ -9,6 +10,7 @@ import type { Command } from 'commander'
 
 import { Endpoint } from '../endpoint'
 import { ENV_VARS } from '../env'
+import { openLateJoiner, publishRound, subscribeDemo } from './demo-topics'
 import {
   addCommonOptions,
   type CommonFlags,
@@ -104,7 +106,12 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
     }
     log('discovery complete: every endpoint sees every other one')
     for (const ep of endpoints) ep.onMessage((message) => console.log(formatMessage(ep.name, message)))
-    await exchange(endpoints, flags.duration * 1000, signal, log)
+    subscribeDemo(endpoints, log)
+    const publishers = [...endpoints]
+    await exchange(endpoints, flags.duration * 1000, signal, log, async (round) => {
+      publishRound(publishers, round, log)
+      if (round === 2) endpoints.push(await openLateJoiner(shared, log))
+    })
     return 0
   } finally {
     await Promise.allSettled(endpoints.map((ep) => ep.close()))
@@ -131,21 +138,27 @@ function discovered(endpoints: Endpoint[], signal: AbortSignal): Promise<boolean
   })
 }
 
-/** Every second until `durationMs` is over: each endpoint sends a unicast to the next one and a broadcast. */
+/**
+ * Every second until `durationMs` is over: each endpoint sends a unicast to the next one and a broadcast, then
+ * `onRound` runs.
+ */
 async function exchange(
   endpoints: Endpoint[],
   durationMs: number,
   signal: AbortSignal,
   log: (line: string) => void,
+  onRound: (round: number) => Promise<void>,
 ): Promise<void> {
   const start = performance.now()
+  const talkers = [...endpoints]
   for (let round = 1; (round - 1) * 1000 < durationMs && !signal.aborted; round++) {
     log(`round ${round}`)
-    endpoints.forEach((ep, i) => {
-      const next = endpoints[(i + 1) % endpoints.length]
+    talkers.forEach((ep, i) => {
+      const next = talkers[(i + 1) % talkers.length]
       if (!ep.send(next.name, `hello from ${ep.name}`)) log(`${ep.name}: send queue full, unicast dropped`)
       if (!ep.broadcast(`hello everyone from ${ep.name}`)) log(`${ep.name}: send queue full, broadcast dropped`)
     })
+    await onRound(round)
     // Until the next round, or the end of the duration but at least 200 ms for the last messages to arrive.
     const last = round * 1000 >= durationMs
     const untilNext = Math.min(round * 1000, durationMs) - (performance.now() - start)

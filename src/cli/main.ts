@@ -1,5 +1,6 @@
 /**
- * The `glue` command line: `glue demo`, `glue transport`, `glue peers`. bin/glue.js calls {@link run}.
+ * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`.
+ * bin/glue.js calls {@link run}.
  */
 import { debuglog } from 'node:util'
 
@@ -11,6 +12,8 @@ import { type JobRunner, shutdownSignal } from './common'
 import { registerDemo } from './demo'
 import { translateLegacyArgs } from './legacy-flags'
 import { registerPeers } from './peers'
+import { registerPubSub } from './pubsub'
+import { registerTopics } from './topics'
 import { registerTransport } from './transport'
 
 const debug = debuglog('glue')
@@ -36,6 +39,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerDemo(program, run)
   registerTransport(program, run)
   registerPeers(program, run)
+  registerPubSub(program, run)
+  registerTopics(program, run)
   return program
 }
 

@@ -20,7 +20,8 @@ import {
   stopwatch,
 } from './common'
 
-interface TransportFlags extends CommonFlags {
+/** The flags of `transport` (and `topics`), the seed's aliases included. */
+export interface TransportFlags extends CommonFlags {
   interfaceName?: string
   multicastAddress?: string
   listenPort?: number
@@ -35,18 +36,29 @@ export function registerTransport(program: Command, run: JobRunner): void {
   const command = program
     .command('transport')
     .description('run one endpoint: print peers and messages, optionally send every second')
+  addEndpointFlags(command, 'broadcast a numbered message every second and send one to each peer').action(
+    (flags: TransportFlags) => run((signal) => transport(flags, signal)),
+  )
+}
+
+/**
+ * Adds the flags of a one-endpoint command (`transport`, `topics`): --name, --listen-port, --send-messages (described
+ * by `sends`), --duration, the seed's aliases, and the common options.
+ */
+export function addEndpointFlags(command: Command, sends: string): Command {
+  command
     .option('--name <name>', 'endpoint name (env GLUE_ENDPOINT_NAME; default host-pid-n)')
     .option(
       '--listen-port <port>',
       'unicast port (env GLUE_LISTEN_ADDRESS; default: any free port)',
       integer('--listen-port', 0, 65535),
     )
-    .option('--send-messages', 'broadcast a numbered message every second and send one to each peer')
+    .option('--send-messages', sends)
     .option('--duration <s>', 'stop after this many seconds (default: run until Ctrl-C)', seconds)
     .addOption(new Option('--interface-name <name>', 'same as --interface (seed flag -interfaceName)'))
     .addOption(new Option('--multicast-address <ip:port>', 'same as --group (seed flag -multicastAddress)'))
     .addOption(new Option('--endpoint-name <name>', 'same as --name (seed flag -endpointName)'))
-  addCommonOptions(command).action((flags: TransportFlags) => run((signal) => transport(flags, signal)))
+  return addCommonOptions(command)
 }
 
 /** The endpoint options for the transport flags (seed aliases merged in). */

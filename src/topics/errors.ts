@@ -1,18 +1,18 @@
 /**
- * Named error classes of the topic layer, each with a stable `code` string (like those of `src/errors.ts`).
- *
- * They do not extend `GlueError` yet only because `GlueError.code` is typed as the closed `ErrorCode` union of
- * `src/errors.ts`; once these codes are added there, the classes can extend `GlueError` without other changes.
+ * Named error classes of the topic layer: {@link GlueError} subclasses with stable `code` strings from `ErrorCode`.
  */
+import { ErrorCode, GlueError } from '../errors'
 
-/** The stable error codes of the topic layer. */
+/** The stable error codes of the topic layer (a subset of `ErrorCode`). */
 export const TopicErrorCode = {
   /** A topic name, topic filter or type name breaks the naming rules. */
-  INVALID_TOPIC: 'ERR_GLUE_INVALID_TOPIC',
+  INVALID_TOPIC: ErrorCode.INVALID_TOPIC,
   /** A value could not be encoded, or a payload could not be decoded, by the topic's codec. */
-  CODEC: 'ERR_GLUE_CODEC',
+  CODEC: ErrorCode.CODEC,
   /** A topic-layer message or interest summary received from the network is malformed. */
-  TOPIC_WIRE: 'ERR_GLUE_TOPIC_WIRE',
+  TOPIC_WIRE: ErrorCode.TOPIC_WIRE,
+  /** A publication's type differs from the one this endpoint publishes on the topic. */
+  TOPIC_TYPE: ErrorCode.TOPIC_TYPE,
 } as const
 
 /** One of the {@link TopicErrorCode} values. */
@@ -31,11 +31,9 @@ export function describeValue(value: unknown, max = 80): string {
 
 /**
  * A topic name, topic filter or type name is invalid. The message names the field (e.g. `topic`, `filter`,
- * `type`) and the value. A `TypeError`, like Node's `ERR_INVALID_ARG_VALUE` and glue's `InvalidOptionError`.
+ * `type`) and the value. Code `ERR_GLUE_INVALID_TOPIC`.
  */
-export class TopicError extends TypeError {
-  /** Always `ERR_GLUE_INVALID_TOPIC`. */
-  readonly code = TopicErrorCode.INVALID_TOPIC
+export class TopicError extends GlueError {
   /** The field at fault: `topic`, `filter` or `type`. */
   readonly field: string
   /** The rejected value, as given. */
@@ -43,8 +41,7 @@ export class TopicError extends TypeError {
 
   /** `reason` completes the message `invalid <field> <value>: <reason>`. */
   constructor(field: string, value: unknown, reason: string) {
-    super(`invalid ${field} ${describeValue(value)}: ${reason}`)
-    this.name = 'TopicError'
+    super(ErrorCode.INVALID_TOPIC, `invalid ${field} ${describeValue(value)}: ${reason}`)
     this.field = field
     this.value = value
   }
@@ -57,9 +54,7 @@ export type CodecDirection = 'encode' | 'decode'
  * A value cannot be encoded (circular structure, BigInt in JSON, a number out of MessagePack's range, ...), or a
  * received payload cannot be decoded. The message names the topic and the codec; `cause` is the codec's own error.
  */
-export class CodecError extends Error {
-  /** Always `ERR_GLUE_CODEC`. */
-  readonly code = TopicErrorCode.CODEC
+export class CodecError extends GlueError {
   /** The topic the value was published on or received from. */
   readonly topic: string
   /** The codec's name (`raw`, `json`, `msgpack` or a custom codec's name). */
@@ -70,12 +65,12 @@ export class CodecError extends Error {
   /** `reason` ends the message; pass the codec's own error as `options.cause`. */
   constructor(topic: string, codec: string, direction: CodecDirection, reason: string, options?: ErrorOptions) {
     super(
+      ErrorCode.CODEC,
       direction === 'encode'
         ? `cannot encode the value published on topic ${describeValue(topic)} with codec ${codec}: ${reason}`
         : `cannot decode a payload received on topic ${describeValue(topic)} with codec ${codec}: ${reason}`,
       options,
     )
-    this.name = 'CodecError'
     this.topic = topic
     this.codec = codec
     this.direction = direction
@@ -86,16 +81,38 @@ export class CodecError extends Error {
  * A topic-layer message or interest summary is malformed: truncated, an unknown version or kind, a length past the
  * end, invalid UTF-8 or topic, unknown flag bits, trailing bytes. Receivers drop the message and count it.
  */
-export class TopicWireError extends Error {
-  /** Always `ERR_GLUE_TOPIC_WIRE`. */
-  readonly code = TopicErrorCode.TOPIC_WIRE
+export class TopicWireError extends GlueError {
   /** Byte offset at which decoding failed. */
   readonly offset: number
 
   /** The message gets ` (at byte <offset>)` appended. */
   constructor(message: string, offset: number, options?: ErrorOptions) {
-    super(`${message} (at byte ${offset})`, options)
-    this.name = 'TopicWireError'
+    super(ErrorCode.TOPIC_WIRE, `${message} (at byte ${offset})`, options)
     this.offset = offset
+  }
+}
+
+/**
+ * `publish()` was given a type other than the one this endpoint already publishes on the topic: a topic carries one
+ * type per publisher. Code `ERR_GLUE_TOPIC_TYPE`.
+ */
+export class TopicTypeError extends GlueError {
+  /** The topic. */
+  readonly topic: string
+  /** The type this endpoint publishes on the topic ('' for untyped). */
+  readonly expected: string
+  /** The type given ('' for untyped). */
+  readonly actual: string
+
+  constructor(topic: string, expected: string, actual: string) {
+    const show = (type: string): string => (type === '' ? 'untyped' : `type ${JSON.stringify(type)}`)
+    super(
+      ErrorCode.TOPIC_TYPE,
+      `topic ${describeValue(topic)} is published by this endpoint as ${show(expected)}; ` +
+        `cannot publish ${show(actual)}`,
+    )
+    this.topic = topic
+    this.expected = expected
+    this.actual = actual
   }
 }

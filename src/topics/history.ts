@@ -36,6 +36,8 @@ export interface HistoryRecord {
   readonly retain: boolean
   /** The stored bytes (the encoded payload, or whatever the caller chose to keep); counted toward `maxBytes`. */
   readonly data: Uint8Array
+  /** Whatever the caller attached (e.g. the codec and type name); not counted. */
+  readonly meta: unknown
 }
 
 /** What {@link HistoryCache.put} stores. */
@@ -54,6 +56,8 @@ export interface HistoryInput {
   readonly retain?: boolean
   /** The bytes to keep. Keep a copy if the original is a view into a larger buffer you want freed. */
   readonly data: Uint8Array
+  /** Anything to hand back with the record (keep it small: it is not counted toward `maxBytes`). */
+  readonly meta?: unknown
 }
 
 /**
@@ -97,6 +101,7 @@ class Entry implements HistoryRecord {
     readonly expiresAt: number,
     readonly retain: boolean,
     readonly data: Uint8Array,
+    readonly meta: unknown,
   ) {}
 }
 
@@ -187,7 +192,8 @@ export class HistoryCache {
     if (records[at]?.seq === seq || (current?.publisher === publisher && current.seq === seq)) return 'duplicate'
     const keep = depth > 0 && !(records.length >= depth && at === 0)
     const retainFlag = input.retain ?? false
-    const entry = new Entry(topic, publisher, seq, input.timestamp ?? 0, now + lifespan, retainFlag, input.data)
+    const expiresAt = now + lifespan
+    const entry = new Entry(topic, publisher, seq, input.timestamp ?? 0, expiresAt, retainFlag, input.data, input.meta)
     const retain = entry.retain && (current === undefined || newer(entry, current))
     if (!keep && !retain) return 'stale'
     this.#records++

@@ -244,6 +244,11 @@ export class SequenceTracker<T = unknown> {
     }
   }
 
+  /** True when the stream (publisher, topic) is tracked. */
+  has(publisher: string, topic: string): boolean {
+    return this.#streams.get(publisher)?.has(topic) === true
+  }
+
   /** The highest number up to which the stream is complete (0 for an unknown stream). */
   contiguous(publisher: string, topic: string): number {
     return (this.#streams.get(publisher)?.get(topic)?.next ?? 1) - 1

@@ -7,7 +7,7 @@ import { TopicWireError } from './errors'
 import type { SeqRange, StreamRanges } from './sequence-tracker'
 import { isTopicName, validateTopicName, validateTypeName } from './topic-name'
 import { knownCodec, NO_LIFESPAN, publisherKey, RETAIN_FLAG, TOPIC_WIRE_VERSION, TopicKind } from './wire-format'
-import type { HistoryMessage, HistoryRecordFields, PublishMessage, TopicMessage } from './wire-format'
+import type { HistoryMessage, HistoryRecordFields, PublishMessage, TopicWireMessage } from './wire-format'
 import { Reader } from './wire-io'
 
 const RESERVED_OK = { reserved: true } as const
@@ -129,7 +129,7 @@ function decodeStreams(r: Reader, digest: boolean): (StreamRanges & { contiguous
 }
 
 /** Decodes any topic-layer message strictly (see `wire-format.ts`). Payloads are views into `data`. */
-export function decodeTopicMessage(data: Uint8Array): TopicMessage {
+export function decodeTopicMessage(data: Uint8Array): TopicWireMessage {
   const r = new Reader(data)
   const version = r.u8('version')
   if (version !== TOPIC_WIRE_VERSION) throw new TopicWireError(`unknown version ${version}`, 0)

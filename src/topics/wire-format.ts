@@ -152,7 +152,7 @@ export interface RepairMessage {
 }
 
 /** Any decoded topic-layer message. */
-export type TopicMessage = PublishMessage | HistoryMessage | DigestMessage | RepairMessage
+export type TopicWireMessage = PublishMessage | HistoryMessage | DigestMessage | RepairMessage
 
 const KEY = /^([0-9a-f]{16})\.([0-9a-f]{8})$/
 

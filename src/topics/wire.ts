@@ -1,7 +1,7 @@
 /**
  * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR). The format, with a bit
  * diagram per message, is specified in `wire-format.ts`, whose exports this module re-exports; the decoder lives in
- * `wire-decode.ts`. Hex test vectors: `__test__/topics-wire.spec.ts`.
+ * `wire-decode.ts`. Hex test vectors: docs/PROTOCOL.md (checked by `__test__/topics-wire.spec.ts`).
  */
 import type { SeqRange, StreamDigest, StreamRanges } from './sequence-tracker'
 import { validateTopicName, validateTypeName } from './topic-name'
@@ -13,6 +13,14 @@ export * from './wire-format'
 export { decodeTopicMessage } from './wire-decode'
 
 const MAX_U16 = 0xffff
+const NO_PREFIX = new Uint8Array(0)
+
+/** A writer for a message of `size` bytes that starts with `prefix` (e.g. the topic envelope, see envelope.ts). */
+function writer(size: number, prefix: Uint8Array): Writer {
+  const w = new Writer(prefix.length + size)
+  w.bytes(prefix)
+  return w
+}
 
 /** Validates the names of a message; returns their UTF-8 lengths. */
 function checkNames(topic: string, type: string): { topicBytes: number; typeBytes: number } {
@@ -38,13 +46,21 @@ function checkU16(name: string, value: number): void {
   throw new RangeError(`${name} must be 0..65535, not ${value}`)
 }
 
-/** Encodes a PUBLISH message (copies the payload). Throws TopicError or RangeError on invalid fields. */
-export function encodePublish(m: Omit<PublishMessage, 'kind'>): Buffer {
+/** Bytes of a PUBLISH message with these names and payload size (what `encodePublish` writes after its prefix). */
+export function publishSize(topic: string, type: string, payloadBytes: number): number {
+  return 33 + utf8Length(topic) + utf8Length(type) + payloadBytes
+}
+
+/**
+ * Encodes a PUBLISH message (copies the payload), after `prefix` (default none). Throws TopicError or RangeError on
+ * invalid fields.
+ */
+export function encodePublish(m: Omit<PublishMessage, 'kind'>, prefix: Uint8Array = NO_PREFIX): Buffer {
   const lifespan = checkPublication(m)
   const { topicBytes, typeBytes } = checkNames(m.topic, m.type)
   checkU16('depth', m.depth)
   if (!Number.isInteger(m.epoch) || m.epoch < 0 || m.epoch > 0xffffffff) throw new RangeError(`bad epoch ${m.epoch}`)
-  const w = new Writer(33 + topicBytes + typeBytes + m.payload.length)
+  const w = writer(33 + topicBytes + typeBytes + m.payload.length, prefix) // = publishSize(...)
   w.u8(TOPIC_WIRE_VERSION)
   w.u8(TopicKind.PUBLISH)
   w.u8(m.retain ? RETAIN_FLAG : 0)
@@ -62,8 +78,11 @@ export function encodePublish(m: Omit<PublishMessage, 'kind'>): Buffer {
   return w.data
 }
 
-/** Encodes a HISTORY message (copies the payloads). Throws TopicError, RangeError or TypeError on invalid fields. */
-export function encodeHistory(m: Omit<HistoryMessage, 'kind'>): Buffer {
+/**
+ * Encodes a HISTORY message (copies the payloads), after `prefix` (default none). Throws TopicError, RangeError or
+ * TypeError on invalid fields.
+ */
+export function encodeHistory(m: Omit<HistoryMessage, 'kind'>, prefix: Uint8Array = NO_PREFIX): Buffer {
   const { id, epoch } = parsePublisherKey(m.publisher)
   const { topicBytes, typeBytes } = checkNames(m.topic, m.type)
   checkU16('depth', m.depth)
@@ -75,7 +94,7 @@ export function encodeHistory(m: Omit<HistoryMessage, 'kind'>): Buffer {
     size += 26 + record.payload.length
     return checkPublication(record)
   })
-  const w = new Writer(size)
+  const w = writer(size, prefix)
   w.u8(TOPIC_WIRE_VERSION)
   w.u8(TopicKind.HISTORY)
   w.u16(0)
@@ -112,8 +131,12 @@ function checkRanges(ranges: readonly SeqRange[], floor: number): void {
   }
 }
 
-/** Encodes a DIGEST (entries with `contiguous`) or a REPAIR. */
-function encodeStreams(kind: number, streams: readonly (StreamRanges & { contiguous?: number })[]): Buffer {
+/** Encodes a DIGEST (entries with `contiguous`) or a REPAIR, after `prefix`. */
+function encodeStreams(
+  kind: number,
+  streams: readonly (StreamRanges & { contiguous?: number })[],
+  prefix: Uint8Array,
+): Buffer {
   checkU16('stream count', streams.length)
   let size = 6
   const parsed = streams.map((s) => {
@@ -126,7 +149,7 @@ function encodeStreams(kind: number, streams: readonly (StreamRanges & { contigu
     size += 8 + 4 + 2 + topicBytes + (kind === TopicKind.DIGEST ? 8 : 0) + 2 + 16 * s.ranges.length
     return { ...publisher, topicBytes, contiguous }
   })
-  const w = new Writer(size)
+  const w = writer(size, prefix)
   w.u8(TOPIC_WIRE_VERSION)
   w.u8(kind)
   w.u16(0)
@@ -146,12 +169,12 @@ function encodeStreams(kind: number, streams: readonly (StreamRanges & { contigu
   return w.data
 }
 
-/** Encodes a DIGEST message (see `SequenceTracker.digest`). Throws on invalid fields. */
-export function encodeDigest(streams: readonly StreamDigest[]): Buffer {
-  return encodeStreams(TopicKind.DIGEST, streams)
+/** Encodes a DIGEST message (see `SequenceTracker.digest`) after `prefix` (default none). Throws on invalid fields. */
+export function encodeDigest(streams: readonly StreamDigest[], prefix: Uint8Array = NO_PREFIX): Buffer {
+  return encodeStreams(TopicKind.DIGEST, streams, prefix)
 }
 
-/** Encodes a REPAIR message (see `SequenceTracker.missing`). Throws on invalid fields. */
-export function encodeRepair(streams: readonly StreamRanges[]): Buffer {
-  return encodeStreams(TopicKind.REPAIR, streams)
+/** Encodes a REPAIR message (see `SequenceTracker.missing`) after `prefix` (default none). Throws on invalid fields. */
+export function encodeRepair(streams: readonly StreamRanges[], prefix: Uint8Array = NO_PREFIX): Buffer {
+  return encodeStreams(TopicKind.REPAIR, streams, prefix)
 }

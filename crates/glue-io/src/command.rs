@@ -68,6 +68,13 @@ impl Command {
 pub(crate) enum Control {
     /// Treat this peer as rejected.
     Reject(EndpointId),
+    /// Set (empty value: remove) the announcement extension of this type.
+    SetAnnounceExtension {
+        /// Extension type.
+        kind: u8,
+        /// Extension value, at most 65535 bytes.
+        value: Vec<u8>,
+    },
 }
 
 /// What became of a posted command.

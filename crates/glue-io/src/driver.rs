@@ -216,8 +216,14 @@ impl<S: Sink> Driver<S> {
     /// queue fills up and senders are told so).
     fn apply_commands(&mut self, engine: &mut Engine, now: Instant) {
         self.shared.mailbox.start_drain();
-        while let Some(Control::Reject(id)) = self.inbox.next_control() {
-            engine.core.reject_peer(now, id);
+        while let Some(control) = self.inbox.next_control() {
+            match control {
+                Control::Reject(id) => engine.core.reject_peer(now, id),
+                // Checked by the handle; a refusal here (closing) has nobody left to tell.
+                Control::SetAnnounceExtension { kind, value } => {
+                    let _ = engine.core.set_announce_extension(now, kind, &value);
+                }
+            }
         }
         self.commands_pending = false;
         let mut unflushed = 0;

@@ -56,6 +56,10 @@ pub struct Endpoint {
     local: SocketAddrV4,
     max_payload: usize,
     max_message_size: usize,
+    /// Bytes of an announcement without extensions (body), to check extension sizes up front.
+    announce_base: usize,
+    /// Size of each announcement extension record set so far, by type.
+    extension_sizes: Mutex<[usize; 256]>,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -108,6 +112,8 @@ impl Endpoint {
             local: sockets.local,
             max_payload,
             max_message_size: config.reliable.max_message_size,
+            announce_base: 12 + config.name.len(),
+            extension_sizes: Mutex::new([0; 256]),
             shared,
             thread: Mutex::new(Some(thread)),
         })
@@ -224,6 +230,32 @@ impl Endpoint {
         if self.shared.mailbox.close_requested() || !self.shared.mailbox.control(Control::Reject(id)) {
             return Err(Error::Closed);
         }
+        Ok(())
+    }
+
+    /// Sets (or, with an empty `value`, removes) the announcement extension of type `kind`: every later
+    /// announcement carries it and a short burst of announcements spreads it at once; peers see a
+    /// `PeerChanged` event with the new value. Fails with [`Error::MessageTooLarge`] when the announcement
+    /// would not fit into one datagram, [`Error::Closed`] after close.
+    pub fn set_announce_extension(&self, kind: u8, value: &[u8]) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        let mut sizes = self.extension_sizes.lock().unwrap_or_else(|e| e.into_inner());
+        let record = if value.is_empty() { 0 } else { 3 + value.len() };
+        let others: usize = sizes.iter().sum::<usize>() - sizes[kind as usize];
+        // The announcement body must fit into one datagram's submessage body, like a best-effort message
+        // with its 4-byte DATA header.
+        let max = self.max_payload + 4;
+        let size = self.announce_base + others + record;
+        if value.len() > u16::MAX as usize || size > max {
+            return Err(Error::MessageTooLarge { size, max });
+        }
+        let control = Control::SetAnnounceExtension { kind, value: value.to_vec() };
+        if !self.shared.mailbox.control(control) {
+            return Err(Error::Closed);
+        }
+        sizes[kind as usize] = record;
         Ok(())
     }
 

@@ -34,6 +34,19 @@ pub struct NativePeerEvent {
     pub existing_id: Option<String>,
     /// For 'name-clash': true when the newcomer was rejected.
     pub rejected: Option<bool>,
+    /// The extensions of the peer's latest announcement, in the order announced (e.g. type 0x10, its
+    /// interest summary). A change of any of them is a 'peer-changed' event.
+    pub extensions: Vec<NativeAnnounceExtension>,
+}
+
+/// One announcement extension of a peer.
+#[napi(object, object_from_js = false)]
+pub struct NativeAnnounceExtension {
+    /// Extension type, 0..255 (0x10: interest summary).
+    #[napi(js_name = "type")]
+    pub kind: u32,
+    /// Extension value (a copy).
+    pub value: Buffer,
 }
 
 /// One batch of inbound events in arrival order; `entries` holds 4 u32 per entry (see
@@ -84,6 +97,10 @@ fn peer_event(event: Event) -> Option<NativePeerEvent> {
         // glue-io hands on peer events only.
         _ => return None,
     };
+    let extensions = peer
+        .extension_records()
+        .map(|(kind, value)| NativeAnnounceExtension { kind: kind.into(), value: value.to_vec().into() })
+        .collect();
     let PeerInfo { id, name, address, announce_period, .. } = peer;
     Some(NativePeerEvent {
         kind: kind.to_owned(),
@@ -94,6 +111,7 @@ fn peer_event(event: Event) -> Option<NativePeerEvent> {
         reason: reason.map(str::to_owned),
         existing_id: existing,
         rejected,
+        extensions,
     })
 }
 

@@ -140,6 +140,18 @@ impl NativeEndpoint {
         }
     }
 
+    /// Sets (or, with an empty value, removes) this endpoint's announcement extension of type `type`
+    /// (0..255): every later announcement carries it, and a short burst of announcements spreads it at
+    /// once; peers see a 'peer-changed' event with the new value. Throws ERR_GLUE_MESSAGE_TOO_LARGE when the
+    /// announcement would not fit into one datagram, ERR_GLUE_INVALID_OPTION for a type outside 0..255,
+    /// ERR_GLUE_CLOSED after close.
+    #[napi]
+    pub fn set_announce_extension(&self, kind: u32, value: Uint8ArraySlice) -> Result<(), JsError> {
+        let kind = u8::try_from(kind)
+            .map_err(|_| crate::error::invalid_option("type", &kind.to_string(), "an integer 0..255"))?;
+        self.inner.set_announce_extension(kind, &value).map_err(js)
+    }
+
     /// The counters (the last ones after close).
     #[napi]
     pub fn stats(&self) -> NativeStats {

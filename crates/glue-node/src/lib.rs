@@ -20,7 +20,7 @@ mod endpoint;
 mod error;
 mod stats;
 
-pub use batch::{NativeBatch, NativePeerEvent};
+pub use batch::{NativeAnnounceExtension, NativeBatch, NativePeerEvent};
 pub use config::NativeConfig;
 pub use endpoint::NativeEndpoint;
 pub use stats::NativeStats;

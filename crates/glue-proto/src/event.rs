@@ -20,6 +20,21 @@ pub struct PeerInfo {
     pub announce_period: Duration,
     /// The peer's incarnation (changes when it restarts).
     pub incarnation: u32,
+    /// The extension area of its latest announcement (type-length-value records, well-formed; see
+    /// [`PeerInfo::extension`]). A change of any record is reported as [`Event::PeerChanged`].
+    pub extensions: Vec<u8>,
+}
+
+impl PeerInfo {
+    /// The value of the peer's announcement extension of type `kind`, if it announced one.
+    pub fn extension(&self, kind: u8) -> Option<&[u8]> {
+        self.extension_records().find(|(k, _)| *k == kind).map(|(_, v)| v)
+    }
+
+    /// The peer's announcement extensions as (type, value), in the order announced.
+    pub fn extension_records(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        crate::wire::extension_records(&self.extensions).filter_map(Result::ok).map(|e| (e.kind, e.value))
+    }
 }
 
 /// Why a peer went down.
@@ -50,7 +65,7 @@ impl DownReason {
 pub enum Event {
     /// A new peer was discovered (and accepted by the name-clash rule).
     PeerUp(PeerInfo),
-    /// A known peer changed its name, address or announce period.
+    /// A known peer changed its name, address, announce period or announcement extensions.
     PeerChanged(PeerInfo),
     /// A peer is gone.
     PeerDown {

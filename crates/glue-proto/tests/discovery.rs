@@ -243,3 +243,67 @@ fn a_rejected_peer_is_dropped_and_counted() {
     assert_eq!(net.nodes[0].core.stats().dropped_rejected, 1, "the broadcast, nothing else from it");
     assert_eq!(net.ups(0).len(), 1, "a rejected peer's announcements do not bring it back");
 }
+
+fn changes(net: &Net, i: usize) -> Vec<(EndpointId, Option<Vec<u8>>)> {
+    net.nodes[i]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerChanged(p) => Some((p.id, p.extension(0x10).map(<[u8]>::to_vec))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_announce_extension_reaches_peers_at_once_as_a_change() {
+    let mut net = Net::new(41, Faults::default());
+    net.add_default(3);
+    net.run_for(Duration::from_secs(1));
+    let a = net.nodes[0].core.id();
+    let now = net.now;
+    net.nodes[0].core.set_announce_extension(now, 0x10, &[1, 2, 3]).unwrap();
+    // Well under the 100 ms period: the re-announce burst starts at once. Name and port are unchanged.
+    net.run_for(Duration::from_millis(2));
+    for i in 1..3 {
+        assert_eq!(changes(&net, i), vec![(a, Some(vec![1, 2, 3]))], "node {i}");
+        let peer = net.nodes[i].core.peers().find(|p| p.id == a).unwrap();
+        assert_eq!(peer.extension(0x10), Some(&[1u8, 2, 3][..]));
+    }
+    assert_eq!(net.nodes[0].core.announce_extensions(), &[0x10, 3, 0, 1, 2, 3]);
+    // Setting the same value again changes nothing; periodic announcements are no change either.
+    let now = net.now;
+    net.nodes[0].core.set_announce_extension(now, 0x10, &[1, 2, 3]).unwrap();
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(changes(&net, 1).len(), 1);
+    // A new value and then removal are changes too.
+    let now = net.now;
+    net.nodes[0].core.set_announce_extension(now, 0x10, &[9]).unwrap();
+    net.run_for(Duration::from_millis(2));
+    let now = net.now;
+    net.nodes[0].core.set_announce_extension(now, 0x10, &[]).unwrap();
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(changes(&net, 1), vec![(a, Some(vec![1, 2, 3])), (a, Some(vec![9])), (a, None)]);
+    // A newcomer sees the extension in its peer-up.
+    let now = net.now;
+    net.nodes[0].core.set_announce_extension(now, 0x10, &[7]).unwrap();
+    net.run_for(Duration::from_millis(2));
+    let c = net.config(3);
+    let d = net.add(c);
+    net.run_for(Duration::from_millis(2));
+    let up = net.nodes[d].events.iter().find_map(|e| match e {
+        Event::PeerUp(p) if p.id == a => Some(p.extension(0x10).map(<[u8]>::to_vec)),
+        _ => None,
+    });
+    assert_eq!(up, Some(Some(vec![7])));
+}
+
+#[test]
+fn an_announce_extension_that_does_not_fit_is_refused() {
+    let mut net = Net::new(42, Faults::default());
+    net.add_default(1);
+    let now = net.now;
+    let err = net.nodes[0].core.set_announce_extension(now, 0x10, &vec![0; 70_000]).unwrap_err();
+    assert!(matches!(err, glue_proto::SendError::TooLarge { .. }));
+    assert!(net.nodes[0].core.announce_extensions().is_empty());
+}

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use glue_proto::wire::{
     Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter,
+    EXTENSION_INTEREST,
 };
 use glue_proto::EndpointId;
 
@@ -23,6 +24,13 @@ fn announce() -> Announce<'static> {
         extensions: &[],
     }
 }
+
+/// An interest-summary extension record (type 0x10, 17 bytes): filters `a/+` and `b/#` in a 64-bit bloom filter
+/// with 2 hashes, as `src/topics/interest-filter.ts` encodes them (checked there against the same document).
+const INTEREST_RECORD: [u8; 20] = [
+    0x10, 0x11, 0x00, 0x01, 0x00, 0x02, 0x06, 0x02, 0x02, 0x02, 0x81, 0x00, 0x00, 0x01, 0x00, 0x00, 0x03,
+    0x00, 0x00, 0x08,
+];
 
 fn rdata(flags: u8, r: RData<'_>) -> Vec<u8> {
     let mut body = Vec::new();
@@ -51,6 +59,12 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
                     extensions: &[0x7f, 0x02, 0x00, 0xca, 0xfe],
                     ..announce()
                 })
+                .finish(),
+        ),
+        (
+            "announce-interest",
+            DatagramBuilder::new(header())
+                .announce(&Announce { extensions: &INTEREST_RECORD, ..announce() })
                 .finish(),
         ),
         ("bye", DatagramBuilder::new(header()).bye().finish()),
@@ -129,6 +143,14 @@ fn vectors_decode_back_to_their_fields() {
                 assert_eq!(a.name, "sensor-7");
                 let ext: Vec<_> = a.extensions().collect::<Result<_, _>>().unwrap();
                 assert_eq!((ext[0].kind, ext[0].value), (0x7f, &[0xca, 0xfe][..]));
+            }
+            "announce-interest" => {
+                let a = Announce::decode(subs[0].1).unwrap();
+                let ext: Vec<_> = a.extensions().collect::<Result<_, _>>().unwrap();
+                assert_eq!(
+                    (ext.len(), ext[0].kind, ext[0].value),
+                    (1, EXTENSION_INTEREST, &INTEREST_RECORD[3..])
+                );
             }
             "bye" => assert_eq!((subs[0].0.kind, subs[0].1.len()), (0x02, 0)),
             "data" => assert_eq!(Data::decode(subs[0].1).unwrap(), Data { seq: 7, payload: b"hi" }),

@@ -85,6 +85,8 @@ pub struct Core {
     ack_scratch: Ack,
     /// Bytes held by receive streams (see `ReliableLimits::max_receive_memory`).
     recv_memory: usize,
+    /// The extension area sent in every announcement (see [`Core::set_announce_extension`]).
+    announce_extensions: Vec<u8>,
 }
 
 impl Core {
@@ -112,6 +114,7 @@ impl Core {
             resume_seq: HashMap::new(),
             ack_scratch: Ack::default(),
             recv_memory: 0,
+            announce_extensions: Vec::new(),
             config,
         })
     }

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::Core;
-use crate::discovery::Observation;
+use crate::discovery::{AnnounceSchedule, Observation};
 use crate::wire::{Announce, SubmessageKind};
-use crate::{DownReason, EndpointId, Event, NameClashRule, PeerInfo};
+use crate::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, SendError};
 
 impl Core {
     pub(super) fn on_announce(
@@ -23,6 +23,7 @@ impl Core {
             address: SocketAddr::new(from.ip(), a.unicast_port),
             announce_period: Duration::from_millis(a.period_ms as u64),
             incarnation: a.incarnation,
+            extensions: a.extensions.to_vec(),
         };
         match self.peers.observe(now, &info) {
             Observation::Refreshed | Observation::Rejected => {}
@@ -79,11 +80,41 @@ impl Core {
             period_ms: c.announce_period.as_millis() as u32,
             incarnation: c.incarnation,
             name: &c.name,
-            extensions: &[],
+            extensions: &self.announce_extensions,
         };
-        let len = 12 + c.name.len();
+        let len = 12 + c.name.len() + self.announce_extensions.len();
         self.outbox.push(dest, SubmessageKind::Announce as u8, 0, len, |out| announce.encode(out));
         self.stats.announcements_sent += 1;
+    }
+
+    /// Sets (or, with an empty `value`, removes) the announcement extension of type `kind`: every later
+    /// announcement carries it, and a new start burst (at once, then 20, 40, 80, 160 ms) spreads the change
+    /// fast; peers report it as [`Event::PeerChanged`]. Fails with [`SendError::TooLarge`] when the
+    /// announcement would no longer fit into one datagram (nothing changes then).
+    pub fn set_announce_extension(&mut self, now: Instant, kind: u8, value: &[u8]) -> Result<(), SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        let max = self.outbox.max_body();
+        if value.len() > u16::MAX as usize {
+            return Err(SendError::TooLarge { size: value.len(), max });
+        }
+        let mut area = self.announce_extensions.clone();
+        crate::wire::set_extension_record(&mut area, kind, value);
+        let size = 12 + self.config.name.len() + area.len();
+        if size > max {
+            return Err(SendError::TooLarge { size, max });
+        }
+        if area != self.announce_extensions {
+            self.announce_extensions = area;
+            self.schedule = AnnounceSchedule::new(now, self.config.announce_period);
+        }
+        Ok(())
+    }
+
+    /// The announcement extension area this endpoint sends (type-length-value records).
+    pub fn announce_extensions(&self) -> &[u8] {
+        &self.announce_extensions
     }
 
     /// Stops treating this peer as accepted (the application's accept filter said no): its traffic is

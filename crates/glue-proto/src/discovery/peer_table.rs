@@ -20,7 +20,7 @@ pub enum Observation {
     New,
     /// Known; nothing changed but its lease.
     Refreshed,
-    /// Known; its name, address or period changed (the table has the new values).
+    /// Known; its name, address, period or extensions changed (the table has the new values).
     Changed,
     /// Known under another incarnation: it restarted. The table entry was removed; insert it again.
     Restarted(PeerInfo),

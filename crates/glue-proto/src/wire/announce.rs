@@ -5,10 +5,13 @@ use super::{DecodeError, Reader};
 /// Longest endpoint name, in UTF-8 bytes.
 pub const MAX_NAME_LEN: usize = 255;
 
+/// Extension type of an interest summary: the topic filters the endpoint subscribes to (docs/PROTOCOL.md).
+pub const EXTENSION_INTEREST: u8 = 0x10;
+
 /// An extension carried at the end of an announcement (type, value); unknown types are skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension<'a> {
-    /// Extension type; none are defined in version 1.
+    /// Extension type: 0x10 is an interest summary (see docs/PROTOCOL.md); others are skipped.
     pub kind: u8,
     /// Extension value, at most 65535 bytes.
     pub value: &'a [u8],
@@ -90,20 +93,44 @@ impl<'a> Announce<'a> {
 
     /// Iterates the extension records.
     pub fn extensions(&self) -> impl Iterator<Item = Result<Extension<'a>, DecodeError>> {
-        let mut r = Reader::new(self.extensions);
-        let mut failed = false;
-        std::iter::from_fn(move || {
-            if failed || r.remaining() == 0 {
-                return None;
-            }
-            let ext = (|| {
-                let kind = r.u8("extension type")?;
-                let len = r.u16("extension length")?;
-                let value = r.bytes(len as usize, "extension value")?;
-                Ok(Extension { kind, value })
-            })();
-            failed = ext.is_err();
-            Some(ext)
-        })
+        extension_records(self.extensions)
+    }
+}
+
+/// Iterates the type-length-value records of an extension area (ends after the first malformed one).
+pub fn extension_records(area: &[u8]) -> impl Iterator<Item = Result<Extension<'_>, DecodeError>> {
+    let mut r = Reader::new(area);
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || r.remaining() == 0 {
+            return None;
+        }
+        let ext = (|| {
+            let kind = r.u8("extension type")?;
+            let len = r.u16("extension length")?;
+            let value = r.bytes(len as usize, "extension value")?;
+            Ok(Extension { kind, value })
+        })();
+        failed = ext.is_err();
+        Some(ext)
+    })
+}
+
+/// Replaces the record of type `kind` in an extension area (`area` holds well-formed records): removes it,
+/// then appends `value` as a new record unless it is empty. Records keep ascending type order.
+pub fn set_extension_record(area: &mut Vec<u8>, kind: u8, value: &[u8]) {
+    debug_assert!(value.len() <= u16::MAX as usize);
+    let mut records: Vec<(u8, Vec<u8>)> =
+        extension_records(area).filter_map(Result::ok).map(|e| (e.kind, e.value.to_vec())).collect();
+    records.retain(|(k, _)| *k != kind);
+    if !value.is_empty() {
+        records.push((kind, value.to_vec()));
+    }
+    records.sort_by_key(|(k, _)| *k);
+    area.clear();
+    for (k, v) in records {
+        area.push(k);
+        area.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        area.extend_from_slice(&v);
     }
 }

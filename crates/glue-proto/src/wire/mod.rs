@@ -15,7 +15,9 @@ mod reader;
 mod submessage;
 
 pub use ack::{Ack, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC, MAX_ACK_RANGES};
-pub use announce::{Announce, Extension, MAX_NAME_LEN};
+pub use announce::{
+    extension_records, set_extension_record, Announce, Extension, EXTENSION_INTEREST, MAX_NAME_LEN,
+};
 pub use builder::DatagramBuilder;
 pub use bye::Bye;
 pub use data::{Data, DATA_FLAG_BROADCAST};

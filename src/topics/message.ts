@@ -1,0 +1,53 @@
+/**
+ * What a subscriber receives: one publication, decoded.
+ */
+
+/** The fields of a {@link TopicMessage}. */
+export interface TopicMessageFields<T> {
+  /** The topic name it was published on. */
+  readonly topic: string
+  /** The decoded value (for the `raw` codec: a Buffer view of the payload). */
+  readonly value: T
+  /** The encoded payload, a view into a received buffer: copy it if you keep a small part of many messages. */
+  readonly payload: Buffer
+  /** The publisher's type name for the topic; '' for untyped. */
+  readonly type: string
+  /** The publishing endpoint's ID, 16 hex digits. */
+  readonly from: string
+  /** The publishing endpoint's name ('' when it is not, or no longer, in the peer table). */
+  readonly fromName: string
+  /** Sequence number in the publisher's stream of this topic, from 1, without gaps unless numbers were lost. */
+  readonly seq: number
+  /** When it was published, ms since the Unix epoch (the publisher's clock). */
+  readonly timestamp: number
+  /** Published with `retain: true` (the topic's last value). */
+  readonly retained: boolean
+  /** Arrived from a history, cache or repair answer rather than live. */
+  readonly replayed: boolean
+  /** Arrived through a reliable channel (a live reliable publication, or a replay). */
+  readonly reliable: boolean
+}
+
+/** One publication as a subscriber receives it. Per publisher and topic, messages arrive in order and once. */
+export class TopicMessage<T = unknown> implements TopicMessageFields<T> {
+  readonly topic!: string
+  readonly value!: T
+  readonly payload!: Buffer
+  readonly type!: string
+  readonly from!: string
+  readonly fromName!: string
+  readonly seq!: number
+  readonly timestamp!: number
+  readonly retained!: boolean
+  readonly replayed!: boolean
+  readonly reliable!: boolean
+
+  constructor(fields: TopicMessageFields<T>) {
+    Object.assign(this, fields)
+  }
+
+  /** The payload as UTF-8 text. */
+  text(): string {
+    return this.payload.toString('utf8')
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What each peer subscribes to, from the interest summary (announcement extension 0x10) it announces: publishers
+ * send a topic only to peers whose summary may match it. A peer without a summary wants nothing; a summary that
+ * cannot be decoded counts as wanting everything (safe: that costs only bandwidth) and is counted.
+ */
+import type { Peer } from '../peer-table'
+import { InterestFilter, TopicProbe } from './interest-filter'
+
+/** Announcement extension type of the interest summary. */
+export const INTEREST_EXTENSION = 0x10
+
+interface Interest {
+  /** The announced bytes, to notice changes. */
+  readonly bytes: Buffer
+  /** The decoded summary; null when it could not be decoded (treated as wanting everything). */
+  readonly filter: InterestFilter | null
+}
+
+/** The interest summaries of the current peers. */
+export class PeerInterests {
+  /** Summaries that could not be decoded. */
+  malformed = 0
+  readonly #byPeer = new Map<string, Interest>()
+  readonly #probe = new TopicProbe()
+
+  /** Records a peer's summary (peer up or changed); true when it is new or different. */
+  update(peer: Peer): boolean {
+    const bytes = peer.extensions.get(INTEREST_EXTENSION)
+    const previous = this.#byPeer.get(peer.id)
+    if (bytes === undefined) return this.#byPeer.delete(peer.id)
+    if (previous?.bytes.equals(bytes) === true) return false
+    let filter: InterestFilter | null
+    try {
+      filter = InterestFilter.decode(bytes)
+    } catch {
+      this.malformed++
+      filter = null
+    }
+    this.#byPeer.set(peer.id, { bytes, filter })
+    return true
+  }
+
+  /** Forgets a peer (down). */
+  remove(id: string): void {
+    this.#byPeer.delete(id)
+  }
+
+  /** True when the peer's summary may match `topic` (false positives possible, no false negatives). */
+  mayWant(id: string, topic: string): boolean {
+    const interest = this.#byPeer.get(id)
+    if (interest === undefined) return false
+    return interest.filter === null || interest.filter.mayMatch(topic)
+  }
+
+  /** The IDs of the peers whose summaries may match `topic`. */
+  interested(topic: string): string[] {
+    const out: string[] = []
+    const probe = this.#probe.reset(topic)
+    for (const [id, interest] of this.#byPeer) {
+      if (interest.filter === null || interest.filter.mayMatch(probe)) out.push(id)
+    }
+    return out
+  }
+}

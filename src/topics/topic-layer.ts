@@ -1,0 +1,414 @@
+/**
+ * The topic layer of one endpoint: `publish()` and `subscribe()`, interest-aware routing (a publication goes only to
+ * peers whose interest summary may match its topic: multicast when many are interested, unicast when few), history
+ * and opt-in caching, per-publisher ordering and de-duplication (live, history and repair paths deliver each
+ * publication once), late joiners and gap repair after partitions (see `repair.ts`).
+ */
+import { ClosedError, MessageTooLargeError } from '../errors'
+import type { StatusEvent } from '../peer-table'
+import { encodeValue } from './codec'
+import { deliver, type Pending } from './deliver'
+import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
+import { HistoryCache, type HistoryRecord } from './history'
+import { InterestFilter } from './interest-filter'
+import { LocalStreams } from './local-streams'
+import { type PublishOptions, type ResolvedTopicOptions, resolvePublishOptions, type SubscribeOptions } from './options'
+import { PeerInterests } from './peer-interest'
+import { answerRepair, chunks, digestFor, type StoredMeta } from './repair'
+import { SequenceTracker } from './sequence-tracker'
+import type { TopicStats } from './stats'
+import { Subscription } from './subscription'
+import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
+import type { TopicTransport } from './transport'
+import {
+  decodeTopicMessage,
+  encodeDigest,
+  encodeHistory,
+  encodePublish,
+  encodeRepair,
+  type HistoryMessage,
+  parsePublisherKey,
+  type PublicationFields,
+  publisherKey,
+  type PublishMessage,
+  publishSize,
+  type TopicWireMessage,
+} from './wire'
+
+
+
+/** The empty interest summary (no subscriptions). */
+const EMPTY = new Uint8Array(0)
+/** Streams whose last repair request time is remembered at most (then forgotten all at once). */
+const MAX_REPAIR_TIMES = 10_000
+
+function zeroStats(): TopicStats {
+  return {
+    topicPublished: 0,
+    topicDelivered: 0,
+    topicMalformed: 0,
+    topicUnwanted: 0,
+    topicTypeMismatch: 0,
+    topicQosMismatch: 0,
+    topicExpired: 0,
+    topicDecodeErrors: 0,
+    topicDuplicates: 0,
+    topicSkipped: 0,
+    topicQueueDrops: 0,
+    topicRepairRequests: 0,
+    topicReplayed: 0,
+    topicDigestsSent: 0,
+    topicSendFailures: 0,
+    topicCacheEvicted: 0,
+  }
+}
+
+/** Limits the topic layer needs besides its options. */
+export interface TopicLayerLimits {
+  /** Capacity of a subscription's iterator when its options give none. */
+  queueLimit: number
+  /** Largest best-effort payload (one datagram), bytes. */
+  maxDatagramPayload: number
+  /** Largest reliable payload, bytes. */
+  maxMessageSize: number
+}
+
+/** See the module doc. */
+export class TopicLayer {
+  readonly #t: TopicTransport
+  readonly #o: ResolvedTopicOptions
+  readonly #limits: TopicLayerLimits
+  readonly #onError: (err: unknown) => void
+  readonly #local = new LocalStreams()
+  readonly #ownKey: string
+  readonly #tracker: SequenceTracker<Pending>
+  readonly #history: HistoryCache
+  readonly #interests = new PeerInterests()
+  readonly #subs = new Set<Subscription<unknown>>()
+  readonly #cache: readonly TopicMatcher[]
+  readonly #repairTimes = new Map<string, number>()
+  readonly #counts = zeroStats()
+  #summary: Uint8Array = EMPTY
+  #summaryQueued = false
+  #timer: NodeJS.Timeout | undefined
+  #timerAt = Infinity
+  #closed = false
+
+  constructor(
+    transport: TopicTransport,
+    options: ResolvedTopicOptions,
+    limits: TopicLayerLimits,
+    onError: (err: unknown) => void,
+  ) {
+    this.#t = transport
+    this.#o = options
+    this.#limits = limits
+    this.#onError = onError
+    this.#ownKey = publisherKey(transport.id, this.#local.epoch)
+    this.#tracker = new SequenceTracker<Pending>({ holdMs: options.holdMs })
+    this.#history = new HistoryCache({ maxRecords: options.maxHistoryRecords, maxBytes: options.maxHistoryBytes })
+    this.#cache = options.cacheFilters.map(compileFilter)
+    if (this.#cache.length > 0) this.#queueSummary()
+  }
+
+  /** See `Endpoint.publish`. */
+  publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void> {
+    if (this.#closed) throw new ClosedError()
+    validateTopicName(topic)
+    const o = resolvePublishOptions(options)
+    this.#local.check(topic, o.type)
+    const payload = encodeValue(o.codec, topic, value as never)
+    const size = TOPIC_ENVELOPE.length + publishSize(topic, o.type, payload.length)
+    const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
+    if (size > max) {
+      const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
+      throw new MessageTooLargeError(
+        `publication of ${size} bytes on topic ${JSON.stringify(topic)} is larger than ${what}: ${max} bytes`,
+      )
+    }
+    const seq = (this.#local.get(topic)?.seq ?? 0) + 1
+    const { lifespanMs, retain } = o
+    const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
+    const fields = { ...record, epoch: this.#local.epoch, depth: o.depth, topic, type: o.type }
+    const message = encodePublish(fields, TOPIC_ENVELOPE)
+    this.#local.next(topic, o.type, o.depth)
+    this.#counts.topicPublished++
+    const now = performance.now()
+    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, record, o.depth)
+    this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
+    const pending = { publisher: this.#ownKey, from: this.#t.id, topic, type: o.type, record, replayed: false }
+    this.#dispatch({ ...pending, expiresAt: now + o.lifespanMs, reliable: true }, now)
+    return this.#route(topic, message, o.reliable, o.deadlineMs)
+  }
+
+  /** See `Endpoint.subscribe`. */
+  subscribe<T>(filter: string, options: SubscribeOptions<T> = {}): Subscription<T> {
+    if (this.#closed) throw new ClosedError()
+    const sub = new Subscription<T>(filter, options, {
+      queueLimit: this.#limits.queueLimit,
+      onDrop: () => this.#counts.topicQueueDrops++,
+      onError: this.#onError,
+      onEnd: (s) => {
+        if (this.#subs.delete(s)) this.#queueSummary()
+      },
+    })
+    if (!sub.ended) {
+      const replays = this.#kept(sub as Subscription<unknown>)
+      this.#subs.add(sub as Subscription<unknown>)
+      this.#queueSummary()
+      // Replays go first, on a microtask (the caller has its Subscription by then); live ones wait behind them.
+      sub.hold()
+      queueMicrotask(() => sub.release(() => this.#replay(sub as Subscription<unknown>, replays)))
+    }
+    return sub
+  }
+
+  /**
+   * What this endpoint keeps of the streams a new subscription matches (its own history and retained values, and
+   * its cache), per publisher in sequence order: a late joiner on this endpoint gets them as one elsewhere would.
+   */
+  #kept(sub: Subscription<unknown>): HistoryRecord[] {
+    const match = (topic: string): boolean => sub.matcher.matches(topic)
+    const records = this.#history.select(match).flatMap((stream) => stream.records)
+    for (const retained of this.#history.selectRetained(match)) {
+      if (!records.includes(retained)) records.push(retained)
+    }
+    return records.sort((a, b) => (a.publisher === b.publisher ? a.seq - b.seq : a.publisher < b.publisher ? -1 : 1))
+  }
+
+  /** Hands kept records to one subscription. */
+  #replay(sub: Subscription<unknown>, records: readonly HistoryRecord[]): void {
+    if (this.#closed) return
+    const now = performance.now()
+    for (const r of records) {
+      const { codec, type } = r.meta as StoredMeta
+      const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs: r.expiresAt - now, retain: r.retain, codec }
+      const from = parsePublisherKey(r.publisher).id
+      const item = { publisher: r.publisher, from, topic: r.topic, type, expiresAt: r.expiresAt, replayed: true }
+      this.#dispatch({ ...item, record: { ...record, payload: r.data }, reliable: true }, now, sub)
+    }
+  }
+
+  /** Handles a received topic message (`data` starts with the envelope). */
+  receive(from: string, data: Uint8Array, reliable: boolean): void {
+    if (this.#closed) return
+    const now = performance.now()
+    try {
+      this.#handle(from, decodeTopicMessage(unwrapTopicMessage(data)), reliable, now)
+    } catch {
+      // Malformed, or valid on the wire but unusable (e.g. ranges no answer can be built from): dropped, counted.
+      this.#counts.topicMalformed++
+    }
+    this.#after(now)
+  }
+
+  #handle(from: string, message: TopicWireMessage, reliable: boolean, now: number): void {
+    if (message.kind === 'publish') this.#onPublish(from, message, reliable, now)
+    else if (message.kind === 'history') this.#onHistory(from, message, now)
+    else if (message.kind === 'digest') {
+      const include = (publisher: string, topic: string): boolean =>
+        !publisher.startsWith(this.#t.id) && this.#wants(topic)
+      const missing = this.#tracker.missing(message.streams, { include })
+      for (const chunk of chunks(missing)) {
+        this.#counts.topicRepairRequests++
+        this.#sendControl(from, encodeRepair(chunk, TOPIC_ENVELOPE))
+      }
+    } else {
+      for (const answer of answerRepair(message.streams, this.#history, this.#local, this.#ownKey, now)) {
+        this.#counts.topicReplayed += answer.records.length
+        this.#sendControl(from, encodeHistory(answer, TOPIC_ENVELOPE))
+      }
+    }
+  }
+
+  /** Follows the peer table: interest summaries, and digests for peers that came up or want more. */
+  peerEvent(event: StatusEvent): void {
+    if (this.#closed) return
+    if (event.type === 'peer-down') {
+      this.#interests.remove(event.peer.id)
+      return
+    }
+    if (event.type !== 'peer-up' && event.type !== 'peer-changed') return
+    const changed = this.#interests.update(event.peer)
+    if (!changed && event.type !== 'peer-up') return
+    const peerId = event.peer.id
+    const streams = digestFor(this.#tracker, peerId, (topic) => this.#interests.mayWant(peerId, topic))
+    for (const chunk of chunks(streams)) {
+      this.#counts.topicDigestsSent++
+      this.#sendControl(peerId, encodeDigest(chunk, TOPIC_ENVELOPE))
+    }
+  }
+
+  /** The counters. */
+  stats(): TopicStats {
+    return {
+      ...this.#counts,
+      topicMalformed: this.#counts.topicMalformed + this.#interests.malformed,
+      topicDuplicates: this.#tracker.duplicates,
+      topicSkipped: this.#tracker.skipped,
+      topicCacheEvicted: this.#history.evicted,
+    }
+  }
+
+  /** Ends every subscription and stops the timer. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    for (const sub of [...this.#subs]) sub.unsubscribe()
+  }
+
+  #onPublish(from: string, m: PublishMessage, reliable: boolean, now: number): void {
+    if (!this.#wants(m.topic)) {
+      this.#counts.topicUnwanted++
+      return
+    }
+    const publisher = publisherKey(from, m.epoch)
+    // A stream seen for the first time starts at the publisher's history window: older numbers are gone anyway.
+    if (!this.#tracker.has(publisher, m.topic) && m.seq > 1) {
+      this.#tracker.skipTo(publisher, m.topic, Math.max(1, m.seq - m.depth), now)
+    }
+    const pending = { publisher, from, topic: m.topic, type: m.type, record: m, replayed: false }
+    this.#take({ ...pending, expiresAt: now + m.lifespanMs, reliable }, m.depth, now)
+  }
+
+  #onHistory(from: string, m: HistoryMessage, now: number): void {
+    if (!this.#wants(m.topic)) {
+      this.#counts.topicUnwanted++
+      return
+    }
+    const { id } = parsePublisherKey(m.publisher)
+    if (m.publisher === this.#ownKey) return
+    // The publisher itself holds nothing older: give those numbers up at once instead of waiting.
+    if (id === from && m.firstAvailable > 1) this.#tracker.skipTo(m.publisher, m.topic, m.firstAvailable, now)
+    for (const record of m.records) {
+      const pending = { publisher: m.publisher, from: id, topic: m.topic, type: m.type, record, replayed: true }
+      this.#take({ ...pending, expiresAt: now + record.lifespanMs, reliable: true }, m.depth, now)
+    }
+  }
+
+  /** Caches (if asked to), orders and de-duplicates a received publication. */
+  #take(item: Pending, depth: number, now: number): void {
+    if (this.#caches(item.topic)) {
+      this.#store(item.publisher, item.topic, item.type, depth, item.record, this.#o.cacheDepth)
+    }
+    const verdict = this.#tracker.accept(item.publisher, item.topic, item.record.seq, item, now)
+    if (verdict === 'deliver') this.#dispatch(item, now)
+    else if (verdict === 'gap') this.#requestRepair(item, now)
+  }
+
+  #store(publisher: string, topic: string, type: string, depth: number, r: PublicationFields, keep: number): void {
+    const meta: StoredMeta = { codec: r.codec, type, depth }
+    const { seq, timestamp, lifespanMs, retain } = r
+    const data = Buffer.from(r.payload)
+    this.#history.put({ topic, publisher, seq, timestamp, lifespanMs, retain, data, meta }, keep)
+  }
+
+  /** Asks the publisher for the numbers missing below this one (at most once per stream per quarter hold time). */
+  #requestRepair(item: Pending, now: number): void {
+    const key = `${item.publisher}\n${item.topic}`
+    const last = this.#repairTimes.get(key)
+    if (last !== undefined && now - last < Math.max(20, this.#o.holdMs / 4)) return
+    if (this.#repairTimes.size >= MAX_REPAIR_TIMES) this.#repairTimes.clear()
+    this.#repairTimes.set(key, now)
+    if (!this.#t.peers().some((p) => p.id === item.from)) return
+    const asked = [{ publisher: item.publisher, topic: item.topic, contiguous: item.record.seq - 1, ranges: [] }]
+    const missing = this.#tracker.missing(asked)
+    if (missing.length === 0) return
+    this.#counts.topicRepairRequests++
+    this.#sendControl(item.from, encodeRepair(missing, TOPIC_ENVELOPE))
+  }
+
+  /** Hands a publication to every matching subscription (or to `only`), unless its lifespan is over. */
+  #dispatch(item: Pending, now: number, only?: Subscription<unknown>): void {
+    if (item.expiresAt <= now) {
+      this.#counts.topicExpired++
+      return
+    }
+    const nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
+    deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf)
+  }
+
+  /** Delivers what the tracker released and re-arms the hold timer. */
+  #after(now: number): void {
+    for (let item = this.#tracker.poll(); item !== undefined; item = this.#tracker.poll()) this.#dispatch(item, now)
+    const due = this.#tracker.pollTimeout()
+    if (due === undefined || this.#closed) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      this.#timerAt = Infinity
+      return
+    }
+    if (this.#timer !== undefined && this.#timerAt <= due) return
+    clearTimeout(this.#timer)
+    this.#timerAt = due
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#timerAt = Infinity
+      const at = performance.now()
+      this.#tracker.handleTimeout(at)
+      this.#after(at)
+    }, Math.max(0, due - now) + 1)
+    this.#timer.unref()
+  }
+
+  /** Sends a DIGEST, REPAIR or HISTORY (in its envelope) reliably; failures are counted. */
+  #sendControl(peerId: string, message: Uint8Array): void {
+    const fail = (): void => {
+      this.#counts.topicSendFailures++
+    }
+    try {
+      const sent = this.#t.send(peerId, message, true)
+      if (typeof sent === 'boolean') {
+        if (!sent) fail()
+      } else sent.catch(fail)
+    } catch {
+      fail()
+    }
+  }
+
+  /** Sends a publication to the interested peers: multicast when many are, unicast when few, nothing when none. */
+  #route(topic: string, message: Buffer, reliable: boolean, deadlineMs: number | undefined): boolean | Promise<void> {
+    const peers = this.#interests.interested(topic)
+    if (peers.length === 0) return reliable ? Promise.resolve() : true
+    const all = this.#t.peers().length
+    if (peers.length >= 2 && peers.length >= this.#o.multicastRatio * all) {
+      return this.#t.broadcast(message, reliable, deadlineMs)
+    }
+    if (reliable) {
+      const sends = peers.map((id) => this.#t.send(id, message, true, deadlineMs) as Promise<void>)
+      return sends.length === 1 ? sends[0] : Promise.all(sends).then(() => undefined)
+    }
+    let queued = true
+    for (const id of peers) queued = (this.#t.send(id, message, false) as boolean) && queued
+    return queued
+  }
+
+  #wants(topic: string): boolean {
+    for (const sub of this.#subs) if (sub.matcher.matches(topic)) return true
+    return this.#caches(topic)
+  }
+
+  #caches(topic: string): boolean {
+    return this.#cache.some((m) => m.matches(topic))
+  }
+
+  /** Announces the new interest summary once the current task is done (coalesces many subscribes). */
+  #queueSummary(): void {
+    if (this.#summaryQueued) return
+    this.#summaryQueued = true
+    queueMicrotask(() => {
+      this.#summaryQueued = false
+      if (this.#closed) return
+      const filters = [...[...this.#subs].map((s) => s.filter), ...this.#o.cacheFilters]
+      const summary = filters.length === 0 ? EMPTY : InterestFilter.from(filters).encode()
+      if (Buffer.from(summary).equals(this.#summary)) return
+      try {
+        this.#t.setInterest(summary)
+        this.#summary = summary
+      } catch (err) {
+        this.#onError(err)
+      }
+    })
+  }
+}
