@@ -216,6 +216,37 @@ test('after a partition heals the cut-off endpoint gets every missed publication
   )
 })
 
+test('periodic digests repair losses that no later publication reveals (no peer went down)', async (t) => {
+  const { net, eps, transport, settle } = await network(t, 2, { digestIntervalMs: 100 })
+  const [a, b] = eps
+  const { got } = collect(b, 'p/x')
+  await settle()
+  for (let i = 1; i <= 3; i++) a.publish('p/x', `${i}`, { depth: 100 })
+  t.true(await until(() => got.length === 3))
+  net.mute(transport(b))
+  for (let i = 4; i <= 10; i++) a.publish('p/x', `${i}`, { depth: 100 })
+  await sleep(20)
+  net.mute(transport(b), false)
+  t.is(got.length, 3, 'lost while muted')
+  t.true(await until(() => got.length === 10), `got ${got.length}`)
+  t.deepEqual(
+    got.map((m) => m.seq),
+    Array.from({ length: 10 }, (_, i) => i + 1),
+  )
+  t.true(got.slice(3).every((m) => m.replayed))
+  t.true(a.stats().topicDigestsSent > 0)
+})
+
+test('digestIntervalMs is validated', async (t) => {
+  const net = new FakeNetwork()
+  for (const bad of [50, -1, 1.5, 'x']) {
+    await t.throwsAsync(
+      Endpoint.openWith(net.open, { env: false, topics: { digestIntervalMs: bad as number } }),
+      { instanceOf: InvalidOptionError, message: /topics\.digestIntervalMs/ },
+    )
+  }
+})
+
 test('a caching peer fills the gap when the publisher is gone', async (t) => {
   const { net, eps, transport, close, settle } = await network(t, 3)
   const [a, b] = eps

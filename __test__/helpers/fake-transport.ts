@@ -348,6 +348,14 @@ export class FakeNetwork {
   readonly #fake = fakeOpen()
   /** Transports cut off from the others (see `cut()`). */
   readonly #cut = new Set<FakeTransport>()
+  /** Transports that lose every best-effort message sent to them, with nobody going down (see `mute()`). */
+  readonly #muted = new Set<FakeTransport>()
+
+  /** Best-effort messages to `transport` are lost (`on`), or arrive again; peers stay up either way. */
+  mute(transport: FakeTransport, on = true): void {
+    if (on) this.#muted.add(transport)
+    else this.#muted.delete(transport)
+  }
 
   /**
    * A partition: `transport` and the others see each other go down ('expired') and exchange nothing until `heal()`.
@@ -384,7 +392,7 @@ export class FakeNetwork {
         peerId === undefined ? this.#peersOf(transport) : this.#peersOf(transport).filter((t) => t.id === peerId)
       const broadcast = peerId === undefined
       for (const receiver of receivers) {
-        if (receiver.rejected.includes(transport.id)) continue
+        if (receiver.rejected.includes(transport.id) || (!reliable && this.#muted.has(receiver))) continue
         const batch = new BatchBuilder()
         if (reliable && data.length > LARGE) batch.owned(transport.id, Buffer.from(data), broadcast)
         else batch.message(transport.id, data, broadcast, reliable)

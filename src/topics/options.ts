@@ -83,6 +83,13 @@ export interface TopicOptions {
    * least two are; else unicast to each interested peer. Default 0.75.
    */
   multicastRatio?: number
+  /**
+   * Every this many ms each endpoint also sends each peer a digest of the streams that peer may want (anti-entropy:
+   * a partition too short for the peers to expire each other, or losses no later publication reveals, are repaired
+   * too), 0 (off) or 100..3_600_000. Digests also go out at once when a peer comes up or its interests change.
+   * Default 5000.
+   */
+  digestIntervalMs?: number
   /** Most publications kept (own history and cache together). Default 10000. */
   maxHistoryRecords?: number
   /** Most payload bytes kept (own history and cache together). Default 16 MiB. */
@@ -95,6 +102,7 @@ export interface ResolvedTopicOptions {
   cacheDepth: number
   holdMs: number
   multicastRatio: number
+  digestIntervalMs: number
   maxHistoryRecords: number
   maxHistoryBytes: number
 }
@@ -130,9 +138,16 @@ export function resolveTopicOptions(options: TopicOptions | undefined): Resolved
     cacheDepth: integerOption('topics.cache.depth', cache?.depth, 100, 1, 65535),
     holdMs: numberOption('topics.holdMs', options?.holdMs, 1000, 0, 600_000),
     multicastRatio: numberOption('topics.multicastRatio', options?.multicastRatio, 0.75, 0, 1),
+    digestIntervalMs: digestInterval(options?.digestIntervalMs),
     maxHistoryRecords: integerOption('topics.maxHistoryRecords', options?.maxHistoryRecords, 10_000, 1, 2 ** 31),
     maxHistoryBytes: integerOption('topics.maxHistoryBytes', options?.maxHistoryBytes, 16 << 20, 1, 2 ** 40),
   }
+}
+
+function digestInterval(value: unknown): number {
+  const ms = integerOption('topics.digestIntervalMs', value, 5000, 0, 3_600_000)
+  if (ms !== 0 && ms < 100) throw bad('topics.digestIntervalMs', value, '0 (off) or 100..3600000')
+  return ms
 }
 
 /** {@link PublishOptions} validated, with defaults. */

@@ -92,6 +92,8 @@ export class TopicLayer {
   #summaryQueued = false
   #timer: NodeJS.Timeout | undefined
   #timerAt = Infinity
+  /** The periodic digests (undefined when off). */
+  #digestTimer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(
@@ -109,6 +111,10 @@ export class TopicLayer {
     this.#history = new HistoryCache({ maxRecords: options.maxHistoryRecords, maxBytes: options.maxHistoryBytes })
     this.#cache = options.cacheFilters.map(compileFilter)
     if (this.#cache.length > 0) this.#queueSummary()
+    if (options.digestIntervalMs > 0) {
+      this.#digestTimer = setInterval(() => this.#digestRound(), options.digestIntervalMs)
+      this.#digestTimer.unref()
+    }
   }
 
   /** See `Endpoint.publish`. */
@@ -231,12 +237,22 @@ export class TopicLayer {
     if (event.type !== 'peer-up' && event.type !== 'peer-changed') return
     const changed = this.#interests.update(event.peer)
     if (!changed && event.type !== 'peer-up') return
-    const peerId = event.peer.id
+    this.#sendDigest(event.peer.id)
+  }
+
+  /** Sends `peerId` the digest of the streams it may want (nothing when there are none). */
+  #sendDigest(peerId: string): void {
     const streams = digestFor(this.#tracker, peerId, (topic) => this.#interests.mayWant(peerId, topic))
     for (const chunk of chunks(streams)) {
       this.#counts.topicDigestsSent++
       this.#sendControl(peerId, encodeDigest(chunk, TOPIC_ENVELOPE))
     }
+  }
+
+  /** The periodic digests (anti-entropy), every `digestIntervalMs`. */
+  #digestRound(): void {
+    if (this.#closed) return
+    for (const peer of this.#t.peers()) this.#sendDigest(peer.id)
   }
 
   /** The counters. */
@@ -255,6 +271,7 @@ export class TopicLayer {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#timer)
+    clearInterval(this.#digestTimer)
     for (const sub of [...this.#subs]) sub.unsubscribe()
   }
 
