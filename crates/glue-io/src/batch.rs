@@ -126,6 +126,14 @@ impl InboundBatch {
 
 /// Where the I/O thread hands its batches; called on the I/O thread, at most once per loop iteration.
 pub trait Sink: Send + 'static {
+    /// Whether the consumer can take a batch now without blocking. While it cannot, the I/O thread stops
+    /// reading the sockets (the kernel buffers, then the senders' windows, hold the traffic back) but keeps
+    /// announcing, sending and running timers, so that a busy consumer does not look dead to its peers.
+    /// Default: always ready.
+    fn ready(&mut self) -> bool {
+        true
+    }
+
     /// Takes one batch. May block (backpressure: the I/O thread waits). Returns false when the consumer
     /// is gone: the endpoint keeps running (announcing, sending) but delivers nothing more, counting each
     /// batch it would have delivered in `dropped_batches`.

@@ -30,6 +30,8 @@ const RECV_CALLS: usize = 8;
 const COMMANDS_PER_ITERATION: usize = 4096;
 /// While applying commands, send after this many payload bytes, so the core's outbox stays small.
 const FLUSH_EVERY_BYTES: usize = 256 << 10;
+/// How often a paused I/O thread (consumer not ready) looks at the consumer again.
+const CONSUMER_RETRY: Duration = Duration::from_millis(1);
 /// How long to wait before retrying after `ENOBUFS`.
 const NO_BUFFERS_RETRY: Duration = Duration::from_millis(1);
 /// How long closing may wait for the socket to take the goodbye.
@@ -60,6 +62,8 @@ pub(crate) struct Driver<S: Sink> {
     writable_interest: bool,
     /// Commands may be waiting (the drain stopped early).
     commands_pending: bool,
+    /// The consumer is not ready for a batch: nothing is read or delivered until it is (see [`Sink::ready`]).
+    paused: bool,
     counters: Counters,
     busy_poll: Duration,
 }
@@ -84,6 +88,7 @@ impl<S: Sink> Driver<S> {
             readable: [true; 2],
             writable_interest: false,
             commands_pending: true,
+            paused: false,
             counters: Counters::default(),
             busy_poll: Duration::ZERO,
         }
@@ -135,14 +140,21 @@ impl<S: Sink> Driver<S> {
                 }
             }
             let now = Instant::now();
-            self.receive(&mut engine, now);
+            self.paused = self.consumer_alive && !self.sink.ready();
+            if !self.paused {
+                self.receive(&mut engine, now);
+            }
             let closing = self.shared.mailbox.close_requested();
             self.apply_commands(&mut engine, now);
             if engine.core.poll_timeout().is_some_and(|t| t <= now) {
+                if self.paused {
+                    // Unread announcements are not silence: no peer expires while we do not read.
+                    engine.core.extend_leases(now);
+                }
                 engine.core.handle_timeout(now);
             }
             self.flush(&mut engine, now);
-            let batch = Self::take_batch(&mut engine);
+            let batch = if self.paused { None } else { Self::take_batch(&mut engine) };
             self.publish_stats(&engine);
             // The sink may block, and the consumer may want to send directly: never hold the lock there.
             drop(engine);
@@ -156,18 +168,17 @@ impl<S: Sink> Driver<S> {
     }
 
     fn poll_timeout(&self, engine: &Engine, now: Instant) -> Option<Duration> {
-        if self.readable.iter().any(|&r| r)
-            || (self.commands_pending && engine.can_send(now))
-            || self.shared.mailbox.close_requested()
-            || engine.builder.entries() > 0
-        {
+        let work = !self.paused && (self.readable.iter().any(|&r| r) || engine.builder.entries() > 0);
+        if work || (self.commands_pending && engine.can_send(now)) || self.shared.mailbox.close_requested() {
             return Some(Duration::ZERO);
         }
-        let deadline = match (engine.core.poll_timeout(), engine.retry_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        deadline.map(|d| d.saturating_duration_since(now))
+        // While paused, look at the consumer again soon.
+        let consumer = self.paused.then(|| now + CONSUMER_RETRY);
+        [engine.core.poll_timeout(), engine.retry_at, consumer]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|d| d.saturating_duration_since(now))
     }
 
     /// Receives from both sockets in turn until they are drained, the batch is full or the call budget

@@ -1,6 +1,9 @@
 //! Inbound batches: the `NativeBatch` object handed to `onBatch`, and the [`glue_io::Sink`] that queues
 //! batches on the threadsafe function.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use glue_io::{Event, InboundBatch, PeerInfo};
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -115,12 +118,33 @@ fn peer_event(event: Event) -> Option<NativePeerEvent> {
     })
 }
 
-/// Hands batches to JavaScript, waiting while the queue is full. Once the function is closing (the
-/// environment is shutting down), reports the consumer as gone.
-pub struct JsSink(pub BatchFn);
+/// Hands batches to JavaScript. Ready while fewer than [`BATCH_QUEUE`] batches wait for the JavaScript
+/// thread (so a call never blocks: a busy JavaScript thread pauses reading, not announcing). Once the
+/// function is closing (the environment is shutting down), reports the consumer as gone.
+pub struct JsSink {
+    function: BatchFn,
+    /// Batches handed over and not yet taken by the JavaScript thread (shared with the callback).
+    queued: Arc<AtomicUsize>,
+}
+
+impl JsSink {
+    /// A sink over `function`, whose callback decrements `queued` as it takes each batch.
+    pub fn new(function: BatchFn, queued: Arc<AtomicUsize>) -> Self {
+        JsSink { function, queued }
+    }
+}
 
 impl glue_io::Sink for JsSink {
+    fn ready(&mut self) -> bool {
+        self.queued.load(Ordering::Acquire) < BATCH_QUEUE
+    }
+
     fn deliver(&mut self, batch: InboundBatch) -> bool {
-        self.0.call(batch, ThreadsafeFunctionCallMode::Blocking) == Status::Ok
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let ok = self.function.call(batch, ThreadsafeFunctionCallMode::Blocking) == Status::Ok;
+        if !ok {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        ok
     }
 }

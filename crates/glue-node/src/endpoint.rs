@@ -1,6 +1,7 @@
 //! `NativeEndpoint`: the JavaScript class over [`glue_io::Endpoint`].
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -44,14 +45,19 @@ impl NativeEndpoint {
         #[napi(ts_arg_type = "(batch: NativeBatch) => void")] on_batch: Function<NativeBatch, ()>,
     ) -> Result<NativeEndpoint, JsError> {
         let io_config = config.to_io()?;
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         let callback: BatchFn = on_batch
             .build_threadsafe_function::<InboundBatch>()
             .callee_handled::<false>()
             .weak::<true>()
             .max_queue_size::<BATCH_QUEUE>()
-            .build_callback(|ctx| Ok(NativeBatch::from_io(ctx.value)))
+            .build_callback(move |ctx| {
+                taken.fetch_sub(1, Ordering::AcqRel);
+                Ok(NativeBatch::from_io(ctx.value))
+            })
             .map_err(napi_error)?;
-        let inner = Arc::new(Endpoint::open(io_config, JsSink(callback)).map_err(js)?);
+        let inner = Arc::new(Endpoint::open(io_config, JsSink::new(callback, queued)).map_err(js)?);
         let exit_hook = env
             .add_env_cleanup_hook(Arc::downgrade(&inner), |endpoint| {
                 if let Some(endpoint) = endpoint.upgrade() {

@@ -218,6 +218,12 @@ impl Core {
         self.reliable_timeouts(now);
     }
 
+    /// Restarts every peer's lease at `now`: for a runtime that stopped reading for a while (its consumer was
+    /// busy), so that the peers' announcements it has not read yet do not count as silence.
+    pub fn extend_leases(&mut self, now: Instant) {
+        self.peers.extend_all(now);
+    }
+
     /// Whether [`Core::poll_event`] has something.
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()

@@ -176,6 +176,15 @@ impl PeerTable {
         self.next_expiry = self.peers.values().map(|e| e.expires_at).min();
     }
 
+    /// Restarts every peer's lease at `now` (never shortening one).
+    pub fn extend_all(&mut self, now: Instant) {
+        let multiplier = self.multiplier;
+        for entry in self.peers.values_mut() {
+            entry.expires_at = entry.expires_at.max(now + entry.info.announce_period.mul_f64(multiplier));
+        }
+        self.next_expiry = self.peers.values().map(|e| e.expires_at).min();
+    }
+
     /// The earliest instant at which a peer may expire.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.next_expiry
