@@ -315,12 +315,34 @@ test('bad input throws named errors at the call', async (t) => {
   t.throws(() => a.publish('x', 'x', { lifespanMs: 0 }), { instanceOf: InvalidOptionError, message: /lifespanMs/ })
   t.throws(() => a.publish('x', 'x', { codec: 'xml' as 'raw' }), { instanceOf: InvalidOptionError })
   t.throws(() => a.publish('x', 'x', { type: 'x'.repeat(256) }), { instanceOf: TopicError, message: /type/ })
-  t.throws(() => a.send(b.id, Buffer.from([0x47, 0x54, 1, 2])), { instanceOf: InvalidOptionError, message: /topic/ })
   await t.throwsAsync(Endpoint.openWith(() => undefined as never, { env: false, topics: { holdMs: -1 } }), {
     instanceOf: InvalidOptionError,
     message: /topics\.holdMs/,
   })
   t.is(a.stats().topicPublished, 0, 'nothing was published')
+})
+
+test('application payloads that start like topic messages are escaped and arrive unchanged', async (t) => {
+  const { eps, settle } = await network(t, 2)
+  const [a, b] = eps
+  const plain: Buffer[] = []
+  b.onMessage((m) => plain.push(m.data))
+  const { got } = collect(b, '#')
+  await settle()
+  const payloads = [[0x47, 0x54, 1, 2], [0x47, 0x54, 0, 9], [0x47, 0x54], [0x47, 0x55, 1]].map((p) => Buffer.from(p))
+  for (const p of payloads) t.true(a.send(b.id, p))
+  await a.send(b.id, payloads[0] as Buffer, { reliable: true })
+  await a.sendMany(b.id, payloads, { reliable: true })
+  t.true(a.broadcast('GT\u0001 looks like a topic message'))
+  t.true(await until(() => plain.length === 10))
+  t.deepEqual(
+    plain.map((d) => d.toString('hex')),
+    [...payloads, payloads[0], ...payloads].map((p) => (p as Buffer).toString('hex')).concat(
+      Buffer.from('GT\u0001 looks like a topic message').toString('hex'),
+    ),
+  )
+  t.is(got.length, 0, 'no topic message')
+  t.is(b.stats().topicMalformed, 0)
 })
 
 test('malformed topic messages from the network are dropped and counted, not handed to onMessage', async (t) => {

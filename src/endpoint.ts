@@ -3,7 +3,7 @@
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
 import { AsyncQueue } from './async-queue'
-import { BatchDecoder, type Message } from './batch-decoder'
+import { BatchDecoder, Message } from './batch-decoder'
 import { ClosedError, fromNativeError, InvalidOptionError, UnknownPeerError } from './errors'
 import { Listeners } from './listeners'
 import { loadNative } from './native'
@@ -12,7 +12,7 @@ import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, 
 import { type Peer, PeerTable, type StatusEvent } from './peer-table'
 import { ReliableSender } from './reliable-sender'
 import { endpointTransport } from './topics/endpoint-transport'
-import { isTopicPayload, TOPIC_ENVELOPE } from './topics/envelope'
+import { escapeApplicationPayload, startsWithEnvelope, unescapeApplicationPayload } from './topics/envelope'
 import type { TopicMessage } from './topics/message'
 import type { PublishOptions, SubscribeOptions } from './topics/options'
 import type { TopicStats } from './topics/stats'
@@ -55,17 +55,16 @@ export interface FlushOptions {
 /** A message payload: bytes, or a string sent as UTF-8. */
 export type Payload = Uint8Array | string
 
+/** The bytes to hand to the transport: UTF-8 for a string; escaped if they start like a topic message. */
 function toBytes(data: Payload): Uint8Array {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`)
-  if (isTopicPayload(bytes)) {
-    throw new InvalidOptionError(
-      `data must not start with the bytes ${TOPIC_ENVELOPE.toString('hex')} 01: they mark topic messages ` +
-        '(use publish())',
-      { option: 'data' },
-    )
-  }
-  return bytes
+  return escapeApplicationPayload(bytes)
+}
+
+/** Whether the transport may keep `bytes` (made by `toBytes` from `data`) instead of copying it. */
+function owned(data: Payload, bytes: Uint8Array): boolean {
+  return typeof data === 'string' || bytes !== data
 }
 
 /**
@@ -133,8 +132,10 @@ export class Endpoint implements AsyncDisposable {
     })
     this.#decoder = new BatchDecoder(this.#peers, {
       message: (message) => {
-        if (isTopicPayload(message.data)) this.#topics.receive(message.from, message.data, message.reliable)
-        else this.#messages.emit(message)
+        if (!startsWithEnvelope(message.data)) return this.#messages.emit(message)
+        const data = unescapeApplicationPayload(message.data)
+        if (data === undefined) this.#topics.receive(message.from, message.data, message.reliable)
+        else this.#messages.emit(new Message(message.from, message.fromName, data, message.broadcast, message.reliable))
       },
       status: (event) => {
         this.#topics.peerEvent(event)
@@ -423,7 +424,8 @@ export class Endpoint implements AsyncDisposable {
       const deadlineMs = checkSendOptions(options)
       this.#assertOpen()
       const peer = to === undefined ? undefined : this.#resolvePeer(to)
-      return this.#reliable.send(peer, toBytes(data), typeof data === 'string', deadlineMs)
+      const bytes = toBytes(data)
+      return this.#reliable.send(peer, bytes, owned(data, bytes), deadlineMs)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -440,7 +442,7 @@ export class Endpoint implements AsyncDisposable {
       this.#assertOpen()
       const peer = to === undefined ? undefined : this.#resolvePeer(to)
       const bytes = messages.map(toBytes)
-      const owns = messages.every((m) => typeof m === 'string')
+      const owns = messages.every((m, i) => owned(m, bytes[i] as Uint8Array))
       return this.#reliable.sendMany(peer, bytes, owns, deadlineMs)
     } catch (err) {
       return Promise.reject(err)
