@@ -28,6 +28,20 @@ export interface Pending {
   readonly replayed: boolean
 }
 
+/** A {@link Pending} (always built here, so that every one has the same shape). */
+export function pending(
+  publisher: string,
+  from: string,
+  topic: string,
+  type: string,
+  record: PublicationFields,
+  expiresAt: number,
+  reliable: boolean,
+  replayed: boolean,
+): Pending {
+  return { publisher, from, topic, type, record, expiresAt, reliable, replayed }
+}
+
 const asBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 

@@ -7,7 +7,7 @@
 import { ClosedError, MessageTooLargeError } from '../errors'
 import type { StatusEvent } from '../peer-table'
 import { encodeValue } from './codec'
-import { deliver, type Pending } from './deliver'
+import { deliver, type Pending, pending } from './deliver'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
 import { HistoryCache, type HistoryRecord } from './history'
 import { InterestFilter } from './interest-filter'
@@ -135,15 +135,26 @@ export class TopicLayer {
     const seq = (this.#local.get(topic)?.seq ?? 0) + 1
     const { lifespanMs, retain } = o
     const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
-    const fields = { ...record, epoch: this.#local.epoch, depth: o.depth, topic, type: o.type }
+    // One literal each (no spreads): objects of one shape keep the hot path free of hidden-class churn.
+    const fields = {
+      seq,
+      timestamp: record.timestamp,
+      lifespanMs,
+      retain,
+      codec: record.codec,
+      payload,
+      epoch: this.#local.epoch,
+      depth: o.depth,
+      topic,
+      type: o.type,
+    }
     const message = encodePublish(fields, TOPIC_ENVELOPE)
     this.#local.next(topic, o.type, o.depth)
     this.#counts.topicPublished++
     const now = performance.now()
     if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, record, o.depth)
     this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
-    const pending = { publisher: this.#ownKey, from: this.#t.id, topic, type: o.type, record, replayed: false }
-    this.#dispatch({ ...pending, expiresAt: now + o.lifespanMs, reliable: true }, now)
+    this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
     return this.#route(topic, message, o.reliable, o.deadlineMs)
   }
 
@@ -190,8 +201,8 @@ export class TopicLayer {
       const { codec, type } = r.meta as StoredMeta
       const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs: r.expiresAt - now, retain: r.retain, codec }
       const from = parsePublisherKey(r.publisher).id
-      const item = { publisher: r.publisher, from, topic: r.topic, type, expiresAt: r.expiresAt, replayed: true }
-      this.#dispatch({ ...item, record: { ...record, payload: r.data }, reliable: true }, now, sub)
+      const fields = { ...record, payload: r.data }
+      this.#dispatch(pending(r.publisher, from, r.topic, type, fields, r.expiresAt, true, true), now, sub)
     }
   }
 
@@ -285,8 +296,7 @@ export class TopicLayer {
     if (!this.#tracker.has(publisher, m.topic) && m.seq > 1) {
       this.#tracker.skipTo(publisher, m.topic, Math.max(1, m.seq - m.depth), now)
     }
-    const pending = { publisher, from, topic: m.topic, type: m.type, record: m, replayed: false }
-    this.#take({ ...pending, expiresAt: now + m.lifespanMs, reliable }, m.depth, now)
+    this.#take(pending(publisher, from, m.topic, m.type, m, now + m.lifespanMs, reliable, false), m.depth, now)
   }
 
   #onHistory(from: string, m: HistoryMessage, now: number): void {
@@ -299,8 +309,8 @@ export class TopicLayer {
     // The publisher itself holds nothing older: give those numbers up at once instead of waiting.
     if (id === from && m.firstAvailable > 1) this.#tracker.skipTo(m.publisher, m.topic, m.firstAvailable, now)
     for (const record of m.records) {
-      const pending = { publisher: m.publisher, from: id, topic: m.topic, type: m.type, record, replayed: true }
-      this.#take({ ...pending, expiresAt: now + record.lifespanMs, reliable: true }, m.depth, now)
+      const item = pending(m.publisher, id, m.topic, m.type, record, now + record.lifespanMs, true, true)
+      this.#take(item, m.depth, now)
     }
   }
 
