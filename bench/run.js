@@ -87,6 +87,7 @@ async function runGlue() {
   await step('tput64', () => glue.throughput('reliable', 64, { ...o, outstanding: 4096 }));
   await step('tput64many', () => glue.throughput('many', 64, { ...o, batch: 1000, outstanding: 16 }));
   await step('tput64be', () => glue.throughput('besteffort', 64, o));
+  await step('tput64topic', () => glue.throughput('topic', 64, { ...o, outstanding: 4096 }));
   await step('lat64', () => glue.latency(64, o));
   await step('lat64busy', () => glue.latency(64, { ...o, busyPollUs: 200 }));
   await step('lat64same', () => glue.latency(64, { ...o, pin: 'same' }));
@@ -99,7 +100,7 @@ async function runGlue() {
 /** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
 function reliabilityErrors(g) {
   const errs = {};
-  for (const k of ['tput64', 'tput64many', 'large']) {
+  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large']) {
     const x = g[k];
     if (!x) continue;
     const bad = [];
@@ -129,6 +130,7 @@ function buildRows(g, peers) {
   return [
     row('tput64_reliable', '64 B msg/s, reliable (DDS) / QoS 1', 'rate', gv('tput64', 'msgsPerSec'), peerVals('tput64_reliable')),
     row('tput64_many', '  glue sendMany ×1000 (vs same peers)', 'rate', gv('tput64many', 'msgsPerSec'), peerVals('tput64_reliable')),
+    row('tput64_topic', '  glue publish() on a topic (vs same peers)', 'rate', gv('tput64topic', 'msgsPerSec'), peerVals('tput64_reliable')),
     row('tput64_besteffort', '64 B msg/s, best-effort / QoS 0', 'rate', gv('tput64be', 'msgsPerSec'), peerVals('tput64_besteffort')),
     ...lat('rtt64', '64 B round trip (unpinned)', 'lat64',
       (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
@@ -155,12 +157,13 @@ function glueNotes(g) {
   };
   tput('64 B reliable, send() per message', g.tput64);
   tput('64 B reliable, sendMany', g.tput64many);
+  tput('64 B reliable, publish() on a topic', g.tput64topic);
   tput('64 B best-effort', g.tput64be);
   tput('1 MiB reliable', g.large);
-  if (!['tput64', 'tput64many', 'tput64be', 'large', 'lat64'].some((k) => g[k])) return notes;
+  if (!['tput64', 'tput64many', 'tput64topic', 'tput64be', 'large', 'lat64'].some((k) => g[k])) return notes;
   const cpu = (c) => (c ? `js ${c.js}% io ${c.io}% other ${c.other}% (total ${c.total}%)` : '—');
   notes.push('glue CPU in the measured window, % of one core per thread (js = JS main thread, io = glue I/O thread):');
-  for (const [k, label] of [['tput64', '64 B reliable'], ['tput64many', '64 B sendMany'], ['tput64be', '64 B best-effort'], ['large', '1 MiB reliable']]) {
+  for (const [k, label] of [['tput64', '64 B reliable'], ['tput64many', '64 B sendMany'], ['tput64topic', '64 B publish()'], ['tput64be', '64 B best-effort'], ['large', '1 MiB reliable']]) {
     const x = g[k];
     if (x) {
       const s = x.stats.sender;

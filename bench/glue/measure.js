@@ -8,7 +8,8 @@
 //                                 bits/s, per-second rates). Then the source stops, flushes, and the sink checks every
 //                                 sequence number: received once, twice (duplicates), out of order, or missing.
 //                                 mode: 'reliable' (a send() Promise per message, `outstanding` at most unsettled),
-//                                 'many' (sendMany batches of `batch`), 'besteffort' (send(); refusals counted).
+//                                 'many' (sendMany batches of `batch`), 'besteffort' (send(); refusals counted),
+//                                 'topic' (publish() reliably on a topic the sink subscribes to, a Promise each).
 //   latency(size, opts)           pong + ping, reliable messages, one outstanding; round trip percentiles in µs over
 //                                 `seconds` after `warmupS`. opts.busyPollUs and opts.ackHoldUs are set on both endpoints.
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
@@ -102,7 +103,7 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
   const [cpuA, cpuB] = pinning(pin);
   const base = common(size, seconds, warmupS);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
-    const sink = start({ ...base, role: 'sink' }, cpuA);
+    const sink = start({ ...base, role: 'sink', mode }, cpuA);
     await sink.next('ready');
     const source = start({ ...base, role: 'source', mode, outstanding, batch }, cpuB);
     await sink.next('windowStart');

@@ -13,7 +13,8 @@
 //             reliable   one send(…, { reliable: true }) Promise per message, at most `outstanding` unsettled;
 //             many       sendMany(…) batches of `batch` messages (one Promise per batch), at most `outstanding`
 //                        batches unsettled;
-//             besteffort send() (returns false when the native queue is full: counted as refused, not sent).
+//             besteffort send() (returns false when the native queue is full: counted as refused, not sent);
+//             topic      publish() reliably on bench/t (the sink subscribes), one Promise per publication.
 //           After 'stop' it awaits flush() and reports what it sent and what settled.
 //   pong    echoes every message back reliably from its onMessage callback.
 //   ping    sends one reliable message, waits for the echo (checking its sequence number), repeats; round trips
@@ -104,8 +105,7 @@ async function sink() {
   const onFirst = () => {
     setTimeout(startWindow, cfg.warmupS * 1000);
   };
-  ep.onMessage((m) => {
-    const d = m.data;
+  const onData = (d) => {
     n++; bytes += d.length;
     lastArrival = hrnow();
     if (d.length < 4) { bad++; return; }
@@ -118,7 +118,10 @@ async function sink() {
     if (seen[seq]) duplicates++; else { seen[seq] = 1; unique++; }
     if (seq < maxSeq) reordered++; else maxSeq = seq;
     if (first === null) { first = lastArrival; onFirst(); }
-  });
+  };
+  // 'topic' mode: the messages are publications on bench/t (a subscription's callback), else plain messages.
+  if (cfg.mode === 'topic') ep.subscribe('bench/t', { callback: (m) => onData(m.payload) });
+  else ep.onMessage((m) => onData(m.data));
   post({ type: 'ready' });
 
   function startWindow() {
@@ -187,6 +190,22 @@ async function source() {
       }
       outstanding++;
       ep.sendMany(to, msgs, { reliable: true }).then(ok, err);
+      if (outstanding >= max) { const t0 = hrnow(); await new Promise((r) => { wake = r; }); blockedNs += hrnow() - t0; } else await tick();
+    }
+  } else if (cfg.mode === 'topic') { // publish() reliably on bench/t, one Promise per publication
+    const buf = Buffer.alloc(size), max = cfg.outstanding, low = Math.floor(max / 2), chunk = Math.min(1000, max);
+    let outstanding = 0, wake = null;
+    const settle = () => { if (--outstanding <= low && wake) { const w = wake; wake = null; w(); } };
+    const ok = () => { delivered++; settle(); };
+    const err = (e) => { failed++; firstError = firstError || String(e && e.message); settle(); };
+    const opts = { reliable: true, depth: 0 };
+    while (!ep.peers().some((p) => p.name === 'sink' && p.extensions.size > 0)) await tick(); // its interest is known
+    while (!stopped) {
+      for (let i = 0; i < chunk && outstanding < max; i++) {
+        buf.writeUInt32LE(seq++, 0);
+        outstanding++;
+        ep.publish('bench/t', buf, opts).then(ok, err);
+      }
       if (outstanding >= max) { const t0 = hrnow(); await new Promise((r) => { wake = r; }); blockedNs += hrnow() - t0; } else await tick();
     }
   } else { // 'reliable': one Promise per message

@@ -16,19 +16,25 @@ interface Interest {
   readonly filter: InterestFilter | null
 }
 
+/** Topics whose interested peers are remembered at most (then forgotten all at once). */
+const MAX_CACHED_TOPICS = 4096
+
 /** The interest summaries of the current peers. */
 export class PeerInterests {
   /** Summaries that could not be decoded. */
   malformed = 0
   readonly #byPeer = new Map<string, Interest>()
   readonly #probe = new TopicProbe()
+  /** `interested()` answers by topic, valid until a summary changes (publishing to one topic probes once). */
+  readonly #answers = new Map<string, readonly string[]>()
 
   /** Records a peer's summary (peer up or changed); true when it is new or different. */
   update(peer: Peer): boolean {
     const bytes = peer.extensions.get(INTEREST_EXTENSION)
     const previous = this.#byPeer.get(peer.id)
-    if (bytes === undefined) return this.#byPeer.delete(peer.id)
+    if (bytes === undefined) return this.#forget(peer.id)
     if (previous?.bytes.equals(bytes) === true) return false
+    this.#answers.clear()
     let filter: InterestFilter | null
     try {
       filter = InterestFilter.decode(bytes)
@@ -42,7 +48,13 @@ export class PeerInterests {
 
   /** Forgets a peer (down). */
   remove(id: string): void {
-    this.#byPeer.delete(id)
+    this.#forget(id)
+  }
+
+  #forget(id: string): boolean {
+    if (!this.#byPeer.delete(id)) return false
+    this.#answers.clear()
+    return true
   }
 
   /** True when the peer's summary may match `topic` (false positives possible, no false negatives). */
@@ -52,13 +64,17 @@ export class PeerInterests {
     return interest.filter === null || interest.filter.mayMatch(topic)
   }
 
-  /** The IDs of the peers whose summaries may match `topic`. */
-  interested(topic: string): string[] {
+  /** The IDs of the peers whose summaries may match `topic` (do not modify the array). */
+  interested(topic: string): readonly string[] {
+    const known = this.#answers.get(topic)
+    if (known !== undefined) return known
     const out: string[] = []
     const probe = this.#probe.reset(topic)
     for (const [id, interest] of this.#byPeer) {
       if (interest.filter === null || interest.filter.mayMatch(probe)) out.push(id)
     }
+    if (this.#answers.size >= MAX_CACHED_TOPICS) this.#answers.clear()
+    this.#answers.set(topic, out)
     return out
   }
 }

@@ -156,9 +156,18 @@ export type TopicWireMessage = PublishMessage | HistoryMessage | DigestMessage |
 
 const KEY = /^([0-9a-f]{16})\.([0-9a-f]{8})$/
 
+/** The last key made per endpoint ID (bounded): one string per publisher, not one per publication. */
+const KEYS = new Map<string, { readonly epoch: number; readonly key: string }>()
+const MAX_KEYS = 4096
+
 /** The string key of a publisher: `<16 hex digits of the endpoint ID>.<8 hex digits of the epoch>`. */
 export function publisherKey(id: string, epoch: number): string {
-  return `${id.toLowerCase()}.${(epoch >>> 0).toString(16).padStart(8, '0')}`
+  const known = KEYS.get(id)
+  if (known !== undefined && known.epoch === epoch) return known.key
+  const key = `${id.toLowerCase()}.${(epoch >>> 0).toString(16).padStart(8, '0')}`
+  if (KEYS.size >= MAX_KEYS) KEYS.clear()
+  KEYS.set(id, { epoch, key })
+  return key
 }
 
 /** Splits a publisher key; throws TypeError on anything else. */
