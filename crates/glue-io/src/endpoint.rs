@@ -16,6 +16,10 @@ use crate::stats::StatsCell;
 use crate::tx::Flush;
 use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 
+/// Slabs of at most this many records may be sent directly by the calling thread (see
+/// [`Endpoint::send_reliable_slab`]).
+const DIRECT_MAX_RECORDS: usize = 8;
+
 /// State shared by the handle and the I/O thread.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -185,10 +189,13 @@ impl Endpoint {
         if self.shared.mailbox.close_requested() {
             return Err(Error::Closed);
         }
-        if crate::slab::validate_slab(slab, self.max_message_size)? == 0 {
+        let records = crate::slab::validate_slab(slab, self.max_message_size)?;
+        if records == 0 {
             return Ok(true);
         }
-        if self.send_directly(slab) {
+        // A few messages (request/response, interactive traffic) go out at once from this thread; a big slab
+        // (a stream) goes to the I/O thread, so that the sender and the protocol work run on two cores.
+        if records <= DIRECT_MAX_RECORDS && self.send_directly(slab) {
             return Ok(true);
         }
         self.post(Command::ReliableSlab(slab.to_vec()))

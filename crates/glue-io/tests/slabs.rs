@@ -62,12 +62,14 @@ fn slabs_and_single_sends_arrive_in_order_and_are_each_reported() {
     a_rec.wait("a sees b", |r| r.peers_up >= 1);
     b_rec.wait("b sees a", |r| r.peers_up >= 1);
 
-    // 50 rounds of: a slab of 20 small messages (one of them a broadcast), then a large single send.
+    // 50 rounds of: a slab of small messages — 20 (one of them a broadcast: it goes through the I/O thread) or 3
+    // (sent directly by this thread when the I/O thread is idle) — then a large single send.
     let mut token = 0u32;
     let mut expected = Vec::new();
     for round in 0..50u32 {
         let mut slab = Vec::new();
-        let payloads: Vec<Vec<u8>> = (0..20u32).map(|i| format!("{round}/{i}").into_bytes()).collect();
+        let count = if round % 2 == 0 { 20u32 } else { 3 };
+        let payloads: Vec<Vec<u8>> = (0..count).map(|i| format!("{round}/{i}").into_bytes()).collect();
         for (i, p) in payloads.iter().enumerate() {
             let to = if i == 7 { None } else { Some(b.id()) };
             push_record(&mut slab, &record(token, to, p));
