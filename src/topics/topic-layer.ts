@@ -398,8 +398,7 @@ export class TopicLayer {
   #route(topic: string, message: Buffer, reliable: boolean, deadlineMs: number | undefined): boolean | Promise<void> {
     const peers = this.#interests.interested(topic)
     if (peers.length === 0) return reliable ? Promise.resolve() : true
-    const all = this.#t.peers().length
-    if (peers.length >= 2 && peers.length >= this.#o.multicastRatio * all) {
+    if (peers.length >= 2 && peers.length >= this.#o.multicastRatio * this.#t.peers().length) {
       return this.#t.broadcast(message, reliable, deadlineMs)
     }
     if (reliable) {

@@ -82,13 +82,22 @@ function problem(text: unknown, wildcards: boolean): string | undefined {
  * and no leading `$` unless `options.reserved`.
  */
 export function validateTopicName(topic: string, options: TopicNameOptions = {}): void {
+  const valid = options.reserved ? VALID_RESERVED : VALID
+  if (valid.has(topic)) return
   const field = options.field ?? 'topic'
   const reason = problem(topic, false)
   if (reason !== undefined) throw new TopicError(field, topic, reason)
   if (!options.reserved && topic.charCodeAt(0) === DOLLAR) {
     throw new TopicError(field, topic, 'names starting with "$" are reserved for glue')
   }
+  if (valid.size >= MAX_VALID) valid.clear()
+  valid.add(topic)
 }
+
+/** Names found valid lately (without and with reserved `$` names), so that a topic is checked once, not per use. */
+const VALID = new Set<string>()
+const VALID_RESERVED = new Set<string>()
+const MAX_VALID = 1024
 
 /** Throws a {@link TopicError} unless `filter` is a valid topic filter (see the module doc for the rules). */
 export function validateTopicFilter(filter: string, field = 'filter'): void {

@@ -9,8 +9,23 @@ const TWO_32 = 2 ** 32
 const MAX_SAFE_HIGH = 0x1fffff
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** UTF-8 length of a string (strings are written with Buffer, so lone surrogates count as U+FFFD). */
-export const utf8Length = (text: string): number => Buffer.byteLength(text, 'utf8')
+/** Encoded names kept at most (topic and type names repeat: each is encoded once, then looked up). */
+const MAX_ENCODED = 1024
+const ENCODED = new Map<string, Buffer>()
+
+/** A string as UTF-8 (lone surrogates become U+FFFD), remembered for the next time (do not modify it). */
+export function utf8Bytes(text: string): Buffer {
+  let bytes = ENCODED.get(text)
+  if (bytes === undefined) {
+    bytes = Buffer.from(text, 'utf8')
+    if (ENCODED.size >= MAX_ENCODED) ENCODED.clear()
+    ENCODED.set(text, bytes)
+  }
+  return bytes
+}
+
+/** UTF-8 length of a string (lone surrogates count as U+FFFD). */
+export const utf8Length = (text: string): number => utf8Bytes(text).length
 
 /** Reads fields from a message, front to back. */
 export class Reader {
@@ -145,6 +160,6 @@ export class Writer {
 
   /** A string as UTF-8 (its length was counted with {@link utf8Length}). */
   text(text: string): void {
-    this.offset += this.data.write(text, this.offset, 'utf8')
+    this.bytes(utf8Bytes(text))
   }
 }
