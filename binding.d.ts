@@ -43,13 +43,14 @@ export declare class NativeEndpoint {
   /** Queues a reliable multicast to every peer; reported like `sendReliable`. */
   broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /**
-   * Queues many reliable messages at once: `slab` holds records (24-byte header + payload each, see
+   * Queues many messages at once: `slab` holds records (24-byte header + payload each, see
    * `glue_io::slab` and `src/send-slab.ts`), each then handled exactly like one `sendReliable` /
-   * `broadcastReliable` and reported under its token. One copy, one queue slot, one wake-up for all.
-   * False when the command queue was full (nothing queued). Throws ERR_GLUE_MESSAGE_TOO_LARGE,
-   * ERR_GLUE_CLOSED, or InvalidArg for a malformed slab (nothing queued).
+   * `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records). One
+   * copy, one queue slot, one wake-up for all. False when the command queue was full (nothing queued;
+   * best-effort records counted as dropped). Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or
+   * InvalidArg for a malformed slab (nothing queued).
    */
-  sendReliableSlab(slab: Uint8Array): boolean
+  sendSlab(slab: Uint8Array): boolean
   /** Ignores this peer from now on (the accept filter said no). Does nothing once closed. */
   rejectPeer(peerId: string): void
   /**

@@ -89,6 +89,9 @@ test('send resolves names, IDs and Peer objects; strings go as UTF-8', async (t)
   t.true(ep.send('A', 'héllo'))
   t.true(ep.send(B.id, Uint8Array.of(1, 2, 3)))
   t.true(ep.send(ep.peers()[0], Buffer.from('peer')))
+  t.is(native.sent.length, 0, 'handed over at the end of the tick')
+  await Promise.resolve()
+  t.is(native.slabs, 1, 'in one slab')
   t.deepEqual(
     native.sent.map((s) => [s.peerId, s.data.toString('latin1')]),
     [
@@ -98,6 +101,7 @@ test('send resolves names, IDs and Peer objects; strings go as UTF-8', async (t)
     ],
   )
   t.true(ep.broadcast('all'))
+  await Promise.resolve()
   t.deepEqual(
     native.broadcasts.map((b) => b.toString()),
     ['all'],
@@ -113,23 +117,39 @@ test('send to an unknown peer throws UnknownPeerError', async (t) => {
   await ep.close()
 })
 
-test('send and broadcast report a full send queue as false', async (t) => {
+test("a full send queue: the tick's best-effort messages are dropped and counted, later sends say false", async (t) => {
   const { ep, native } = await openFake()
   native.deliver(new BatchBuilder().peerUp(A).build())
   native.accepting = false
-  t.false(ep.send('A', 'x'))
-  t.false(ep.broadcast('x'))
+  t.true(ep.send('A', 'x'))
+  t.true(ep.broadcast('x'))
+  await Promise.resolve() // the slab is refused
   t.is(ep.stats().droppedSendQueueFull, 2)
+  t.false(ep.send('A', 'y'), 'the queue is known to be full')
+  t.false(ep.broadcast('y'))
+  native.accepting = true
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.true(ep.send('A', 'z'), 'a few ms later sends are tried again')
+  await Promise.resolve()
+  t.deepEqual(
+    native.sent.map((s) => s.data.toString()),
+    ['z'],
+  )
   await ep.close()
 })
 
 test('native send errors become named errors', async (t) => {
   const { ep, native } = await openFake()
   native.deliver(new BatchBuilder().peerUp(A).build())
-  native.failure = nativeError('ERR_GLUE_MESSAGE_TOO_LARGE', 'too large')
-  t.throws(() => ep.send('A', 'x'), { instanceOf: MessageTooLargeError })
-  t.throws(() => ep.broadcast('x'), { instanceOf: MessageTooLargeError })
+  const max = ep.config.maxDatagramSize - 24
+  t.true(ep.send('A', Buffer.alloc(max)))
+  t.throws(() => ep.send('A', Buffer.alloc(max + 1)), { instanceOf: MessageTooLargeError, message: /largest payload/ })
+  t.throws(() => ep.broadcast(Buffer.alloc(max + 1)), { instanceOf: MessageTooLargeError })
   t.throws(() => ep.broadcast(42 as unknown as string), { instanceOf: TypeError })
+  // A native error thrown for the tick's slab rejects its reliable messages (best-effort ones are lost).
+  native.failure = nativeError('ERR_GLUE_CLOSED', 'closed under us')
+  t.true(ep.send('A', 'lost'))
+  await t.throwsAsync(ep.send('A', 'x', { reliable: true }), { instanceOf: ClosedError })
   await ep.close()
 })
 
@@ -250,7 +270,7 @@ test('four endpoints on a fake network find each other and exchange unicast and 
     ep.send(names[(i + 1) % 4], `hello from ${ep.name}`)
     ep.broadcast(`all from ${ep.name}`)
   })
-  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setTimeout(resolve, 5)) // handed over at the end of the tick, delivered later
   t.is(received.length, 4 + 4 * 3)
   t.true(received.includes('B <- A u: hello from A'))
   t.true(received.includes('A <- D u: hello from D'))

@@ -323,8 +323,8 @@ test('a large message behind a refused slab waits behind its messages, in order'
   // The next call hands the slab over first: the queue is full for it, so it and the large message wait.
   let calls = 0
   native.reliableOutcome = 'delivered'
-  const original = native.sendReliableSlab.bind(native)
-  native.sendReliableSlab = (slab) => (calls++ === 0 ? false : original(slab))
+  const original = native.sendSlab.bind(native)
+  native.sendSlab = (slab) => (calls++ === 0 ? false : original(slab))
   sends.push(ep.send('A', large, reliable), ep.send('A', 'three', reliable))
   await Promise.all(sends)
   t.deepEqual(

@@ -36,6 +36,6 @@ test('malformed slabs are named by record', (t) => {
   const bytes = Buffer.from(slab.bytes())
   t.throws(() => decodeSlab(bytes.subarray(0, bytes.length - 1)), { message: /record 0: payload runs past/ })
   t.throws(() => decodeSlab(Buffer.concat([bytes, Buffer.alloc(3)])), { message: /record 1: truncated header/ })
-  bytes[20] = 2
+  bytes[20] = 4
   t.throws(() => decodeSlab(bytes), { message: /record 0: unknown flags/ })
 })

@@ -4,7 +4,7 @@
  */
 import { AsyncQueue } from './async-queue'
 import { BatchDecoder, Message } from './batch-decoder'
-import { ClosedError, fromNativeError, InvalidOptionError, UnknownPeerError } from './errors'
+import { ClosedError, fromNativeError, InvalidOptionError, MessageTooLargeError, UnknownPeerError } from './errors'
 import { Listeners } from './listeners'
 import { loadNative } from './native'
 import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './native-types'
@@ -97,6 +97,9 @@ export class Endpoint implements AsyncDisposable {
   readonly #topics: TopicLayer
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
+  /** Largest best-effort payload, bytes: the datagram less its header (16), the DATA submessage header (4) and
+   * its sequence number (4). */
+  readonly #maxDatagramPayload: number
   #closing: Promise<void> | undefined
   #resolveClosed!: () => void
   #finalStats: NativeStats | undefined
@@ -123,6 +126,7 @@ export class Endpoint implements AsyncDisposable {
   private constructor(open: NativeOpen, resolved: ResolvedOptions) {
     const onError = (err: unknown): void => this.#reportError(err)
     this.#queueLimit = resolved.messageQueueLimit
+    this.#maxDatagramPayload = resolved.native.maxDatagramSize - 24
     this.#messages = new Listeners(onError)
     this.#status = new Listeners(onError)
     this.#peers = new PeerTable({
@@ -168,8 +172,7 @@ export class Endpoint implements AsyncDisposable {
       resolved.topics,
       {
         queueLimit: resolved.messageQueueLimit,
-        // The datagram header (16), the DATA submessage header (4) and its sequence number (4).
-        maxDatagramPayload: resolved.native.maxDatagramSize - 24,
+        maxDatagramPayload: this.#maxDatagramPayload,
         maxMessageSize,
       },
       onError,
@@ -241,8 +244,10 @@ export class Endpoint implements AsyncDisposable {
   /**
    * Sends `data` to one peer.
    *
-   * Best effort (the default): one datagram of at most `maxDatagramSize` bytes, no acknowledgement, no retry.
-   * Returns false when the message was dropped because the native send queue was full.
+   * Best effort (the default): one datagram of at most `maxDatagramSize` bytes less 24, no acknowledgement, no
+   * retry. Copied at once and handed to the native core with the tick's other sends (one call per tick). Returns
+   * false, dropping it, while the native queue is full (it refused the previous batch) or this tick already queued
+   * 16 MiB; a batch the native queue refuses is dropped and counted in `stats().droppedSendQueueFull`.
    *
    * Reliable (`{ reliable: true }`): up to `maxMessageSize` bytes, fragmented as needed, repaired when datagrams
    * are lost, and delivered exactly once and in order with this endpoint's other reliable sends to that peer.
@@ -268,18 +273,14 @@ export class Endpoint implements AsyncDisposable {
     checkSendOptions(options)
     this.#assertOpen()
     const peer = this.#resolvePeer(to)
-    const bytes = toBytes(data)
-    try {
-      return this.#native.send(peer.id, bytes)
-    } catch (err) {
-      throw fromNativeError(err)
-    }
+    return this.#reliable.sendBestEffort(peer, this.#datagram(toBytes(data)))
   }
 
   /**
    * Sends `data` to every endpoint of the network via the multicast group.
    *
-   * Best effort (the default): returns false when the message was dropped because the send queue was full.
+   * Best effort (the default): returns false when the message was dropped because the send queue was full (see
+   * `send()`).
    *
    * Reliable (`{ reliable: true }`): sent once to the group and repaired per receiver; every current peer gets it
    * exactly once and in order with this endpoint's other reliable broadcasts. The Promise resolves when every
@@ -294,12 +295,14 @@ export class Endpoint implements AsyncDisposable {
     if (isReliable(options)) return this.#sendReliably(undefined, data, options)
     checkSendOptions(options)
     this.#assertOpen()
-    const bytes = toBytes(data)
-    try {
-      return this.#native.broadcast(bytes)
-    } catch (err) {
-      throw fromNativeError(err)
-    }
+    return this.#reliable.sendBestEffort(undefined, this.#datagram(toBytes(data)))
+  }
+
+  /** `bytes` if they fit one datagram; else MessageTooLargeError. */
+  #datagram(bytes: Uint8Array): Uint8Array {
+    const max = this.#maxDatagramPayload
+    if (bytes.length <= max) return bytes
+    throw new MessageTooLargeError(`message of ${bytes.length} bytes exceeds the largest payload of ${max} bytes`)
   }
 
   /**

@@ -221,11 +221,12 @@ export interface NativeTransport {
   /** Queue a reliable multicast to every peer; reported and thrown like `sendReliable`. */
   broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /**
-   * Queue many reliable messages at once: `slab` holds records (see `src/send-slab.ts`), each then handled like
-   * one `sendReliable` / `broadcastReliable` and reported under its token. False when the command queue was full
-   * (nothing queued). Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or InvalidArg for a malformed slab.
+   * Queue many messages at once: `slab` holds records (see `src/send-slab.ts`), each then handled like one
+   * `sendReliable` / `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records).
+   * False when the command queue was full (nothing queued; best-effort records counted as dropped). Throws
+   * ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or InvalidArg for a malformed slab.
    */
-  sendReliableSlab(slab: Uint8Array): boolean
+  sendSlab(slab: Uint8Array): boolean
   /** Tell the core to ignore this peer from now on (accept filter said no). */
   rejectPeer(peerId: string): void
   /**

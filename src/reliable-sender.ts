@@ -16,7 +16,9 @@
  * BackpressureError.
  *
  * Batching: messages handed over are written into a {@link SendSlab} and passed to the native core once per
- * tick (a microtask), in one call, however many there are. Only a message larger than
+ * tick (a microtask), in one call, however many there are. Best-effort messages ride in the same slab
+ * ({@link ReliableSender.sendBestEffort}): nothing is tracked for them, and they are dropped (and counted by the
+ * native core) when the command queue refuses the slab. Only a message larger than
  * {@link SLAB_INLINE_MAX_BYTES} goes in a call of its own (no extra copy), after the slab. The messages of a
  * slab that the full command queue refuses go back to the front of their channels' queues, in order.
  */
@@ -33,12 +35,14 @@ import { Fifo } from './fifo'
 import { FlushTracker } from './flush-tracker'
 import type { NativeTransport } from './native-types'
 import { type Channel, describeTarget, type Outgoing, State } from './outgoing'
-import { SendBacklog } from './send-backlog'
+import { RETRY_MS, SendBacklog } from './send-backlog'
 import { TokenRing } from './token-ring'
 import { peerKey, SLAB_HEADER_BYTES, SendSlab } from './send-slab'
 
 /** Messages up to this size go into the per-tick slab; larger ones are handed over on their own, bytes. */
 export const SLAB_INLINE_MAX_BYTES = 16 << 10
+/** Best-effort sends of one tick beyond this many slab bytes are refused (backpressure for tight loops). */
+export const MAX_TICK_BYTES = 16 << 20
 
 /** Why the native core refused a reliable send (`b` of a Refused entry). */
 export const RefuseReason = { UNKNOWN_PEER: 1, QUEUE_FULL: 2, TOO_LARGE: 3, CLOSED: 4 } as const
@@ -83,7 +87,12 @@ export class ReliableSender {
   /** This tick's messages for the native core, and the messages they are. */
   readonly #slab = new SendSlab()
   #slabMessages: Outgoing[] = []
+  /** Where each of `#slabMessages` starts in the slab. */
+  #slabOffsets: number[] = []
   #slabQueued = false
+  /** The command queue refused the last slab: best-effort sends say so until the retry timer clears this. */
+  #bestEffortRefused = false
+  #bestEffortRetry: NodeJS.Timeout | undefined
   readonly #slabTask = (): void => {
     this.#slabQueued = false
     if (!this.#closed) this.#flushSlab()
@@ -239,6 +248,21 @@ export class ReliableSender {
     }
   }
 
+  /**
+   * Queues one best-effort message to `target` (undefined: broadcast) in this tick's slab (copied now); the
+   * caller checked its size. False, dropping it, while the native command queue is full (it refused the last
+   * slab, a few ms ago) or this tick already queued `MAX_TICK_BYTES`.
+   * @throws ClosedError
+   */
+  sendBestEffort(target: ReliableTarget | undefined, data: Uint8Array): boolean {
+    if (this.#closed) throw new ClosedError()
+    if (this.#bestEffortRefused || this.#slab.size > MAX_TICK_BYTES) return false
+    const peer = target === undefined ? undefined : this.#channel(target).peer
+    this.#slab.append(0, peer, undefined, data, true)
+    this.#queueSlab()
+    return true
+  }
+
   /** A Delivered report: every receiver acknowledged. */
   delivered(token: number): void {
     const message = this.#pending.get(token)
@@ -287,6 +311,7 @@ export class ReliableSender {
     if (this.#closed) return
     this.#closed = true
     this.#backlog.close()
+    clearTimeout(this.#bestEffortRetry)
     this.#takeSlab()
     const error = new ClosedError('the endpoint was closed before the reliable message was delivered')
     for (const message of this.#pending.values()) this.#finish(message, error)
@@ -309,14 +334,19 @@ export class ReliableSender {
       return this.#flushSlab() && this.#submitAlone(message, data, remaining)
     }
     const token = this.#nextToken()
-    this.#slab.append(token, message.channel.peer, remaining, data)
+    this.#slabOffsets.push(this.#slab.append(token, message.channel.peer, remaining, data))
     this.#slabMessages.push(message)
     this.#handedOver(message, token)
+    this.#queueSlab()
+    return true
+  }
+
+  /** Makes sure the slab goes out at the end of this tick. */
+  #queueSlab(): void {
     if (!this.#slabQueued) {
       this.#slabQueued = true
       queueMicrotask(this.#slabTask)
     }
-    return true
   }
 
   /** Hands one message over in a call of its own. */
@@ -360,7 +390,7 @@ export class ReliableSender {
     if (this.#slab.count === 0) return true
     let accepted: boolean
     try {
-      accepted = this.#native.sendReliableSlab(this.#slab.bytes())
+      accepted = this.#native.sendSlab(this.#slab.bytes())
     } catch (err) {
       const error = fromNativeError(err)
       for (const message of this.#takeSlab()) this.#settle(message, error)
@@ -369,16 +399,17 @@ export class ReliableSender {
     if (accepted) {
       this.#slab.clear()
       this.#slabMessages.length = 0
+      this.#slabOffsets.length = 0
       return true
     }
+    this.#refuseBestEffortForAWhile()
     const copy = this.#slab.bytes().slice()
+    const offsets = this.#slabOffsets
     const messages = this.#takeSlab()
-    let offset = 0
-    for (const message of messages) {
-      offset += SLAB_HEADER_BYTES
-      message.data = copy.subarray(offset, offset + message.size)
-      offset += message.size
-    }
+    messages.forEach((message, i) => {
+      const start = (offsets[i] as number) + SLAB_HEADER_BYTES
+      message.data = copy.subarray(start, start + message.size)
+    })
     // Back to the front of each channel's queue, in order; channels keep the order in which they first appear.
     const byChannel = new Map<Channel, Outgoing[]>()
     for (const message of messages) {
@@ -392,10 +423,20 @@ export class ReliableSender {
     return false
   }
 
-  /** Empties the slab, returning its messages. */
+  /** After a refused slab, best-effort sends report the full queue until a short timer runs out. */
+  #refuseBestEffortForAWhile(): void {
+    this.#bestEffortRefused = true
+    this.#bestEffortRetry ??= setTimeout(() => {
+      this.#bestEffortRetry = undefined
+      this.#bestEffortRefused = false
+    }, RETRY_MS)
+  }
+
+  /** Empties the slab, returning its (reliable) messages. */
   #takeSlab(): Outgoing[] {
     const messages = this.#slabMessages
     this.#slabMessages = []
+    this.#slabOffsets = []
     this.#slab.clear()
     return messages
   }

@@ -1,8 +1,9 @@
 /**
- * Reliable send slabs: the reliable messages of one JavaScript tick, written into one buffer and handed to the
- * native core in one call (`sendReliableSlab`): one N-API call, one copy, one queue slot and one wake-up of the
- * I/O thread for all of them, instead of one each. The native side (`glue_io::slab`) treats each record exactly as
- * one `sendReliable` / `broadcastReliable` call, in order, reported under its token.
+ * Send slabs: the messages of one JavaScript tick, written into one buffer and handed to the native core in one call
+ * (`sendSlab`): one N-API call, one copy, one queue slot and one wake-up of the I/O thread for all of them, instead
+ * of one each. The native side (`glue_io::slab`) treats each record exactly as one `sendReliable` /
+ * `broadcastReliable` call (reported under its token) or, for a best-effort record, one `send` / `broadcast`, in
+ * order.
  *
  * A record is a 24-byte header and the payload, little-endian, no padding:
  *
@@ -19,7 +20,7 @@
  * +---------------------------------------------------------------+
  * |        deadline, ms (u32); 0xffff_ffff = the configured one   |
  * +---------------------------------------------------------------+
- * |            flags (u32): bit 0 = broadcast, others 0           |
+ * |  flags (u32): bit 0 = broadcast, bit 1 = best effort, others 0 |
  * +---------------------------------------------------------------+
  * |                payload (payload length bytes) ...             |
  * +---------------------------------------------------------------+
@@ -30,6 +31,8 @@
 export const SLAB_HEADER_BYTES = 24
 /** `flags` bit of a broadcast record. */
 export const SLAB_BROADCAST = 1
+/** `flags` bit of a best-effort record (token and deadline unused). */
+export const SLAB_BEST_EFFORT = 2
 /** `deadline` value meaning "the configured delivery deadline". */
 export const SLAB_DEFAULT_DEADLINE = 0xffff_ffff
 /** Initial slab capacity, bytes (it grows as needed, and shrinks back when a large tick is over). */
@@ -53,6 +56,8 @@ export interface SlabRecord {
   readonly peerId: string | undefined
   /** The deadline, ms, or undefined for the configured one. */
   readonly deadlineMs: number | undefined
+  /** A best-effort record (token and deadline unused). */
+  readonly bestEffort: boolean
   readonly data: Uint8Array
 }
 
@@ -68,16 +73,28 @@ export class SendSlab {
     return this.#count
   }
 
+  /** Bytes written since the last `clear()`. */
+  get size(): number {
+    return this.#used
+  }
+
   /** The records written so far (a view, valid until the next `append()` or `clear()`). */
   bytes(): Uint8Array {
     return this.#bytes.subarray(0, this.#used)
   }
 
   /**
-   * Appends one record. `peer` undefined: a broadcast. `deadlineMs` undefined: the configured deadline, else
-   * rounded up to whole ms (at least 1).
+   * Appends one record; returns its offset. `peer` undefined: a broadcast. `deadlineMs` undefined: the configured
+   * deadline, else rounded up to whole ms (at least 1). `bestEffort`: a best-effort record (token and deadline
+   * unused).
    */
-  append(token: number, peer: PeerKey | undefined, deadlineMs: number | undefined, data: Uint8Array): void {
+  append(
+    token: number,
+    peer: PeerKey | undefined,
+    deadlineMs: number | undefined,
+    data: Uint8Array,
+    bestEffort = false,
+  ): number {
     const at = this.#reserve(SLAB_HEADER_BYTES + data.length)
     const view = this.#view
     view.setUint32(at, data.length, true)
@@ -87,13 +104,14 @@ export class SendSlab {
     const deadline =
       deadlineMs === undefined ? SLAB_DEFAULT_DEADLINE : Math.min(SLAB_DEFAULT_DEADLINE - 1, Math.max(1, Math.ceil(deadlineMs)))
     view.setUint32(at + 16, deadline, true)
-    view.setUint32(at + 20, peer === undefined ? SLAB_BROADCAST : 0, true)
+    view.setUint32(at + 20, (peer === undefined ? SLAB_BROADCAST : 0) | (bestEffort ? SLAB_BEST_EFFORT : 0), true)
     if (data.length <= 16) {
       for (let i = 0; i < data.length; i++) this.#bytes[at + SLAB_HEADER_BYTES + i] = data[i] as number
     } else {
       this.#bytes.set(data, at + SLAB_HEADER_BYTES)
     }
     this.#count++
+    return at
   }
 
   /** Forgets every record (and gives back memory a large tick made it take). */
@@ -130,7 +148,9 @@ export function decodeSlab(slab: Uint8Array): SlabRecord[] {
     if (at + SLAB_HEADER_BYTES > slab.length) throw new RangeError(`slab record ${records.length}: truncated header`)
     const length = view.getUint32(at, true)
     const flags = view.getUint32(at + 20, true)
-    if ((flags & ~SLAB_BROADCAST) !== 0) throw new RangeError(`slab record ${records.length}: unknown flags`)
+    if ((flags & ~(SLAB_BROADCAST | SLAB_BEST_EFFORT)) !== 0) {
+      throw new RangeError(`slab record ${records.length}: unknown flags`)
+    }
     const end = at + SLAB_HEADER_BYTES + length
     if (end > slab.length) throw new RangeError(`slab record ${records.length}: payload runs past the end`)
     const hex = (n: number): string => n.toString(16).padStart(8, '0')
@@ -139,6 +159,7 @@ export function decodeSlab(slab: Uint8Array): SlabRecord[] {
       token: view.getUint32(at + 4, true),
       peerId: flags & SLAB_BROADCAST ? undefined : hex(view.getUint32(at + 12, true)) + hex(view.getUint32(at + 8, true)),
       deadlineMs: deadline === SLAB_DEFAULT_DEADLINE ? undefined : deadline,
+      bestEffort: (flags & SLAB_BEST_EFFORT) !== 0,
       data: slab.subarray(at + SLAB_HEADER_BYTES, end),
     })
     at = end

@@ -201,7 +201,7 @@ export class FakeTransport implements NativeTransport {
   /** Every reliable send accepted, in order. */
   readonly reliable: ReliableSend[] = []
   readonly rejected: string[] = []
-  /** Slabs accepted by `sendReliableSlab`. */
+  /** Slabs accepted by `sendSlab`. */
   slabs = 0
   readonly counters = zeroStats()
   closed = false
@@ -249,14 +249,23 @@ export class FakeTransport implements NativeTransport {
     return this.#transmitReliable(undefined, data, token, deadlineMs ?? undefined)
   }
 
-  /** Every record as its own reliable send, as the native core does; all or nothing for a full queue. */
-  sendReliableSlab(slab: Uint8Array): boolean {
+  /** Every record as its own send, as the native core does; all or nothing for a full queue. */
+  sendSlab(slab: Uint8Array): boolean {
     const records = decodeSlab(slab)
     const max = this.config.maxMessageSize ?? 256 << 20
-    if (records.some((r) => r.data.length > max)) throw nativeError('ERR_GLUE_MESSAGE_TOO_LARGE')
-    if (!this.#accept()) return false
+    const maxDatagram = (this.config.maxDatagramSize ?? 65_000) - 24
+    if (records.some((r) => r.data.length > (r.bestEffort ? maxDatagram : max))) {
+      throw nativeError('ERR_GLUE_MESSAGE_TOO_LARGE')
+    }
+    if (!this.#accept()) {
+      this.counters.droppedSendQueueFull += records.filter((r) => r.bestEffort).length - 1 // #accept counted one
+      return false
+    }
     this.slabs++
-    for (const r of records) this.#transmitReliable(r.peerId, r.data, r.token, r.deadlineMs)
+    for (const r of records) {
+      if (r.bestEffort) this.#transmit(r.peerId, r.data)
+      else this.#transmitReliable(r.peerId, r.data, r.token, r.deadlineMs)
+    }
     return true
   }
 

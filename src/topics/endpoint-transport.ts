@@ -1,6 +1,6 @@
 /**
- * The {@link TopicTransport} of an `Endpoint`: the native core for best-effort sends and the interest extension, the
- * endpoint's reliable sender (flow control, promises) for reliable ones.
+ * The {@link TopicTransport} of an `Endpoint`: the endpoint's sender (its per-tick slab; flow control and promises
+ * for reliable messages) for sends, the native core for the interest extension.
  */
 import { fromNativeError, UnknownPeerError } from '../errors'
 import type { NativeTransport } from '../native-types'
@@ -44,10 +44,13 @@ export function endpointTransport(parts: EndpointParts): TopicTransport {
     name: parts.name,
     peers: () => parts.peers.list(),
     nameOf: (id) => parts.peers.nameOf(id),
-    send: (peerId, data, reliable, deadlineMs) =>
-      reliable ? sendReliably(parts, peerId, data, deadlineMs) : native(() => parts.native.send(peerId, data)),
+    send: (peerId, data, reliable, deadlineMs) => {
+      if (reliable) return sendReliably(parts, peerId, data, deadlineMs)
+      const peer = parts.peers.get(peerId)
+      return peer !== undefined && parts.reliable.sendBestEffort(peer, data)
+    },
     broadcast: (data, reliable, deadlineMs) =>
-      reliable ? sendReliably(parts, undefined, data, deadlineMs) : native(() => parts.native.broadcast(data)),
+      reliable ? sendReliably(parts, undefined, data, deadlineMs) : parts.reliable.sendBestEffort(undefined, data),
     setInterest: (summary) => native(() => parts.native.setAnnounceExtension(INTEREST_EXTENSION, summary)),
   }
 }

@@ -46,8 +46,8 @@ pub(crate) enum Command {
         /// As for `SendReliable`.
         deadline: Option<Duration>,
     },
-    /// Reliable messages in slab records (see [`crate::slab`]), validated before they were queued.
-    ReliableSlab(Vec<u8>),
+    /// Messages in slab records (see [`crate::slab`]), validated before they were queued.
+    Slab(Vec<u8>),
 }
 
 impl Command {
@@ -58,7 +58,7 @@ impl Command {
             | Command::Broadcast(payload)
             | Command::SendReliable { payload, .. }
             | Command::BroadcastReliable { payload, .. }
-            | Command::ReliableSlab(payload) => payload.len(),
+            | Command::Slab(payload) => payload.len(),
         }
     }
 }

@@ -43,7 +43,6 @@ struct Counters {
     recv_errors: u64,
     /// Truncated datagrams and unknown address families (added to the core's `dropped_malformed`).
     malformed: u64,
-    unknown_peer: u64,
     dropped_batches: u64,
 }
 
@@ -246,7 +245,7 @@ impl<S: Sink> Driver<S> {
             let Some(command) = self.inbox.next_command() else { return };
             let len = command.len();
             let (result, token) = match command {
-                Command::ReliableSlab(slab) => {
+                Command::Slab(slab) => {
                     engine.apply_slab(now, &slab);
                     (Ok(()), None)
                 }
@@ -263,7 +262,7 @@ impl<S: Sink> Driver<S> {
                 (Ok(()), _) => {}
                 // A reliable send is never dropped silently: its sender hears why.
                 (Err(e), Some(token)) => engine.builder.refuse(token, &e),
-                (Err(SendError::UnknownPeer(_)), None) => self.counters.unknown_peer += 1,
+                (Err(SendError::UnknownPeer(_)), None) => engine.unknown_peer += 1,
                 // Too large and closed are checked before queueing; count anything else as a send error.
                 (Err(_), None) => engine.tx.send_errors += 1,
             }
@@ -328,7 +327,7 @@ impl<S: Sink> Driver<S> {
         let mut stats = EndpointStats { core, ..EndpointStats::default() };
         stats.send_errors = engine.tx.send_errors;
         stats.recv_errors = self.counters.recv_errors;
-        stats.dropped_send_unknown_peer = self.counters.unknown_peer;
+        stats.dropped_send_unknown_peer = engine.unknown_peer;
         stats.dropped_batches = self.counters.dropped_batches;
         self.shared.stats.publish(stats);
     }

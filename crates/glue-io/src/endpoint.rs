@@ -17,7 +17,7 @@ use crate::tx::Flush;
 use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 
 /// Slabs of at most this many records may be sent directly by the calling thread (see
-/// [`Endpoint::send_reliable_slab`]).
+/// [`Endpoint::send_slab`]).
 const DIRECT_MAX_RECORDS: usize = 8;
 
 /// State shared by the handle and the I/O thread.
@@ -181,24 +181,33 @@ impl Endpoint {
         self.post(Command::BroadcastReliable { payload, token, deadline })
     }
 
-    /// Queues the reliable messages of a slab (records as described in [`crate::slab`]) as one command:
-    /// each record is then exactly one [`Endpoint::send_reliable`] / [`Endpoint::broadcast_reliable`], in
-    /// order, reported under its token. The slab is validated first (nothing is queued from a bad one) and
-    /// copied once. `Ok(false)` when the command queue is full (nothing queued, nothing reported).
-    pub fn send_reliable_slab(&self, slab: &[u8]) -> Result<bool, Error> {
+    /// Queues the messages of a slab (records as described in [`crate::slab`]) as one command: each record
+    /// is then exactly one [`Endpoint::send_reliable`] / [`Endpoint::broadcast_reliable`] (reported under
+    /// its token) or [`Endpoint::send`] / [`Endpoint::broadcast`], in order. The slab is validated first
+    /// (nothing is queued from a bad one) and copied once. `Ok(false)` when the command queue is full:
+    /// nothing is queued, nothing reported, and its best-effort records are counted in
+    /// `dropped_send_queue_full`.
+    pub fn send_slab(&self, slab: &[u8]) -> Result<bool, Error> {
         if self.shared.mailbox.close_requested() {
             return Err(Error::Closed);
         }
-        let records = crate::slab::validate_slab(slab, self.max_message_size)?;
-        if records == 0 {
+        let counts = crate::slab::validate_slab(slab, self.max_message_size, self.max_payload)?;
+        if counts.total() == 0 {
             return Ok(true);
         }
         // A few messages (request/response, interactive traffic) go out at once from this thread; a big slab
         // (a stream) goes to the I/O thread, so that the sender and the protocol work run on two cores.
-        if records <= DIRECT_MAX_RECORDS && self.send_directly(slab) {
+        if counts.total() <= DIRECT_MAX_RECORDS && self.send_directly(slab) {
             return Ok(true);
         }
-        self.post(Command::ReliableSlab(slab.to_vec()))
+        match self.shared.mailbox.post(Command::Slab(slab.to_vec())) {
+            Posted::Queued => Ok(true),
+            Posted::Full => {
+                self.shared.stats.count_queue_full_n(counts.best_effort as u64);
+                Ok(false)
+            }
+            Posted::Closed => Err(Error::Closed),
+        }
     }
 
     /// Applies a slab and sends its datagrams on this thread, when the I/O thread is waiting, no command is

@@ -6,12 +6,12 @@
 //! waiting and no command is queued ahead, the sender applies its messages and sends the datagrams itself —
 //! one thread hop less per message (the I/O thread would otherwise have to be woken for it, which costs tens
 //! of µs on a busy or virtualised host). Otherwise it queues a command as before. Either way the order of one
-//! sender's messages holds. See [`crate::Endpoint::send_reliable_slab`].
+//! sender's messages holds. See [`crate::Endpoint::send_slab`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use glue_proto::Core;
+use glue_proto::{Core, SendError};
 
 use crate::batch::BatchBuilder;
 use crate::slab::SlabReader;
@@ -30,6 +30,8 @@ pub(crate) struct Engine {
     pub(crate) write_blocked: bool,
     /// After `ENOBUFS`: do not send before this.
     pub(crate) retry_at: Option<Instant>,
+    /// Best-effort messages to peers that are not (or no longer) accepted peers.
+    pub(crate) unknown_peer: u64,
     /// A second handle of the unicast socket for direct senders (nonblocking, not registered with the
     /// poller); None once the endpoint is closing, so that closing closes the socket.
     pub(crate) sender: Option<mio::net::UdpSocket>,
@@ -44,6 +46,7 @@ impl Engine {
             builder,
             write_blocked: false,
             retry_at: None,
+            unknown_peer: 0,
             sender: Some(sender),
         }
     }
@@ -53,10 +56,21 @@ impl Engine {
         !self.write_blocked && !matches!(self.retry_at, Some(at) if now < at)
     }
 
-    /// Queues every record of a (validated) slab as its own reliable send; refusals are reported per token.
+    /// Queues every record of a (validated) slab as its own send; refusals of reliable ones are reported
+    /// per token, best-effort ones to unknown peers counted (others cannot fail: the slab was validated).
     pub(crate) fn apply_slab(&mut self, now: Instant, slab: &[u8]) {
         let mut records = SlabReader::new(slab);
         while let Some(Ok(record)) = records.next_record() {
+            if record.best_effort {
+                let sent = match record.to {
+                    Some(to) => self.core.send(to, record.payload),
+                    None => self.core.broadcast(record.payload),
+                };
+                if let Err(SendError::UnknownPeer(_)) = sent {
+                    self.unknown_peer += 1;
+                }
+                continue;
+            }
             let payload = record.payload.to_vec();
             let token = Some(record.token as u64);
             let result = match record.to {

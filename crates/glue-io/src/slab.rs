@@ -1,5 +1,6 @@
-//! Reliable send slabs: many reliable messages handed to the I/O thread in one command (one copy, one
-//! queue slot, one wake-up), for callers that batch their sends, e.g. the JavaScript thread once per tick.
+//! Send slabs: many messages handed to the I/O thread in one command (one copy, one queue slot, one
+//! wake-up), for callers that batch their sends, e.g. the JavaScript thread once per tick. Records are
+//! reliable sends (reported under their token) or best-effort ones (token and deadline unused).
 //!
 //! A slab is a sequence of records, each a 24-byte header followed by the payload, all little-endian, with
 //! no padding:
@@ -18,14 +19,14 @@
 //! +---------------------------------------------------------------+
 //! |        deadline, ms (u32); 0xffff_ffff = the configured one   |
 //! +---------------------------------------------------------------+
-//! |            flags (u32): bit 0 = broadcast, others 0           |
+//! |  flags (u32): bit 0 = broadcast, bit 1 = best effort, others 0 |
 //! +---------------------------------------------------------------+
 //! |                payload (payload length bytes) ...             |
 //! +---------------------------------------------------------------+
 //! ```
 //!
-//! Each record is then exactly a [`crate::Endpoint::send_reliable`] (or `broadcast_reliable`) call, in
-//! order: same checks, same Delivered / Failed / Refused reports under its token.
+//! Each record is then exactly a [`crate::Endpoint::send_reliable`] (or `broadcast_reliable`, `send`,
+//! `broadcast`) call, in order: same checks, same Delivered / Failed / Refused reports under its token.
 
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ use glue_proto::EndpointId;
 pub const SLAB_HEADER_LEN: usize = 24;
 /// `flags` bit: the record is a reliable broadcast (its peer ID is ignored).
 pub const SLAB_BROADCAST: u32 = 1;
+/// `flags` bit: the record is a best-effort message (one datagram, no report; token and deadline unused).
+pub const SLAB_BEST_EFFORT: u32 = 2;
 /// `deadline` value meaning "the configured delivery deadline".
 pub const SLAB_DEFAULT_DEADLINE: u32 = u32::MAX;
 
@@ -47,6 +50,8 @@ pub struct SlabRecord<'a> {
     pub to: Option<EndpointId>,
     /// The deadline, or None for the configured one.
     pub deadline: Option<Duration>,
+    /// Sent best effort (one datagram, nothing reported) instead of reliably.
+    pub best_effort: bool,
     /// The message.
     pub payload: &'a [u8],
 }
@@ -64,8 +69,8 @@ pub enum SlabError {
         /// What is wrong.
         what: &'static str,
     },
-    /// A payload is larger than the endpoint's `max_message_size`.
-    #[error("record {index}: message of {size} bytes exceeds the largest reliable message of {max} bytes")]
+    /// A payload is larger than the endpoint's `max_message_size` (best effort: than one datagram holds).
+    #[error("record {index}: message of {size} bytes exceeds the largest message of {max} bytes")]
     TooLarge {
         /// The record's index.
         index: usize,
@@ -76,23 +81,44 @@ pub enum SlabError {
     },
 }
 
-/// Checks that `slab` splits into whole, well-formed records of at most `max_message_size` bytes each;
-/// returns how many there are.
-pub fn validate_slab(slab: &[u8], max_message_size: usize) -> Result<usize, SlabError> {
+/// How many records of each kind a slab holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlabCounts {
+    /// Reliable records.
+    pub reliable: usize,
+    /// Best-effort records.
+    pub best_effort: usize,
+}
+
+impl SlabCounts {
+    /// All records.
+    pub fn total(&self) -> usize {
+        self.reliable + self.best_effort
+    }
+}
+
+/// Checks that `slab` splits into whole, well-formed records, reliable ones of at most
+/// `max_message_size` bytes and best-effort ones of at most `max_payload` (one datagram); counts them.
+pub fn validate_slab(
+    slab: &[u8],
+    max_message_size: usize,
+    max_payload: usize,
+) -> Result<SlabCounts, SlabError> {
     let mut records = SlabReader::new(slab);
-    let mut count = 0;
+    let mut counts = SlabCounts::default();
     while let Some(record) = records.next_record() {
         let record = record?;
-        if record.payload.len() > max_message_size {
-            return Err(SlabError::TooLarge {
-                index: count,
-                size: record.payload.len(),
-                max: max_message_size,
-            });
+        let max = if record.best_effort { max_payload } else { max_message_size };
+        if record.payload.len() > max {
+            return Err(SlabError::TooLarge { index: counts.total(), size: record.payload.len(), max });
         }
-        count += 1;
+        if record.best_effort {
+            counts.best_effort += 1;
+        } else {
+            counts.reliable += 1;
+        }
     }
-    Ok(count)
+    Ok(counts)
 }
 
 /// Iterates the records of a slab.
@@ -125,7 +151,7 @@ impl<'a> SlabReader<'a> {
         let peer = u64::from_le_bytes(self.rest[8..16].try_into().expect("8 bytes"));
         let deadline = u32_at(16);
         let flags = u32_at(20);
-        if flags & !SLAB_BROADCAST != 0 {
+        if flags & !(SLAB_BROADCAST | SLAB_BEST_EFFORT) != 0 {
             self.rest = &[];
             return Some(Err(malformed("unknown flags")));
         }
@@ -138,6 +164,7 @@ impl<'a> SlabReader<'a> {
             token,
             to: (flags & SLAB_BROADCAST == 0).then_some(EndpointId(peer)),
             deadline: (deadline != SLAB_DEFAULT_DEADLINE).then(|| Duration::from_millis(deadline.into())),
+            best_effort: flags & SLAB_BEST_EFFORT != 0,
             payload,
         };
         self.rest = &self.rest[SLAB_HEADER_LEN + len..];
@@ -159,7 +186,8 @@ pub fn push_record(slab: &mut Vec<u8>, record: &SlabRecord<'_>) {
     slab.extend_from_slice(&record.token.to_le_bytes());
     slab.extend_from_slice(&record.to.map_or(0, |id| id.0).to_le_bytes());
     slab.extend_from_slice(&deadline.to_le_bytes());
-    let flags = if record.to.is_none() { SLAB_BROADCAST } else { 0 };
+    let flags = if record.to.is_none() { SLAB_BROADCAST } else { 0 }
+        | if record.best_effort { SLAB_BEST_EFFORT } else { 0 };
     slab.extend_from_slice(&flags.to_le_bytes());
     slab.extend_from_slice(record.payload);
 }
@@ -179,41 +207,61 @@ mod tests {
             token: 7,
             to: Some(EndpointId(0x0102_0304_0506_0708)),
             deadline: None,
+            best_effort: false,
             payload: b"hi",
         };
-        let b = SlabRecord { token: 8, to: None, deadline: Some(Duration::from_micros(1500)), payload: b"" };
+        let b = SlabRecord {
+            token: 8,
+            to: None,
+            deadline: Some(Duration::from_micros(1500)),
+            best_effort: false,
+            payload: b"",
+        };
+        let c = SlabRecord { token: 0, to: None, deadline: None, best_effort: true, payload: b"abc" };
         let mut slab = Vec::new();
         push_record(&mut slab, &a);
         push_record(&mut slab, &b);
         assert_eq!(slab.len(), 2 * SLAB_HEADER_LEN + 2);
+        push_record(&mut slab, &c);
+        assert_eq!(slab[slab.len() - 7], 3, "flags of c: broadcast, best effort");
         assert_eq!(
             &slab[..SLAB_HEADER_LEN],
             &hex("02000000 07000000 0807060504030201 ffffffff 00000000")[..]
         );
         let expected_b = SlabRecord { deadline: Some(Duration::from_millis(2)), ..b };
-        assert_eq!(records(&slab), vec![Ok(a), Ok(expected_b)]);
-        assert_eq!(validate_slab(&slab, 2), Ok(2));
-        assert_eq!(validate_slab(&slab, 1), Err(SlabError::TooLarge { index: 0, size: 2, max: 1 }));
-        assert_eq!(validate_slab(&[], 0), Ok(0));
+        assert_eq!(records(&slab), vec![Ok(a), Ok(expected_b), Ok(c)]);
+        assert_eq!(validate_slab(&slab, 2, 3), Ok(SlabCounts { reliable: 2, best_effort: 1 }));
+        assert_eq!(validate_slab(&slab, 1, 3), Err(SlabError::TooLarge { index: 0, size: 2, max: 1 }));
+        assert_eq!(validate_slab(&slab, 2, 2), Err(SlabError::TooLarge { index: 2, size: 3, max: 2 }));
+        assert_eq!(validate_slab(&[], 0, 0), Ok(SlabCounts::default()));
     }
 
     #[test]
     fn framing_errors_name_the_record() {
         let mut slab = Vec::new();
-        push_record(&mut slab, &SlabRecord { token: 1, to: None, deadline: None, payload: b"abc" });
+        push_record(
+            &mut slab,
+            &SlabRecord { token: 1, to: None, deadline: None, best_effort: false, payload: b"abc" },
+        );
         let whole = slab.len();
         let err = |index, offset, what| Err(SlabError::Malformed { index, offset, what });
-        assert_eq!(validate_slab(&slab[..whole - 1], 10), err(0, 0, "payload runs past the end"));
-        assert_eq!(validate_slab(&slab[..10], 10), err(0, 0, "truncated header"));
+        assert_eq!(
+            validate_slab(&slab[..whole - 1], 10, 10).map(|c| c.total()),
+            err(0, 0, "payload runs past the end")
+        );
+        assert_eq!(validate_slab(&slab[..10], 10, 10).map(|c| c.total()), err(0, 0, "truncated header"));
         slab.extend_from_slice(&[0; 5]);
-        assert_eq!(validate_slab(&slab, 10), err(1, whole, "truncated header"));
+        assert_eq!(validate_slab(&slab, 10, 10).map(|c| c.total()), err(1, whole, "truncated header"));
         slab.truncate(whole);
-        slab[20] = 2;
-        assert_eq!(validate_slab(&slab, 10), err(0, 0, "unknown flags"));
+        slab[20] = 4;
+        assert_eq!(validate_slab(&slab, 10, 10).map(|c| c.total()), err(0, 0, "unknown flags"));
         // A length near 4 GiB cannot overflow the bounds check.
         slab[20] = 0;
         slab[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(validate_slab(&slab, usize::MAX), err(0, 0, "payload runs past the end"));
+        assert_eq!(
+            validate_slab(&slab, usize::MAX, usize::MAX).map(|c| c.total()),
+            err(0, 0, "payload runs past the end")
+        );
     }
 
     fn hex(s: &str) -> Vec<u8> {

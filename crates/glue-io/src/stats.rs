@@ -40,7 +40,12 @@ impl StatsCell {
 
     /// Counts a send refused because the queue was full (any thread).
     pub(crate) fn count_queue_full(&self) {
-        self.dropped_send_queue_full.fetch_add(1, Ordering::Relaxed);
+        self.count_queue_full_n(1);
+    }
+
+    /// Counts `n` messages dropped for a full command queue.
+    pub(crate) fn count_queue_full_n(&self, n: u64) {
+        self.dropped_send_queue_full.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The latest snapshot with the live counters.

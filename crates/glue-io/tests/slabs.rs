@@ -51,7 +51,11 @@ impl Recorder {
 }
 
 fn record(token: u32, to: Option<EndpointId>, payload: &[u8]) -> SlabRecord<'_> {
-    SlabRecord { token, to, deadline: None, payload }
+    SlabRecord { token, to, deadline: None, best_effort: false, payload }
+}
+
+fn best_effort(to: Option<EndpointId>, payload: &[u8]) -> SlabRecord<'_> {
+    SlabRecord { token: 0, to, deadline: None, best_effort: true, payload }
 }
 
 #[test]
@@ -61,6 +65,19 @@ fn slabs_and_single_sends_arrive_in_order_and_are_each_reported() {
     let (b, mut b_rec) = Recorder::open("slab-b", group);
     a_rec.wait("a sees b", |r| r.peers_up >= 1);
     b_rec.wait("b sees a", |r| r.peers_up >= 1);
+
+    // Best-effort records arrive too (on loopback: all, and in order per destination).
+    let mut slab = Vec::new();
+    let notes: Vec<Vec<u8>> = (0..30u32).map(|i| format!("be/{i}").into_bytes()).collect();
+    for (i, p) in notes.iter().enumerate() {
+        push_record(&mut slab, &best_effort(if i % 10 == 9 { None } else { Some(b.id()) }, p));
+    }
+    assert!(a.send_slab(&slab).unwrap());
+    b_rec.wait("30 best-effort messages", |r| r.messages.len() == 30);
+    let got: Vec<Vec<u8>> = b_rec.got.messages.drain(..).map(|(_, d)| d).collect();
+    let (broadcasts, unicasts): (Vec<_>, Vec<_>) = notes.iter().cloned().partition(|p| p.ends_with(b"9"));
+    let (got_broadcasts, got_unicasts): (Vec<_>, Vec<_>) = got.into_iter().partition(|p| p.ends_with(b"9"));
+    assert_eq!((got_unicasts, got_broadcasts), (unicasts, broadcasts));
 
     // 50 rounds of: a slab of small messages — 20 (one of them a broadcast: it goes through the I/O thread) or 3
     // (sent directly by this thread when the I/O thread is idle) — then a large single send.
@@ -76,7 +93,7 @@ fn slabs_and_single_sends_arrive_in_order_and_are_each_reported() {
             token += 1;
             expected.push(p.clone());
         }
-        assert!(a.send_reliable_slab(&slab).unwrap());
+        assert!(a.send_slab(&slab).unwrap());
         let large = vec![round as u8; 100_000];
         assert!(a.send_reliable(b.id(), large.clone(), token, None).unwrap());
         token += 1;
@@ -109,19 +126,29 @@ fn bad_slabs_are_refused_whole_and_unknown_peers_per_record() {
     push_record(&mut slab, &record(1, None, b"fine"));
     let too_large = vec![0; max + 1];
     push_record(&mut slab, &record(2, None, &too_large));
-    assert!(matches!(a.send_reliable_slab(&slab), Err(Error::InvalidSlab(_))));
-    assert!(matches!(a.send_reliable_slab(&slab[..10]), Err(Error::InvalidSlab(_))));
-    assert!(a.send_reliable_slab(&[]).unwrap(), "an empty slab is nothing to do");
+    assert!(matches!(a.send_slab(&slab), Err(Error::InvalidSlab(_))));
+    assert!(matches!(a.send_slab(&slab[..10]), Err(Error::InvalidSlab(_))));
+    assert!(a.send_slab(&[]).unwrap(), "an empty slab is nothing to do");
+    // A best-effort record must fit one datagram.
+    let mut slab = Vec::new();
+    let datagram_plus_one = vec![0; a.max_payload() + 1];
+    push_record(&mut slab, &best_effort(None, &datagram_plus_one));
+    assert!(matches!(a.send_slab(&slab), Err(Error::InvalidSlab(_))));
 
     // A record for an unknown peer is refused on its own; the broadcast beside it (no peers) is delivered.
     let mut slab = Vec::new();
     push_record(&mut slab, &record(3, Some(EndpointId(0xdead)), b"nobody"));
     push_record(&mut slab, &record(4, None, b"everyone"));
-    assert!(a.send_reliable_slab(&slab).unwrap());
+    assert!(a.send_slab(&slab).unwrap());
     a_rec.wait("the refusal and the delivery", |r| !r.refused.is_empty() && !r.delivered.is_empty());
     assert_eq!(a_rec.got.refused, vec![(3, 1)], "refused: unknown peer");
     assert_eq!(a_rec.got.delivered, vec![4]);
+    // Best effort to an unknown peer: counted, like `send`.
+    let mut slab = Vec::new();
+    push_record(&mut slab, &best_effort(Some(EndpointId(0xdead)), b"nobody"));
+    assert!(a.send_slab(&slab).unwrap());
+    common::eventually("the unknown-peer count", || a.stats().dropped_send_unknown_peer == 1);
 
     a.close();
-    assert!(matches!(a.send_reliable_slab(&slab), Err(Error::Closed)));
+    assert!(matches!(a.send_slab(&slab), Err(Error::Closed)));
 }

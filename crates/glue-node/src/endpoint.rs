@@ -126,14 +126,15 @@ impl NativeEndpoint {
         self.inner.broadcast_reliable(data.to_vec(), token, deadline).map_err(js)
     }
 
-    /// Queues many reliable messages at once: `slab` holds records (24-byte header + payload each, see
+    /// Queues many messages at once: `slab` holds records (24-byte header + payload each, see
     /// `glue_io::slab` and `src/send-slab.ts`), each then handled exactly like one `sendReliable` /
-    /// `broadcastReliable` and reported under its token. One copy, one queue slot, one wake-up for all.
-    /// False when the command queue was full (nothing queued). Throws ERR_GLUE_MESSAGE_TOO_LARGE,
-    /// ERR_GLUE_CLOSED, or InvalidArg for a malformed slab (nothing queued).
+    /// `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records). One
+    /// copy, one queue slot, one wake-up for all. False when the command queue was full (nothing queued;
+    /// best-effort records counted as dropped). Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or
+    /// InvalidArg for a malformed slab (nothing queued).
     #[napi]
-    pub fn send_reliable_slab(&self, slab: Uint8ArraySlice) -> Result<bool, JsError> {
-        self.inner.send_reliable_slab(&slab).map_err(js)
+    pub fn send_slab(&self, slab: Uint8ArraySlice) -> Result<bool, JsError> {
+        self.inner.send_slab(&slab).map_err(js)
     }
 
     /// Ignores this peer from now on (the accept filter said no). Does nothing once closed.
