@@ -30,20 +30,31 @@ export interface TopicMessageFields<T> {
 
 /** One publication as a subscriber receives it. Per publisher and topic, messages arrive in order and once. */
 export class TopicMessage<T = unknown> implements TopicMessageFields<T> {
-  readonly topic!: string
-  readonly value!: T
-  readonly payload!: Buffer
-  readonly type!: string
-  readonly from!: string
-  readonly fromName!: string
-  readonly seq!: number
-  readonly timestamp!: number
-  readonly retained!: boolean
-  readonly replayed!: boolean
-  readonly reliable!: boolean
+  readonly topic: string
+  readonly value: T
+  readonly payload: Buffer
+  readonly type: string
+  readonly from: string
+  readonly fromName: string
+  readonly seq: number
+  readonly timestamp: number
+  readonly retained: boolean
+  readonly replayed: boolean
+  readonly reliable: boolean
 
   constructor(fields: TopicMessageFields<T>) {
-    Object.assign(this, fields)
+    // Field by field (not Object.assign): one shape, and fast on the hot path.
+    this.topic = fields.topic
+    this.value = fields.value
+    this.payload = fields.payload
+    this.type = fields.type
+    this.from = fields.from
+    this.fromName = fields.fromName
+    this.seq = fields.seq
+    this.timestamp = fields.timestamp
+    this.retained = fields.retained
+    this.replayed = fields.replayed
+    this.reliable = fields.reliable
   }
 
   /** The payload as UTF-8 text. */

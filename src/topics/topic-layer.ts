@@ -154,7 +154,9 @@ export class TopicLayer {
     const now = performance.now()
     if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, record, o.depth)
     this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
-    this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
+    if (this.#subs.size > 0) {
+      this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
+    }
     return this.#route(topic, message, o.reliable, o.deadlineMs)
   }
 

@@ -87,11 +87,10 @@ export class Reader {
     return hex
   }
 
-  /** `length` bytes as a view (no copy). */
+  /** `length` bytes as a view (no copy; a Buffer when reading a Buffer). */
   bytes(length: number, field: string): Uint8Array {
     const at = this.#need(length, field)
-    const data = this.#data
-    return new Uint8Array(data.buffer, data.byteOffset + at, length)
+    return this.#data.subarray(at, at + length)
   }
 
   /** `length` bytes of strict UTF-8. */
