@@ -2,8 +2,11 @@
  * What a subscriber receives: one publication, decoded.
  */
 
-/** The fields of a {@link TopicMessage}. */
-export interface TopicMessageFields<T> {
+/** The fields of a {@link TopicMessage} (what its constructor takes). */
+export type TopicMessageFields<T> = Omit<TopicMessage<T>, 'text'>
+
+/** One publication as a subscriber receives it. Per publisher and topic, messages arrive in order and once. */
+export class TopicMessage<T = unknown> {
   /** The topic name it was published on. */
   readonly topic: string
   /** The decoded value (for the `raw` codec: a Buffer view of the payload). */
@@ -25,21 +28,6 @@ export interface TopicMessageFields<T> {
   /** Arrived from a history, cache or repair answer rather than live. */
   readonly replayed: boolean
   /** Arrived through a reliable channel (a live reliable publication, or a replay). */
-  readonly reliable: boolean
-}
-
-/** One publication as a subscriber receives it. Per publisher and topic, messages arrive in order and once. */
-export class TopicMessage<T = unknown> implements TopicMessageFields<T> {
-  readonly topic: string
-  readonly value: T
-  readonly payload: Buffer
-  readonly type: string
-  readonly from: string
-  readonly fromName: string
-  readonly seq: number
-  readonly timestamp: number
-  readonly retained: boolean
-  readonly replayed: boolean
   readonly reliable: boolean
 
   constructor(fields: TopicMessageFields<T>) {
