@@ -257,7 +257,8 @@ export class ReliableSender {
   sendBestEffort(target: ReliableTarget | undefined, data: Uint8Array): boolean {
     if (this.#closed) throw new ClosedError()
     if (this.#bestEffortRefused || this.#slab.size > MAX_TICK_BYTES) return false
-    const peer = target === undefined ? undefined : this.#channel(target).peer
+    // The peer's key from its channel if it has one; no channel is made for best effort (none would be dropped).
+    const peer = target === undefined ? undefined : (this.#channels.get(target.id)?.peer ?? peerKey(target.id))
     this.#slab.append(0, peer, undefined, data, true)
     this.#queueSlab()
     return true

@@ -13,7 +13,6 @@ use crate::command::{Command, Control, Mailbox, Posted};
 use crate::driver::{Driver, DISCOVERY, UNICAST, WAKER};
 use crate::engine::{Engine, WakeTime};
 use crate::stats::StatsCell;
-use crate::tx::Flush;
 use crate::{socket, EndpointStats, Error, IoConfig, Sink};
 
 /// Slabs of at most this many records may be sent directly by the calling thread (see
@@ -29,7 +28,6 @@ pub(crate) struct Shared {
     pub(crate) engine: Mutex<Engine>,
     /// When the waiting I/O thread wakes up by itself.
     pub(crate) wake_time: WakeTime,
-
     /// Set when the I/O thread has finished (sockets closed), even if it panicked.
     exited: AtomicBool,
 }
@@ -218,16 +216,11 @@ impl Endpoint {
         let shared = &*self.shared;
         let Ok(mut engine) = shared.engine.try_lock() else { return false };
         let now = Instant::now();
-        if !shared.mailbox.is_empty() || !engine.can_send(now) || engine.sender.is_none() {
+        if !shared.mailbox.is_empty() || !engine.can_send(now) {
             return false;
         }
-        engine.apply_slab(now, slab);
-        let Engine { core, tx, sender: Some(sender), .. } = &mut *engine else { return true };
-        let flushed = tx.flush(now, core, sender) == Flush::Done;
-        let wake = !flushed
-            || engine.builder.entries() > 0
-            || engine.core.has_events()
-            || engine.core.poll_timeout().is_some_and(|t| shared.wake_time.later_than(t));
+        let Some(work_left) = engine.send_slab_directly(now, slab) else { return false };
+        let wake = work_left || engine.core.poll_timeout().is_some_and(|t| shared.wake_time.later_than(t));
         drop(engine);
         if wake {
             shared.mailbox.wake();

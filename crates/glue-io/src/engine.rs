@@ -87,6 +87,17 @@ impl Engine {
     pub(crate) fn flush(&mut self, now: Instant, socket: &mio::net::UdpSocket) -> Flush {
         self.tx.flush(now, &mut self.core, socket)
     }
+
+    /// For a direct sender: applies a slab and sends on the engine's own socket handle. None (nothing done)
+    /// once the endpoint is closing; else whether the I/O thread must be woken (datagrams the socket did
+    /// not take, or events to deliver).
+    pub(crate) fn send_slab_directly(&mut self, now: Instant, slab: &[u8]) -> Option<bool> {
+        self.sender.as_ref()?;
+        self.apply_slab(now, slab);
+        let Engine { core, tx, sender: Some(sender), .. } = self else { return None };
+        let flushed = tx.flush(now, core, sender) == Flush::Done;
+        Some(!flushed || self.builder.entries() > 0 || self.core.has_events())
+    }
 }
 
 /// When the I/O thread will wake up by itself, so that a direct sender knows whether it must wake it (it
