@@ -10,7 +10,8 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * A native endpoint: its sockets and I/O thread. Implements `NativeTransport` of `src/native-types.ts`.
+ * A native endpoint: its sockets and I/O thread. Implements `NativeTransport` of
+ * `src/transport/native-types.ts`.
  *
  * The `onBatch` function is held weakly: an open endpoint does not keep Node running by itself. When
  * Node exits with the endpoint open, it still says goodbye (waiting at most 200 ms).
@@ -44,7 +45,7 @@ export declare class NativeEndpoint {
   broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /**
    * Queues many messages at once: `slab` holds records (24-byte header + payload each, see
-   * `glue_io::slab` and `src/send-slab.ts`), each then handled exactly like one `sendReliable` /
+   * `glue_io::slab` and `src/transport/send-slab.ts`), each then handled exactly like one `sendReliable` /
    * `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records). One
    * copy, one queue slot, one wake-up for all. False when the command queue was full (nothing queued;
    * best-effort records counted as dropped). Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or
@@ -80,7 +81,7 @@ export interface NativeAnnounceExtension {
 
 /**
  * One batch of inbound events in arrival order; `entries` holds 4 u32 per entry (see
- * `src/native-types.ts`).
+ * `src/transport/native-types.ts`).
  */
 export interface NativeBatch {
   /** All payloads back to back. */
@@ -168,7 +169,7 @@ export interface NativePeerEvent {
   extensions: Array<NativeAnnounceExtension>
 }
 
-/** Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`). */
+/** Counters of one endpoint, all monotonically increasing (see `src/transport/native-types.ts`). */
 export interface NativeStats {
   /** Datagrams sent. */
   datagramsSent: number

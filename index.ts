@@ -16,9 +16,9 @@
  * ```
  */
 export { Endpoint, type EndpointStats, type FlushOptions, type IterateOptions, type Payload } from './src/endpoint'
-export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './src/send-options'
-export { Message } from './src/batch-decoder'
-export type { Peer, PeerDownReason, StatusEvent } from './src/peer-table'
+export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './src/transport/send-options'
+export { Message } from './src/transport/batch-decoder'
+export type { Peer, PeerDownReason, StatusEvent } from './src/discovery/peer-table'
 export {
   DEFAULT_GROUP,
   type EndpointOptions,
@@ -42,7 +42,7 @@ export {
   SocketError,
   UnknownPeerError,
 } from './src/errors'
-export type { NativeBatch, NativeConfig, NativeOpen, NativePeerEvent, NativeStats, NativeTransport } from './src/native'
+export type { NativeBatch, NativeConfig, NativeOpen, NativePeerEvent, NativeStats, NativeTransport } from './src/transport/native'
 export { TopicMessage, type TopicMessageFields } from './src/topics/message'
 export { Subscription } from './src/topics/subscription'
 export type { CacheOptions, PublishOptions, SubscribeOptions, TopicOptions } from './src/topics/options'

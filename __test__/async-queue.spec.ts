@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { AsyncQueue } from '../src/async-queue'
+import { AsyncQueue } from '../src/util/async-queue'
 
 async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = []

@@ -1,7 +1,7 @@
 import test from 'ava'
 
-import { BatchDecoder, Message } from '../src/batch-decoder'
-import { type Peer, PeerTable, type StatusEvent } from '../src/peer-table'
+import { BatchDecoder, Message } from '../src/transport/batch-decoder'
+import { type Peer, PeerTable, type StatusEvent } from '../src/discovery/peer-table'
 import { BatchBuilder } from './helpers/fake-transport'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }

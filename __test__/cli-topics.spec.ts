@@ -11,7 +11,7 @@ import { TopicMessage } from '../index'
 import { formatStatus } from '../src/cli/common'
 import { buildProgram, main } from '../src/cli/main'
 import { formatTopicMessage, parseValue } from '../src/cli/pubsub'
-import { isNativeAvailable } from '../src/native'
+import { isNativeAvailable } from '../src/transport/native'
 import { isolatedOptions } from './helpers/loopback'
 
 const cli = join(__dirname, '..', 'src', 'cli', 'main.ts')

@@ -1,13 +1,13 @@
 /**
- * The contract between src/native-types.ts and the generated binding.d.ts: checked by the type checker (the
+ * The contract between src/transport/native-types.ts and the generated binding.d.ts: checked by the type checker (the
  * declarations below do not compile when they drift apart) and, for the reliable entries, against the real addon.
  */
 import anyTest, { type TestFn } from 'ava'
 
 import type * as Binding from '../binding'
 import { resolveOptions } from '../index'
-import { EntryKind } from '../src/batch-decoder'
-import { isNativeAvailable, loadNative } from '../src/native'
+import { EntryKind } from '../src/transport/batch-decoder'
+import { isNativeAvailable, loadNative } from '../src/transport/native'
 import type {
   NativeBatch,
   NativeConfig,
@@ -15,8 +15,8 @@ import type {
   NativePeerEvent,
   NativeStats,
   NativeTransport,
-} from '../src/native-types'
-import { RefuseReason } from '../src/reliable-sender'
+} from '../src/transport/native-types'
+import { RefuseReason } from '../src/transport/reliable-sender'
 import { isolatedOptions, until } from './helpers/loopback'
 
 /** True when each type is assignable to the other (same required fields, compatible types). */

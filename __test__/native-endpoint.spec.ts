@@ -15,7 +15,7 @@ import {
   MessageTooLargeError,
   UnknownPeerError,
 } from '../index'
-import { isNativeAvailable } from '../src/native'
+import { isNativeAvailable } from '../src/transport/native'
 import { isolatedOptions, until } from './helpers/loopback'
 
 const test = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn

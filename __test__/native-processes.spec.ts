@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram'
 import anyTest from 'ava'
 
 import { Endpoint, type StatusEvent } from '../index'
-import { isNativeAvailable } from '../src/native'
+import { isNativeAvailable } from '../src/transport/native'
 import { type Child, exitWithin, isolatedOptions, spawnChild, until } from './helpers/loopback'
 
 const serial = isNativeAvailable() ? anyTest.serial : anyTest.serial.skip

@@ -5,10 +5,10 @@
 import test from 'ava'
 
 import { InvalidOptionError } from '../index'
-import { Fifo, MinHeap } from '../src/fifo'
-import { FlushTracker } from '../src/flush-tracker'
-import { freeToken } from '../src/reliable-sender'
-import { checkSendOptions, isReliable } from '../src/send-options'
+import { Fifo, MinHeap } from '../src/util/fifo'
+import { FlushTracker } from '../src/transport/flush-tracker'
+import { freeToken } from '../src/transport/reliable-sender'
+import { checkSendOptions, isReliable } from '../src/transport/send-options'
 
 test('Fifo: push, shift, unshift, remove, in order across compaction', (t) => {
   const fifo = new Fifo<number>()

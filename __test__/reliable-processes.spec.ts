@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import anyTest, { type ExecutionContext } from 'ava'
 
 import { DeliveryError, Endpoint, type EndpointOptions } from '../index'
-import { isNativeAvailable } from '../src/native'
+import { isNativeAvailable } from '../src/transport/native'
 import { type Child, exitWithin, isolatedOptions, spawnChild, until } from './helpers/loopback'
 
 const serial = isNativeAvailable() ? anyTest.serial : anyTest.serial.skip

@@ -16,7 +16,7 @@ import {
   resolveOptions,
   UnknownPeerError,
 } from '../index'
-import { ReliableSender, SLAB_INLINE_MAX_BYTES } from '../src/reliable-sender'
+import { ReliableSender, SLAB_INLINE_MAX_BYTES } from '../src/transport/reliable-sender'
 import { BatchBuilder, fakeOpen, FakeNetwork, FakeTransport, nativeError } from './helpers/fake-transport'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }

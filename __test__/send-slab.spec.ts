@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { decodeSlab, peerKey, SLAB_HEADER_BYTES, SendSlab } from '../src/send-slab'
+import { decodeSlab, peerKey, SLAB_HEADER_BYTES, SendSlab } from '../src/transport/send-slab'
 
 test('records round-trip: header layout, broadcast flag, deadlines rounded up, growth beyond 64 KiB', (t) => {
   const slab = new SendSlab()

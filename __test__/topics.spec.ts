@@ -5,7 +5,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 
 import { Endpoint, type StatusEvent, type TopicMessage, TopicTypeError } from '../index'
-import { isNativeAvailable } from '../src/native'
+import { isNativeAvailable } from '../src/transport/native'
 import { isolatedOptions, until } from './helpers/loopback'
 
 const test = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn

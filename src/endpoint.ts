@@ -2,15 +2,15 @@
  * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
-import { AsyncQueue } from './async-queue'
-import { BatchDecoder, Message } from './batch-decoder'
+import { AsyncQueue } from './util/async-queue'
+import { BatchDecoder, Message } from './transport/batch-decoder'
 import { ClosedError, fromNativeError, InvalidOptionError, MessageTooLargeError, UnknownPeerError } from './errors'
-import { Listeners } from './listeners'
-import { loadNative } from './native'
-import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './native-types'
+import { Listeners } from './util/listeners'
+import { loadNative } from './transport/native'
+import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './transport/native-types'
 import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, resolveOptions } from './options'
-import { type Peer, PeerTable, type StatusEvent } from './peer-table'
-import { ReliableSender } from './reliable-sender'
+import { type Peer, PeerTable, type StatusEvent } from './discovery/peer-table'
+import { ReliableSender } from './transport/reliable-sender'
 import { endpointTransport } from './topics/endpoint-transport'
 import { escapeApplicationPayload, startsWithEnvelope, unescapeApplicationPayload } from './topics/envelope'
 import type { TopicMessage } from './topics/message'
@@ -24,7 +24,7 @@ import {
   isReliable,
   type ReliableSendOptions,
   type SendOptions,
-} from './send-options'
+} from './transport/send-options'
 
 /** Counters of the native core plus those of the TypeScript layer and the topic layer. All only grow. */
 export interface EndpointStats extends NativeStats, TopicStats {

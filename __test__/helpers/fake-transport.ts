@@ -15,8 +15,8 @@ import type {
   NativePeerEvent,
   NativeStats,
   NativeTransport,
-} from '../../src/native-types'
-import { decodeSlab } from '../../src/send-slab'
+} from '../../src/transport/native-types'
+import { decodeSlab } from '../../src/transport/send-slab'
 
 /** A random endpoint ID, 16 lowercase hex digits. */
 export function randomId(): string {

@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline'
 
 import anyTest, { type ExecutionContext } from 'ava'
 
-import { isNativeAvailable } from '../../src/native'
+import { isNativeAvailable } from '../../src/transport/native'
 
 /** One test host: its namespace, address and the name of its veth end in the bridge namespace. */
 export interface Host {

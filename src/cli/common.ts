@@ -6,9 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises'
 
 import { type Command, InvalidArgumentError } from 'commander'
 
-import type { Message } from '../batch-decoder'
+import type { Message } from '../transport/batch-decoder'
 import type { EndpointOptions } from '../options'
-import type { Peer, StatusEvent } from '../peer-table'
+import type { Peer, StatusEvent } from '../discovery/peer-table'
 
 /** Runs a command's job with a Ctrl-C signal; the job resolves to the exit code. */
 export type JobRunner = (job: (signal: AbortSignal) => Promise<number>) => Promise<void>

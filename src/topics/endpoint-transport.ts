@@ -3,9 +3,9 @@
  * for reliable messages) for sends, the native core for the interest extension.
  */
 import { fromNativeError, UnknownPeerError } from '../errors'
-import type { NativeTransport } from '../native-types'
-import type { PeerTable } from '../peer-table'
-import type { ReliableSender } from '../reliable-sender'
+import type { NativeTransport } from '../transport/native-types'
+import type { PeerTable } from '../discovery/peer-table'
+import type { ReliableSender } from '../transport/reliable-sender'
 import { INTEREST_EXTENSION } from './peer-interest'
 import type { TopicTransport } from './transport'
 

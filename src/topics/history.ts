@@ -18,7 +18,7 @@
  * 3. retained values and tombstones, the one stored longest ago first.
  * Bytes counted are payload bytes (`data.byteLength`); `maxRecords` bounds the per-record overhead.
  */
-import { MinHeap } from '../fifo'
+import { MinHeap } from '../util/fifo'
 
 /** One stored publication. The cache hands these out; treat them as read-only. */
 export interface HistoryRecord {

@@ -3,7 +3,7 @@
  * send a topic only to peers whose summary may match it. A peer without a summary wants nothing; a summary that
  * cannot be decoded counts as wanting everything (safe: that costs only bandwidth) and is counted.
  */
-import type { Peer } from '../peer-table'
+import type { Peer } from '../discovery/peer-table'
 import { InterestFilter, TopicProbe } from './interest-filter'
 
 /** Announcement extension type of the interest summary. */

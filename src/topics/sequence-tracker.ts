@@ -20,7 +20,7 @@
  * **Late joiners.** A new stream expects number 1. When history arrives that starts later (the publisher keeps only
  * the last N), the caller calls `skipTo(firstAvailable)`; everything below is given up.
  */
-import { Fifo } from '../fifo'
+import { Fifo } from '../util/fifo'
 
 /** What to do with one publication, see the module doc. */
 export type Verdict = 'deliver' | 'duplicate' | 'gap'

@@ -2,7 +2,7 @@
  * One subscription: a topic filter with its type, QoS and codec, consumed as an async iterator or through a callback,
  * ended by `unsubscribe()`, an AbortSignal, `using`, or closing the endpoint.
  */
-import { AsyncQueue } from '../async-queue'
+import { AsyncQueue } from '../util/async-queue'
 import { InvalidOptionError } from '../errors'
 import type { Codec } from './codec'
 import type { TopicMessage } from './message'

@@ -5,7 +5,7 @@
  * publication once), late joiners and gap repair after partitions (see `repair.ts`).
  */
 import { ClosedError, MessageTooLargeError } from '../errors'
-import type { StatusEvent } from '../peer-table'
+import type { StatusEvent } from '../discovery/peer-table'
 import { encodeValue } from './codec'
 import { deliver, type Pending, pending } from './deliver'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'

@@ -2,7 +2,7 @@
  * What the topic layer needs from its endpoint: its identity, the peers, unicast and multicast sends (best effort or
  * reliable), and announcing the interest summary. `Endpoint` implements it over the native core; tests can use a fake.
  */
-import type { Peer } from '../peer-table'
+import type { Peer } from '../discovery/peer-table'
 
 /** The endpoint as the topic layer sees it. */
 export interface TopicTransport {

@@ -53,7 +53,7 @@ pub struct NativeAnnounceExtension {
 }
 
 /// One batch of inbound events in arrival order; `entries` holds 4 u32 per entry (see
-/// `src/native-types.ts`).
+/// `src/transport/native-types.ts`).
 #[napi(object, object_from_js = false)]
 pub struct NativeBatch {
     /// All payloads back to back.

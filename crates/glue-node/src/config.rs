@@ -1,5 +1,5 @@
-//! `NativeConfig` (see `src/native-types.ts`) and its conversion into [`glue_io::IoConfig`]. Every value
-//! is checked here or in glue-io; errors name the JavaScript option and the value.
+//! `NativeConfig` (see `src/transport/native-types.ts`) and its conversion into [`glue_io::IoConfig`].
+//! Every value is checked here or in glue-io; errors name the JavaScript option and the value.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;

@@ -19,7 +19,8 @@ const EXIT_CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
 
 type ExitHook = CleanupEnvHook<Weak<Endpoint>>;
 
-/// A native endpoint: its sockets and I/O thread. Implements `NativeTransport` of `src/native-types.ts`.
+/// A native endpoint: its sockets and I/O thread. Implements `NativeTransport` of
+/// `src/transport/native-types.ts`.
 ///
 /// The `onBatch` function is held weakly: an open endpoint does not keep Node running by itself. When
 /// Node exits with the endpoint open, it still says goodbye (waiting at most 200 ms).
@@ -127,7 +128,7 @@ impl NativeEndpoint {
     }
 
     /// Queues many messages at once: `slab` holds records (24-byte header + payload each, see
-    /// `glue_io::slab` and `src/send-slab.ts`), each then handled exactly like one `sendReliable` /
+    /// `glue_io::slab` and `src/transport/send-slab.ts`), each then handled exactly like one `sendReliable` /
     /// `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records). One
     /// copy, one queue slot, one wake-up for all. False when the command queue was full (nothing queued;
     /// best-effort records counted as dropped). Throws ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or

@@ -2,7 +2,7 @@
 //!
 //! Converts types between JavaScript and [`glue_io`] and nothing else: every decision is made in
 //! `glue-io` (sockets, the I/O thread) or `glue-proto` (the protocol). The contract with the TypeScript
-//! layers is `src/native-types.ts`:
+//! layers is `src/transport/native-types.ts`:
 //!
 //! - `NativeEndpoint.open(config, onBatch)` opens an endpoint (throws an Error whose `code` is one of the
 //!   `ERR_GLUE_*` codes);

@@ -7,7 +7,7 @@ use napi_derive::napi;
 /// fields come from the protocol core's counters, `io` fields from the runtime's.
 macro_rules! native_stats {
     ($( $(#[doc = $doc:literal])* $src:ident . $field:ident ),* $(,)?) => {
-        /// Counters of one endpoint, all monotonically increasing (see `src/native-types.ts`).
+        /// Counters of one endpoint, all monotonically increasing (see `src/transport/native-types.ts`).
         #[napi(object, object_from_js = false)]
         pub struct NativeStats {
             $( $(#[doc = $doc])* pub $field: f64, )*

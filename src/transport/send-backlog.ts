@@ -5,7 +5,7 @@
  * queue said no; a message whose deadline passes while it waits is expired (the sender rejects it with
  * BackpressureError).
  */
-import { MinHeap } from './fifo'
+import { MinHeap } from '../util/fifo'
 import { MAX_TIMEOUT_MS } from './options'
 import { admits, type Channel, type Outgoing, State } from './outgoing'
 

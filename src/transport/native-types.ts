@@ -6,7 +6,7 @@
  * unit-tested with an in-memory fake as well.
  */
 
-/** Options handed to the native core, already validated and defaulted by TypeScript (see options.ts). */
+/** Options handed to the native core, already validated and defaulted by TypeScript (see src/options.ts). */
 export interface NativeConfig {
   /** Network ID (u32); datagrams of other networks are dropped and counted. */
   networkId: number
@@ -221,7 +221,7 @@ export interface NativeTransport {
   /** Queue a reliable multicast to every peer; reported and thrown like `sendReliable`. */
   broadcastReliable(data: Uint8Array, token: number, deadlineMs?: number | undefined | null): boolean
   /**
-   * Queue many messages at once: `slab` holds records (see `src/send-slab.ts`), each then handled like one
+   * Queue many messages at once: `slab` holds records (see `src/transport/send-slab.ts`), each then handled like one
    * `sendReliable` / `broadcastReliable` (reported under its token) or `send` / `broadcast` (best-effort records).
    * False when the command queue was full (nothing queued; best-effort records counted as dropped). Throws
    * ERR_GLUE_MESSAGE_TOO_LARGE, ERR_GLUE_CLOSED, or InvalidArg for a malformed slab.

@@ -5,7 +5,7 @@
  * sends.
  */
 import type { NativeBatch } from './native-types'
-import type { PeerTable, StatusEvent } from './peer-table'
+import type { PeerTable, StatusEvent } from '../discovery/peer-table'
 
 /** Entry kinds in `NativeBatch.entries` (4 u32 per entry: kind, a, b, c). */
 export const EntryKind = {

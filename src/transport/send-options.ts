@@ -1,8 +1,9 @@
 /**
  * The options of `send()` and `broadcast()`: their documentation and validation.
  */
-import { InvalidOptionError } from './errors'
-import { checkNumber, explicit, invalid, MAX_TIMEOUT_MS } from './options'
+import { InvalidOptionError } from '../errors'
+import { checkNumber, explicit, invalid } from '../option-checks'
+import { MAX_TIMEOUT_MS } from './options'
 
 /** Options of {@link Endpoint.send} and {@link Endpoint.broadcast}. */
 export interface SendOptions {

@@ -3,7 +3,7 @@
  */
 import { networkInterfaces } from 'node:os'
 
-import { InterfaceNotFoundError } from './errors'
+import { InterfaceNotFoundError } from '../errors'
 
 /** A parsed IPv4 socket address. */
 export interface SocketAddress {

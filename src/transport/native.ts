@@ -24,11 +24,11 @@ interface Binding {
 let cached: NativeOpen | undefined
 
 /**
- * Where `binding.js` sits: the package root, which is one level up from `src/` when run from source and two
- * levels up from `dist/src/` when compiled.
+ * Where `binding.js` sits: the package root, which is two levels up from `src/transport/` when run from source and
+ * three levels up from `dist/src/transport/` when compiled.
  */
 function bindingPath(): string {
-  const candidates = [join(__dirname, '..', 'binding.js'), join(__dirname, '..', '..', 'binding.js')]
+  const candidates = [join(__dirname, '..', '..', 'binding.js'), join(__dirname, '..', '..', '..', 'binding.js')]
   const found = candidates.find((candidate) => existsSync(candidate))
   if (found === undefined) {
     throw new Error(

@@ -30,8 +30,8 @@ import {
   MessageTooLargeError,
   type MissingReceiver,
   UnknownPeerError,
-} from './errors'
-import { Fifo } from './fifo'
+} from '../errors'
+import { Fifo } from '../util/fifo'
 import { FlushTracker } from './flush-tracker'
 import type { NativeTransport } from './native-types'
 import { type Channel, describeTarget, type Outgoing, State } from './outgoing'

@@ -2,7 +2,7 @@
  * The records of the reliable send path: one {@link Outgoing} per message until it is settled, one
  * {@link Channel} per native reliable channel (one per peer for unicasts, one for broadcasts).
  */
-import type { Fifo } from './fifo'
+import type { Fifo } from '../util/fifo'
 import type { PeerKey } from './send-slab'
 
 /** Where a message is. */

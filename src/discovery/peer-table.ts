@@ -2,7 +2,7 @@
  * The TypeScript view of the peer table: applies the native core's peer events, runs the accept filter, keeps
  * rejected peers hidden, and resolves `send()` targets by ID or name.
  */
-import type { NativePeerEvent } from './native-types'
+import type { NativePeerEvent } from '../transport/native-types'
 
 /** Another endpoint of the same network, as discovered. Immutable: a change produces a new object. */
 export interface Peer {
