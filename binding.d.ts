@@ -62,6 +62,12 @@ export declare class NativeEndpoint {
    * ERR_GLUE_CLOSED after close.
    */
   setAnnounceExtension(kind: number, value: Uint8Array): void
+  /**
+   * Replaces the network keys (64 hex digits each): the first seals from now on, all are accepted. Throws
+   * ERR_GLUE_INVALID_OPTION for a bad, repeated or missing key or an endpoint opened without keys, ERR_GLUE_CLOSED
+   * after close.
+   */
+  setNetworkKeys(keys: Array<string>): void
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /**
@@ -142,6 +148,13 @@ export interface NativeConfig {
   busyPollUs?: number
   /** How long an ACK may wait to ride on a reply, µs. Default 0 (off). */
   ackHoldUs?: number
+  /**
+   * Network keys, each 64 hex digits (32 bytes): the first seals every datagram, all are accepted. Undefined or
+   * empty: no sealing (plain datagrams).
+   */
+  networkKeys?: Array<string>
+  /** The AEAD to seal with: 'aes-256-gcm' (default) or 'chacha20-poly1305'. */
+  networkCipher?: 'aes-256-gcm' | 'chacha20-poly1305'
 }
 
 /** A peer as the native core reports it. */
@@ -245,6 +258,32 @@ export interface NativeStats {
   skippedFragments: number
   /** Times a reliable channel had data waiting for its window. */
   windowStalls: number
+  /** Plain datagrams dropped because this endpoint has network keys (it accepts sealed ones only). */
+  droppedUnsealed: number
+  /** Sealed datagrams dropped because this endpoint has no network key. */
+  droppedNoKey: number
+  /** Sealed datagrams whose key ID is not one of this endpoint's keys. */
+  droppedUnknownKey: number
+  /** Sealed datagrams that failed authentication (forged, corrupted, or sealed for someone else). */
+  droppedUnauthenticated: number
+  /** Sealed datagrams replayed, or older than the replay window. */
+  droppedReplay: number
+  /** Authentic sealed datagrams from a sender start not verified yet (a challenge was sent instead). */
+  droppedUnverified: number
+  /** Challenges sent (boot handshake of sealed endpoints). */
+  challengesSent: number
+  /** Responses sent to challenges. */
+  responsesSent: number
+  /** Sender starts verified by the boot handshake. */
+  sendersVerified: number
+  /** Heartbeats refused because they would skip a stream beyond its window. */
+  droppedInvalidHeartbeat: number
+  /** Receive streams synchronised again before they had taken anything. */
+  streamResyncs: number
+  /** Receivers brought back in step after their ACKs showed them ahead of what was sent. */
+  channelResyncs: number
+  /** Peers evicted from a full table to admit a newcomer. */
+  peersEvicted: number
   /** Sends dropped because the native send queue was full. */
   droppedSendQueueFull: number
   /** Socket send errors. */

@@ -10,6 +10,8 @@ import { loadNative } from './transport/native'
 import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './transport/native-types'
 import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, resolveOptions } from './options'
 import { type Peer, PeerTable, type StatusEvent } from './discovery/peer-table'
+import type { KeyInput } from './security/keys'
+import { networkKeysHex, SEAL_OVERHEAD } from './security/options'
 import { ReliableSender } from './transport/reliable-sender'
 import { endpointTransport } from './topics/endpoint-transport'
 import { escapeApplicationPayload, startsWithEnvelope, unescapeApplicationPayload } from './topics/envelope'
@@ -83,7 +85,7 @@ export class Endpoint implements AsyncDisposable {
   readonly name: string
   /** Own unicast address "ip:port" (the actual port when 0 was asked for). */
   readonly address: string
-  /** The resolved configuration handed to the native core. */
+  /** The resolved configuration handed to the native core (network keys shown as '(hidden)'). */
   readonly config: Readonly<ResolvedNativeConfig>
   /** Settles when the endpoint is closed (resolves even if closing the sockets failed). */
   readonly closed: Promise<void>
@@ -126,7 +128,8 @@ export class Endpoint implements AsyncDisposable {
   private constructor(open: NativeOpen, resolved: ResolvedOptions) {
     const onError = (err: unknown): void => this.#reportError(err)
     this.#queueLimit = resolved.messageQueueLimit
-    this.#maxDatagramPayload = resolved.native.maxDatagramSize - 24
+    // Sealed datagrams carry 36 bytes more (a longer header and the AEAD tag).
+    this.#maxDatagramPayload = resolved.native.maxDatagramSize - 24 - (resolved.native.networkKeys ? SEAL_OVERHEAD : 0)
     this.#messages = new Listeners(onError)
     this.#status = new Listeners(onError)
     this.#peers = new PeerTable({
@@ -177,7 +180,12 @@ export class Endpoint implements AsyncDisposable {
       },
       onError,
     )
-    this.config = Object.freeze({ ...resolved.native, endpointId: this.#native.id })
+    const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
+    this.config = Object.freeze({
+      ...resolved.native,
+      endpointId: this.#native.id,
+      ...(hidden === undefined ? {} : { networkKeys: hidden }),
+    })
     this.id = this.#native.id
     this.name = resolved.native.name
     this.address = this.#native.address
@@ -359,6 +367,29 @@ export class Endpoint implements AsyncDisposable {
    */
   flush(options: FlushOptions = {}): Promise<void> {
     return this.#reliable.flush(options.signal)
+  }
+
+  /**
+   * Replaces the network keys of a running endpoint, for rotation without downtime: the first key seals from now on,
+   * every one is accepted. Rotate in three steps, each on every endpoint before the next: `[old, new]` (accept the
+   * new key), `[new, old]` (seal with it), `[new]` (drop the old one). Keys as for the `networkKey` option.
+   * @throws InvalidOptionError for a bad or repeated key, an empty list, or an endpoint opened without a network key
+   *   (its datagrams have no room for sealing: reopen it with one); ClosedError
+   */
+  setNetworkKeys(keys: KeyInput | readonly KeyInput[]): void {
+    this.#assertOpen()
+    const hex = networkKeysHex(keys)
+    if (this.config.networkKeys === undefined) {
+      throw new InvalidOptionError(
+        `Invalid networkKeys: endpoint ${this.name} was opened without a network key and cannot be given one later (open it with networkKey)`,
+        { option: 'networkKeys', value: '(hidden)' },
+      )
+    }
+    try {
+      this.#native.setNetworkKeys(hex)
+    } catch (err) {
+      throw fromNativeError(err)
+    }
   }
 
   /** Current counters; after close, the last ones. */

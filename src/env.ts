@@ -27,6 +27,10 @@ export const ENV_VARS = {
   /** Busy polling after activity, µs. */
   busyPollUs: 'GLUE_BUSY_POLL_US',
   ackHoldUs: 'GLUE_ACK_HOLD_US',
+  /** Network key(s): 64 hex digits or base64 each, several separated by commas (the first seals). */
+  networkKey: 'GLUE_NETWORK_KEY',
+  /** 'aes-256-gcm' or 'chacha20-poly1305'. */
+  networkCipher: 'GLUE_NETWORK_CIPHER',
 } as const
 
 /** An option that an environment variable can set. */

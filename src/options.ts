@@ -16,6 +16,7 @@ import type { Peer } from './discovery/peer-table'
 import { ENV_VARS, type EnvOption, type Environment, readEnv } from './env'
 import { InvalidOptionError } from './errors'
 import { checkNumber, describe, explicit, invalid, type Range, type Source } from './option-checks'
+import { resolveSecurity, type SecurityOptions } from './security/options'
 import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topics/options'
 import { isLoopback } from './transport/address'
 import type { NativeConfig } from './transport/native-types'
@@ -33,7 +34,7 @@ import {
 export { DEFAULT_GROUP } from './discovery/options'
 
 /** Options of {@link Endpoint.open}. Every one is optional; unset ones come from `GLUE_*` variables or defaults. */
-export interface EndpointOptions extends DiscoveryOptions, TransportOptions {
+export interface EndpointOptions extends DiscoveryOptions, TransportOptions, SecurityOptions {
   /**
    * Capacity of each `messages()` / `status()` iterator, items, 1..16_777_216. When one is full the oldest item is
    * dropped and counted in `stats().droppedQueueFull`. Default 65536.
@@ -97,6 +98,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'sendQueueBytes',
   'busyPollUs',
   'ackHoldUs',
+  'networkKey',
+  'networkCipher',
   'topics',
   'env',
 ])
@@ -136,6 +139,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   const { discoveryTarget, discoveryListen } = resolveDiscoveryAddresses(options, source)
   const { nameClash, acceptPeer } = resolvePeerPolicy(options)
   const { maxReceiveMemory, maxMessageSize } = resolveMessageLimits(number)
+  const { networkKeys, networkCipher } = resolveSecurity(source)
   return {
     native: {
       networkId: number('networkId', DISCOVERY_DEFAULTS.networkId),
@@ -159,6 +163,8 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       sendQueueBytes: number('sendQueueBytes', RELIABLE_DEFAULTS.sendQueueBytes),
       busyPollUs: number('busyPollUs', TRANSPORT_DEFAULTS.busyPollUs),
       ackHoldUs: number('ackHoldUs', TRANSPORT_DEFAULTS.ackHoldUs),
+      ...(networkKeys === undefined ? {} : { networkKeys }),
+      ...(networkCipher === undefined ? {} : { networkCipher }),
     },
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),

@@ -63,6 +63,19 @@ export function zeroStats(): NativeStats {
     droppedIncomplete: 0,
     skippedFragments: 0,
     windowStalls: 0,
+    droppedUnsealed: 0,
+    droppedNoKey: 0,
+    droppedUnknownKey: 0,
+    droppedUnauthenticated: 0,
+    droppedReplay: 0,
+    droppedUnverified: 0,
+    challengesSent: 0,
+    responsesSent: 0,
+    sendersVerified: 0,
+    droppedInvalidHeartbeat: 0,
+    streamResyncs: 0,
+    channelResyncs: 0,
+    peersEvicted: 0,
     droppedSendQueueFull: 0,
     sendErrors: 0,
     droppedBatches: 0,
@@ -288,6 +301,14 @@ export class FakeTransport implements NativeTransport {
     if (value.length === 0) this.extensions.delete(kind)
     else this.extensions.set(kind, Buffer.from(value))
     if (before?.equals(value) !== true && !(before === undefined && value.length === 0)) this.onExtensions?.()
+  }
+
+  /** The network keys last set (hex), for tests of `setNetworkKeys`. */
+  networkKeys: string[] | undefined
+
+  setNetworkKeys(keys: string[]): void {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    this.networkKeys = [...keys]
   }
 
   stats(): NativeStats {

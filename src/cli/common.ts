@@ -54,7 +54,7 @@ export function addCommonOptions(command: Command): Command {
     .option(
       '--announce-period <ms>',
       'announce period, ms (env GLUE_DISCOVERY_RATE_MILLISECONDS; default 1000)',
-      integer('--announce-period', 10, 3_600_000),
+      integer('--announce-period', 10, 60_000),
     )
 }
 

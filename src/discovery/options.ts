@@ -42,7 +42,8 @@ export interface DiscoveryOptions {
    */
   discoveryListenAddress?: string
   /**
-   * How often this endpoint announces itself, milliseconds, 10..3_600_000.
+   * How often this endpoint announces itself, milliseconds, 10..60_000 (peers count a longer period as 60 s, so
+   * that one announcement cannot hold a peer-table slot for long).
    * Env `GLUE_DISCOVERY_RATE_MILLISECONDS`. Default 1000.
    */
   announcePeriodMs?: number
@@ -76,7 +77,7 @@ export const DISCOVERY_DEFAULTS = {
 /** Limits of the discovery's number options. */
 export const DISCOVERY_RANGES = {
   networkId: { min: 0, max: 0xffff_ffff, integer: true, unit: '(u32)' },
-  announcePeriodMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
+  announcePeriodMs: { min: 10, max: 60_000, integer: true, unit: 'ms' },
   expiryMultiplier: { min: 1.5, max: 100, integer: false, unit: '× the announce period' },
   maxPeers: { min: 1, max: 1_000_000, integer: true, unit: 'peers' },
 } satisfies Record<string, Range>

@@ -223,6 +223,22 @@ export class SequenceTracker<T = unknown> {
     return this.skipped - before
   }
 
+  /**
+   * Starts a stream not seen before at `seq` (numbers below it were never this endpoint's to receive: not counted as
+   * skipped). Does nothing for a known stream.
+   */
+  start(publisher: string, topic: string, seq: number): void {
+    if (this.has(publisher, topic)) return
+    ;(this.#stream(publisher, topic, true) as Stream<T>).next = Math.max(1, seq)
+  }
+
+  /** The highest number of the stream this endpoint has seen, delivered, held or given up (0 for an unknown one). */
+  highest(publisher: string, topic: string): number {
+    const stream = this.#streams.get(publisher)?.get(topic)
+    if (stream === undefined) return 0
+    return Math.max(stream.next - 1, stream.ranges.length > 0 ? (stream.ranges.at(-1) as number) : 0)
+  }
+
   /** The next held publication released for delivery, in order per stream; undefined when none. */
   poll(): T | undefined {
     return this.#ready.shift()

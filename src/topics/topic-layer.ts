@@ -295,9 +295,7 @@ export class TopicLayer {
     }
     const publisher = publisherKey(from, m.epoch)
     // A stream seen for the first time starts at the publisher's history window: older numbers are gone anyway.
-    if (!this.#tracker.has(publisher, m.topic) && m.seq > 1) {
-      this.#tracker.skipTo(publisher, m.topic, Math.max(1, m.seq - m.depth), now)
-    }
+    this.#tracker.start(publisher, m.topic, m.seq - m.depth)
     this.#take(pending(publisher, from, m.topic, m.type, m, now + m.lifespanMs, reliable, false), m.depth, now)
   }
 
@@ -308,8 +306,14 @@ export class TopicLayer {
     }
     const { id } = parsePublisherKey(m.publisher)
     if (m.publisher === this.#ownKey) return
-    // The publisher itself holds nothing older: give those numbers up at once instead of waiting.
-    if (id === from && m.firstAvailable > 1) this.#tracker.skipTo(m.publisher, m.topic, m.firstAvailable, now)
+    // The publisher itself holds nothing older: give those numbers up at once instead of waiting. Never beyond what
+    // this endpoint has seen of the stream or this message holds (a bad number must not end the stream).
+    const first = m.records[0]?.seq
+    if (first !== undefined) this.#tracker.start(m.publisher, m.topic, Math.min(first, m.firstAvailable))
+    if (id === from && m.firstAvailable > 1) {
+      const seen = Math.max(this.#tracker.highest(m.publisher, m.topic), m.records.at(-1)?.seq ?? 0)
+      this.#tracker.skipTo(m.publisher, m.topic, Math.min(m.firstAvailable, seen + 1), now)
+    }
     for (const record of m.records) {
       const item = pending(m.publisher, id, m.topic, m.type, record, now + record.lifespanMs, true, true)
       this.#take(item, m.depth, now)

@@ -59,6 +59,8 @@ pub struct IoConfig {
     /// After any activity the I/O thread keeps polling without sleeping for this long, trading CPU for
     /// latency (like `SO_BUSY_POLL`). Default 0 (off).
     pub busy_poll: Duration,
+    /// Sealing with network keys (see [`glue_proto::seal`]). Default None: plain datagrams.
+    pub seal: Option<glue_proto::seal::SealConfig>,
 }
 
 impl IoConfig {
@@ -84,6 +86,7 @@ impl IoConfig {
             seed: random_u64(),
             reliable: glue_proto::ReliableLimits::default(),
             busy_poll: Duration::ZERO,
+            seal: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl IoConfig {
         core.incarnation = self.incarnation;
         core.seed = self.seed;
         core.reliable = self.reliable;
+        core.seal = self.seal.clone();
         core
     }
 
@@ -146,9 +150,10 @@ impl IoConfig {
     }
 
     /// Largest payload of one message under this configuration, bytes: the datagram less the 16-byte
-    /// header, the 4-byte submessage header and the 4-byte data header.
+    /// header, the 4-byte submessage header and the 4-byte data header (and 36 bytes more when sealed).
     pub fn max_payload(&self) -> usize {
-        let body = self.max_datagram_size.saturating_sub(HEADER_LEN + SUBMESSAGE_HEADER_LEN);
+        let sealing = if self.seal.is_some() { glue_proto::seal::SEAL_OVERHEAD } else { 0 };
+        let body = self.max_datagram_size.saturating_sub(HEADER_LEN + SUBMESSAGE_HEADER_LEN + sealing);
         body.min(u16::MAX as usize).saturating_sub(Data::OVERHEAD)
     }
 }

@@ -268,6 +268,19 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Replaces the network keys: the first seals from now on, all are accepted (rotation without downtime: add the
+    /// new key everywhere, then put it first everywhere, then remove the old one). Fails with
+    /// [`Error::InvalidConfig`] for an empty list, a repeated key, or an endpoint opened without keys;
+    /// [`Error::Closed`] after close.
+    pub fn set_network_keys(&self, keys: Vec<glue_proto::seal::NetworkKey>) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        // Applied under the engine lock at once (rare), so that errors come back here.
+        self.shared.lock_engine().core.set_network_keys(keys)?;
+        Ok(())
+    }
+
     /// The counters as of the I/O thread's latest loop iteration (the last ones after close).
     pub fn stats(&self) -> EndpointStats {
         self.shared.stats.read()

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use glue_io::{EndpointId, IoConfig, NameClashRule};
+use glue_proto::seal::{NetworkKey, SealConfig, Suite};
 use napi_derive::napi;
 
 use crate::error::{invalid_option, Converted};
@@ -55,6 +56,12 @@ pub struct NativeConfig {
     pub busy_poll_us: Option<f64>,
     /// How long an ACK may wait to ride on a reply, µs. Default 0 (off).
     pub ack_hold_us: Option<f64>,
+    /// Network keys, each 64 hex digits (32 bytes): the first seals every datagram, all are accepted. Undefined or
+    /// empty: no sealing (plain datagrams).
+    pub network_keys: Option<Vec<String>>,
+    /// The AEAD to seal with: 'aes-256-gcm' (default) or 'chacha20-poly1305'.
+    #[napi(ts_type = "'aes-256-gcm' | 'chacha20-poly1305'")]
+    pub network_cipher: Option<String>,
 }
 
 impl NativeConfig {
@@ -120,8 +127,42 @@ impl NativeConfig {
         )?);
         c.busy_poll = Duration::from_micros(opt("busyPollUs", self.busy_poll_us, 0, 1_000_000, 0)?);
         c.reliable.ack_hold = Duration::from_micros(opt("ackHoldUs", self.ack_hold_us, 0, 100_000, 0)?);
+        if let Some(keys) = self.network_keys.as_deref().filter(|k| !k.is_empty()) {
+            let mut seal = SealConfig::new(network_keys(keys)?);
+            seal.suite = match self.network_cipher.as_deref() {
+                None | Some("aes-256-gcm") => Suite::Aes256Gcm,
+                Some("chacha20-poly1305") => Suite::ChaCha20Poly1305,
+                Some(other) => {
+                    return Err(invalid_option(
+                        "networkCipher",
+                        &quote(other),
+                        "'aes-256-gcm' or 'chacha20-poly1305'",
+                    ))
+                }
+            };
+            c.seal = Some(seal);
+        }
         Ok(c)
     }
+}
+
+/// Network keys from 64 hex digits each.
+pub fn network_keys(keys: &[String]) -> Converted<Vec<NetworkKey>> {
+    keys.iter()
+        .enumerate()
+        .map(|(i, hex)| {
+            let bad =
+                || invalid_option(&format!("networkKeys[{i}]"), "(not shown)", "64 hex digits (32 bytes)");
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            let bytes: Vec<u8> = (0..32)
+                .map(|j| u8::from_str_radix(&hex[2 * j..2 * j + 2], 16))
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad())?;
+            NetworkKey::new(&bytes).map_err(|_| bad())
+        })
+        .collect()
 }
 
 /// A whole number in `min..=max`.
@@ -168,7 +209,25 @@ mod tests {
             send_queue_bytes: None,
             busy_poll_us: None,
             ack_hold_us: None,
+            network_keys: None,
+            network_cipher: None,
         }
+    }
+
+    #[test]
+    fn network_keys_convert_and_bad_ones_are_named_without_their_value() {
+        let key = "00".repeat(31) + "ff";
+        let c = NativeConfig { network_keys: Some(vec![key.clone()]), ..config() }.to_io().unwrap();
+        let seal = c.seal.expect("sealed");
+        assert_eq!((seal.keys.len(), seal.suite), (1, Suite::Aes256Gcm));
+        assert_eq!(seal.keys[0].bytes()[31], 0xff);
+        let bad = NativeConfig { network_keys: Some(vec![key.clone(), "zz".repeat(32)]), ..config() };
+        let m = message(bad);
+        assert!(m.contains("networkKeys[1]") && !m.contains("zz"), "{m}");
+        let cipher =
+            NativeConfig { network_keys: Some(vec![key]), network_cipher: Some("rot13".into()), ..config() };
+        assert!(message(cipher).contains("networkCipher"));
+        assert!(NativeConfig { network_keys: Some(vec![]), ..config() }.to_io().unwrap().seal.is_none());
     }
 
     #[test]

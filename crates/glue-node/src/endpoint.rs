@@ -160,6 +160,15 @@ impl NativeEndpoint {
         self.inner.set_announce_extension(kind, &value).map_err(js)
     }
 
+    /// Replaces the network keys (64 hex digits each): the first seals from now on, all are accepted. Throws
+    /// ERR_GLUE_INVALID_OPTION for a bad, repeated or missing key or an endpoint opened without keys, ERR_GLUE_CLOSED
+    /// after close.
+    #[napi]
+    pub fn set_network_keys(&self, keys: Vec<String>) -> Result<(), JsError> {
+        let keys = crate::config::network_keys(&keys)?;
+        self.inner.set_network_keys(keys).map_err(js)
+    }
+
     /// The counters (the last ones after close).
     #[napi]
     pub fn stats(&self) -> NativeStats {

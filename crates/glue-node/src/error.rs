@@ -117,6 +117,7 @@ fn js_field(field: &str) -> &str {
         "socket_buffer_size" => "socketBufferSize",
         "network_id" => "networkId",
         "id" => "endpointId",
+        "network_keys" => "networkKeys",
         other => other,
     }
 }

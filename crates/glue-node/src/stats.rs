@@ -98,6 +98,32 @@ native_stats! {
     core.skipped_fragments,
     #[doc = "Times a reliable channel had data waiting for its window."]
     core.window_stalls,
+    #[doc = "Plain datagrams dropped because this endpoint has network keys (it accepts sealed ones only)."]
+    core.dropped_unsealed,
+    #[doc = "Sealed datagrams dropped because this endpoint has no network key."]
+    core.dropped_no_key,
+    #[doc = "Sealed datagrams whose key ID is not one of this endpoint's keys."]
+    core.dropped_unknown_key,
+    #[doc = "Sealed datagrams that failed authentication (forged, corrupted, or sealed for someone else)."]
+    core.dropped_unauthenticated,
+    #[doc = "Sealed datagrams replayed, or older than the replay window."]
+    core.dropped_replay,
+    #[doc = "Authentic sealed datagrams from a sender start not verified yet (a challenge was sent instead)."]
+    core.dropped_unverified,
+    #[doc = "Challenges sent (boot handshake of sealed endpoints)."]
+    core.challenges_sent,
+    #[doc = "Responses sent to challenges."]
+    core.responses_sent,
+    #[doc = "Sender starts verified by the boot handshake."]
+    core.senders_verified,
+    #[doc = "Heartbeats refused because they would skip a stream beyond its window."]
+    core.dropped_invalid_heartbeat,
+    #[doc = "Receive streams synchronised again before they had taken anything."]
+    core.stream_resyncs,
+    #[doc = "Receivers brought back in step after their ACKs showed them ahead of what was sent."]
+    core.channel_resyncs,
+    #[doc = "Peers evicted from a full table to admit a newcomer."]
+    core.peers_evicted,
     #[doc = "Sends dropped because the native send queue was full."]
     io.dropped_send_queue_full,
     #[doc = "Socket send errors."]

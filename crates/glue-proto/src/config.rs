@@ -37,7 +37,7 @@ pub struct CoreConfig {
     pub discovery_target: SocketAddr,
     /// Where broadcasts go: the multicast group every endpoint listens on.
     pub broadcast_target: SocketAddr,
-    /// How often to announce. Default 1 s; at least 1 ms, at most u32::MAX ms.
+    /// How often to announce. Default 1 s; 1 ms..=60 s ([`crate::discovery::MAX_ANNOUNCE_PERIOD`]).
     pub announce_period: Duration,
     /// A peer expires after its own announce period × this multiplier of silence. Default 3; ≥ 1.
     pub expiry_multiplier: f64,
@@ -53,6 +53,9 @@ pub struct CoreConfig {
     pub seed: u64,
     /// Windows, queue and memory bounds, timeouts of the reliable layer.
     pub reliable: crate::ReliableLimits,
+    /// Sealing with the network key: None (the default) sends and accepts plain datagrams only; with keys every
+    /// datagram is sealed and only sealed ones from verified senders are accepted (see [`crate::seal`]).
+    pub seal: Option<crate::seal::SealConfig>,
 }
 
 impl CoreConfig {
@@ -73,6 +76,7 @@ impl CoreConfig {
             incarnation: (id.0 as u32) ^ 0x5eed,
             seed: id.0,
             reliable: crate::ReliableLimits::default(),
+            seal: None,
         }
     }
 
@@ -88,8 +92,12 @@ impl CoreConfig {
             return bad("unicast_port", "0".into(), "must not be 0");
         }
         let ms = self.announce_period.as_millis();
-        if ms < 1 || ms > u32::MAX as u128 {
-            return bad("announce_period", format!("{ms} ms"), "must be 1 ms to 2^32-1 ms");
+        if ms < 1 || self.announce_period > crate::discovery::MAX_ANNOUNCE_PERIOD {
+            return bad(
+                "announce_period",
+                format!("{ms} ms"),
+                "must be 1 ms to 60 s (peers count longer periods as 60 s)",
+            );
         }
         if !(self.expiry_multiplier.is_finite() && self.expiry_multiplier >= 1.0) {
             return bad(
@@ -109,6 +117,9 @@ impl CoreConfig {
             return bad("max_peers", "0".into(), "must be at least 1");
         }
         debug_assert!(self.max_datagram_size > HEADER_LEN);
+        if let Some(seal) = &self.seal {
+            check_keys(&seal.keys)?;
+        }
         let r = &self.reliable;
         if r.send_window == 0 || r.recv_window == 0 {
             return bad(
@@ -126,6 +137,27 @@ impl CoreConfig {
         }
         Ok(())
     }
+}
+
+/// Checks a list of network keys: at least one, no two with the same key ID (they could not be told apart).
+pub(crate) fn check_keys(keys: &[crate::seal::NetworkKey]) -> Result<(), ConfigError> {
+    if keys.is_empty() {
+        return Err(ConfigError {
+            field: "network_keys",
+            value: "[]".into(),
+            reason: "must hold at least one key",
+        });
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if keys[..i].iter().any(|o| o.id() == k.id()) {
+            return Err(ConfigError {
+                field: "network_keys",
+                value: format!("key {i} (ID {:08x})", k.id()),
+                reason: "repeats a key (or one with the same key ID)",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A configuration field holds a value the core cannot work with.

@@ -46,15 +46,18 @@ pub enum DownReason {
     Left,
     /// It came back under the same ID with a new incarnation (a peer-up follows).
     Restarted,
+    /// The peer table was full and a newcomer took its slot: it never sent anything but announcements.
+    Evicted,
 }
 
 impl DownReason {
-    /// The reason as reported to applications: "expired", "left" or "restarted".
+    /// The reason as reported to applications: "expired", "left", "restarted" or "evicted".
     pub fn as_str(self) -> &'static str {
         match self {
             DownReason::Expired => "expired",
             DownReason::Left => "left",
             DownReason::Restarted => "restarted",
+            DownReason::Evicted => "evicted",
         }
     }
 }

@@ -20,6 +20,7 @@ mod id;
 mod outbox;
 pub mod reliable;
 mod rng;
+pub mod seal;
 mod stats;
 pub mod wire;
 

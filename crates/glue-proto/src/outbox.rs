@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use crate::wire::{Header, SubmessageHeader, HEADER_LEN, SUBMESSAGE_HEADER_LEN};
+use crate::wire::{SubmessageHeader, SUBMESSAGE_HEADER_LEN};
 
 /// Open datagrams at most; beyond that the oldest is closed early.
 const MAX_OPEN: usize = 16;
@@ -12,20 +12,24 @@ const MAX_OPEN: usize = 16;
 #[derive(Debug)]
 pub(crate) struct Outbox {
     max_datagram: usize,
-    header: Header,
+    /// The bytes every datagram starts with (the plain header, or the sealed header's template).
+    prefix: Vec<u8>,
+    /// Bytes kept free at the end of every datagram (the sealing tag).
+    trailer: usize,
     open: Vec<(SocketAddr, Vec<u8>)>,
     ready: VecDeque<(SocketAddr, Vec<u8>)>,
     spare: Vec<Vec<u8>>,
 }
 
 impl Outbox {
-    pub(crate) fn new(header: Header, max_datagram: usize) -> Self {
-        Outbox { max_datagram, header, open: Vec::new(), ready: VecDeque::new(), spare: Vec::new() }
+    /// Datagrams of at most `max_datagram` bytes that start with `prefix` and keep `trailer` bytes free at the end.
+    pub(crate) fn new(prefix: Vec<u8>, trailer: usize, max_datagram: usize) -> Self {
+        Outbox { max_datagram, prefix, trailer, open: Vec::new(), ready: VecDeque::new(), spare: Vec::new() }
     }
 
     /// Largest body a single submessage can have.
     pub(crate) fn max_body(&self) -> usize {
-        (self.max_datagram - HEADER_LEN - SUBMESSAGE_HEADER_LEN).min(u16::MAX as usize)
+        (self.max_datagram - self.prefix.len() - self.trailer - SUBMESSAGE_HEADER_LEN).min(u16::MAX as usize)
     }
 
     /// Appends a submessage for `dest`; `body_len` must be exact and at most [`Outbox::max_body`].
@@ -40,7 +44,7 @@ impl Outbox {
         debug_assert!(body_len <= self.max_body());
         let need = SUBMESSAGE_HEADER_LEN + body_len;
         let idx = match self.open.iter().position(|(d, _)| *d == dest) {
-            Some(i) if self.open[i].1.len() + need <= self.max_datagram => i,
+            Some(i) if self.open[i].1.len() + need + self.trailer <= self.max_datagram => i,
             Some(i) => {
                 let full = self.open.swap_remove(i);
                 self.ready.push_back(full);
@@ -62,7 +66,7 @@ impl Outbox {
         }
         let mut buf = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(self.max_datagram));
         buf.clear();
-        self.header.encode(&mut buf);
+        buf.extend_from_slice(&self.prefix);
         self.open.push((dest, buf));
         self.open.len() - 1
     }

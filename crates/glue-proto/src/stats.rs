@@ -56,7 +56,8 @@ pub struct Stats {
     pub acks_sent: u64,
     /// ACKs received and applied.
     pub acks_received: u64,
-    /// ACKs ignored: from a non-receiver, or acknowledging data never sent (forged).
+    /// ACKs ignored, wholly or the part beyond what was sent: from a non-receiver, or acknowledging data never
+    /// sent (forged).
     pub dropped_invalid_ack: u64,
     /// Reliable fragments received again (already delivered or buffered).
     pub duplicates_dropped: u64,
@@ -78,4 +79,31 @@ pub struct Stats {
     pub skipped_fragments: u64,
     /// Times a reliable channel had data waiting for its window.
     pub window_stalls: u64,
+    /// Plain datagrams dropped by an endpoint that has network keys (it accepts sealed ones only).
+    pub dropped_unsealed: u64,
+    /// Sealed datagrams dropped by an endpoint without network keys.
+    pub dropped_no_key: u64,
+    /// Sealed datagrams whose key ID is not one of this endpoint's keys.
+    pub dropped_unknown_key: u64,
+    /// Sealed datagrams that failed authentication (forged, corrupted, wrong sender or network).
+    pub dropped_unauthenticated: u64,
+    /// Sealed datagrams whose counter was seen already or is older than the replay window.
+    pub dropped_replay: u64,
+    /// Authentic sealed datagrams from a sender start not verified yet (the boot handshake was started instead).
+    pub dropped_unverified: u64,
+    /// Challenges sent (boot handshake).
+    pub challenges_sent: u64,
+    /// Responses sent to challenges.
+    pub responses_sent: u64,
+    /// Sender starts verified by the boot handshake.
+    pub senders_verified: u64,
+    /// Heartbeats refused: they would skip a receive stream further than its window.
+    pub dropped_invalid_heartbeat: u64,
+    /// Receive streams synchronised again by a direct heartbeat before they had taken anything.
+    pub stream_resyncs: u64,
+    /// Receivers brought back in step after their ACKs showed them ahead of what was sent (a forged heartbeat or
+    /// fragment had pushed them); what they skipped failed for them.
+    pub channel_resyncs: u64,
+    /// Peers removed from a full table to admit a newcomer (peers that had sent nothing but announcements).
+    pub peers_evicted: u64,
 }

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use super::Core;
 use crate::event::Payload;
+use crate::seal::SealHeader;
 use crate::wire::{
-    Announce, Data, DecodeError, Header, Heartbeat, RData, Reader, SubmessageIter, SubmessageKind,
+    Announce, Cookie, Data, DecodeError, Header, Heartbeat, RData, Reader, SubmessageIter, SubmessageKind,
     DATA_FLAG_BROADCAST,
 };
 use crate::{EndpointId, Event};
@@ -16,23 +17,41 @@ impl Core {
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
+        if SealHeader::is_sealed(datagram) {
+            return self.handle_sealed(now, from, datagram);
+        }
+        if self.seal.is_some() {
+            // An endpoint with keys believes nothing unsealed; decided before anything else is looked at.
+            return self.stats.dropped_unsealed += 1;
+        }
         let mut reader = Reader::new(datagram);
         let header = match Header::decode(&mut reader) {
             Ok(h) => h,
             Err(DecodeError::UnsupportedVersion(_)) => return self.stats.dropped_version += 1,
             Err(_) => return self.stats.dropped_malformed += 1,
         };
-        if header.network_id != self.config.network_id {
-            return self.stats.dropped_foreign_network += 1;
+        if self.admits(header.network_id, header.source) {
+            self.process(now, from, header.source, reader);
         }
-        if header.source == self.config.id {
-            return self.stats.own_datagrams_ignored += 1;
+    }
+
+    /// Whether a datagram with this network ID and source goes any further (counts it if not).
+    pub(super) fn admits(&mut self, network_id: u32, source: EndpointId) -> bool {
+        if network_id != self.config.network_id {
+            self.stats.dropped_foreign_network += 1;
+            return false;
         }
-        if self.closed {
-            return;
+        if source == self.config.id {
+            self.stats.own_datagrams_ignored += 1;
+            return false;
         }
-        let source = header.source;
+        !self.closed
+    }
+
+    /// Dispatches the submessages of an authentic (or, without keys, any well-formed) datagram from `source`.
+    pub(super) fn process(&mut self, now: Instant, from: SocketAddr, source: EndpointId, reader: Reader<'_>) {
         let mut accepted = self.peers.touch(now, source);
+        let mut exchanged = false;
         for sub in SubmessageIter::new(reader) {
             let Ok((sub, body)) = sub else {
                 self.stats.dropped_malformed += 1;
@@ -42,16 +61,29 @@ impl Core {
                 self.stats.dropped_unknown_kind += 1;
                 continue;
             };
+            exchanged |= kind as u8 >= SubmessageKind::Data as u8 && accepted == Some(true);
             let result = match kind {
                 SubmessageKind::Announce => Announce::decode(body).map(|a| {
                     self.on_announce(now, from, source, &a);
-                    accepted = self.peers.touch(now, source);
+                    accepted = self.peers.state(source);
                 }),
                 SubmessageKind::Bye => {
                     self.on_bye(now, source);
                     accepted = None;
                     Ok(())
                 }
+                SubmessageKind::Challenge | SubmessageKind::Response if self.seal.is_none() => {
+                    // Only meaningful in sealed datagrams.
+                    self.stats.dropped_unknown_kind += 1;
+                    Ok(())
+                }
+                SubmessageKind::Challenge => {
+                    Cookie::decode(body).map(|c| self.answer_challenge(now, from, source, c))
+                }
+                SubmessageKind::Response => Cookie::decode(body).map(|c| {
+                    // A verified sender's answer needs nothing more (see `secure.rs`); used up if it was expected.
+                    self.take_response(now, source, c);
+                }),
                 _ if accepted != Some(true) => {
                     // Everything else needs an accepted peer.
                     match accepted {
@@ -74,6 +106,9 @@ impl Core {
                 self.stats.dropped_malformed += 1;
                 break;
             }
+        }
+        if exchanged {
+            self.peers.mark_exchanged(source);
         }
     }
 

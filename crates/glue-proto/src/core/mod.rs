@@ -5,6 +5,7 @@ mod best_effort;
 mod inbound;
 mod peers;
 mod reliable;
+mod secure;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use crate::discovery::{AnnounceSchedule, PeerTable};
 use crate::outbox::Outbox;
 use crate::reliable::{RecvStream, SendChannel};
 use crate::rng::Rng;
+use crate::seal::{Opener, Sealer, TAG_LEN};
 use crate::wire::{Ack, Header};
 use crate::{ConfigError, CoreConfig, EndpointId, Event, PeerInfo, Stats};
 
@@ -87,14 +89,39 @@ pub struct Core {
     recv_memory: usize,
     /// The extension area sent in every announcement (see [`Core::set_announce_extension`]).
     announce_extensions: Vec<u8>,
+    /// Sealing, when the core has network keys.
+    seal: Option<Seal>,
+    /// The decrypted submessages of the sealed datagram being handled (reused).
+    plain: Vec<u8>,
+}
+
+/// Both sides of sealing.
+#[derive(Debug)]
+struct Seal {
+    sealer: Sealer,
+    opener: Opener,
+    /// Cookies of the boot handshake (unpredictable to anyone without the key, who never sees them).
+    cookies: Rng,
 }
 
 impl Core {
     /// A core that will announce itself at `now`.
     pub fn new(config: CoreConfig, now: Instant) -> Result<Core, ConfigError> {
         config.validate()?;
-        let header = Header { flags: 0, network_id: config.network_id, source: config.id };
-        let outbox = Outbox::new(header, config.max_datagram_size);
+        let seal = config.seal.as_ref().map(|c| Seal {
+            sealer: Sealer::new(c, config.network_id, config.id),
+            // Senders verified at most: every peer and a margin (a forgotten one is challenged again).
+            opener: Opener::new(config.network_id, c.keys.clone(), config.max_peers + 64),
+            cookies: Rng::new(config.seed ^ c.boot_id ^ 0xc00c_1e5e_ed00_0000),
+        });
+        let outbox = match &seal {
+            Some(s) => Outbox::new(s.sealer.header_template(), TAG_LEN, config.max_datagram_size),
+            None => {
+                let mut prefix = Vec::new();
+                Header { flags: 0, network_id: config.network_id, source: config.id }.encode(&mut prefix);
+                Outbox::new(prefix, 0, config.max_datagram_size)
+            }
+        };
         Ok(Core {
             peers: PeerTable::new(config.max_peers, config.expiry_multiplier),
             schedule: AnnounceSchedule::new(now, config.announce_period),
@@ -115,6 +142,8 @@ impl Core {
             ack_scratch: Ack::default(),
             recv_memory: 0,
             announce_extensions: Vec::new(),
+            seal,
+            plain: Vec::new(),
             config,
         })
     }
@@ -179,6 +208,10 @@ impl Core {
         let (destination, mut datagram) = self.outbox.pop()?;
         std::mem::swap(buf, &mut datagram);
         self.outbox.recycle(datagram);
+        if let Some(seal) = &mut self.seal {
+            let c = &self.config;
+            seal.sealer.seal(buf, destination == c.broadcast_target || destination == c.discovery_target);
+        }
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += buf.len() as u64;
         Some(Transmit { destination, size: buf.len() })

@@ -42,8 +42,15 @@ impl Core {
 
     fn add_peer(&mut self, now: Instant, info: PeerInfo) {
         if self.peers.is_full() {
-            self.stats.dropped_peer_table_full += 1;
-            return;
+            let Some((evicted, accepted)) = self.peers.evict(now) else {
+                self.stats.dropped_peer_table_full += 1;
+                return;
+            };
+            self.stats.peers_evicted += 1;
+            if accepted {
+                self.forget_peer(now, evicted.id);
+                self.events.push_back(Event::PeerDown { peer: evicted, reason: DownReason::Evicted });
+            }
         }
         let existing = if info.name == self.config.name {
             Some(self.config.id)

@@ -4,5 +4,5 @@
 mod peer_table;
 mod schedule;
 
-pub use peer_table::{Observation, PeerTable};
+pub use peer_table::{lease, Observation, PeerTable, MAX_ANNOUNCE_PERIOD, PROBATION};
 pub use schedule::AnnounceSchedule;

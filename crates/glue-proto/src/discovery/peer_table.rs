@@ -1,16 +1,34 @@
 //! The peer table: who is out there, since when, until when; the name index; bounded size.
+//!
+//! Admission is guarded against a host that announces many IDs: an announced period counts as at most
+//! [`MAX_ANNOUNCE_PERIOD`]; a newcomer holds its slot only for [`PROBATION`] until a second datagram from it arrives
+//! (a real endpoint answers our announcement at once); and a full table makes room for a newcomer by evicting an entry
+//! that never proved itself: one still on probation, else a rejected one, else one that never sent anything but
+//! announcements.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::{EndpointId, PeerInfo};
+
+/// An announced period counts as at most this long (a longer one is taken as this). The lease is this × the
+/// receiver's expiry multiplier.
+pub const MAX_ANNOUNCE_PERIOD: Duration = Duration::from_secs(60);
+/// A newcomer's lease until a second datagram from it arrives.
+pub const PROBATION: Duration = Duration::from_secs(3);
+/// A full table with no newcomer on probation looks for another entry to evict at most this often.
+const EVICTION_SCAN_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 struct Entry {
     info: PeerInfo,
     expires_at: Instant,
     rejected: bool,
+    /// Datagrams heard from it since it was added (saturating); 0: on probation.
+    heard: u32,
+    /// It sent something other than announcements (data, acknowledgements, heartbeats).
+    exchanged: bool,
 }
 
 /// What an announcement meant for the table.
@@ -38,12 +56,24 @@ pub struct PeerTable {
     multiplier: f64,
     /// No peer expires before this instant (a lower bound; recomputed by `expire`).
     next_expiry: Option<Instant>,
+    /// Entries added, oldest first, that may still be on probation (stale IDs are skipped and compacted away).
+    probation: VecDeque<EndpointId>,
+    /// No entry outside probation is evictable before this instant (the last scan found none).
+    scan_after: Option<Instant>,
 }
 
 impl PeerTable {
     /// An empty table holding at most `max_peers` entries; a peer expires after its period × `multiplier`.
     pub fn new(max_peers: usize, multiplier: f64) -> Self {
-        PeerTable { peers: HashMap::new(), names: HashMap::new(), max_peers, multiplier, next_expiry: None }
+        PeerTable {
+            peers: HashMap::new(),
+            names: HashMap::new(),
+            max_peers,
+            multiplier,
+            next_expiry: None,
+            probation: VecDeque::new(),
+            scan_after: None,
+        }
     }
 
     /// Number of entries, accepted and rejected.
@@ -62,7 +92,7 @@ impl PeerTable {
     }
 
     fn lease(&self, period: Duration) -> Duration {
-        period.mul_f64(self.multiplier)
+        lease(period, self.multiplier)
     }
 
     fn note_deadline(&mut self, at: Instant) {
@@ -95,21 +125,73 @@ impl PeerTable {
     /// Adds a peer (the caller checked [`PeerTable::is_full`]); a rejected one is tracked only so that its
     /// traffic can be dropped until it expires.
     pub fn insert(&mut self, now: Instant, info: PeerInfo, rejected: bool) {
-        let expires_at = now + self.lease(info.announce_period);
+        let expires_at = now + self.lease(info.announce_period).min(PROBATION);
         if !rejected {
             self.names.entry(info.name.clone()).or_insert(info.id);
         }
         self.note_deadline(expires_at);
-        self.peers.insert(info.id, Entry { info, expires_at, rejected });
+        if self.probation.len() >= 2 * self.max_peers {
+            let peers = &self.peers;
+            self.probation.retain(|id| peers.get(id).is_some_and(|e| e.heard == 0));
+        }
+        self.probation.push_back(info.id);
+        self.peers.insert(info.id, Entry { info, expires_at, rejected, heard: 0, exchanged: false });
     }
 
-    /// Extends the lease of a known peer on any traffic; returns whether it is known and accepted,
-    /// `None` when unknown.
+    /// Extends the lease of a known peer on any traffic (which ends its probation); returns whether it is known and
+    /// accepted, `None` when unknown.
     pub fn touch(&mut self, now: Instant, id: EndpointId) -> Option<bool> {
         let multiplier = self.multiplier;
         let entry = self.peers.get_mut(&id)?;
-        entry.expires_at = entry.expires_at.max(now + entry.info.announce_period.mul_f64(multiplier));
+        entry.heard = entry.heard.saturating_add(1);
+        entry.expires_at = entry.expires_at.max(now + lease(entry.info.announce_period, multiplier));
         Some(!entry.rejected)
+    }
+
+    /// Whether a peer is known and accepted (`None` when unknown), without counting it as heard from.
+    pub fn state(&self, id: EndpointId) -> Option<bool> {
+        self.peers.get(&id).map(|e| !e.rejected)
+    }
+
+    /// Records that a peer sent something other than announcements.
+    pub fn mark_exchanged(&mut self, id: EndpointId) {
+        if let Some(e) = self.peers.get_mut(&id) {
+            e.exchanged = true;
+        }
+    }
+
+    /// Removes the entry a full table should give up for a newcomer, if any: the oldest newcomer still on
+    /// probation; else (looked for at most every 100 ms) a rejected entry, else an accepted one that never sent
+    /// anything but announcements, the one expiring first. Returns the removed entry and whether it was accepted.
+    pub fn evict(&mut self, now: Instant) -> Option<(PeerInfo, bool)> {
+        while let Some(id) = self.probation.pop_front() {
+            if self.peers.get(&id).is_some_and(|e| e.heard == 0) {
+                return self.remove_entry(id);
+            }
+        }
+        if self.scan_after.is_some_and(|t| now < t) {
+            return None;
+        }
+        let victim = self
+            .peers
+            .iter()
+            .filter(|(_, e)| e.rejected || !e.exchanged)
+            .min_by_key(|(_, e)| (!e.rejected, e.expires_at))
+            .map(|(id, _)| *id);
+        match victim {
+            Some(id) => self.remove_entry(id),
+            None => {
+                self.scan_after = Some(now + EVICTION_SCAN_INTERVAL);
+                None
+            }
+        }
+    }
+
+    fn remove_entry(&mut self, id: EndpointId) -> Option<(PeerInfo, bool)> {
+        let accepted = self.peers.get(&id).is_some_and(|e| !e.rejected);
+        let info = self.peers.get(&id).map(|e| e.info.clone())?;
+        self.remove(id);
+        Some((info, accepted))
     }
 
     /// An accepted peer by ID.
@@ -180,7 +262,7 @@ impl PeerTable {
     pub fn extend_all(&mut self, now: Instant) {
         let multiplier = self.multiplier;
         for entry in self.peers.values_mut() {
-            entry.expires_at = entry.expires_at.max(now + entry.info.announce_period.mul_f64(multiplier));
+            entry.expires_at = entry.expires_at.max(now + lease(entry.info.announce_period, multiplier));
         }
         self.next_expiry = self.peers.values().map(|e| e.expires_at).min();
     }
@@ -199,4 +281,9 @@ impl PeerTable {
     pub fn address_of(&self, id: EndpointId) -> Option<SocketAddr> {
         self.get(id).map(|p| p.address)
     }
+}
+
+/// The lease of a peer that announces every `period`: the period (at most [`MAX_ANNOUNCE_PERIOD`]) × `multiplier`.
+pub fn lease(period: Duration, multiplier: f64) -> Duration {
+    period.min(MAX_ANNOUNCE_PERIOD).mul_f64(multiplier)
 }

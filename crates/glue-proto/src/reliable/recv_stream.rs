@@ -67,6 +67,9 @@ pub(crate) struct RecvStream {
     /// When the highest sequence number was received: the ACK delay is measured from it, so that the
     /// sender's RTT sample (taken on the largest acknowledged) excludes the time the ACK waited.
     top_at: Option<Instant>,
+    /// Something was taken in order since the stream was (last) synchronised: from then on a direct heartbeat
+    /// cannot move the start any more (see `on_heartbeat`).
+    consumed: bool,
 }
 
 impl RecvStream {
@@ -126,6 +129,7 @@ impl RecvStream {
         if let Consumed::Stalled = self.consume(d, &frag, rdata.payload) {
             return;
         }
+        self.consumed = true;
         self.next += 1;
         self.raise_top(self.next, d.now);
         self.since_ack += 1;
@@ -168,6 +172,7 @@ impl RecvStream {
                 self.buffer.insert(self.next, frag);
                 return;
             }
+            self.consumed = true;
             self.next += 1;
             self.since_ack += 1;
         }
@@ -245,16 +250,34 @@ impl RecvStream {
     }
 
     /// Handles a HEARTBEAT. `direct`: addressed to this receiver (says where its stream starts).
+    ///
+    /// Numbers from the wire are checked before they move anything, so that one forged or corrupt heartbeat cannot
+    /// kill the stream: a skip beyond the receive window is refused (a sender never skips further: it moves `first`
+    /// at most a window past what the receiver acknowledged); a direct heartbeat re-synchronises a stream that has
+    /// taken nothing since it was synchronised (a forged start is corrected by the sender's next direct heartbeat).
+    /// A stream pushed ahead of its sender (a forged skip within the window) is healed by the sender, which sees
+    /// the receiver's ACKs acknowledge more than it sent (see `SendChannel::on_ack`).
     pub(crate) fn on_heartbeat(&mut self, d: &mut Delivery<'_>, hb: &Heartbeat, direct: bool) {
         self.want_ack();
+        if direct && self.synced && !self.consumed && hb.first != self.next {
+            d.stats.stream_resyncs += 1;
+            self.synced = false;
+            self.drop_partial(d);
+            self.discarding = false;
+        }
         if !self.synced {
             if !direct {
                 return;
             }
             self.synced = true;
+            self.consumed = false;
             self.next = hb.first;
-            self.top = self.top.max(hb.first);
+            self.top = hb.first;
         } else if hb.first > self.next {
+            if hb.first - self.next > d.limits.recv_window as u64 {
+                d.stats.dropped_invalid_heartbeat += 1;
+                return;
+            }
             d.stats.skipped_fragments += hb.first - self.next;
             if self.partial.is_some() || self.discarding {
                 d.stats.dropped_incomplete += 1;
@@ -271,6 +294,9 @@ impl RecvStream {
             let f = self.buffer.remove(&k).expect("present");
             self.buffered_bytes -= f.data.len();
             *d.memory -= f.data.len();
+        }
+        if let Some((last, _)) = self.buffer.last_key_value() {
+            self.top = self.top.max(last + 1);
         }
         self.drain(d);
     }

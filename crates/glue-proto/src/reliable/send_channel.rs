@@ -44,7 +44,13 @@ struct Track {
     window: u32,
     /// The highest sequence number this receiver has acknowledged so far (+1), for RTT samples.
     largest: u64,
+    /// Since when this receiver's ACKs say it is ahead of what was sent (see `SendChannel::on_ack`).
+    ahead_since: Option<Instant>,
 }
+
+/// A receiver whose ACKs say it received, in order, more than was sent (its stream was pushed ahead by a forged
+/// heartbeat or fragment) is resynchronised once this has lasted this long (a restart race settles sooner).
+const AHEAD_GRACE: Duration = Duration::from_millis(200);
 
 /// Most acknowledged ranges kept per receiver (the highest are forgotten first; they are re-reported).
 const MAX_TRACKED_RANGES: usize = 128;
@@ -91,6 +97,12 @@ fn report(ctx: &mut ChannelCtx<'_>, m: &mut OutMessage) {
 impl Track {
     fn has(&self, seq: u64) -> bool {
         seq < self.cum || self.acked.iter().any(|&(s, e)| s <= seq && seq < e)
+    }
+
+    /// The furthest a heartbeat may tell this receiver to skip to: one window past what it acknowledged (it refuses
+    /// further skips, see `RecvStream::on_heartbeat`; a longer run of abandoned messages is skipped window by window).
+    fn skip_limit(&self) -> u64 {
+        self.cum.saturating_add(self.window.max(1) as u64)
     }
 }
 
@@ -216,7 +228,12 @@ impl SendChannel {
 
     fn direct_heartbeat(&self, ctx: &mut ChannelCtx<'_>, t: usize) {
         let t = &self.tracks[t];
-        self.push_heartbeat(ctx, t.addr, true, t.cum.max(self.base));
+        self.push_heartbeat(ctx, t.addr, true, t.cum.max(self.base).min(t.skip_limit()));
+    }
+
+    /// `first` of a heartbeat to the group: the base, but no receiver is told to skip beyond its window.
+    fn group_first(&self) -> u64 {
+        self.tracks.iter().map(Track::skip_limit).fold(self.base, u64::min)
     }
 
     /// Adds a receiver whose stream starts at the next message; tells it so with a direct heartbeat.
@@ -225,7 +242,8 @@ impl SendChannel {
             return;
         }
         let window = ctx.limits.recv_window;
-        self.tracks.push(Track { peer, addr, cum: self.next_assign, acked: Vec::new(), window, largest: 0 });
+        let cum = self.next_assign;
+        self.tracks.push(Track { peer, addr, cum, acked: Vec::new(), window, largest: 0, ahead_since: None });
         self.direct_heartbeat(ctx, self.tracks.len() - 1);
     }
 
@@ -326,7 +344,7 @@ impl SendChannel {
         }
         if self.next_send > start {
             if self.multicast {
-                self.push_heartbeat(ctx, self.dest, false, self.base);
+                self.push_heartbeat(ctx, self.dest, false, self.group_first());
             } else if !self.tracks.is_empty() {
                 self.direct_heartbeat(ctx, 0);
             }
@@ -366,16 +384,33 @@ impl SendChannel {
     ) -> bool {
         let Some(ti) = self.tracks.iter().position(|t| t.peer == peer) else { return false };
         let highest = ack.ranges.last().map_or(ack.next, |r| r.1);
-        if ack.top > self.next_send {
-            return false;
+        if ack.next > self.next_send {
+            // The receiver says it took, in order, what was never sent: forged, or its stream was pushed ahead.
+            let t = &mut self.tracks[ti];
+            if ack.next - self.next_send > ctx.limits.recv_window as u64 {
+                return false; // far beyond anything plausible: refused
+            }
+            let since = *t.ahead_since.get_or_insert(ctx.now);
+            if ctx.now.saturating_duration_since(since) < AHEAD_GRACE {
+                return false;
+            }
+            self.resync_ahead(ctx, ti, ack.next);
+            return true;
+        }
+        let limit = self.next_send;
+        let clamped = ack.top > limit;
+        if clamped {
+            // Holds fragments never sent (forged): what lies beyond is ignored, the rest applies.
+            ctx.stats.dropped_invalid_ack += 1;
         }
         ctx.stats.acks_received += 1;
         let t = &mut self.tracks[ti];
         t.window = ack.window;
+        t.ahead_since = None;
         let progress = ack.next > t.cum;
         // RTT sample: only when the receiver's top is new and was sent once (QUIC's rule: a cumulative
         // ACK after a repair would otherwise measure the repair, not the path).
-        if ack.top > t.largest {
+        if !clamped && ack.top > t.largest {
             t.largest = ack.top;
             let s = ack.top - 1;
             if s >= self.base {
@@ -392,6 +427,12 @@ impl SendChannel {
         // Receivers never drop what they acknowledged, so selective acknowledgements only add up: merging
         // them keeps a late, reordered ACK from making repaired fragments look missing again.
         merge_ranges(&mut t.acked, &ack.ranges, t.cum);
+        if clamped {
+            t.acked.retain(|r| r.0 < limit);
+            if let Some(last) = t.acked.last_mut() {
+                last.1 = last.1.min(limit);
+            }
+        }
         if sync {
             self.direct_heartbeat(ctx, ti);
         }
@@ -411,8 +452,40 @@ impl SendChannel {
             let lagging = self.lagging().next().is_some();
             self.rto_at = lagging.then(|| ctx.now + self.rtt.rto(0));
         }
-        self.repair(ctx, peer, highest);
+        self.repair(ctx, peer, highest.min(limit));
         true
+    }
+
+    /// A receiver is ahead of this channel (it acknowledged `next` > what was sent, for a while): what it skipped
+    /// fails for it (its senders are told, as for a receiver that left), numbering continues at `next` (an empty,
+    /// abandoned filler takes up the numbers between; other receivers skip it), and it is in step again.
+    fn resync_ahead(&mut self, ctx: &mut ChannelCtx<'_>, ti: usize, next: u64) {
+        ctx.stats.channel_resyncs += 1;
+        let (peer, cum) = (self.tracks[ti].peer, self.tracks[ti].cum);
+        for m in self.messages.iter_mut().filter(|m| m.end > cum && m.first < next) {
+            if let Some(i) = m.pending.iter().position(|p| *p == peer) {
+                m.pending.swap_remove(i);
+                m.missing.push(peer);
+            }
+        }
+        if next > self.next_assign {
+            let filler = OutMessage {
+                token: None,
+                first: self.next_assign,
+                end: next,
+                data: Vec::new(),
+                pending: Vec::new(),
+                missing: Vec::new(),
+                abandoned: true,
+                reported: true,
+            };
+            self.messages.push_back(filler);
+            self.next_assign = next;
+        }
+        let t = &mut self.tracks[ti];
+        (t.cum, t.ahead_since) = (next, None);
+        t.acked.clear();
+        self.finish_messages(ctx, 0..self.messages.len());
     }
 
     /// Resends the holes below `highest` that `peer` reported, unless they were sent very recently.
@@ -440,7 +513,7 @@ impl SendChannel {
         let ti = self.tracks.iter().position(|t| t.peer == peer).expect("present");
         self.direct_heartbeat(ctx, ti);
         if multicast_used {
-            self.push_heartbeat(ctx, self.dest, false, self.base);
+            self.push_heartbeat(ctx, self.dest, false, self.group_first());
         }
     }
 

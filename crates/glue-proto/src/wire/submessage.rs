@@ -13,6 +13,10 @@ pub enum SubmessageKind {
     Announce = 0x01,
     /// An endpoint leaves.
     Bye = 0x02,
+    /// Asks a sender to prove that its start is live (sealed datagrams only).
+    Challenge = 0x03,
+    /// Answers a challenge (sealed datagrams only).
+    Response = 0x04,
     /// Application data, best-effort.
     Data = 0x10,
     /// One fragment of a reliable message.
@@ -29,6 +33,8 @@ impl SubmessageKind {
         match b {
             0x01 => Some(Self::Announce),
             0x02 => Some(Self::Bye),
+            0x03 => Some(Self::Challenge),
+            0x04 => Some(Self::Response),
             0x10 => Some(Self::Data),
             0x11 => Some(Self::RData),
             0x12 => Some(Self::Heartbeat),

@@ -84,6 +84,9 @@ pub struct Net {
     rng: u64,
     order: u64,
     buf: Vec<u8>,
+    /// When set, every datagram put on the network is recorded here (receiver index, source, bytes), as an attacker
+    /// on the segment would capture it.
+    pub capture: Option<Vec<(usize, SocketAddr, Vec<u8>)>>,
 }
 
 impl Net {
@@ -96,6 +99,7 @@ impl Net {
             rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             order: 0,
             buf: Vec::new(),
+            capture: None,
         }
     }
 
@@ -125,6 +129,19 @@ impl Net {
         let core = Core::new(config, self.now).expect("valid config");
         self.nodes.push(Node { core, addr: Self::addr_of(i), events: vec![], messages: vec![], up: true });
         i
+    }
+
+    /// Replaces node `i`'s core by a new one (a restart, or a crash and a new start), up at once.
+    pub fn restart(&mut self, i: usize, config: CoreConfig) {
+        let core = Core::new(config, self.now).expect("valid config");
+        let node = &mut self.nodes[i];
+        (node.core, node.up) = (core, true);
+    }
+
+    /// Hands node `to` a datagram now, as if it arrived from `from` (a forgery or a replay).
+    pub fn inject(&mut self, to: usize, from: SocketAddr, bytes: &[u8]) {
+        self.nodes[to].core.handle_datagram(self.now, from, bytes);
+        self.drain(to);
     }
 
     /// Adds `n` nodes with default configs.
@@ -172,6 +189,9 @@ impl Net {
                 for _ in 0..copies {
                     let jitter = self.faults.jitter.mul_f64(self.rand());
                     self.order += 1;
+                    if let Some(capture) = &mut self.capture {
+                        capture.push((to, src, buf.clone()));
+                    }
                     let at = self.now + self.faults.delay + jitter;
                     self.flight.push(Reverse(InFlight {
                         at,

@@ -1,0 +1,119 @@
+//! Sealed datagrams in the core: opening them, the boot handshake (CHALLENGE / RESPONSE), and key rotation.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::Core;
+use crate::config::{check_keys, ConfigError};
+use crate::seal::{NetworkKey, OpenError, SealHeader};
+use crate::wire::{Cookie, DecodeError, Reader, SubmessageIter, SubmessageKind};
+use crate::EndpointId;
+
+impl Core {
+    /// A sealed datagram: dropped (and counted by cause) unless it authenticates; processed when its sender's start
+    /// is verified, else it starts (or answers) the boot handshake.
+    pub(super) fn handle_sealed(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        let header = match SealHeader::decode(datagram) {
+            Ok(h) => h,
+            Err(DecodeError::UnsupportedVersion(_)) => return self.stats.dropped_version += 1,
+            Err(_) => return self.stats.dropped_malformed += 1,
+        };
+        if !self.admits(header.network_id, header.source) {
+            return;
+        }
+        let Some(seal) = self.seal.as_mut() else { return self.stats.dropped_no_key += 1 };
+        let mut plain = std::mem::take(&mut self.plain);
+        match seal.opener.open(&header, datagram, &mut plain) {
+            Err(OpenError::UnknownKey) => self.stats.dropped_unknown_key += 1,
+            Err(OpenError::Unauthenticated) => self.stats.dropped_unauthenticated += 1,
+            Err(OpenError::Replay) => self.stats.dropped_replay += 1,
+            Ok(true) => self.process(now, from, header.source, Reader::new(&plain)),
+            Ok(false) => self.handshake(now, from, &header, &plain),
+        }
+        self.plain = plain;
+    }
+
+    /// An authentic datagram from a start of its sender not verified yet: answers its CHALLENGE, and if it carries
+    /// the RESPONSE to ours, verifies the start and processes the datagram; else challenges the sender.
+    fn handshake(&mut self, now: Instant, from: SocketAddr, header: &SealHeader, plain: &[u8]) {
+        let source = header.source;
+        let (mut challenge, mut answered) = (None, false);
+        for sub in SubmessageIter::new(Reader::new(plain)) {
+            let Ok((sub, body)) = sub else { break };
+            match SubmessageKind::from_u8(sub.kind) {
+                Some(SubmessageKind::Challenge) => challenge = challenge.or(Cookie::decode(body).ok()),
+                Some(SubmessageKind::Response) => {
+                    answered |= Cookie::decode(body).is_ok_and(|c| self.take_response(now, source, c))
+                }
+                _ => {}
+            }
+        }
+        if let Some(cookie) = challenge {
+            self.answer_challenge(now, from, source, cookie);
+        }
+        if !answered {
+            self.stats.dropped_unverified += 1;
+            return self.challenge(now, from, source);
+        }
+        let seal = self.seal.as_mut().expect("sealed");
+        seal.opener.verify(header);
+        self.stats.senders_verified += 1;
+        // Its CHALLENGE is answered already (rate limit) and its RESPONSE used up: the rest is processed as usual.
+        self.process(now, from, source, Reader::new(plain));
+    }
+
+    /// Sends `source` a challenge unless one is outstanding.
+    fn challenge(&mut self, now: Instant, to: SocketAddr, source: EndpointId) {
+        let seal = self.seal.as_mut().expect("sealed");
+        let cookie = seal.cookies.next_u64();
+        if let Some(cookie) = seal.opener.challenge(now, source, cookie) {
+            let kind = SubmessageKind::Challenge as u8;
+            self.outbox.push(to, kind, 0, Cookie::LEN, |o| Cookie(cookie).encode(o));
+            self.stats.challenges_sent += 1;
+        }
+    }
+
+    /// Answers a challenge (at most every 20 ms per challenger) with the cookie and this endpoint's announcement.
+    pub(super) fn answer_challenge(
+        &mut self,
+        now: Instant,
+        to: SocketAddr,
+        source: EndpointId,
+        cookie: Cookie,
+    ) {
+        let Some(seal) = self.seal.as_mut() else { return };
+        if !seal.opener.may_answer(now, source) {
+            return;
+        }
+        self.outbox.push(to, SubmessageKind::Response as u8, 0, Cookie::LEN, |o| cookie.encode(o));
+        self.stats.responses_sent += 1;
+        self.queue_announce(to);
+    }
+
+    /// Whether `cookie` answers this endpoint's outstanding challenge to `source` (used up if so).
+    pub(super) fn take_response(&mut self, now: Instant, source: EndpointId, cookie: Cookie) -> bool {
+        self.seal.as_mut().is_some_and(|s| s.opener.take_response(now, source, cookie.0))
+    }
+
+    /// Replaces the network keys of a running core: the first seals from now on, all are accepted. Fails (changing
+    /// nothing) for an empty list, repeated keys, or a core opened without keys (its datagram layout has no room for
+    /// sealing).
+    pub fn set_network_keys(&mut self, keys: Vec<NetworkKey>) -> Result<(), ConfigError> {
+        check_keys(&keys)?;
+        let Some(seal) = self.seal.as_mut() else {
+            return Err(ConfigError {
+                field: "network_keys",
+                value: format!("{} keys", keys.len()),
+                reason: "an endpoint opened without a network key cannot be given one later",
+            });
+        };
+        seal.sealer.set_key(&keys[0]);
+        seal.opener.set_keys(keys);
+        Ok(())
+    }
+
+    /// Sender starts currently verified (sealing only; 0 without keys).
+    pub fn verified_senders(&self) -> usize {
+        self.seal.as_ref().map_or(0, |s| s.opener.verified())
+    }
+}
