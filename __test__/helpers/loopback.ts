@@ -61,10 +61,15 @@ export function spawnChild(
   env: NodeJS.ProcessEnv = {},
   fixture = 'child-endpoint.ts',
 ): Child {
+  return spawnFixture(fixture, { mode, options }, env)
+}
+
+/** Starts the fixture `fixture` (a file of fixtures/) with `args` as its JSON argument. */
+export function spawnFixture(fixture: string, args: object, env: NodeJS.ProcessEnv = {}): Child {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete fullEnv[key]
   const file = join(__dirname, '..', 'fixtures', fixture)
-  const proc = spawn(process.execPath, ['--import=tsx', file, JSON.stringify({ mode, options })], { env: fullEnv })
+  const proc = spawn(process.execPath, ['--import=tsx', file, JSON.stringify(args)], { env: fullEnv })
   const records: ChildRecord[] = []
   let errText = ''
   proc.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()))

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::Core;
+use crate::discovery::Touch;
 use crate::event::Payload;
 use crate::seal::SealHeader;
 use crate::wire::{
@@ -50,7 +51,12 @@ impl Core {
 
     /// Dispatches the submessages of an authentic (or, without keys, any well-formed) datagram from `source`.
     pub(super) fn process(&mut self, now: Instant, from: SocketAddr, source: EndpointId, reader: Reader<'_>) {
-        let mut accepted = self.peers.touch(now, source);
+        let mut accepted = match self.peers.touch(now, source) {
+            None => None,
+            Some(Touch::Accepted) => Some(true),
+            Some(Touch::Rejected) => Some(false),
+            Some(Touch::Promoted) => Some(self.promote(now, source)),
+        };
         let mut exchanged = false;
         for sub in SubmessageIter::new(reader) {
             let Ok((sub, body)) = sub else {

@@ -21,55 +21,68 @@ impl Core {
             id: source,
             name: a.name.to_owned(),
             address: SocketAddr::new(from.ip(), a.unicast_port),
-            announce_period: Duration::from_millis(a.period_ms as u64),
+            // Counted as at most a minute (a longer one would let one announcement hold a slot for long).
+            announce_period: Duration::from_millis(a.period_ms as u64)
+                .min(crate::discovery::MAX_ANNOUNCE_PERIOD),
             incarnation: a.incarnation,
             extensions: a.extensions.to_vec(),
         };
         match self.peers.observe(now, &info) {
-            Observation::Refreshed | Observation::Rejected => {}
+            Observation::Refreshed => {}
             Observation::Changed => {
                 self.readdress(now, &info);
                 self.events.push_back(Event::PeerChanged(info));
             }
             Observation::Restarted(old) => {
-                self.forget_peer(now, old.id);
-                self.events.push_back(Event::PeerDown { peer: old, reason: DownReason::Restarted });
+                if let Some(old) = old {
+                    self.forget_peer(now, old.id);
+                    self.events.push_back(Event::PeerDown { peer: old, reason: DownReason::Restarted });
+                }
                 self.add_peer(now, info);
             }
             Observation::New => self.add_peer(now, info),
         }
     }
 
+    /// A newcomer: on probation until a second datagram from it arrives (see [`Core::promote`]); answered at once,
+    /// so that it need not wait for our next periodic announcement (and its answer ends its probation).
     fn add_peer(&mut self, now: Instant, info: PeerInfo) {
         if self.peers.is_full() {
-            let Some((evicted, accepted)) = self.peers.evict(now) else {
+            let Some(evicted) = self.peers.evict(now) else {
                 self.stats.dropped_peer_table_full += 1;
                 return;
             };
             self.stats.peers_evicted += 1;
-            if accepted {
+            if let Some(evicted) = evicted {
                 self.forget_peer(now, evicted.id);
                 self.events.push_back(Event::PeerDown { peer: evicted, reason: DownReason::Evicted });
             }
         }
+        let address = info.address;
+        self.peers.insert(now, info);
+        self.queue_announce(address);
+    }
+
+    /// A newcomer's second datagram arrived: it is admitted (reported up, or rejected by the name-clash rule) and
+    /// told where its stream of our reliable multicast channel starts. Returns whether it was accepted.
+    pub(super) fn promote(&mut self, now: Instant, id: EndpointId) -> bool {
+        let Some(info) = self.peers.get_entry_info(id) else { return false };
         let existing = if info.name == self.config.name {
             Some(self.config.id)
         } else {
             self.peers.holder_of(&info.name)
         };
         let rejected = existing.is_some() && self.config.name_clash == NameClashRule::Reject;
-        self.peers.insert(now, info.clone(), rejected);
-        let (id, address) = (info.id, info.address);
+        let Some(info) = self.peers.admit(id, rejected) else { return false };
         if let Some(existing) = existing {
             self.events.push_back(Event::NameClash { newcomer: info.clone(), existing, rejected });
         }
         if !rejected {
+            let address = info.address;
             self.events.push_back(Event::PeerUp(info));
-            // Answer a newcomer at once so that it need not wait for our next periodic announcement,
-            // and tell it where its stream of our reliable multicast channel starts.
-            self.queue_announce(address);
             self.add_multicast_receiver(now, id, address);
         }
+        !rejected
     }
 
     pub(super) fn on_bye(&mut self, now: Instant, source: EndpointId) {

@@ -4,5 +4,5 @@
 mod peer_table;
 mod schedule;
 
-pub use peer_table::{lease, Observation, PeerTable, MAX_ANNOUNCE_PERIOD, PROBATION};
+pub use peer_table::{lease, Observation, PeerTable, Touch, MAX_ANNOUNCE_PERIOD, PROBATION};
 pub use schedule::AnnounceSchedule;

@@ -2,7 +2,7 @@
 //!
 //! Admission is guarded against a host that announces many IDs: an announced period counts as at most
 //! [`MAX_ANNOUNCE_PERIOD`]; a newcomer holds its slot only for [`PROBATION`] until a second datagram from it arrives
-//! (a real endpoint answers our announcement at once); and a full table makes room for a newcomer by evicting an entry
+//! (a real endpoint answers our announcement at once), and is reported (PeerUp) only then; and a full table makes room for a newcomer by evicting an entry
 //! that never proved itself: one still on probation, else a rejected one, else one that never sent anything but
 //! announcements.
 
@@ -25,28 +25,50 @@ struct Entry {
     info: PeerInfo,
     expires_at: Instant,
     rejected: bool,
-    /// Datagrams heard from it since it was added (saturating); 0: on probation.
+    /// Datagrams heard from it since it was added (saturating); 0: on probation (not reported, no name, nothing
+    /// sent to it but the answer to its announcement).
     heard: u32,
     /// It sent something other than announcements (data, acknowledgements, heartbeats).
     exchanged: bool,
 }
 
+impl Entry {
+    fn on_probation(&self) -> bool {
+        self.heard == 0
+    }
+
+    /// Reported to the application and accepted.
+    fn accepted(&self) -> bool {
+        !self.on_probation() && !self.rejected
+    }
+}
+
 /// What an announcement meant for the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
-    /// Not known before; now in the table (not yet accepted or rejected: see [`PeerTable::insert`]).
+    /// Not known before: the caller adds it (see [`PeerTable::insert`]).
     New,
-    /// Known; nothing changed but its lease.
+    /// Known; nothing changed but its lease (or it is still on probation, or rejected).
     Refreshed,
-    /// Known; its name, address, period or extensions changed (the table has the new values).
+    /// Known and accepted; its name, address, period or extensions changed (the table has the new values).
     Changed,
-    /// Known under another incarnation: it restarted. The table entry was removed; insert it again.
-    Restarted(PeerInfo),
-    /// Known and rejected: only its lease was refreshed.
-    Rejected,
+    /// Known under another incarnation: it restarted. The entry was removed (with its info when it had been
+    /// reported as up); insert it again.
+    Restarted(Option<PeerInfo>),
 }
 
-/// All peers heard from, accepted or rejected, with their expiry deadlines and a name index.
+/// What a datagram from a known endpoint meant for the table (see [`PeerTable::touch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// An accepted peer.
+    Accepted,
+    /// A rejected one: its traffic is dropped.
+    Rejected,
+    /// Its second datagram: it leaves probation; the caller admits it ([`PeerTable::admit`]).
+    Promoted,
+}
+
+/// All peers heard from, on probation, accepted or rejected, with their expiry deadlines and a name index.
 #[derive(Debug)]
 pub struct PeerTable {
     peers: HashMap<EndpointId, Entry>,
@@ -76,7 +98,7 @@ impl PeerTable {
         }
     }
 
-    /// Number of entries, accepted and rejected.
+    /// Number of entries, on probation, accepted and rejected.
     pub fn len(&self) -> usize {
         self.peers.len()
     }
@@ -104,14 +126,15 @@ impl PeerTable {
         let lease = self.lease(info.announce_period);
         let Some(entry) = self.peers.get_mut(&info.id) else { return Observation::New };
         if entry.info.incarnation != info.incarnation {
-            let old = self.remove(info.id).expect("present");
-            return Observation::Restarted(old);
+            return Observation::Restarted(self.remove(info.id));
         }
-        entry.expires_at = now + lease;
-        if entry.rejected {
-            return Observation::Rejected;
+        if !entry.on_probation() {
+            entry.expires_at = now + lease;
         }
-        if entry.info == *info {
+        if !entry.accepted() || entry.info == *info {
+            if entry.on_probation() {
+                entry.info = info.clone();
+            }
             return Observation::Refreshed;
         }
         let old_name = std::mem::replace(&mut entry.info, info.clone()).name;
@@ -122,35 +145,50 @@ impl PeerTable {
         Observation::Changed
     }
 
-    /// Adds a peer (the caller checked [`PeerTable::is_full`]); a rejected one is tracked only so that its
-    /// traffic can be dropped until it expires.
-    pub fn insert(&mut self, now: Instant, info: PeerInfo, rejected: bool) {
+    /// Adds a newcomer on probation (the caller made room, see [`PeerTable::evict`]): it holds its slot for
+    /// [`PROBATION`] at most, and is not reported, until a second datagram from it arrives.
+    pub fn insert(&mut self, now: Instant, info: PeerInfo) {
         let expires_at = now + self.lease(info.announce_period).min(PROBATION);
-        if !rejected {
-            self.names.entry(info.name.clone()).or_insert(info.id);
-        }
         self.note_deadline(expires_at);
         if self.probation.len() >= 2 * self.max_peers {
             let peers = &self.peers;
-            self.probation.retain(|id| peers.get(id).is_some_and(|e| e.heard == 0));
+            self.probation.retain(|id| peers.get(id).is_some_and(Entry::on_probation));
         }
         self.probation.push_back(info.id);
-        self.peers.insert(info.id, Entry { info, expires_at, rejected, heard: 0, exchanged: false });
+        self.peers.insert(info.id, Entry { info, expires_at, rejected: false, heard: 0, exchanged: false });
     }
 
-    /// Extends the lease of a known peer on any traffic (which ends its probation); returns whether it is known and
-    /// accepted, `None` when unknown.
-    pub fn touch(&mut self, now: Instant, id: EndpointId) -> Option<bool> {
+    /// Ends the probation of a peer that was [`Touch::Promoted`]: accepted (its name registered) or rejected.
+    /// Returns its info.
+    pub fn admit(&mut self, id: EndpointId, rejected: bool) -> Option<PeerInfo> {
+        let entry = self.peers.get_mut(&id)?;
+        entry.rejected = rejected;
+        let info = entry.info.clone();
+        if !rejected {
+            self.names.entry(info.name.clone()).or_insert(id);
+        }
+        Some(info)
+    }
+
+    /// Extends the lease of a known peer on any traffic (a second datagram ends its probation); `None` when unknown.
+    pub fn touch(&mut self, now: Instant, id: EndpointId) -> Option<Touch> {
         let multiplier = self.multiplier;
         let entry = self.peers.get_mut(&id)?;
+        let promoted = entry.on_probation();
         entry.heard = entry.heard.saturating_add(1);
         entry.expires_at = entry.expires_at.max(now + lease(entry.info.announce_period, multiplier));
-        Some(!entry.rejected)
+        Some(if promoted {
+            Touch::Promoted
+        } else if entry.rejected {
+            Touch::Rejected
+        } else {
+            Touch::Accepted
+        })
     }
 
-    /// Whether a peer is known and accepted (`None` when unknown), without counting it as heard from.
+    /// Whether a peer is accepted (Some(true)) or rejected (Some(false)); `None` when unknown or on probation.
     pub fn state(&self, id: EndpointId) -> Option<bool> {
-        self.peers.get(&id).map(|e| !e.rejected)
+        self.peers.get(&id).filter(|e| !e.on_probation()).map(|e| !e.rejected)
     }
 
     /// Records that a peer sent something other than announcements.
@@ -160,13 +198,13 @@ impl PeerTable {
         }
     }
 
-    /// Removes the entry a full table should give up for a newcomer, if any: the oldest newcomer still on
-    /// probation; else (looked for at most every 100 ms) a rejected entry, else an accepted one that never sent
-    /// anything but announcements, the one expiring first. Returns the removed entry and whether it was accepted.
-    pub fn evict(&mut self, now: Instant) -> Option<(PeerInfo, bool)> {
+    /// Makes room for a newcomer in a full table, if it can: removes the oldest newcomer still on probation; else
+    /// (looked for at most every 100 ms) a rejected entry, else an accepted one that never sent anything but
+    /// announcements, the one expiring first. Returns the removed peer when it had been reported as up.
+    pub fn evict(&mut self, now: Instant) -> Option<Option<PeerInfo>> {
         while let Some(id) = self.probation.pop_front() {
-            if self.peers.get(&id).is_some_and(|e| e.heard == 0) {
-                return self.remove_entry(id);
+            if self.peers.get(&id).is_some_and(Entry::on_probation) {
+                return Some(self.remove(id));
             }
         }
         if self.scan_after.is_some_and(|t| now < t) {
@@ -179,7 +217,7 @@ impl PeerTable {
             .min_by_key(|(_, e)| (!e.rejected, e.expires_at))
             .map(|(id, _)| *id);
         match victim {
-            Some(id) => self.remove_entry(id),
+            Some(id) => Some(self.remove(id)),
             None => {
                 self.scan_after = Some(now + EVICTION_SCAN_INTERVAL);
                 None
@@ -187,16 +225,14 @@ impl PeerTable {
         }
     }
 
-    fn remove_entry(&mut self, id: EndpointId) -> Option<(PeerInfo, bool)> {
-        let accepted = self.peers.get(&id).is_some_and(|e| !e.rejected);
-        let info = self.peers.get(&id).map(|e| e.info.clone())?;
-        self.remove(id);
-        Some((info, accepted))
+    /// The info of any entry (on probation, accepted or rejected).
+    pub fn get_entry_info(&self, id: EndpointId) -> Option<PeerInfo> {
+        self.peers.get(&id).map(|e| e.info.clone())
     }
 
     /// An accepted peer by ID.
     pub fn get(&self, id: EndpointId) -> Option<&PeerInfo> {
-        self.peers.get(&id).filter(|e| !e.rejected).map(|e| &e.info)
+        self.peers.get(&id).filter(|e| e.accepted()).map(|e| &e.info)
     }
 
     /// The accepted peer that holds `name` (the first one that announced it).
@@ -204,22 +240,19 @@ impl PeerTable {
         self.names.get(name).copied()
     }
 
-    /// Marks a peer rejected; returns its info if it was accepted before.
+    /// Marks an accepted peer rejected; returns its info if it was accepted before.
     pub fn reject(&mut self, id: EndpointId) -> Option<PeerInfo> {
-        let entry = self.peers.get_mut(&id)?;
-        if entry.rejected {
-            return None;
-        }
+        let entry = self.peers.get_mut(&id).filter(|e| e.accepted())?;
         entry.rejected = true;
         let info = entry.info.clone();
         self.release_name(&info.name, id);
         Some(info)
     }
 
-    /// Removes a peer; returns its info if it was accepted.
+    /// Removes a peer; returns its info if it was accepted (reported as up).
     pub fn remove(&mut self, id: EndpointId) -> Option<PeerInfo> {
         let entry = self.peers.remove(&id)?;
-        if entry.rejected {
+        if !entry.accepted() {
             return None;
         }
         self.release_name(&entry.info.name, id);
@@ -235,7 +268,7 @@ impl PeerTable {
         let heir = self
             .peers
             .values()
-            .filter(|e| !e.rejected && e.info.name == name && e.info.id != id)
+            .filter(|e| e.accepted() && e.info.name == name && e.info.id != id)
             .min_by_key(|e| e.info.id)
             .map(|e| e.info.id);
         if let Some(heir) = heir {
@@ -258,10 +291,10 @@ impl PeerTable {
         self.next_expiry = self.peers.values().map(|e| e.expires_at).min();
     }
 
-    /// Restarts every peer's lease at `now` (never shortening one).
+    /// Restarts every peer's lease at `now` (never shortening one; newcomers stay on probation).
     pub fn extend_all(&mut self, now: Instant) {
         let multiplier = self.multiplier;
-        for entry in self.peers.values_mut() {
+        for entry in self.peers.values_mut().filter(|e| !e.on_probation()) {
             entry.expires_at = entry.expires_at.max(now + lease(entry.info.announce_period, multiplier));
         }
         self.next_expiry = self.peers.values().map(|e| e.expires_at).min();
@@ -274,7 +307,7 @@ impl PeerTable {
 
     /// Every accepted peer.
     pub fn accepted(&self) -> impl Iterator<Item = &PeerInfo> {
-        self.peers.values().filter(|e| !e.rejected).map(|e| &e.info)
+        self.peers.values().filter(|e| e.accepted()).map(|e| &e.info)
     }
 
     /// The unicast address of an accepted peer.

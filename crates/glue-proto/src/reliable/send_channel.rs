@@ -285,6 +285,16 @@ impl SendChannel {
         };
         self.messages.push_back(m);
         self.deadlines.push(Reverse((deadline, first)));
+        if self.deadlines.len() > 2 * self.messages.len() + 1024 {
+            // Deadlines of finished messages wait in the heap until they come up: drop them now and then, so that
+            // the heap holds about as many as there are messages (not every message of the last 30 s).
+            let messages = &self.messages;
+            let live = |first: u64| {
+                let i = messages.partition_point(|m| m.first < first);
+                messages.get(i).is_some_and(|m| m.first == first && !m.reported)
+            };
+            self.deadlines.retain(|Reverse((_, first))| live(*first));
+        }
         self.finish_messages(ctx, self.messages.len() - 1..self.messages.len());
     }
 
