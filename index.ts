@@ -18,7 +18,8 @@
 export { Endpoint, type EndpointStats, type FlushOptions, type IterateOptions, type Payload } from './src/endpoint'
 export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './src/transport/send-options'
 export { Message } from './src/transport/batch-decoder'
-export type { Peer, PeerDownReason, StatusEvent } from './src/discovery/peer-table'
+export type { Peer, PeerDownReason, PeerEvent } from './src/discovery/peer-table'
+export type { StatusEvent, TopicKeyErrorEvent } from './src/status'
 export {
   DEFAULT_GROUP,
   type EndpointOptions,
@@ -27,6 +28,8 @@ export {
   type ResolvedOptions,
 } from './src/options'
 export { ENV_VARS, type Environment } from './src/env'
+export type { KeyInput } from './src/security/keys'
+export type { NetworkCipher, SecurityOptions } from './src/security/options'
 export {
   AddressInUseError,
   BackpressureError,
@@ -47,6 +50,6 @@ export { TopicMessage, type TopicMessageFields } from './src/topics/message'
 export { Subscription } from './src/topics/subscription'
 export type { CacheOptions, PublishOptions, SubscribeOptions, TopicOptions } from './src/topics/options'
 export type { TopicStats } from './src/topics/stats'
-export { CodecError, TopicError, TopicTypeError, TopicWireError } from './src/topics/errors'
+export { CodecError, TopicError, TopicKeyError, type TopicKeyReason, TopicTypeError, TopicWireError } from './src/topics/errors'
 export { type Codec, type CodecName, type CodecOption, customCodec, type CustomCodecSpec } from './src/topics/codec'
 export { matches as topicMatches, validateTopicFilter, validateTopicName } from './src/topics/topic-name'

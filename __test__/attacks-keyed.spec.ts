@@ -11,6 +11,7 @@ import test, { type ExecutionContext } from 'ava'
 import { DeliveryError, Endpoint, type EndpointOptions, type Message, type StatusEvent } from '../index'
 import * as forge from './helpers/forge'
 import { isolatedOptions, spawnChild, until } from './helpers/loopback'
+import { openPair } from './helpers/pair'
 
 const KEY = '5a'.repeat(32)
 
@@ -27,22 +28,10 @@ function watch(ep: Endpoint): Watched {
   return w
 }
 
-/** A and B on a private group, keyed or not, knowing each other; closed when the test ends. */
+/** A and B on a private group, keyed or not, knowing each other, watched; closed when the test ends. */
 async function pair(t: ExecutionContext, keyed: boolean, extra: EndpointOptions = {}) {
-  const base = isolatedOptions({ ...(keyed ? { networkKey: KEY } : {}), ...extra })
-  const open: Endpoint[] = []
-  t.teardown(() => Promise.all(open.map((ep) => ep.close())))
-  const openOne = async (options: EndpointOptions) => {
-    const ep = await Endpoint.open({ ...base, ...options })
-    open.push(ep)
-    return ep
-  }
-  const a = watch(await openOne({ name: 'A' }))
-  const b = watch(await openOne({ name: 'B' }))
-  if (!(await until(() => a.ep.peers().length === 1 && b.ep.peers().length === 1))) throw new Error('no discovery')
-  const attacker = await forge.Attacker.open()
-  t.teardown(() => attacker.close())
-  return { base, a, b, attacker, openOne, networkId: base.networkId as number, group: base.group as string }
+  const p = await openPair(t, { ...(keyed ? { networkKey: KEY } : {}), ...extra })
+  return { ...p, a: watch(p.a), b: watch(p.b) }
 }
 
 /** Waits until `counter` of `ep` grew by `n` since `before` (every forged datagram counted). */

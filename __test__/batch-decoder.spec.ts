@@ -1,7 +1,7 @@
 import test from 'ava'
 
 import { BatchDecoder, Message } from '../src/transport/batch-decoder'
-import { type Peer, PeerTable, type StatusEvent } from '../src/discovery/peer-table'
+import { type Peer, PeerTable, type PeerEvent } from '../src/discovery/peer-table'
 import { BatchBuilder } from './helpers/fake-transport'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
@@ -10,7 +10,7 @@ const C = { id: 'cccccccccccccccc', name: 'C' }
 
 function setup(accept?: (peer: Peer) => boolean) {
   const messages: Message[] = []
-  const events: StatusEvent[] = []
+  const events: PeerEvent[] = []
   const rejected: string[] = []
   const errors: unknown[] = []
   const peers = new PeerTable({ accept, reject: (id) => rejected.push(id), onError: (err) => errors.push(err) })

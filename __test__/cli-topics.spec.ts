@@ -3,6 +3,9 @@
  * process, and one publisher as a child process), and their pure helpers.
  */
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import anyTest, { type TestFn } from 'ava'
@@ -124,4 +127,41 @@ withNative.serial('glue topics runs one endpoint with the seed flags and prints 
   t.is(code, 0)
   t.regex(stdout, /glue\/T\/counter #1 from T \(retained\): \{"n":1,/)
   t.regex(stdout, /closed: published ([1-9]\d*), delivered \1 topic messages/, 'its own subscription got each one')
+})
+
+withNative.serial('--network-key-file and --network-key: only endpoints with the key see the publications', async (t) => {
+  const flags = isolatedFlags()
+  const dir = mkdtempSync(join(tmpdir(), 'glue-key-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'network.key')
+  const key = randomBytes(32).toString('hex')
+  writeFileSync(file, `# the plant's network key\n${key}\n`)
+  const publication = ['cli/secret', '{"v":7}', '--codec', 'json', '--depth', '5', '--count', '1']
+  const args = ['--import=tsx', cli, 'pub', ...publication, '--wait', '0.1', '--linger', '60', '--network-key-file', file, ...flags]
+  const pub = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise((resolve) => pub.on('exit', (code, signal) => resolve(code ?? signal)))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let printed = ''
+      pub.stdout.on('data', (chunk: Buffer) => {
+        printed += chunk.toString()
+        if (printed.includes('published cli/secret #1')) resolve()
+      })
+      pub.on('exit', () => reject(new Error(`glue pub exited early: ${printed}`)))
+    })
+    const outsider = await glueHere(['sub', 'cli/#', '--duration', '1.5', '--json', ...flags])
+    t.is(outsider.code, 0, outsider.stderr)
+    t.is(outsider.stdout, '', 'without the key: nothing')
+    const wrong = await glueHere(['sub', 'cli/#', '--duration', '1.5', '--network-key', randomBytes(32).toString('base64'), ...flags])
+    t.is(wrong.stdout, '', 'with another key: nothing')
+    const insider = await glueHere(['sub', 'cli/#', '--count', '1', '--json', '--duration', '20', '--network-key', key, ...flags])
+    t.is(insider.code, 0, insider.stderr)
+    t.like(JSON.parse(insider.stdout), { topic: 'cli/secret', value: { v: 7 } })
+  } finally {
+    pub.kill('SIGTERM')
+  }
+  t.is(await exited, 0)
+  const missing = await glueHere(['peers', '--duration', '0.1', '--network-key-file', join(dir, 'nope'), ...flags])
+  t.is(missing.code, 1)
+  t.regex(missing.stderr, /^glue: cannot read --network-key-file .*nope: ENOENT$/)
 })

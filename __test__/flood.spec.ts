@@ -118,6 +118,7 @@ for (const keyed of [false, true]) {
     const [vAfter, cAfter] = await Promise.all([v.settled(), c.settled()])
 
     const worst = Math.max(...during.map((s) => s.delayMaxMs))
+    const controlWorst = Math.max(...c.samples().slice(from).map((s) => s.delayMaxMs))
     const peak = Math.max(...during.map((s) => s.rss))
     const held = (x: Sample) => x.rss - x.heapTotal + x.heapUsed
     const grown = held(vAfter) - held(vBefore)
@@ -125,7 +126,7 @@ for (const keyed of [false, true]) {
     t.log(
       `${done.sent} datagrams in ${Math.round(done.ms as number)} ms, ${answers} answers meanwhile; ` +
         `V's RSS ${mib(vBefore.rss)} → peak ${mib(peak)} → ${mib(vAfter.rss)} MiB, the control's ` +
-        `${mib(cBefore.rss)} → ${mib(cAfter.rss)} MiB; outside the JS heap V ${mib(vBefore.rss - vBefore.heapTotal)} → ${mib(vAfter.rss - vAfter.heapTotal)}, C ${mib(cBefore.rss - cBefore.heapTotal)} → ${mib(cAfter.rss - cAfter.heapTotal)} MiB; worst event-loop delay ${worst.toFixed(1)} ms; ` +
+        `${mib(cBefore.rss)} → ${mib(cAfter.rss)} MiB; outside the JS heap V ${mib(vBefore.rss - vBefore.heapTotal)} → ${mib(vAfter.rss - vAfter.heapTotal)}, C ${mib(cBefore.rss - cBefore.heapTotal)} → ${mib(cAfter.rss - cAfter.heapTotal)} MiB; worst event-loop delay ${worst.toFixed(1)} ms (the control's ${controlWorst.toFixed(1)} ms); ` +
         JSON.stringify(vAfter.stats),
     )
     t.true(worst < 50, `event loop stalled for ${worst.toFixed(1)} ms`)

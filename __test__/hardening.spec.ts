@@ -6,32 +6,18 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 
-import { Endpoint, type EndpointOptions, type TopicMessage } from '../index'
+import type { TopicMessage } from '../index'
 import { TOPIC_ENVELOPE } from '../src/topics/envelope'
 import { decodeTopicMessage } from '../src/topics/wire-decode'
 import { encodeHistory, encodeRepair } from '../src/topics/wire'
 import { publisherKey } from '../src/topics/wire-format'
 import * as forge from './helpers/forge'
-import { isolatedOptions, until } from './helpers/loopback'
+import { until } from './helpers/loopback'
+import { openPair } from './helpers/pair'
 
-async function pair(t: ExecutionContext, extra: EndpointOptions = {}) {
-  const base = isolatedOptions(extra)
-  const open: Endpoint[] = []
-  t.teardown(() => Promise.all(open.map((ep) => ep.close())))
-  const openOne = async (options: EndpointOptions) => {
-    const ep = await Endpoint.open({ ...base, ...options })
-    open.push(ep)
-    return ep
-  }
-  const a = await openOne({ name: 'A' })
-  const b = await openOne({ name: 'B' })
-  if (!(await until(() => a.peers().length === 1 && b.peers().length === 1))) throw new Error('no discovery')
-  const attacker = await forge.Attacker.open()
-  t.teardown(() => attacker.close())
-  return { a, b, attacker, openOne, networkId: base.networkId as number, group: base.group as string }
-}
+const pair = openPair
 
 test('heartbeats skipping to 2^62 are refused: nothing is lost, no counter jumps', async (t) => {
   const { a, b, attacker, networkId, group } = await pair(t)

@@ -42,6 +42,7 @@ const PUBLISH: Omit<PublishMessage, 'kind'> = {
   lifespanMs: Infinity,
   depth: 10,
   retain: true,
+  sealed: false,
   codec: 1,
   topic: 'a/b',
   type: 'T',
@@ -56,8 +57,8 @@ const HISTORY: Omit<HistoryMessage, 'kind'> = {
   topic: 's/1',
   type: '',
   records: [
-    { seq: 3, timestamp: 1000, lifespanMs: 500, retain: false, codec: 0, payload: Uint8Array.of(0xaa) },
-    { seq: 4, timestamp: 1001, lifespanMs: Infinity, retain: true, codec: 2, payload: Uint8Array.of() },
+    { seq: 3, timestamp: 1000, lifespanMs: 500, retain: false, sealed: false, codec: 0, payload: Uint8Array.of(0xaa) },
+    { seq: 4, timestamp: 1001, lifespanMs: Infinity, retain: true, sealed: false, codec: 2, payload: Uint8Array.of() },
   ],
 }
 
@@ -153,7 +154,7 @@ test('malformed messages throw TopicWireError with the offset', (t) => {
     ['version', patch(PUBLISH_VECTOR, 0, 2), /unknown version 2 \(at byte 0\)/],
     ['kind 0', patch(PUBLISH_VECTOR, 1, 0), /unknown kind 0/],
     ['kind 5', patch(DIGEST_VECTOR, 1, 5), /unknown kind 5/],
-    ['publish flags', patch(PUBLISH_VECTOR, 2, 3), /unknown flags 3 \(at byte 2\)/],
+    ['publish flags', patch(PUBLISH_VECTOR, 2, 5), /unknown flags 5 \(at byte 2\)/],
     ['publish codec', patch(PUBLISH_VECTOR, 3, 3), /reserved codec id 3 \(at byte 3\)/],
     ['publish truncated header', publish.subarray(0, 20), /truncated timestamp/],
     ['publish seq 0', patch(PUBLISH_VECTOR, 8, 0), /sequence number 0 \(at byte 8\)/],

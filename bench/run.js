@@ -16,7 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { runPeers, peerRows, peerNotes } = require('./peers/cli');
 const glue = require('./glue/measure');
-const { comparisonTable, fmtRate } = require('./lib/stats');
+const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
 const ROOT = path.join(__dirname, '..');
@@ -94,13 +94,35 @@ async function runGlue() {
   await step('lat64split', () => glue.latency(64, { ...o, pin: 'split' }));
   await step('lat64busySplit', () => glue.latency(64, { ...o, pin: 'split', busyPollUs: 200 }));
   await step('large', () => glue.throughput('reliable', 1 << 20, { ...o, outstanding: 8 }));
+  // With a network key (every datagram sealed, AES-256-GCM) against without: measured in alternation, three rounds,
+  // medians compared, so that the machine's drift between runs does not pass for the cost of sealing.
+  const networkKey = require('node:crypto').randomBytes(32).toString('hex');
+  const pairs = { tput64: [[], []], lat64: [[], []], large: [[], []] };
+  for (let round = 0; round < 3; round++) {
+    for (const [i, key] of [[0, undefined], [1, networkKey]]) {
+      const k = { ...o, networkKey: key };
+      const tag = key ? 'key' : 'nokey';
+      await step(`pair_tput64_${tag}_${round}`, async () => pairs.tput64[i].push(await glue.throughput('reliable', 64, { ...k, outstanding: 4096 })));
+      await step(`pair_lat64_${tag}_${round}`, async () => pairs.lat64[i].push(await glue.latency(64, k)));
+      await step(`pair_large_${tag}_${round}`, async () => pairs.large[i].push(await glue.throughput('reliable', 1 << 20, { ...k, outstanding: 8 })));
+    }
+  }
+  const mid = (runs, field) => runs.slice().sort((a, b) => a[field] - b[field])[Math.floor(runs.length / 2)];
+  r.keyPairs = {
+    tput64: pairs.tput64.map((runs) => mid(runs, 'msgsPerSec')),
+    lat64: pairs.lat64.map((runs) => mid(runs, 'p50Us')),
+    large: pairs.large.map((runs) => mid(runs, 'msgsPerSec')),
+    runs: pairs,
+  };
+  [r.tput64key, r.lat64key, r.largeKey] = [r.keyPairs.tput64[1], r.keyPairs.lat64[1], r.keyPairs.large[1]];
+  for (const k of Object.keys(r)) if (k.startsWith('pair_')) delete r[k];
   return r;
 }
 
 /** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
 function reliabilityErrors(g) {
   const errs = {};
-  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large']) {
+  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey']) {
     const x = g[k];
     if (!x) continue;
     const bad = [];
@@ -111,7 +133,14 @@ function reliabilityErrors(g) {
     if (x.delivered !== undefined && x.delivered !== x.sent - x.failed) bad.push(`${x.sent - x.failed - x.delivered} sends never settled`);
     if (bad.length) errs[`${k}_reliability`] = `glue ${k}: ${bad.join(', ')} of ${x.sent} sent`;
   }
-  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit']) {
+  if (g.keyPairs) {
+    const all = [...g.keyPairs.runs.tput64.flat(), ...g.keyPairs.runs.large.flat()];
+    all.forEach((x, i) => {
+      const bad = x.missing || x.duplicates || x.reordered || x.failed;
+      if (bad) errs[`keyPairs_${i}_reliability`] = `glue ${x.size} B${x.networkKey ? ' with a key' : ''}: ${x.missing} missing, ${x.duplicates} duplicated, ${x.reordered} out of order, ${x.failed} failed of ${x.sent}`;
+    });
+  }
+  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key']) {
     const x = g[k];
     if (x && (x.errors || x.mismatched)) errs[`${k}_reliability`] = `glue ${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
   }
@@ -141,7 +170,32 @@ function buildRows(g, peers) {
     ...lat('rtt64_busy_split', '  glue busy 200, 0/1 (vs 0/1)', 'lat64busySplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
     row('large_msgs', '1 MiB msg/s, reliable', 'rate', gv('large', 'msgsPerSec'), peerVals('large_msgs')),
     row('large_bits', '1 MiB throughput', 'bits', gv('large', 'bitsPerSec'), peerVals('large_bits')),
+    row('tput64_key', '64 B msg/s, reliable, glue with a network key', 'rate', gv('tput64key', 'msgsPerSec'), peerVals('tput64_reliable')),
+    ...lat('rtt64_key', '64 B round trip, glue with a network key', 'lat64key',
+      (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
+    row('large_msgs_key', '1 MiB msg/s, glue with a network key', 'rate', gv('largeKey', 'msgsPerSec'), peerVals('large_msgs')),
   ];
+}
+
+/** With a network key against without (medians of three alternating rounds): the targets of the sealing (issue 8). */
+function keyTable(g) {
+  const p = g.keyPairs;
+  if (!p) return '(no network-key measurements)';
+  const out = [];
+  const rate = (name, [without, withKey], target) => {
+    if (!without || !withKey) return out.push([name, '—', '—', '—', target]);
+    const runs = (i) => p.runs[name.startsWith('64') ? 'tput64' : 'large'][i].map((x) => fmtRate(x.msgsPerSec)).join(', ');
+    out.push([name, fmtRate(without.msgsPerSec), fmtRate(withKey.msgsPerSec), `${(withKey.msgsPerSec / without.msgsPerSec).toFixed(2)}×`, target, `${runs(0)} | ${runs(1)}`]);
+  };
+  rate('64 B reliable msg/s', p.tput64, '≥ 0.85×');
+  rate('1 MiB reliable msg/s', p.large, '≥ 0.8×');
+  const [without, withKey] = p.lat64;
+  if (without && withKey) {
+    const d = withKey.p50Us - without.p50Us;
+    const runs = (i) => p.runs.lat64[i].map((x) => x.p50Us.toFixed(0)).join(', ');
+    out.push(['64 B round trip p50', `${without.p50Us.toFixed(1)} µs`, `${withKey.p50Us.toFixed(1)} µs`, `${d >= 0 ? '+' : ''}${d.toFixed(1)} µs`, '≤ +10 µs', `${runs(0)} | ${runs(1)} µs`]);
+  }
+  return table(['glue with a network key', 'no key', 'key', 'key / no key', 'target', 'rounds: no key | key'], out.map((r) => [...r, ...Array(6 - r.length).fill('')]));
 }
 
 function glueNotes(g) {
@@ -160,6 +214,8 @@ function glueNotes(g) {
   tput('64 B reliable, publish() on a topic', g.tput64topic);
   tput('64 B best-effort', g.tput64be);
   tput('1 MiB reliable', g.large);
+  tput('64 B reliable with a network key', g.tput64key);
+  tput('1 MiB reliable with a network key', g.largeKey);
   if (!['tput64', 'tput64many', 'tput64topic', 'tput64be', 'large', 'lat64'].some((k) => g[k])) return notes;
   const cpu = (c) => (c ? `js ${c.js}% io ${c.io}% other ${c.other}% (total ${c.total}%)` : '—');
   notes.push('glue CPU in the measured window, % of one core per thread (js = JS main thread, io = glue I/O thread):');
@@ -203,6 +259,8 @@ async function main() {
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
   console.log(comparisonTable(rows, { systems }));
+  console.log('');
+  console.log(keyTable(glueResults));
   console.log('');
   console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
   console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');

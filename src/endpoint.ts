@@ -9,7 +9,8 @@ import { Listeners } from './util/listeners'
 import { loadNative } from './transport/native'
 import type { NativeBatch, NativeOpen, NativeStats, NativeTransport } from './transport/native-types'
 import { type EndpointOptions, type ResolvedNativeConfig, type ResolvedOptions, resolveOptions } from './options'
-import { type Peer, PeerTable, type StatusEvent } from './discovery/peer-table'
+import { type Peer, PeerTable } from './discovery/peer-table'
+import type { StatusEvent } from './status'
 import type { KeyInput } from './security/keys'
 import { networkKeysHex, SEAL_OVERHEAD } from './security/options'
 import { ReliableSender } from './transport/reliable-sender'
@@ -179,6 +180,10 @@ export class Endpoint implements AsyncDisposable {
         maxMessageSize,
       },
       onError,
+      (error, sender) => {
+        const peer = this.#peers.get(sender)
+        if (peer !== undefined) this.#status.emit({ type: 'topic-key-error', peer, topic: error.topic, error })
+      },
     )
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({

@@ -24,6 +24,8 @@ export const ErrorCode = {
   TOPIC_WIRE: 'ERR_GLUE_TOPIC_WIRE',
   /** A publication's type differs from the type this endpoint already publishes on the topic (`TopicTypeError`). */
   TOPIC_TYPE: 'ERR_GLUE_TOPIC_TYPE',
+  /** A publication on a topic with a topic key could not be opened (no key, forged), or arrived unsealed. */
+  TOPIC_KEY: 'ERR_GLUE_TOPIC_KEY',
 } as const
 
 /** One of the {@link ErrorCode} values. */

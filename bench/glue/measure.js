@@ -12,6 +12,7 @@
 //                                 'topic' (publish() reliably on a topic the sink subscribes to, a Promise each).
 //   latency(size, opts)           pong + ping, reliable messages, one outstanding; round trip percentiles in µs over
 //                                 `seconds` after `warmupS`. opts.busyPollUs and opts.ackHoldUs are set on both endpoints.
+// opts.networkKey (64 hex digits): both endpoints seal every datagram with it.
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
 // Both sides report their CPU use in the window per thread (JS main thread, glue I/O thread, other).
 const os = require('node:os');
@@ -95,13 +96,13 @@ async function withWorkers(timeoutMs, body) {
   }
 }
 
-const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0) =>
-  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs });
+const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0, networkKey = undefined) =>
+  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey });
 
 /** Throughput of `size`-byte messages from one process to another; see the header. */
-async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none' } = {}) {
+async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none', networkKey } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS);
+  const base = common(size, seconds, warmupS, 0, 0, networkKey);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const sink = start({ ...base, role: 'sink', mode }, cpuA);
     await sink.next('ready');
@@ -130,9 +131,9 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
 }
 
 /** Ping-pong round trip of reliable `size`-byte messages; see the header. */
-async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none' } = {}) {
+async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs);
+  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const pong = start({ ...base, role: 'pong' }, cpuB);
     await pong.next('ready');

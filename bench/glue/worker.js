@@ -81,6 +81,7 @@ async function open(name) {
   return Endpoint.open({
     name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, expiryMultiplier: 30,
     busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, env: false,
+    ...(cfg.networkKey ? { networkKey: cfg.networkKey } : {}),
   });
 }
 

@@ -2,13 +2,16 @@
  * What the CLI commands share: the endpoint options every command takes, argument parsers, Ctrl-C handling,
  * and output formatting.
  */
+import { readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 
 import { type Command, InvalidArgumentError } from 'commander'
 
+import { InvalidOptionError } from '../errors'
 import type { Message } from '../transport/batch-decoder'
 import type { EndpointOptions } from '../options'
-import type { Peer, StatusEvent } from '../discovery/peer-table'
+import type { Peer } from '../discovery/peer-table'
+import type { StatusEvent } from '../status'
 
 /** Runs a command's job with a Ctrl-C signal; the job resolves to the exit code. */
 export type JobRunner = (job: (signal: AbortSignal) => Promise<number>) => Promise<void>
@@ -19,6 +22,10 @@ export interface CommonFlags {
   interface?: string
   group?: string
   announcePeriod?: number
+  /** --network-key, once per key (the first seals). */
+  networkKey?: string[]
+  networkKeyFile?: string
+  networkCipher?: string
 }
 
 /** A commander argument parser for an integer in min..max. */
@@ -56,6 +63,34 @@ export function addCommonOptions(command: Command): Command {
       'announce period, ms (env GLUE_DISCOVERY_RATE_MILLISECONDS; default 1000)',
       integer('--announce-period', 10, 60_000),
     )
+    .option(
+      '--network-key <key>',
+      'network key, 64 hex digits or base64; repeat to rotate, the first seals (env GLUE_NETWORK_KEY; visible in ps: prefer --network-key-file)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--network-key-file <path>', 'file with network keys, one per line, the first seals (# starts a comment)')
+    .option('--network-cipher <name>', 'aes-256-gcm or chacha20-poly1305 (env GLUE_NETWORK_CIPHER; default aes-256-gcm)')
+}
+
+/** The keys of a key file: one per line, blank lines and `#` comments ignored. */
+export function readKeyFile(path: string): string[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new InvalidOptionError(`cannot read --network-key-file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+      option: '--network-key-file',
+      value: path,
+    })
+  }
+  const keys = text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line !== '')
+  if (keys.length === 0) {
+    throw new InvalidOptionError(`--network-key-file ${path} holds no key`, { option: '--network-key-file', value: path })
+  }
+  return keys
 }
 
 /** The endpoint options the common flags set; unset ones stay unset so GLUE_* variables and defaults apply. */
@@ -65,6 +100,9 @@ export function commonEndpointOptions(flags: CommonFlags): EndpointOptions {
   if (flags.interface !== undefined) options.interface = flags.interface
   if (flags.group !== undefined) options.group = flags.group
   if (flags.announcePeriod !== undefined) options.announcePeriodMs = flags.announcePeriod
+  const keys = [...(flags.networkKey ?? []), ...(flags.networkKeyFile === undefined ? [] : readKeyFile(flags.networkKeyFile))]
+  if (keys.length > 0) options.networkKey = keys
+  if (flags.networkCipher !== undefined) options.networkCipher = flags.networkCipher as EndpointOptions['networkCipher']
   return options
 }
 
@@ -143,6 +181,8 @@ export function formatStatus(event: StatusEvent): string {
     }
     case 'name-clash':
       return `${base}: name already held by ${event.existingId}${event.rejected ? ', rejected' : ''}`
+    case 'topic-key-error':
+      return `${event.type} from ${peer.name} (${peer.id}): ${event.error.message}`
     default:
       return base
   }

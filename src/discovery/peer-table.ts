@@ -23,11 +23,14 @@ export interface Peer {
   readonly extensions: ReadonlyMap<number, Buffer>
 }
 
-/** Why a peer went down: silent for too long, said goodbye, or came back with a new incarnation. */
-export type PeerDownReason = 'expired' | 'left' | 'restarted' | (string & {})
+/**
+ * Why a peer went down: silent for too long, said goodbye, came back with a new incarnation, or lost its slot in a
+ * full peer table to a newcomer (it had sent nothing but announcements).
+ */
+export type PeerDownReason = 'expired' | 'left' | 'restarted' | 'evicted' | (string & {})
 
-/** A change in the peer table, or a name clash, as yielded by `status()` and passed to `onStatus()` callbacks. */
-export type StatusEvent =
+/** A change in the peer table, or a name clash (part of the endpoint's status events, `StatusEvent` in src/status.ts). */
+export type PeerEvent =
   | { type: 'peer-up'; peer: Peer }
   | { type: 'peer-down'; peer: Peer; reason: PeerDownReason }
   | { type: 'peer-changed'; peer: Peer; previous: Peer }
@@ -123,7 +126,7 @@ export class PeerTable {
   }
 
   /** Applies one native peer event; returns the status event to emit, or undefined when it is hidden. */
-  apply(event: NativePeerEvent): StatusEvent | undefined {
+  apply(event: NativePeerEvent): PeerEvent | undefined {
     const { id } = event
     if (event.type === 'name-clash') {
       if (this.#rejected.has(id)) return undefined
@@ -156,7 +159,7 @@ export class PeerTable {
     return { type: 'peer-changed', peer, previous }
   }
 
-  #admit(peer: Peer): StatusEvent | undefined {
+  #admit(peer: Peer): PeerEvent | undefined {
     this.#rejected.delete(peer.id)
     if (!this.#accepts(peer)) {
       this.#rejected.add(peer.id)

@@ -26,6 +26,8 @@ export interface Pending {
   readonly reliable: boolean
   /** Came from a history, cache or repair answer. */
   readonly replayed: boolean
+  /** The endpoint it came from (the publisher, or the peer that relayed it from its history or cache). */
+  readonly sender: string
 }
 
 /** A {@link Pending} (always built here, so that every one has the same shape). */
@@ -38,24 +40,33 @@ export function pending(
   expiresAt: number,
   reliable: boolean,
   replayed: boolean,
+  sender: string = from,
 ): Pending {
-  return { publisher, from, topic, type, record, expiresAt, reliable, replayed }
+  return { publisher, from, topic, type, record, expiresAt, reliable, replayed, sender }
 }
 
 const asBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
-/** Hands `item` to each of `subs` that matches it; `nameOf` names the publisher. Counts into `counts`. */
+/**
+ * Hands `item` to each of `subs` that matches it; `nameOf` names the publisher. Counts into `counts`. Under topic keys
+ * `open` gives the plain payload (undefined: dropped), once, when the first subscription matches.
+ */
 export function deliver(
   item: Pending,
   subs: Iterable<Subscription<unknown>>,
   counts: TopicStats,
   nameOf: (id: string) => string,
+  open?: (item: Pending) => Buffer | undefined,
 ): void {
   let decoded: Map<Codec<never, unknown>, unknown> | undefined
-  const payload = asBuffer(item.record.payload)
+  let payload: Buffer | undefined = open === undefined ? asBuffer(item.record.payload) : undefined
   for (const sub of subs) {
     if (!sub.matcher.matches(item.topic)) continue
+    if (payload === undefined) {
+      payload = (open as (item: Pending) => Buffer | undefined)(item)
+      if (payload === undefined) return
+    }
     if (sub.type !== undefined && sub.type !== item.type) {
       counts.topicTypeMismatch++
       continue

@@ -13,6 +13,8 @@ export const TopicErrorCode = {
   TOPIC_WIRE: ErrorCode.TOPIC_WIRE,
   /** A publication's type differs from the one this endpoint publishes on the topic. */
   TOPIC_TYPE: ErrorCode.TOPIC_TYPE,
+  /** A publication on a topic with a topic key could not be opened, or arrived unsealed. */
+  TOPIC_KEY: ErrorCode.TOPIC_KEY,
 } as const
 
 /** One of the {@link TopicErrorCode} values. */
@@ -114,5 +116,38 @@ export class TopicTypeError extends GlueError {
     this.topic = topic
     this.expected = expected
     this.actual = actual
+  }
+}
+
+/** Why publications of a topic could not be delivered (see {@link TopicKeyError}). */
+export type TopicKeyReason = 'no-key' | 'unauthenticated' | 'unsealed'
+
+const KEY_REASONS: Record<TopicKeyReason, string> = {
+  'no-key': 'it is sealed with a topic key this endpoint does not have (topics.keys)',
+  unauthenticated: 'its seal does not verify under the topic key (forged, or sealed with another key of that ID)',
+  unsealed: 'it is not sealed, but this endpoint has a topic key for the topic (anyone could have forged it)',
+}
+
+/**
+ * Publications of a topic were dropped because of topic keys: `reason` says why. Reported once per topic and reason
+ * as a `topic-key-error` status event (and counted each time: `topicKeyMissing`, `topicUnauthenticated`,
+ * `topicUnsealed`). Code `ERR_GLUE_TOPIC_KEY`.
+ */
+export class TopicKeyError extends GlueError {
+  /** The topic. */
+  readonly topic: string
+  /** The publisher's endpoint ID. */
+  readonly publisher: string
+  /** Why. */
+  readonly reason: TopicKeyReason
+
+  constructor(topic: string, publisher: string, reason: TopicKeyReason) {
+    super(
+      ErrorCode.TOPIC_KEY,
+      `publication on ${describeValue(topic)} from ${publisher} dropped: ${KEY_REASONS[reason]}`,
+    )
+    this.topic = topic
+    this.publisher = publisher
+    this.reason = reason
   }
 }

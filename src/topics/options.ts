@@ -6,6 +6,8 @@
 import { InvalidOptionError } from '../errors'
 import { type Codec, type CodecOption, resolveCodec } from './codec'
 import type { TopicMessage } from './message'
+import type { KeyInput } from '../security/keys'
+import { TopicKeys } from './topic-keys'
 import { validateTopicFilter, validateTypeName } from './topic-name'
 
 /** Options of `publish()`. */
@@ -94,6 +96,15 @@ export interface TopicOptions {
   maxHistoryRecords?: number
   /** Most payload bytes kept (own history and cache together). Default 16 MiB. */
   maxHistoryBytes?: number
+  /**
+   * Topic keys, by topic filter: `{ 'plant/secret/#': key }` (32 bytes as a Uint8Array, 64 hex digits or base64).
+   * Publications on a matching topic are sealed end to end with the key (the first filter in this object that
+   * matches picks it): endpoints without the key, even with the network key, can neither read nor forge them, while
+   * caching endpoints still keep and repair the sealed records. This endpoint drops publications on those topics
+   * that arrive unsealed, and reports publications it cannot open (no key, forged) once per topic as a
+   * `topic-key-error` status event. Default: none.
+   */
+  keys?: Readonly<Record<string, KeyInput>>
 }
 
 /** {@link TopicOptions} validated, with defaults. */
@@ -105,6 +116,8 @@ export interface ResolvedTopicOptions {
   digestIntervalMs: number
   maxHistoryRecords: number
   maxHistoryBytes: number
+  /** The topic keys (possibly none). */
+  keys: TopicKeys
 }
 
 function bad(option: string, value: unknown, expected: string): InvalidOptionError {
@@ -141,7 +154,15 @@ export function resolveTopicOptions(options: TopicOptions | undefined): Resolved
     digestIntervalMs: digestInterval(options?.digestIntervalMs),
     maxHistoryRecords: integerOption('topics.maxHistoryRecords', options?.maxHistoryRecords, 10_000, 1, 2 ** 31),
     maxHistoryBytes: integerOption('topics.maxHistoryBytes', options?.maxHistoryBytes, 16 << 20, 1, 2 ** 40),
+    keys: topicKeys(options?.keys),
   }
+}
+
+function topicKeys(value: unknown): TopicKeys {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw bad('topics.keys', value, "an object of topic filter → key, e.g. { 'plant/secret/#': key }")
+  }
+  return new TopicKeys(value as Record<string, KeyInput> | undefined)
 }
 
 function digestInterval(value: unknown): number {

@@ -21,6 +21,8 @@ export interface StoredMeta {
   readonly type: string
   /** The publisher's history depth for the topic. */
   readonly depth: number
+  /** The payload is sealed with a topic key (kept and relayed as it is). */
+  readonly sealed: boolean
 }
 
 /** Most streams per DIGEST or REPAIR message, most records per HISTORY message. */
@@ -87,6 +89,7 @@ export function answerRepair(
       timestamp: r.timestamp,
       lifespanMs: r.expiresAt === Infinity ? Infinity : r.expiresAt - now,
       retain: r.retain,
+      sealed: (r.meta as StoredMeta).sealed,
       codec: (r.meta as StoredMeta).codec,
       payload: r.data,
     }))

@@ -39,4 +39,10 @@ export interface TopicStats {
   topicSendFailures: number
   /** Publications dropped from the history cache to respect its bounds. */
   topicCacheEvicted: number
+  /** Sealed publications this endpoint has no topic key for (dropped). */
+  topicKeyMissing: number
+  /** Sealed publications whose seal did not verify (forged or corrupted; dropped). */
+  topicUnauthenticated: number
+  /** Unsealed publications on topics this endpoint has a topic key for (dropped: anyone could have forged them). */
+  topicUnsealed: number
 }

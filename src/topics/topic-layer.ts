@@ -5,7 +5,8 @@
  * publication once), late joiners and gap repair after partitions (see `repair.ts`).
  */
 import { ClosedError, MessageTooLargeError } from '../errors'
-import type { StatusEvent } from '../discovery/peer-table'
+import { TopicKeyError, type TopicKeyReason } from './errors'
+import type { PeerEvent } from '../discovery/peer-table'
 import { encodeValue } from './codec'
 import { deliver, type Pending, pending } from './deliver'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
@@ -41,6 +42,11 @@ import {
 const EMPTY = new Uint8Array(0)
 /** Streams whose last repair request time is remembered at most (then forgotten all at once). */
 const MAX_REPAIR_TIMES = 10_000
+/** Topic-key problems reported at most (then only counted). */
+const MAX_KEY_PROBLEMS = 1024
+
+const asBuffer = (data: Uint8Array): Buffer =>
+  Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
 function zeroStats(): TopicStats {
   return {
@@ -60,6 +66,9 @@ function zeroStats(): TopicStats {
     topicDigestsSent: 0,
     topicSendFailures: 0,
     topicCacheEvicted: 0,
+    topicKeyMissing: 0,
+    topicUnauthenticated: 0,
+    topicUnsealed: 0,
   }
 }
 
@@ -87,6 +96,9 @@ export class TopicLayer {
   readonly #subs = new Set<Subscription<unknown>>()
   readonly #cache: readonly TopicMatcher[]
   readonly #repairTimes = new Map<string, number>()
+  /** Topic-key problems reported so far (reason and topic): each once. */
+  readonly #keyProblems = new Set<string>()
+  readonly #onKeyProblem: (error: TopicKeyError, sender: string) => void
   readonly #counts = zeroStats()
   #summary: Uint8Array = EMPTY
   #summaryQueued = false
@@ -101,7 +113,9 @@ export class TopicLayer {
     options: ResolvedTopicOptions,
     limits: TopicLayerLimits,
     onError: (err: unknown) => void,
+    onKeyProblem: (error: TopicKeyError, sender: string) => void = () => {},
   ) {
+    this.#onKeyProblem = onKeyProblem
     this.#t = transport
     this.#o = options
     this.#limits = limits
@@ -124,7 +138,17 @@ export class TopicLayer {
     const o = resolvePublishOptions(options)
     this.#local.check(topic, o.type)
     const payload = encodeValue(o.codec, topic, value as never)
-    const size = TOPIC_ENVELOPE.length + publishSize(topic, o.type, payload.length)
+    const seq = (this.#local.get(topic)?.seq ?? 0) + 1
+    const { lifespanMs, retain } = o
+    const timestamp = Date.now()
+    const sealed = this.#o.keys.covers(topic)
+    const wire = sealed
+      ? this.#o.keys.seal(
+          { publisherId: this.#t.id, epoch: this.#local.epoch, seq, timestamp, codec: o.codec.id, retain, topic, type: o.type },
+          payload,
+        )
+      : payload
+    const size = TOPIC_ENVELOPE.length + publishSize(topic, o.type, wire.length)
     const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
     if (size > max) {
       const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
@@ -132,17 +156,16 @@ export class TopicLayer {
         `publication of ${size} bytes on topic ${JSON.stringify(topic)} is larger than ${what}: ${max} bytes`,
       )
     }
-    const seq = (this.#local.get(topic)?.seq ?? 0) + 1
-    const { lifespanMs, retain } = o
-    const record = { seq, timestamp: Date.now(), lifespanMs, retain, codec: o.codec.id, payload }
+    const record = { seq, timestamp, lifespanMs, retain, sealed: false, codec: o.codec.id, payload }
     // One literal each (no spreads): objects of one shape keep the hot path free of hidden-class churn.
     const fields = {
       seq,
-      timestamp: record.timestamp,
+      timestamp,
       lifespanMs,
       retain,
+      sealed,
       codec: record.codec,
-      payload,
+      payload: wire,
       epoch: this.#local.epoch,
       depth: o.depth,
       topic,
@@ -152,7 +175,8 @@ export class TopicLayer {
     this.#local.next(topic, o.type, o.depth)
     this.#counts.topicPublished++
     const now = performance.now()
-    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, record, o.depth)
+    // History keeps what goes on the wire: sealed records stay sealed for late joiners and caches.
+    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, fields, o.depth)
     this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
     if (this.#subs.size > 0) {
       this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
@@ -200,8 +224,9 @@ export class TopicLayer {
     if (this.#closed) return
     const now = performance.now()
     for (const r of records) {
-      const { codec, type } = r.meta as StoredMeta
-      const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs: r.expiresAt - now, retain: r.retain, codec }
+      const { codec, type, sealed } = r.meta as StoredMeta
+      const lifespanMs = r.expiresAt - now
+      const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs, retain: r.retain, sealed, codec }
       const from = parsePublisherKey(r.publisher).id
       const fields = { ...record, payload: r.data }
       this.#dispatch(pending(r.publisher, from, r.topic, type, fields, r.expiresAt, true, true), now, sub)
@@ -241,7 +266,7 @@ export class TopicLayer {
   }
 
   /** Follows the peer table: interest summaries, and digests for peers that came up or want more. */
-  peerEvent(event: StatusEvent): void {
+  peerEvent(event: PeerEvent): void {
     if (this.#closed) return
     if (event.type === 'peer-down') {
       this.#interests.remove(event.peer.id)
@@ -315,7 +340,7 @@ export class TopicLayer {
       this.#tracker.skipTo(m.publisher, m.topic, Math.min(m.firstAvailable, seen + 1), now)
     }
     for (const record of m.records) {
-      const item = pending(m.publisher, id, m.topic, m.type, record, now + record.lifespanMs, true, true)
+      const item = pending(m.publisher, id, m.topic, m.type, record, now + record.lifespanMs, true, true, from)
       this.#take(item, m.depth, now)
     }
   }
@@ -331,7 +356,7 @@ export class TopicLayer {
   }
 
   #store(publisher: string, topic: string, type: string, depth: number, r: PublicationFields, keep: number): void {
-    const meta: StoredMeta = { codec: r.codec, type, depth }
+    const meta: StoredMeta = { codec: r.codec, type, depth, sealed: r.sealed === true }
     const { seq, timestamp, lifespanMs, retain } = r
     const data = Buffer.from(r.payload)
     this.#history.put({ topic, publisher, seq, timestamp, lifespanMs, retain, data, meta }, keep)
@@ -359,7 +384,35 @@ export class TopicLayer {
       return
     }
     const nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
-    deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf)
+    const keyed = item.record.sealed === true || (!this.#o.keys.empty && item.from !== this.#t.id)
+    const open = keyed ? (p: Pending) => this.#open(p) : undefined
+    deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf, open)
+  }
+
+  /** The plain payload of a publication under topic keys, or undefined (dropped, counted, reported once). */
+  #open(item: Pending): Buffer | undefined {
+    const r = item.record
+    const publisher = item.from
+    const { epoch } = parsePublisherKey(item.publisher)
+    let result: Buffer | TopicKeyReason
+    if (r.sealed === true) {
+      const { seq, timestamp, codec, retain } = r
+      const context = { publisherId: publisher, epoch, seq, timestamp, codec, retain, topic: item.topic, type: item.type }
+      result = this.#o.keys.open(context, r.payload)
+    } else {
+      if (!this.#o.keys.covers(item.topic)) return asBuffer(r.payload)
+      result = 'unsealed'
+    }
+    if (typeof result !== 'string') return result
+    if (result === 'no-key') this.#counts.topicKeyMissing++
+    else if (result === 'unauthenticated') this.#counts.topicUnauthenticated++
+    else this.#counts.topicUnsealed++
+    const once = `${result}\n${item.topic}`
+    if (!this.#keyProblems.has(once) && this.#keyProblems.size < MAX_KEY_PROBLEMS) {
+      this.#keyProblems.add(once)
+      this.#onKeyProblem(new TopicKeyError(item.topic, publisher, result), item.sender)
+    }
+    return undefined
   }
 
   /** Delivers what the tracker released and re-arms the hold timer. */

@@ -6,7 +6,15 @@ import type { TopicError } from './errors'
 import { TopicWireError } from './errors'
 import type { SeqRange, StreamRanges } from './sequence-tracker'
 import { isTopicName, validateTopicName, validateTypeName } from './topic-name'
-import { knownCodec, NO_LIFESPAN, publisherKey, RETAIN_FLAG, TOPIC_WIRE_VERSION, TopicKind } from './wire-format'
+import {
+  knownCodec,
+  NO_LIFESPAN,
+  publisherKey,
+  RETAIN_FLAG,
+  SEALED_FLAG,
+  TOPIC_WIRE_VERSION,
+  TopicKind,
+} from './wire-format'
 import type { HistoryMessage, HistoryRecordFields, PublishMessage, TopicWireMessage } from './wire-format'
 import { Reader } from './wire-io'
 
@@ -41,7 +49,7 @@ function readType(r: Reader, length: number): string {
 
 /** Throws on unknown flag bits or a reserved codec id (`at`: offset of the flags byte). */
 function checkFlagsAndCodec(flags: number, codec: number, at: number): void {
-  if (flags & ~RETAIN_FLAG) throw new TopicWireError(`unknown flags ${flags}`, at)
+  if (flags & ~(RETAIN_FLAG | SEALED_FLAG)) throw new TopicWireError(`unknown flags ${flags}`, at)
   if (!knownCodec(codec)) throw new TopicWireError(`reserved codec id ${codec}`, at + 1)
 }
 
@@ -72,8 +80,9 @@ function decodePublish(r: Reader, flags: number, codec: number): PublishMessage 
   const topic = readTopic(r, topicBytes)
   const type = readType(r, typeBytes)
   const payload = r.bytes(r.remaining, 'payload')
-  const retain = flags === RETAIN_FLAG
-  return { kind: 'publish', epoch, seq, timestamp, lifespanMs, retain, codec, depth, topic, type, payload }
+  const retain = (flags & RETAIN_FLAG) !== 0
+  const sealed = (flags & SEALED_FLAG) !== 0
+  return { kind: 'publish', epoch, seq, timestamp, lifespanMs, retain, sealed, codec, depth, topic, type, payload }
 }
 
 /** The rest of a HISTORY after its first four bytes. */
@@ -97,7 +106,8 @@ function decodeHistory(r: Reader): HistoryMessage {
     const timestamp = r.u64('timestamp')
     const lifespanMs = readLifespan(r)
     const payload = r.bytes(r.u32('payload length'), 'payload')
-    records.push({ seq, timestamp, lifespanMs, retain: flags === RETAIN_FLAG, codec, payload })
+    const retain = (flags & RETAIN_FLAG) !== 0
+    records.push({ seq, timestamp, lifespanMs, retain, sealed: (flags & SEALED_FLAG) !== 0, codec, payload })
   }
   r.end('history records')
   return { kind: 'history', publisher, firstAvailable, depth, topic, type, records }

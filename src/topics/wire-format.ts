@@ -31,6 +31,8 @@ export const TopicKind = { PUBLISH: 1, HISTORY: 2, DIGEST: 3, REPAIR: 4 } as con
 
 /** Flag of PUBLISH and of HISTORY records: the publication is to be retained. */
 export const RETAIN_FLAG = 0x01
+/** Flag of PUBLISH and of HISTORY records: the payload is sealed with a topic key (see `topic-keys.ts`). */
+export const SEALED_FLAG = 0x02
 
 /** Lifespan value meaning "no lifespan". */
 export const NO_LIFESPAN = 0xffffffff
@@ -45,6 +47,8 @@ export interface PublicationFields {
   readonly lifespanMs: number
   /** To be retained as the topic's last value. */
   readonly retain: boolean
+  /** The payload is sealed with a topic key (flag 0x02); absent: false. */
+  readonly sealed?: boolean
   /** Codec id (see `CodecId`): 0..2 or 128..255. */
   readonly codec: number
   /** The encoded value. */
@@ -52,7 +56,8 @@ export interface PublicationFields {
 }
 
 /**
- * PUBLISH (kind 1): a live publication; the publisher's endpoint ID is the glue sender's. Flags: 0x01 retain.
+ * PUBLISH (kind 1): a live publication; the publisher's endpoint ID is the glue sender's. Flags: 0x01 retain, 0x02
+ * sealed (the payload is sealed with a topic key, see `topic-keys.ts`).
  *
  * ```text
  * +-------+-------+-------+-------+-------------------------------+

@@ -5,7 +5,15 @@
  */
 import type { SeqRange, StreamDigest, StreamRanges } from './sequence-tracker'
 import { validateTopicName, validateTypeName } from './topic-name'
-import { knownCodec, NO_LIFESPAN, parsePublisherKey, RETAIN_FLAG, TOPIC_WIRE_VERSION, TopicKind } from './wire-format'
+import {
+  knownCodec,
+  NO_LIFESPAN,
+  parsePublisherKey,
+  RETAIN_FLAG,
+  SEALED_FLAG,
+  TOPIC_WIRE_VERSION,
+  TopicKind,
+} from './wire-format'
 import type { HistoryMessage, PublicationFields, PublishMessage } from './wire-format'
 import { utf8Length, Writer } from './wire-io'
 
@@ -63,7 +71,7 @@ export function encodePublish(m: Omit<PublishMessage, 'kind'>, prefix: Uint8Arra
   const w = writer(33 + topicBytes + typeBytes + m.payload.length, prefix) // = publishSize(...)
   w.u8(TOPIC_WIRE_VERSION)
   w.u8(TopicKind.PUBLISH)
-  w.u8(m.retain ? RETAIN_FLAG : 0)
+  w.u8((m.retain ? RETAIN_FLAG : 0) | (m.sealed === true ? SEALED_FLAG : 0))
   w.u8(m.codec)
   w.u32(m.epoch)
   w.u64(m.seq)
@@ -108,7 +116,7 @@ export function encodeHistory(m: Omit<HistoryMessage, 'kind'>, prefix: Uint8Arra
   w.text(m.type)
   w.u16(m.records.length)
   m.records.forEach((record, i) => {
-    w.u8(record.retain ? RETAIN_FLAG : 0)
+    w.u8((record.retain ? RETAIN_FLAG : 0) | (record.sealed === true ? SEALED_FLAG : 0))
     w.u8(record.codec)
     w.u64(record.seq)
     w.u64(record.timestamp)

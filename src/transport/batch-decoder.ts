@@ -5,7 +5,7 @@
  * sends.
  */
 import type { NativeBatch } from './native-types'
-import type { PeerTable, StatusEvent } from '../discovery/peer-table'
+import type { PeerTable, PeerEvent } from '../discovery/peer-table'
 
 /** Entry kinds in `NativeBatch.entries` (4 u32 per entry: kind, a, b, c). */
 export const EntryKind = {
@@ -65,7 +65,7 @@ export interface BatchSink {
   /** A received message. */
   message(message: Message): void
   /** A status event for the peer table's change. */
-  status(event: StatusEvent): void
+  status(event: PeerEvent): void
   /** Every receiver acknowledged the reliable send with this token. */
   delivered?(token: number): void
   /** The reliable send with this token failed; `missing` are the IDs of the receivers that did not acknowledge. */

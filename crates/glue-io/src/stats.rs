@@ -29,6 +29,9 @@ pub struct EndpointStats {
 #[derive(Debug, Default)]
 pub(crate) struct StatsCell {
     snapshot: Mutex<EndpointStats>,
+    /// The last snapshot a reader got, taken by readers only: when the I/O thread holds `snapshot` (it may have been
+    /// preempted in its short critical section on a loaded host), a reader gets this one instead of waiting.
+    last_read: Mutex<EndpointStats>,
     dropped_send_queue_full: AtomicU64,
 }
 
@@ -48,9 +51,15 @@ impl StatsCell {
         self.dropped_send_queue_full.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// The latest snapshot with the live counters.
+    /// The latest snapshot with the live counters; never waits for the I/O thread (see `last_read`).
     pub(crate) fn read(&self) -> EndpointStats {
-        let mut stats = *self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
+        match self.snapshot.try_lock() {
+            Ok(snapshot) => *last = *snapshot,
+            Err(std::sync::TryLockError::Poisoned(e)) => *last = *e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        let mut stats = *last;
         stats.dropped_send_queue_full = self.dropped_send_queue_full.load(Ordering::Relaxed);
         stats
     }

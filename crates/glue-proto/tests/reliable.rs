@@ -37,17 +37,6 @@ fn failed(net: &Net, i: usize) -> Vec<(u64, Vec<EndpointId>)> {
         .collect()
 }
 
-/// Payloads `from` → node `i` received reliably, decoded as u32 counters.
-fn counters(net: &Net, i: usize, from: usize) -> Vec<u32> {
-    let id = net.nodes[from].core.id();
-    net.nodes[i]
-        .messages
-        .iter()
-        .filter(|m| m.reliable && m.from == id)
-        .map(|m| u32::from_le_bytes(m.payload[..4].try_into().unwrap()))
-        .collect()
-}
-
 fn settle(net: &mut Net) {
     net.run_for(Duration::from_secs(5));
     for n in &net.nodes {
@@ -92,7 +81,7 @@ fn unicast_is_exactly_once_in_order_through_loss_duplication_and_reordering() {
             }
         }
         settle(&mut net);
-        assert_eq!(counters(&net, 1, 0), (0..1000).collect::<Vec<_>>(), "seed {seed} loss {loss}");
+        assert_eq!(net.counters(1, 0), (0..1000).collect::<Vec<_>>(), "seed {seed} loss {loss}");
         assert_eq!(
             delivered(&net, 0),
             (0..1000).collect::<Vec<_>>(),
@@ -120,7 +109,7 @@ fn multicast_is_repaired_per_receiver() {
         }
         settle(&mut net);
         for i in 1..4 {
-            assert_eq!(counters(&net, i, 0), (0..1000).collect::<Vec<_>>(), "seed {seed} receiver {i}");
+            assert_eq!(net.counters(i, 0), (0..1000).collect::<Vec<_>>(), "seed {seed} receiver {i}");
             assert!(net.nodes[i].messages.iter().all(|m| m.broadcast));
         }
         assert_eq!(delivered(&net, 0).len(), 1000, "seed {seed}");
@@ -149,7 +138,7 @@ fn several_senders_unicast_and_multicast_at_once() {
                 if i == j {
                     continue;
                 }
-                let got = counters(&net, i, j);
+                let got = net.counters(i, j);
                 // From j: its broadcasts, plus its unicasts if i is its successor — each stream in order.
                 let expect_unicast = (j + 1) % 3 == i;
                 assert_eq!(got.len(), if expect_unicast { 600 } else { 300 }, "seed {seed} {j}->{i}");
@@ -394,12 +383,12 @@ fn in_request_response_traffic_acks_ride_on_the_replies() {
     for k in 0..rounds {
         let now = net.now;
         net.nodes[0].core.send_reliable(now, b, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
-        run_until_done(&mut net, Duration::from_millis(5), |n| counters(n, 1, 0).len() == k as usize + 1);
+        run_until_done(&mut net, Duration::from_millis(5), |n| n.counters(1, 0).len() == k as usize + 1);
         // The reply goes out 20 µs after the request arrived (an application's reaction time).
         net.run_for(Duration::from_micros(20));
         let now = net.now;
         net.nodes[1].core.send_reliable(now, a, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
-        run_until_done(&mut net, Duration::from_millis(5), |n| counters(n, 0, 1).len() == k as usize + 1);
+        run_until_done(&mut net, Duration::from_millis(5), |n| n.counters(0, 1).len() == k as usize + 1);
     }
     // The last reply is acknowledged on its own once the hold time is up.
     net.run_for(Duration::from_millis(2));
@@ -470,11 +459,11 @@ fn after_a_one_sided_expiry_both_directions_work_again() {
     send(&mut net, 1, a, 10..60);
     net.run_for(Duration::from_secs(2));
     assert_eq!(
-        counters(&net, 1, 0),
+        net.counters(1, 0),
         (0..60).collect::<Vec<_>>(),
         "A → B: the new channel is not taken for duplicates"
     );
-    assert_eq!(counters(&net, 0, 1), (0..60).collect::<Vec<_>>(), "B → A: A's new stream syncs");
+    assert_eq!(net.counters(0, 1), (0..60).collect::<Vec<_>>(), "B → A: A's new stream syncs");
     assert_eq!(delivered(&net, 0), (0..60).collect::<Vec<_>>());
     assert_eq!(delivered(&net, 1), (0..60).collect::<Vec<_>>());
 }

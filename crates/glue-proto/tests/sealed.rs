@@ -41,17 +41,6 @@ fn lossy(loss: f64) -> Faults {
     Faults { delay: Duration::from_micros(200), jitter: Duration::from_micros(400), loss, duplicate: 0.2 }
 }
 
-/// Payloads from node `from` that node `i` received reliably, as u32 counters.
-fn counters(net: &Net, i: usize, from: usize) -> Vec<u32> {
-    let id = net.nodes[from].core.id();
-    net.nodes[i]
-        .messages
-        .iter()
-        .filter(|m| m.reliable && m.from == id)
-        .map(|m| u32::from_le_bytes(m.payload[..4].try_into().unwrap()))
-        .collect()
-}
-
 fn message(k: u32) -> Vec<u8> {
     let mut data = vec![k as u8; 4 + (k as usize * 53) % 4000];
     data[..4].copy_from_slice(&k.to_le_bytes());
@@ -88,9 +77,9 @@ fn sealed_traffic_is_exactly_once_in_order_through_loss_duplication_and_reorderi
         traffic(&mut net, 0..600);
         settle(&mut net);
         let all: Vec<u32> = (0..600).collect();
-        assert_eq!(counters(&net, 1, 0), all, "seed {seed}: unicast");
-        assert_eq!(counters(&net, 0, 2), all, "seed {seed}: broadcast to 0");
-        assert_eq!(counters(&net, 1, 2), all, "seed {seed}: broadcast to 1");
+        assert_eq!(net.counters(1, 0), all, "seed {seed}: unicast");
+        assert_eq!(net.counters(0, 2), all, "seed {seed}: broadcast to 0");
+        assert_eq!(net.counters(1, 2), all, "seed {seed}: broadcast to 1");
         for m in &net.nodes[1].messages {
             let k = u32::from_le_bytes(m.payload[..4].try_into().unwrap());
             assert_eq!(m.payload, message(k), "intact");
@@ -151,7 +140,7 @@ fn replayed_datagrams_are_never_accepted_also_after_the_sender_restarted() {
     let now = net.now;
     net.nodes[0].core.send_reliable(now, b, message(9999), None, None).unwrap();
     net.run_for(Duration::from_millis(100));
-    assert_eq!(counters(&net, 1, 0).last(), Some(&9999));
+    assert_eq!(net.counters(1, 0).last(), Some(&9999));
 }
 
 #[test]
@@ -178,8 +167,8 @@ fn key_rotation_mid_stream_loses_nothing() {
         }
         settle(&mut net);
         let all: Vec<u32> = (0..1200).collect();
-        assert_eq!(counters(&net, 1, 0), all, "seed {seed}: unicast");
-        assert_eq!(counters(&net, 0, 2), all, "seed {seed}: broadcast");
+        assert_eq!(net.counters(1, 0), all, "seed {seed}: unicast");
+        assert_eq!(net.counters(0, 2), all, "seed {seed}: broadcast");
         let down = net.nodes.iter().flat_map(|n| &n.events).any(|e| matches!(e, Event::PeerDown { .. }));
         assert!(!down, "no peer went down");
     }

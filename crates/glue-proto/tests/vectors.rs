@@ -2,7 +2,11 @@
 //! document byte for byte, and must decode back to the same fields. A second implementation can check
 //! itself against the same blocks.
 
+mod doc;
+
 use std::collections::HashMap;
+
+use doc::hex;
 
 use glue_proto::wire::{
     Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter,
@@ -91,30 +95,8 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Parses the ```hex NAME blocks of docs/PROTOCOL.md.
 fn documented() -> HashMap<String, Vec<u8>> {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/PROTOCOL.md"))
-        .expect("docs/PROTOCOL.md");
-    let mut out = HashMap::new();
-    let mut lines = doc.lines();
-    while let Some(line) = lines.next() {
-        let Some(name) = line.strip_prefix("```hex ") else { continue };
-        let mut bytes = Vec::new();
-        for l in lines.by_ref().take_while(|l| !l.starts_with("```")) {
-            let l = l.split('#').next().unwrap_or("");
-            for tok in l.split_whitespace() {
-                bytes.push(
-                    u8::from_str_radix(tok, 16).unwrap_or_else(|_| panic!("bad hex {tok:?} in {name}")),
-                );
-            }
-        }
-        out.insert(name.trim().to_owned(), bytes);
-    }
-    out
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    doc::blocks("hex")
 }
 
 #[test]

@@ -244,6 +244,17 @@ impl Net {
         self.run_until(until);
     }
 
+    /// Payloads node `i` received reliably from node `from`, each read as a u32 counter (its first 4 bytes, LE).
+    pub fn counters(&self, i: usize, from: usize) -> Vec<u32> {
+        let id = self.nodes[from].core.id();
+        self.nodes[i]
+            .messages
+            .iter()
+            .filter(|m| m.reliable && m.from == id)
+            .map(|m| u32::from_le_bytes(m.payload[..4].try_into().unwrap()))
+            .collect()
+    }
+
     /// Peer-up events seen by node `i`, as IDs.
     pub fn ups(&self, i: usize) -> Vec<EndpointId> {
         self.nodes[i]
