@@ -199,10 +199,10 @@ impl<S: Sink> Driver<S> {
                 match self.rx.recv(socket) {
                     Ok(n) => {
                         for j in 0..n {
-                            let (meta, bytes) = self.rx.get(j);
+                            let (meta, bytes) = self.rx.get_mut(j);
                             match meta.from {
                                 Some(from) if !meta.truncated => {
-                                    engine.core.handle_datagram(now, from, bytes)
+                                    engine.core.handle_datagram_in_place(now, from, bytes)
                                 }
                                 _ => self.counters.malformed += 1,
                             }

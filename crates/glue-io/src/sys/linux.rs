@@ -77,11 +77,11 @@ impl RecvBatch {
         Ok(n)
     }
 
-    /// The `i`-th datagram of the last [`RecvBatch::recv`] (i below its result).
-    pub(crate) fn get(&self, i: usize) -> (Received, &[u8]) {
+    /// Datagram `i` of the last `recv`, writable (sealed datagrams are opened in place).
+    pub(crate) fn get_mut(&mut self, i: usize) -> (Received, &mut [u8]) {
         let meta = self.meta[i];
         let start = i * RX_BUFFER;
-        (meta, &self.bufs[start..start + meta.len])
+        (meta, &mut self.bufs[start..start + meta.len])
     }
 }
 
@@ -185,13 +185,13 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while got.len() < 3 && std::time::Instant::now() < deadline {
             match batch.recv(&rx) {
-                Ok(n) => (0..n).for_each(|i| got.push(batch.get(i).1.to_vec())),
+                Ok(n) => (0..n).for_each(|i| got.push(batch.get_mut(i).1.to_vec())),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
                 Err(e) => panic!("{e}"),
             }
         }
         assert_eq!(got, datagrams.iter().map(|d| d.1.clone()).collect::<Vec<_>>());
-        let (meta, _) = batch.get(0);
+        let (meta, _) = batch.get_mut(0);
         assert_eq!(meta.from, Some(tx.local_addr().unwrap()));
         assert!(!meta.truncated);
         assert_eq!(batch.recv(&rx).unwrap_err().kind(), io::ErrorKind::WouldBlock);

@@ -49,11 +49,11 @@ impl RecvBatch {
         Ok(n)
     }
 
-    /// The `i`-th datagram of the last [`RecvBatch::recv`] (i below its result).
-    pub(crate) fn get(&self, i: usize) -> (Received, &[u8]) {
+    /// Datagram `i` of the last `recv`, writable (sealed datagrams are opened in place).
+    pub(crate) fn get_mut(&mut self, i: usize) -> (Received, &mut [u8]) {
         let meta = self.meta[i];
         let start = i * RX_BUFFER;
-        (meta, &self.bufs[start..start + meta.len])
+        (meta, &mut self.bufs[start..start + meta.len])
     }
 }
 

@@ -14,13 +14,32 @@ use crate::wire::{
 use crate::{EndpointId, Event};
 
 impl Core {
-    /// Processes one received datagram from `from`.
+    /// Processes one received datagram from `from`. A sealed one is copied first (to be opened in place): a runtime
+    /// that owns its receive buffers calls [`Core::handle_datagram_in_place`] instead.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        self.stats.datagrams_received += 1;
-        self.stats.bytes_received += datagram.len() as u64;
+        if !SealHeader::is_sealed(datagram) {
+            return self.handle_plain(now, from, datagram);
+        }
+        let mut copy = std::mem::take(&mut self.scratch);
+        copy.clear();
+        copy.extend_from_slice(datagram);
+        self.handle_datagram_in_place(now, from, &mut copy);
+        self.scratch = copy;
+    }
+
+    /// Processes one received datagram from `from`, opening a sealed one in place (its bytes are overwritten).
+    pub fn handle_datagram_in_place(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {
         if SealHeader::is_sealed(datagram) {
+            self.stats.datagrams_received += 1;
+            self.stats.bytes_received += datagram.len() as u64;
             return self.handle_sealed(now, from, datagram);
         }
+        self.handle_plain(now, from, datagram)
+    }
+
+    fn handle_plain(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
         if self.seal.is_some() {
             // An endpoint with keys believes nothing unsealed; decided before anything else is looked at.
             return self.stats.dropped_unsealed += 1;

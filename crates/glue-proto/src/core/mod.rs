@@ -91,8 +91,8 @@ pub struct Core {
     announce_extensions: Vec<u8>,
     /// Sealing, when the core has network keys.
     seal: Option<Seal>,
-    /// The decrypted submessages of the sealed datagram being handled (reused).
-    plain: Vec<u8>,
+    /// A copy of a sealed datagram handed over read-only, to be opened in place (reused).
+    scratch: Vec<u8>,
 }
 
 /// Both sides of sealing.
@@ -143,7 +143,7 @@ impl Core {
             recv_memory: 0,
             announce_extensions: Vec::new(),
             seal,
-            plain: Vec::new(),
+            scratch: Vec::new(),
             config,
         })
     }

@@ -12,7 +12,7 @@ use crate::EndpointId;
 impl Core {
     /// A sealed datagram: dropped (and counted by cause) unless it authenticates; processed when its sender's start
     /// is verified, else it starts (or answers) the boot handshake.
-    pub(super) fn handle_sealed(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+    pub(super) fn handle_sealed(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {
         let header = match SealHeader::decode(datagram) {
             Ok(h) => h,
             Err(DecodeError::UnsupportedVersion(_)) => return self.stats.dropped_version += 1,
@@ -22,15 +22,13 @@ impl Core {
             return;
         }
         let Some(seal) = self.seal.as_mut() else { return self.stats.dropped_no_key += 1 };
-        let mut plain = std::mem::take(&mut self.plain);
-        match seal.opener.open(&header, datagram, &mut plain) {
+        match seal.opener.open(&header, datagram) {
             Err(OpenError::UnknownKey) => self.stats.dropped_unknown_key += 1,
             Err(OpenError::Unauthenticated) => self.stats.dropped_unauthenticated += 1,
             Err(OpenError::Replay) => self.stats.dropped_replay += 1,
-            Ok(true) => self.process(now, from, header.source, Reader::new(&plain)),
-            Ok(false) => self.handshake(now, from, &header, &plain),
+            Ok((true, plain)) => self.process(now, from, header.source, Reader::new(&datagram[plain])),
+            Ok((false, plain)) => self.handshake(now, from, &header, &datagram[plain]),
         }
-        self.plain = plain;
     }
 
     /// An authentic datagram from a start of its sender not verified yet: answers its CHALLENGE, and if it carries

@@ -107,15 +107,15 @@ impl Opener {
         self.senders.len()
     }
 
-    /// Authenticates and decrypts `datagram` (whose header is `h`) into `out` (its submessages). Ok(true): from a
-    /// verified sender, counter accepted; Ok(false): authentic, but the sender's boot is not verified yet (the caller
-    /// runs the handshake). Nothing is kept for a datagram that fails.
+    /// Authenticates and decrypts `datagram` (whose header is `h`) in place; returns where its submessages now are, and
+    /// true when it came from a verified sender (counter accepted), false when it is authentic but the sender's boot
+    /// is not verified yet (the caller runs the handshake). Nothing is kept for a datagram that fails (its bytes are
+    /// then unspecified).
     pub(crate) fn open(
         &mut self,
         h: &SealHeader,
-        datagram: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<bool, OpenError> {
+        datagram: &mut [u8],
+    ) -> Result<(bool, std::ops::Range<usize>), OpenError> {
         let key = self.keys.iter().find(|k| k.id() == h.key_id).ok_or(OpenError::UnknownKey)?;
         let path = h.multicast() as usize;
         let counter = h.counter & !COUNTER_MULTICAST;
@@ -147,22 +147,20 @@ impl Opener {
                 &temporary
             }
         };
-        out.clear();
-        out.extend_from_slice(&datagram[SEALED_HEADER_LEN..]);
-        let aad = Aad::from(&datagram[..SEALED_HEADER_LEN]);
+        let (head, body) = datagram.split_at_mut(SEALED_HEADER_LEN);
         let plain_len = cipher
-            .open_in_place(Nonce::assume_unique_for_key(h.nonce()), aad, out)
+            .open_in_place(Nonce::assume_unique_for_key(h.nonce()), Aad::from(&*head), body)
             .map_err(|_| OpenError::Unauthenticated)?
             .len();
-        out.truncate(plain_len);
+        let plain = SEALED_HEADER_LEN..SEALED_HEADER_LEN + plain_len;
         match self.senders.get_mut(&h.source).filter(|s| s.boot == h.boot_id) {
             Some(state) => {
                 state.used = tick;
                 // Checked before decrypting; accepted only now that it proved authentic.
                 state.windows[path].accept(counter);
-                Ok(true)
+                Ok((true, plain))
             }
-            None => Ok(false),
+            None => Ok((false, plain)),
         }
     }
 
