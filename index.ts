@@ -2,7 +2,9 @@
  * glue: brokerless pub/sub for Node.js. Endpoints on a network find each other by multicast announcements and
  * exchange unicast and broadcast messages over UDP, best effort or reliable (acknowledged, repaired, exactly once
  * and in order, up to `maxMessageSize`); the sockets and protocol run in a Rust core. On top, topics: `publish()` and
- * `subscribe()` with MQTT wildcards, types, codecs, history for late joiners and repair after partitions.
+ * `subscribe()` with MQTT wildcards, types, codecs, history for late joiners and repair after partitions. With a
+ * `networkKey` every datagram is sealed (authenticated and encrypted; no forgeries, no replays); `topics.keys` seal
+ * chosen topics end to end.
  *
  * ```ts
  * import { Endpoint } from 'glue-pubsub'
