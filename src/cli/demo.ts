@@ -85,7 +85,8 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
     }
     const first = endpoints[0].config
     log(
-      `${names.length} endpoints on network ${first.networkId}, group ${first.discoveryTarget}, interface ${first.interfaceAddress}`,
+      `${names.length} endpoints on network ${first.networkId}, group ${first.discoveryTarget}, interface ${first.interfaceAddress}` +
+        (first.networkKeys ? `, every datagram sealed with a network key (${first.networkCipher ?? 'aes-256-gcm'})` : ''),
     )
 
     if (!(await discovered(endpoints, signal))) {
