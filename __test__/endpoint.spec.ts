@@ -11,6 +11,7 @@ import {
   UnknownPeerError,
 } from '../index'
 import { BatchBuilder, fakeOpen, FakeNetwork, nativeError } from './helpers/fake-transport'
+import { until } from './helpers/loopback'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
 const B = { id: 'bbbbbbbbbbbbbbbb', name: 'B' }
@@ -259,6 +260,7 @@ test('four endpoints on a fake network find each other and exchange unicast and 
     names.map((name) => Endpoint.openWith(network.open, { env: false, name, networkId: 9 })),
   )
   const other = await Endpoint.openWith(network.open, { env: false, name: 'X', networkId: 10 })
+  t.teardown(() => Promise.all([...eps, other].map((ep) => ep.close())))
   await new Promise((resolve) => setImmediate(resolve))
   for (const ep of eps) t.is(ep.peers().length, 3, `${ep.name} sees the other three`)
   t.is(other.peers().length, 0, 'another network ID is not seen')
@@ -270,8 +272,8 @@ test('four endpoints on a fake network find each other and exchange unicast and 
     ep.send(names[(i + 1) % 4], `hello from ${ep.name}`)
     ep.broadcast(`all from ${ep.name}`)
   })
-  await new Promise((resolve) => setTimeout(resolve, 5)) // handed over at the end of the tick, delivered later
-  t.is(received.length, 4 + 4 * 3)
+  // Handed over at the end of the tick, delivered later.
+  t.true(await until(() => received.length === 4 + 4 * 3), `${received.length} received`)
   t.true(received.includes('B <- A u: hello from A'))
   t.true(received.includes('A <- D u: hello from D'))
   t.true(received.includes('C <- A b: all from A'))
@@ -279,7 +281,7 @@ test('four endpoints on a fake network find each other and exchange unicast and 
   const downs: string[] = []
   eps[1].onStatus((e) => e.type === 'peer-down' && downs.push(`${e.peer.name} ${e.reason}`))
   await eps[0].close()
-  await new Promise((resolve) => setImmediate(resolve))
+  t.true(await until(() => downs.length > 0))
   t.deepEqual(downs, ['A left'])
   await Promise.all([...eps, other].map((ep) => ep.close()))
 })

@@ -7,14 +7,19 @@
 import test, { type ExecutionContext } from 'ava'
 
 import { Endpoint, type StatusEvent, type TopicMessage, type TopicOptions } from '../index'
-import { TOPIC_ENVELOPE } from '../src/topics/envelope'
+import { TOPIC_ENVELOPE, unwrapTopicMessage } from '../src/topics/envelope'
+import { decodeTopicMessage } from '../src/topics/wire-decode'
 import { sealWith, streamKey, topicKeyId } from '../src/topics/topic-keys'
-import { encodePublish } from '../src/topics/wire'
+import { encodeHistory, encodePublish } from '../src/topics/wire'
+import { publisherKey } from '../src/topics/wire-format'
 import { BatchBuilder, FakeNetwork, type FakeTransport } from './helpers/fake-transport'
 import { until } from './helpers/loopback'
 import { protocolVectors } from './helpers/protocol-doc'
 
 const SECRET = Buffer.alloc(32, 0x11)
+/** Seals as a publisher with `key` would (for forgeries). */
+const sealWith_ = (key: Buffer, salt: Buffer, context: Parameters<typeof sealWith>[3]) =>
+  sealWith(streamKey(key, salt, context.topic), topicKeyId(key), salt, context, Buffer.from('forged'))
 const OTHER = Buffer.alloc(32, 0x22)
 
 /** Endpoints on one fake network, each with its own topic options; closed when the test ends. */
@@ -148,4 +153,53 @@ test('docs/PROTOCOL.md: the sealed publication vector', (t) => {
   )
   t.is(message.toString('hex'), vector ?? '')
   t.is(topicKeyId(key), blocks.get('topic-key-id')?.readUInt32LE(0) ?? -1)
+})
+
+test('forgeries on a keyed topic take no number and stay out of the cache: the real publications still arrive', async (t) => {
+  const keys = { 'plant/secret/#': SECRET }
+  // B also has the key of another topic, which mallory has too: it must not vouch for plant/secret/#.
+  const bKeys = { ...keys, 'public/#': OTHER }
+  const { eps, transport } = await network(t, { keys }, { keys: bKeys, cache: { filters: ['plant/#'] } }, { keys: { 'public/#': OTHER } })
+  const [publisher, b, mallory] = eps
+  const atB = collect(b, 'plant/#')
+  t.true(await interested(eps, [b]))
+  await publisher.publish('plant/secret/x', 'one', { reliable: true, depth: 10 })
+  t.true(await until(() => atB.got.length === 1))
+  const first = decodeTopicMessage(unwrapTopicMessage(transport(publisher).reliable[0].data))
+  const epoch = first.kind === 'publish' ? first.epoch : -1
+  const forge = (publisherId: string, epochOf: number, seq: number, sealWith?: Buffer) => {
+    const context = { publisherId, epoch: epochOf, seq, timestamp: Date.now(), codec: 0, retain: true, topic: 'plant/secret/x', type: '' }
+    const salt = Buffer.alloc(16, seq)
+    const payload = sealWith === undefined ? Buffer.from('forged') : sealWith_(sealWith, salt, context)
+    const record = { ...context, lifespanMs: Infinity, sealed: sealWith !== undefined, payload }
+    return encodeHistory({ publisher: publisherKey(publisherId, epochOf), firstAvailable: 0, depth: 10, topic: context.topic, type: '', records: [record] }, TOPIC_ENVELOPE)
+  }
+  const inject = (message: Buffer) => transport(b).deliver(new BatchBuilder().message(mallory.id, message, false, true).build())
+  // The next number of the real stream, unsealed; then sealed with a key for another topic (mallory holds OTHER).
+  inject(forge(publisher.id, epoch, 2))
+  inject(forge(publisher.id, epoch, 2, OTHER))
+  // B's own ID under another epoch, unsealed (an old start of B, as far as B can tell).
+  inject(forge(b.id, epoch ^ 1, 1))
+  t.true(await until(() => b.stats().topicUnsealed === 2 && b.stats().topicKeyMissing === 1))
+  await publisher.publish('plant/secret/x', 'two', { reliable: true, depth: 10 })
+  t.true(await until(() => atB.got.length === 2))
+  t.deepEqual(atB.got.map((m) => m.text()), ['one', 'two'], 'nothing forged, and number 2 went to the real one')
+  // B's cache holds only the real ones: a late subscriber on B gets them.
+  const later: TopicMessage[] = []
+  b.subscribe('plant/secret/#', { callback: (m) => later.push(m) })
+  t.true(await until(() => later.length === 2))
+  t.deepEqual(later.map((m) => m.text()), ['one', 'two'])
+})
+
+test('a cleared retained value on a keyed topic stays cleared for late joiners', async (t) => {
+  const { eps } = await network(t, { keys: { 'plant/secret/#': SECRET } })
+  const [publisher] = eps
+  publisher.publish('plant/secret/mode', 'eco', { retain: true })
+  publisher.publish('plant/secret/mode', '', { retain: true }) // cleared
+  publisher.publish('plant/secret/other', 'kept', { retain: true })
+  // A late subscription on the publisher gets what its history keeps, all at once (what late joiners elsewhere get).
+  const got: TopicMessage[] = []
+  publisher.subscribe('plant/#', { callback: (m) => got.push(m) })
+  t.true(await until(() => got.length >= 1))
+  t.deepEqual(got.map((m) => [m.topic, m.text()]), [['plant/secret/other', 'kept']])
 })

@@ -183,6 +183,7 @@ export class Endpoint implements AsyncDisposable {
       (error, sender) => {
         const peer = this.#peers.get(sender)
         if (peer !== undefined) this.#status.emit({ type: 'topic-key-error', peer, topic: error.topic, error })
+        return peer !== undefined
       },
     )
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config

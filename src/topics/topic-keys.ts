@@ -1,7 +1,8 @@
 /**
  * Topic keys: publications on topics that match a key's filter are sealed end to end with that key (AES-256-GCM from
  * Node's crypto, OpenSSL), so that endpoints of the same network without the key can neither read nor forge them,
- * while caching endpoints still keep and repair the sealed records as they are. Specified in docs/PROTOCOL.md
+ * while caching endpoints still keep and repair the sealed records as they are. A record opens only with a key whose
+ * filter matches its topic. Specified in docs/PROTOCOL.md
  * ("Sealed publications"):
  *
  * - key ID: the first 4 bytes (LE) of HKDF-SHA256(key, salt "glue/v1", info "glue/v1 topic key id");
@@ -153,7 +154,8 @@ export class TopicKeys {
     if (sealed.length < TOPIC_SEAL_OVERHEAD) return 'unauthenticated'
     const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
     const id = data.readUInt32LE(0)
-    const key = this.#keys.find((k) => k.id === id)
+    // Only a key this endpoint has for the topic opens it: a key for another topic must not vouch for this one.
+    const key = this.#keys.find((k) => k.id === id && k.matcher.matches(c.topic))
     if (key === undefined) return 'no-key'
     const body = data.subarray(20, data.length - 16)
     const stream = this.#streamKey(key, data.subarray(4, 20), c.topic)

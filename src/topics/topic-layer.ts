@@ -98,7 +98,8 @@ export class TopicLayer {
   readonly #repairTimes = new Map<string, number>()
   /** Topic-key problems reported so far (reason and topic): each once. */
   readonly #keyProblems = new Set<string>()
-  readonly #onKeyProblem: (error: TopicKeyError, sender: string) => void
+  /** Reports a topic-key problem; false when it could not be reported (then it is reported the next time). */
+  readonly #onKeyProblem: (error: TopicKeyError, sender: string) => boolean
   readonly #counts = zeroStats()
   #summary: Uint8Array = EMPTY
   #summaryQueued = false
@@ -113,7 +114,7 @@ export class TopicLayer {
     options: ResolvedTopicOptions,
     limits: TopicLayerLimits,
     onError: (err: unknown) => void,
-    onKeyProblem: (error: TopicKeyError, sender: string) => void = () => {},
+    onKeyProblem: (error: TopicKeyError, sender: string) => boolean = () => true,
   ) {
     this.#onKeyProblem = onKeyProblem
     this.#t = transport
@@ -175,8 +176,10 @@ export class TopicLayer {
     this.#local.next(topic, o.type, o.depth)
     this.#counts.topicPublished++
     const now = performance.now()
-    // History keeps what goes on the wire: sealed records stay sealed for late joiners and caches.
-    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, fields, o.depth)
+    // History keeps what goes on the wire: sealed records stay sealed for late joiners and caches (a cleared retained
+    // value is kept as cleared, so that it clears).
+    const kept = sealed && payload.length === 0 && retain ? record : fields
+    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, kept, o.depth)
     this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
     if (this.#subs.size > 0) {
       this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
@@ -346,9 +349,22 @@ export class TopicLayer {
   }
 
   /** Caches (if asked to), orders and de-duplicates a received publication. */
-  #take(item: Pending, depth: number, now: number): void {
+  #take(received: Pending, depth: number, now: number): void {
+    let item = received
+    let stored = received.record
+    if (this.#o.keys.covers(item.topic)) {
+      // This endpoint has the topic's key: what does not open is dropped before it is kept or takes its number.
+      const plain = this.#open(item)
+      if (plain === undefined) return
+      const r = item.record
+      const { seq, timestamp, lifespanMs, retain, codec } = r
+      const record = { seq, timestamp, lifespanMs, retain, sealed: false, codec, payload: plain }
+      const { publisher, from, topic, type, expiresAt, reliable, replayed, sender } = item
+      item = pending(publisher, from, topic, type, record, expiresAt, reliable, replayed, sender)
+      if (plain.length === 0 && r.retain) stored = record // a cleared retained value is kept as cleared
+    }
     if (this.#caches(item.topic)) {
-      this.#store(item.publisher, item.topic, item.type, depth, item.record, this.#o.cacheDepth)
+      this.#store(item.publisher, item.topic, item.type, depth, stored, this.#o.cacheDepth)
     }
     const verdict = this.#tracker.accept(item.publisher, item.topic, item.record.seq, item, now)
     if (verdict === 'deliver') this.#dispatch(item, now)
@@ -384,8 +400,9 @@ export class TopicLayer {
       return
     }
     const nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
-    const keyed = item.record.sealed === true || (!this.#o.keys.empty && item.from !== this.#t.id)
-    const open = keyed ? (p: Pending) => this.#open(p) : undefined
+    // Sealed ones (kept sealed in history and cache) are opened for the subscriptions; what came from the network on a
+    // topic this endpoint has a key for was checked when it arrived (`#take`).
+    const open = item.record.sealed === true ? (p: Pending) => this.#open(p) : undefined
     deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf, open)
   }
 
@@ -409,8 +426,7 @@ export class TopicLayer {
     else this.#counts.topicUnsealed++
     const once = `${result}\n${item.topic}`
     if (!this.#keyProblems.has(once) && this.#keyProblems.size < MAX_KEY_PROBLEMS) {
-      this.#keyProblems.add(once)
-      this.#onKeyProblem(new TopicKeyError(item.topic, publisher, result), item.sender)
+      if (this.#onKeyProblem(new TopicKeyError(item.topic, publisher, result), item.sender)) this.#keyProblems.add(once)
     }
     return undefined
   }

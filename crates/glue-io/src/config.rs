@@ -59,7 +59,8 @@ pub struct IoConfig {
     /// After any activity the I/O thread keeps polling without sleeping for this long, trading CPU for
     /// latency (like `SO_BUSY_POLL`). Default 0 (off).
     pub busy_poll: Duration,
-    /// Sealing with network keys (see [`glue_proto::seal`]). Default None: plain datagrams.
+    /// Sealing with network keys (see [`glue_proto::seal`]); its boot ID is drawn afresh at every open. Default None:
+    /// plain datagrams.
     pub seal: Option<glue_proto::seal::SealConfig>,
 }
 
@@ -104,7 +105,12 @@ impl IoConfig {
         core.incarnation = self.incarnation;
         core.seed = self.seed;
         core.reliable = self.reliable;
-        core.seal = self.seal.clone();
+        // A fresh boot ID for every core, whatever the configuration says: reusing a configuration must never reuse
+        // (key, sender, boot), whose counter starts at 1 again (nonce reuse).
+        core.seal = self.seal.clone().map(|mut seal| {
+            seal.boot_id = glue_proto::seal::random_boot_id();
+            seal
+        });
         core
     }
 

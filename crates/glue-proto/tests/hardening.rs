@@ -201,3 +201,44 @@ fn an_announced_period_counts_as_at_most_a_minute() {
     net.run_for(MAX_ANNOUNCE_PERIOD.mul_f64(multiplier) + Duration::from_secs(1));
     assert_eq!(net.nodes[0].core.peers().count(), 0, "expired after the capped lease");
 }
+
+#[test]
+fn a_receiver_more_than_a_window_behind_where_its_channel_resumes_is_stepped_forward() {
+    // A expires B after 300 ms of silence; B would wait 10 s. Meanwhile A queued far more than a window (4096
+    // fragments) for B: when B is back, A's new channel continues after all of them, more than a window beyond B.
+    let mut net = Net::new(12, Faults::default());
+    for (i, multiplier) in [(0, 3.0), (1, 100.0)] {
+        let mut c = net.config(i);
+        c.expiry_multiplier = multiplier;
+        net.add(c);
+    }
+    net.run_for(Duration::from_millis(50));
+    let b = net.nodes[1].core.id();
+    send(&mut net, 0..10, false);
+    net.run_for(Duration::from_millis(20));
+    net.faults = Faults { loss: 1.0, ..Faults::default() };
+    let now = net.now;
+    for k in 10..6010u32 {
+        let deadline = Some(Duration::from_millis(200));
+        net.nodes[0].core.send_reliable(now, b, k.to_le_bytes().to_vec(), Some(k as u64), deadline).unwrap();
+    }
+    net.run_for(Duration::from_secs(1));
+    assert!(!net.nodes[0].core.peers().any(|p| p.id == b), "A expired B");
+    net.faults = Faults::default();
+    net.run_for(Duration::from_millis(300));
+    assert!(net.nodes[0].core.peers().any(|p| p.id == b), "A found B again");
+    send(&mut net, 10_000..10_050, false);
+    net.run_for(Duration::from_secs(2));
+    let got = received(&net, 1);
+    assert!(got.starts_with(&(0..10).collect::<Vec<_>>()));
+    assert!(
+        got.ends_with(&(10_000..10_050).collect::<Vec<_>>()),
+        "the new messages arrive: {:?}",
+        &got[got.len().saturating_sub(5)..]
+    );
+    assert_eq!(
+        failed_tokens(&net, 0).len(),
+        6000,
+        "those queued while B was away failed, none was lost silently"
+    );
+}

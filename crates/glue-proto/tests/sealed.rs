@@ -139,7 +139,7 @@ fn replayed_datagrams_are_never_accepted_also_after_the_sender_restarted() {
     let b = net.nodes[1].core.id();
     let now = net.now;
     net.nodes[0].core.send_reliable(now, b, message(9999), None, None).unwrap();
-    net.run_for(Duration::from_millis(100));
+    net.run_for(Duration::from_secs(1)); // 5 % loss: time for a retransmission or two
     assert_eq!(net.counters(1, 0).last(), Some(&9999));
 }
 
@@ -370,4 +370,78 @@ fn random_and_mutated_sealed_datagrams_never_panic_also_from_a_buggy_key_holder(
         "{s:?}"
     );
     assert!(net.nodes[1].core.reliable_memory() <= net.nodes[1].core.config().reliable.max_receive_memory);
+}
+
+#[test]
+fn a_slow_path_still_completes_the_handshake() {
+    // 80 ms each way: challenges are re-sent every 50 ms, but with the same cookie, so the first answer counts.
+    let mut net = Net::new(21, Faults { delay: Duration::from_millis(80), ..Faults::default() });
+    for i in 0..2 {
+        let c = sealed_config(&net, i, &[key(1)], 0xb0 + i as u64);
+        net.add(c);
+    }
+    let b = net.nodes[1].core.id();
+    for _ in 0..20 {
+        if net.fully_discovered() {
+            break;
+        }
+        let _ = net.nodes[0].core.broadcast(b"keeps the path busy");
+        net.run_for(Duration::from_millis(50));
+    }
+    assert!(net.fully_discovered(), "verified over a 160 ms round trip");
+    let now = net.now;
+    net.nodes[0].core.send_reliable(now, b, message(1), None, None).unwrap();
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(net.counters(1, 0), vec![1]);
+}
+
+#[test]
+fn replays_to_a_receiver_that_restarted_are_not_accepted() {
+    let mut net = keyed_net(22, 3, &[key(1)]);
+    net.capture = Some(Vec::new());
+    traffic(&mut net, 0..200);
+    settle(&mut net);
+    let captured = net.capture.take().unwrap();
+    // Node 1 restarts: it knows nothing of anyone's windows any more.
+    let mut c = sealed_config(&net, 1, &[key(1)], 0xb007_2222);
+    c.incarnation = 0x2222;
+    net.restart(1, c);
+    net.run_for(Duration::from_millis(500));
+    assert!(net.fully_discovered());
+    let before = seen(&net);
+    let to_restarted: Vec<_> = captured.iter().filter(|(to, _, _)| *to == 1).cloned().collect();
+    replay_all(&mut net, &to_restarted);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(seen(&net), before, "the other nodes' recorded datagrams are not taken for new ones");
+    assert!(net.nodes[1].core.stats().dropped_replay > 0);
+}
+
+#[test]
+fn a_recorded_announcement_sent_from_elsewhere_does_not_move_a_peer_but_a_real_move_does() {
+    let mut net = keyed_net(23, 2, &[key(1)]);
+    // Node 1 misses a few of node 0's announcements (the attacker, who recorded them, can send them first).
+    net.capture = Some(Vec::new());
+    net.nodes[1].up = false;
+    net.run_for(Duration::from_millis(300));
+    net.nodes[1].up = true;
+    let captured = net.capture.take().unwrap();
+    let a = net.nodes[0].core.id();
+    let address = |net: &Net| net.nodes[1].core.peers().find(|p| p.id == a).map(|p| p.address);
+    let before = address(&net);
+    let elsewhere = Net::addr_of(7);
+    for (to, _, bytes) in captured.iter().filter(|(to, from, _)| *to == 1 && *from == Net::addr_of(0)) {
+        net.inject(*to, elsewhere, bytes);
+    }
+    net.run_for(Duration::from_millis(300));
+    assert_eq!(address(&net), before, "the peer did not move");
+    assert!(!net.nodes[1].events.iter().any(|e| matches!(e, Event::PeerChanged(_) | Event::PeerDown { .. })));
+    // Node 0 really moves: it answers the challenge at its new address, and then it moves.
+    let new = std::net::SocketAddr::new(Net::addr_of(8).ip(), Net::addr_of(0).port()); // same port, another IP
+    net.nodes[0].addr = new;
+    net.run_for(Duration::from_millis(500));
+    assert_eq!(address(&net), Some(new), "the move was verified and followed");
+    let now = net.now;
+    net.nodes[1].core.send_reliable(now, a, message(5), None, None).unwrap();
+    net.run_for(Duration::from_millis(500));
+    assert_eq!(net.counters(0, 1).last(), Some(&5), "and reached there");
 }

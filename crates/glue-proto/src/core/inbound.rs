@@ -51,7 +51,7 @@ impl Core {
             Err(_) => return self.stats.dropped_malformed += 1,
         };
         if self.admits(header.network_id, header.source) {
-            self.process(now, from, header.source, reader);
+            self.process(now, from, header.source, reader, false);
         }
     }
 
@@ -69,7 +69,16 @@ impl Core {
     }
 
     /// Dispatches the submessages of an authentic (or, without keys, any well-formed) datagram from `source`.
-    pub(super) fn process(&mut self, now: Instant, from: SocketAddr, source: EndpointId, reader: Reader<'_>) {
+    /// `proven`: the datagram answered a challenge of ours (its sender is live at `from`), as does one whose RESPONSE
+    /// comes before its other submessages.
+    pub(super) fn process(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        source: EndpointId,
+        reader: Reader<'_>,
+        mut proven: bool,
+    ) {
         let mut accepted = match self.peers.touch(now, source) {
             None => None,
             Some(Touch::Accepted) => Some(true),
@@ -89,7 +98,7 @@ impl Core {
             exchanged |= kind as u8 >= SubmessageKind::Data as u8 && accepted == Some(true);
             let result = match kind {
                 SubmessageKind::Announce => Announce::decode(body).map(|a| {
-                    self.on_announce(now, from, source, &a);
+                    self.on_announce(now, from, source, &a, proven);
                     accepted = self.peers.state(source);
                 }),
                 SubmessageKind::Bye => {
@@ -106,8 +115,8 @@ impl Core {
                     Cookie::decode(body).map(|c| self.answer_challenge(now, from, source, c))
                 }
                 SubmessageKind::Response => Cookie::decode(body).map(|c| {
-                    // A verified sender's answer needs nothing more (see `secure.rs`); used up if it was expected.
-                    self.take_response(now, source, c);
+                    // A verified sender's answer proves it is live at `from` (see `secure.rs`); used up if expected.
+                    proven |= self.take_response(now, source, c);
                 }),
                 _ if accepted != Some(true) => {
                     // Everything else needs an accepted peer.

@@ -89,6 +89,9 @@ pub struct Core {
     recv_memory: usize,
     /// The extension area sent in every announcement (see [`Core::set_announce_extension`]).
     announce_extensions: Vec<u8>,
+    /// Unsolicited unicast answers (to newcomers' announcements, challenges, to be challenged): spoofed sources must
+    /// not turn this endpoint into a reflector. 256 at once, 1000 a second.
+    replies: Budget,
     /// Sealing, when the core has network keys.
     seal: Option<Seal>,
     /// A copy of a sealed datagram handed over read-only, to be opened in place (reused).
@@ -100,8 +103,35 @@ pub struct Core {
 struct Seal {
     sealer: Sealer,
     opener: Opener,
-    /// Cookies of the boot handshake (unpredictable to anyone without the key, who never sees them).
-    cookies: Rng,
+}
+
+/// A token bucket: at most `burst` at once, `rate` a second on average.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    tokens: f64,
+    burst: f64,
+    rate: f64,
+    at: Option<Instant>,
+}
+
+impl Budget {
+    pub(crate) fn new(burst: f64, rate: f64) -> Self {
+        Budget { tokens: burst, burst, rate, at: None }
+    }
+
+    /// Takes a token if there is one.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        if let Some(at) = self.at {
+            self.tokens =
+                (self.tokens + now.saturating_duration_since(at).as_secs_f64() * self.rate).min(self.burst);
+        }
+        self.at = Some(now);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 impl Core {
@@ -112,7 +142,6 @@ impl Core {
             sealer: Sealer::new(c, config.network_id, config.id),
             // Senders verified at most: every peer and a margin (a forgotten one is challenged again).
             opener: Opener::new(config.network_id, c.keys.clone(), config.max_peers + 64),
-            cookies: Rng::new(config.seed ^ c.boot_id ^ 0xc00c_1e5e_ed00_0000),
         });
         let outbox = match &seal {
             Some(s) => Outbox::new(s.sealer.header_template(), TAG_LEN, config.max_datagram_size),
@@ -142,6 +171,7 @@ impl Core {
             ack_scratch: Ack::default(),
             recv_memory: 0,
             announce_extensions: Vec::new(),
+            replies: Budget::new(256.0, 1000.0),
             seal,
             scratch: Vec::new(),
             config,

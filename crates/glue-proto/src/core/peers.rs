@@ -15,12 +15,24 @@ impl Core {
         from: SocketAddr,
         source: EndpointId,
         a: &Announce<'_>,
+        proven: bool,
     ) {
         self.stats.announcements_received += 1;
+        let mut address = SocketAddr::new(from.ip(), a.unicast_port);
+        if self.seal.is_some() && !proven {
+            // The source address is not sealed: a recorded announcement sent again from elsewhere must not move a
+            // peer. A sealed peer moves once it answered a challenge at its new address.
+            let known =
+                self.peers.entry_address(source).filter(|(_, incarnation)| *incarnation == a.incarnation);
+            if let Some((old, _)) = known.filter(|(old, _)| *old != address) {
+                self.challenge(now, from, source);
+                address = old;
+            }
+        }
         let info = PeerInfo {
             id: source,
             name: a.name.to_owned(),
-            address: SocketAddr::new(from.ip(), a.unicast_port),
+            address,
             // Counted as at most a minute (a longer one would let one announcement hold a slot for long).
             announce_period: Duration::from_millis(a.period_ms as u64)
                 .min(crate::discovery::MAX_ANNOUNCE_PERIOD),
@@ -60,7 +72,9 @@ impl Core {
         }
         let address = info.address;
         self.peers.insert(now, info);
-        self.queue_announce(address);
+        if self.replies.take(now) {
+            self.queue_announce(address);
+        }
     }
 
     /// A newcomer's second datagram arrived: it is admitted (reported up, or rejected by the name-clash rule) and

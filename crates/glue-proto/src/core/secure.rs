@@ -26,7 +26,7 @@ impl Core {
             Err(OpenError::UnknownKey) => self.stats.dropped_unknown_key += 1,
             Err(OpenError::Unauthenticated) => self.stats.dropped_unauthenticated += 1,
             Err(OpenError::Replay) => self.stats.dropped_replay += 1,
-            Ok((true, plain)) => self.process(now, from, header.source, Reader::new(&datagram[plain])),
+            Ok((true, plain)) => self.process(now, from, header.source, Reader::new(&datagram[plain]), false),
             Ok((false, plain)) => self.handshake(now, from, &header, &datagram[plain]),
         }
     }
@@ -57,14 +57,17 @@ impl Core {
         seal.opener.verify(header);
         self.stats.senders_verified += 1;
         // Its CHALLENGE is answered already (rate limit) and its RESPONSE used up: the rest is processed as usual.
-        self.process(now, from, source, Reader::new(plain));
+        self.process(now, from, source, Reader::new(plain), true);
     }
 
-    /// Sends `source` a challenge unless one is outstanding.
-    fn challenge(&mut self, now: Instant, to: SocketAddr, source: EndpointId) {
+    /// Challenges `source` at `to`: the outstanding cookie again, or a new one (at most every 50 ms per sender, and
+    /// within the endpoint's budget of unsolicited answers).
+    pub(super) fn challenge(&mut self, now: Instant, to: SocketAddr, source: EndpointId) {
         let seal = self.seal.as_mut().expect("sealed");
-        let cookie = seal.cookies.next_u64();
-        if let Some(cookie) = seal.opener.challenge(now, source, cookie) {
+        if let Some(cookie) = seal.opener.challenge(now, source, crate::seal::keys::random_u64) {
+            if !self.replies.take(now) {
+                return;
+            }
             let kind = SubmessageKind::Challenge as u8;
             self.outbox.push(to, kind, 0, Cookie::LEN, |o| Cookie(cookie).encode(o));
             self.stats.challenges_sent += 1;
@@ -80,7 +83,7 @@ impl Core {
         cookie: Cookie,
     ) {
         let Some(seal) = self.seal.as_mut() else { return };
-        if !seal.opener.may_answer(now, source) {
+        if !seal.opener.may_answer(now, source) || !self.replies.take(now) {
             return;
         }
         self.outbox.push(to, SubmessageKind::Response as u8, 0, Cookie::LEN, |o| cookie.encode(o));

@@ -230,6 +230,11 @@ impl PeerTable {
         self.peers.get(&id).map(|e| e.info.clone())
     }
 
+    /// The address and incarnation of any entry (on probation, accepted or rejected).
+    pub fn entry_address(&self, id: EndpointId) -> Option<(SocketAddr, u32)> {
+        self.peers.get(&id).map(|e| (e.info.address, e.info.incarnation))
+    }
+
     /// An accepted peer by ID.
     pub fn get(&self, id: EndpointId) -> Option<&PeerInfo> {
         self.peers.get(&id).filter(|e| e.accepted()).map(|e| &e.info)

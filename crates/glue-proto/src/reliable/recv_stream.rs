@@ -253,7 +253,7 @@ impl RecvStream {
     ///
     /// Numbers from the wire are checked before they move anything, so that one forged or corrupt heartbeat cannot
     /// kill the stream: a skip beyond the receive window is refused (a sender never skips further: it moves `first`
-    /// at most a window past what the receiver acknowledged); a direct heartbeat re-synchronises a stream that has
+    /// at most a window past where the receiver reported to be, and steps a lagging receiver on a window at a time); a direct heartbeat re-synchronises a stream that has
     /// taken nothing since it was synchronised (a forged start is corrected by the sender's next direct heartbeat).
     /// A stream pushed ahead of its sender (a forged skip within the window) is healed by the sender, which sees
     /// the receiver's ACKs acknowledge more than it sent (see `SendChannel::on_ack`).

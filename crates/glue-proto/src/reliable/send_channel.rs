@@ -46,7 +46,15 @@ struct Track {
     largest: u64,
     /// Since when this receiver's ACKs say it is ahead of what was sent (see `SendChannel::on_ack`).
     ahead_since: Option<Instant>,
+    /// The `next` of this receiver's latest ACK (where its stream really is; below `cum` when it lags behind a start
+    /// it was told, e.g. a channel that resumed after one side forgot the other).
+    reported: u64,
+    /// When a direct heartbeat last stepped this receiver forward (at most every `STEP_INTERVAL`).
+    stepped_at: Option<Instant>,
 }
+
+/// A receiver that lags behind where its channel starts is stepped forward a window at a time, at most this often.
+const STEP_INTERVAL: Duration = Duration::from_millis(5);
 
 /// A receiver whose ACKs say it received, in order, more than was sent (its stream was pushed ahead by a forged
 /// heartbeat or fragment) is resynchronised once this has lasted this long (a restart race settles sooner).
@@ -99,10 +107,10 @@ impl Track {
         seq < self.cum || self.acked.iter().any(|&(s, e)| s <= seq && seq < e)
     }
 
-    /// The furthest a heartbeat may tell this receiver to skip to: one window past what it acknowledged (it refuses
-    /// further skips, see `RecvStream::on_heartbeat`; a longer run of abandoned messages is skipped window by window).
+    /// The furthest a heartbeat may tell this receiver to skip to: one window past where it reported to be (it refuses
+    /// further skips, see `RecvStream::on_heartbeat`; a longer run is skipped window by window, one per round trip).
     fn skip_limit(&self) -> u64 {
-        self.cum.saturating_add(self.window.max(1) as u64)
+        self.cum.min(self.reported).saturating_add(self.window.max(1) as u64)
     }
 }
 
@@ -243,7 +251,19 @@ impl SendChannel {
         }
         let window = ctx.limits.recv_window;
         let cum = self.next_assign;
-        self.tracks.push(Track { peer, addr, cum, acked: Vec::new(), window, largest: 0, ahead_since: None });
+        let acked = Vec::new();
+        let t = Track {
+            peer,
+            addr,
+            cum,
+            acked,
+            window,
+            largest: 0,
+            ahead_since: None,
+            reported: cum,
+            stepped_at: None,
+        };
+        self.tracks.push(t);
         self.direct_heartbeat(ctx, self.tracks.len() - 1);
     }
 
@@ -397,8 +417,8 @@ impl SendChannel {
         if ack.next > self.next_send {
             // The receiver says it took, in order, what was never sent: forged, or its stream was pushed ahead.
             let t = &mut self.tracks[ti];
-            if ack.next - self.next_send > ctx.limits.recv_window as u64 {
-                return false; // far beyond anything plausible: refused
+            if ack.next - self.next_send > t.window.max(1) as u64 {
+                return false; // beyond anything one skip could explain: refused
             }
             let since = *t.ahead_since.get_or_insert(ctx.now);
             if ctx.now.saturating_duration_since(since) < AHEAD_GRACE {
@@ -417,7 +437,14 @@ impl SendChannel {
         let t = &mut self.tracks[ti];
         t.window = ack.window;
         t.ahead_since = None;
+        t.reported = ack.next;
         let progress = ack.next > t.cum;
+        // Behind where it should be (a stale ACK, or a stream that refused a skip of more than a window): step it on.
+        let step = ack.next < t.cum.max(self.base)
+            && t.stepped_at.is_none_or(|at| ctx.now.saturating_duration_since(at) >= STEP_INTERVAL);
+        if step {
+            t.stepped_at = Some(ctx.now);
+        }
         // RTT sample: only when the receiver's top is new and was sent once (QUIC's rule: a cumulative
         // ACK after a repair would otherwise measure the repair, not the path).
         if !clamped && ack.top > t.largest {
@@ -443,7 +470,7 @@ impl SendChannel {
                 last.1 = last.1.min(limit);
             }
         }
-        if sync {
+        if sync || step {
             self.direct_heartbeat(ctx, ti);
         }
         // Any ACK shows the receiver is alive: losses are random, not congestion, so keep the timer short.
@@ -493,7 +520,7 @@ impl SendChannel {
             self.next_assign = next;
         }
         let t = &mut self.tracks[ti];
-        (t.cum, t.ahead_since) = (next, None);
+        (t.cum, t.ahead_since, t.reported) = (next, None, next);
         t.acked.clear();
         self.finish_messages(ctx, 0..self.messages.len());
     }

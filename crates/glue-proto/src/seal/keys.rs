@@ -140,6 +140,11 @@ pub(crate) fn sender_cipher(
 
 /// A random boot ID from the operating system's generator (a fresh one per start keeps nonces unique).
 pub fn random_boot_id() -> u64 {
+    random_u64()
+}
+
+/// A random u64 from the operating system's generator (boot IDs, challenge cookies).
+pub(crate) fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     SystemRandom::new().fill(&mut b).expect("the operating system's random generator works");
     u64::from_le_bytes(b)

@@ -29,7 +29,8 @@ pub struct SealConfig {
     pub keys: Vec<NetworkKey>,
     /// The AEAD this endpoint seals with (receivers accept every suite). Default AES-256-GCM.
     pub suite: Suite,
-    /// Random per start of the endpoint (never reused: together with the counter it keeps nonces unique).
+    /// Random per start of the endpoint: never reuse one with the same keys and endpoint ID (together with the counter
+    /// it keeps nonces unique; a configuration given to a second core needs a new one — glue-io draws one per open).
     pub boot_id: u64,
 }
 

@@ -52,7 +52,8 @@ pub(crate) struct Opener {
     keys: Vec<NetworkKey>,
     senders: HashMap<EndpointId, SenderState>,
     max_senders: usize,
-    pending: HashMap<EndpointId, (u64, Instant)>,
+    /// Outstanding challenges: cookie, when issued, when last sent.
+    pending: HashMap<EndpointId, (u64, Instant, Instant)>,
     answered: HashMap<EndpointId, Instant>,
     tick: u64,
 }
@@ -182,23 +183,38 @@ impl Opener {
         self.senders.insert(h.source, state);
     }
 
-    /// The cookie to challenge `source` with now, if it is due (else None: a challenge is outstanding).
-    pub(crate) fn challenge(&mut self, now: Instant, source: EndpointId, cookie: u64) -> Option<u64> {
-        if let Some((_, at)) = self.pending.get(&source) {
-            if now.saturating_duration_since(*at) < CHALLENGE_INTERVAL {
-                return None;
+    /// The cookie to challenge `source` with now, if a challenge is due (at most every 50 ms): the outstanding one
+    /// while it is valid (so that a slow answer still counts), else a new one from `fresh`.
+    pub(crate) fn challenge(
+        &mut self,
+        now: Instant,
+        source: EndpointId,
+        fresh: impl FnOnce() -> u64,
+    ) -> Option<u64> {
+        let since = |at: Instant| now.saturating_duration_since(at);
+        let cookie = match self.pending.get(&source) {
+            Some((_, _, sent)) if since(*sent) < CHALLENGE_INTERVAL => return None,
+            Some((cookie, issued, _)) if since(*issued) < CHALLENGE_TIMEOUT => {
+                let (cookie, issued) = (*cookie, *issued);
+                self.pending.insert(source, (cookie, issued, now));
+                return Some(cookie);
             }
-        } else {
-            make_room(&mut self.pending, |(_, at)| *at);
-        }
-        self.pending.insert(source, (cookie, now));
+            Some(_) => fresh(),
+            None => {
+                make_room(&mut self.pending, |(_, issued, _)| *issued);
+                fresh()
+            }
+        };
+        self.pending.insert(source, (cookie, now, now));
         Some(cookie)
     }
 
     /// Whether `cookie` answers the challenge outstanding for `source` (used up if so).
     pub(crate) fn take_response(&mut self, now: Instant, source: EndpointId, cookie: u64) -> bool {
         match self.pending.get(&source) {
-            Some((c, at)) if *c == cookie && now.saturating_duration_since(*at) < CHALLENGE_TIMEOUT => {
+            Some((c, issued, _))
+                if *c == cookie && now.saturating_duration_since(*issued) < CHALLENGE_TIMEOUT =>
+            {
                 self.pending.remove(&source);
                 true
             }
