@@ -95,8 +95,10 @@ async function runGlue() {
   await step('lat64busySplit', () => glue.latency(64, { ...o, pin: 'split', busyPollUs: 200 }));
   await step('large', () => glue.throughput('reliable', 1 << 20, { ...o, outstanding: 8 }));
   // With a network key (every datagram sealed, AES-256-GCM) against without: measured in alternation, five rounds,
-  // medians compared, so that the machine's drift between runs does not pass for the cost of sealing. Round trips
-  // on two CPUs (taskset 0/1): unpinned ones swing by tens of µs from run to run here, far more than sealing costs.
+  // the best round of each compared (the fastest rate, the lowest round trip): interference from the rest of this
+  // shared machine only ever slows a round down, so the best one is the least disturbed, and the drift between runs
+  // does not pass for the cost of sealing. Round trips on two CPUs (taskset 0/1): unpinned ones swing by tens of µs
+  // from run to run here, far more than sealing costs.
   const networkKey = require('node:crypto').randomBytes(32).toString('hex');
   const pairs = { tput64: [[], []], lat64: [[], []], large: [[], []] };
   for (let round = 0; round < 5; round++) {
@@ -108,11 +110,11 @@ async function runGlue() {
       await step(`pair_large_${tag}_${round}`, async () => pairs.large[i].push(await glue.throughput('reliable', 1 << 20, { ...k, outstanding: 8 })));
     }
   }
-  const mid = (runs, field) => runs.slice().sort((a, b) => a[field] - b[field])[Math.floor(runs.length / 2)];
+  const best = (runs, field, sign) => runs.slice().sort((a, b) => sign * (b[field] - a[field]))[0];
   r.keyPairs = {
-    tput64: pairs.tput64.map((runs) => mid(runs, 'msgsPerSec')),
-    lat64: pairs.lat64.map((runs) => mid(runs, 'p50Us')),
-    large: pairs.large.map((runs) => mid(runs, 'msgsPerSec')),
+    tput64: pairs.tput64.map((runs) => best(runs, 'msgsPerSec', 1)),
+    lat64: pairs.lat64.map((runs) => best(runs, 'p50Us', -1)),
+    large: pairs.large.map((runs) => best(runs, 'msgsPerSec', 1)),
     runs: pairs,
   };
   [r.tput64key, r.lat64key, r.largeKey] = [r.keyPairs.tput64[1], r.keyPairs.lat64[1], r.keyPairs.large[1]];
@@ -177,7 +179,7 @@ function buildRows(g, peers) {
   ];
 }
 
-/** With a network key against without (medians of five alternating rounds): the targets of the sealing (issue 8). */
+/** With a network key against without (best of five alternating rounds): the targets of the sealing (issue 8). */
 function keyTable(g) {
   const p = g.keyPairs;
   if (!p) return '(no network-key measurements)';
