@@ -26,6 +26,7 @@ export const ErrorCode = {
   TOPIC_TYPE: 'ERR_GLUE_TOPIC_TYPE',
   /** A publication on a topic with a topic key could not be opened (no key, forged), or arrived unsealed. */
   TOPIC_KEY: 'ERR_GLUE_TOPIC_KEY',
+  PERSIST: 'ERR_GLUE_PERSIST',
 } as const
 
 /** One of the {@link ErrorCode} values. */
