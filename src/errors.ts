@@ -26,7 +26,14 @@ export const ErrorCode = {
   TOPIC_TYPE: 'ERR_GLUE_TOPIC_TYPE',
   /** A publication on a topic with a topic key could not be opened (no key, forged), or arrived unsealed. */
   TOPIC_KEY: 'ERR_GLUE_TOPIC_KEY',
+  /** A replicated object's disk store could not be read or written (`PersistError`). */
   PERSIST: 'ERR_GLUE_PERSIST',
+  /** A replicated object's name or key breaks the naming rules (`ModelNameError`). */
+  MODEL_NAME: 'ERR_GLUE_MODEL_NAME',
+  /** A quorum write was not held by enough endpoints in time, or asks for more than there are (`QuorumError`). */
+  QUORUM: 'ERR_GLUE_QUORUM',
+  /** Something waited for did not happen in time (`TimeoutError`, e.g. `synced()`). */
+  TIMEOUT: 'ERR_GLUE_TIMEOUT',
 } as const
 
 /** One of the {@link ErrorCode} values. */
@@ -137,10 +144,10 @@ export interface MissingReceiver {
   readonly name: string
 }
 
-/** How many receivers a {@link DeliveryError} message names before it says "and N more". */
+/** How many receivers a {@link DeliveryError} (or quorum) message names before it says "and N more". */
 const NAMED_IN_MESSAGE = 10
 
-function describeReceivers(missing: readonly MissingReceiver[]): string {
+export function describeReceivers(missing: readonly MissingReceiver[]): string {
   const named = missing.slice(0, NAMED_IN_MESSAGE).map(({ id, name }) => (name ? `${name} (${id})` : id))
   const more = missing.length - named.length
   return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ')

@@ -38,6 +38,10 @@ import {
 
 
 
+/** How `publishReserved` publishes. */
+const RESERVED_PUBLISH: PublishOptions = { reliable: true, codec: 'raw' }
+const RESERVED_NAME = { reserved: true }
+
 /** The empty interest summary (no subscriptions). */
 const EMPTY = new Uint8Array(0)
 /** Streams whose last repair request time is remembered at most (then forgotten all at once). */
@@ -134,8 +138,30 @@ export class TopicLayer {
 
   /** See `Endpoint.publish`. */
   publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void> {
+    return this.#publish(topic, value, options, false)
+  }
+
+  /**
+   * Publishes raw bytes reliably on a reserved (`$glue/...`) topic, without history: how the layers above (the model
+   * layer) use topics. Throws as `publish()` does.
+   */
+  publishReserved(topic: string, payload: Uint8Array): Promise<void> {
+    return this.#publish(topic, payload, RESERVED_PUBLISH, true) as Promise<void>
+  }
+
+  /** The IDs of the peers whose interest summaries may match `topic` (do not modify the array). */
+  interestedPeers(topic: string): readonly string[] {
+    return this.#interests.interested(topic)
+  }
+
+  /** True when peer `id`'s interest summary may match `topic`. */
+  peerWants(id: string, topic: string): boolean {
+    return this.#interests.mayWant(id, topic)
+  }
+
+  #publish(topic: string, value: unknown, options: PublishOptions | undefined, reserved: boolean): boolean | Promise<void> {
     if (this.#closed) throw new ClosedError()
-    validateTopicName(topic)
+    validateTopicName(topic, reserved ? RESERVED_NAME : undefined)
     const o = resolvePublishOptions(options)
     this.#local.check(topic, o.type)
     const payload = encodeValue(o.codec, topic, value as never)

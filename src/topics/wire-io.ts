@@ -79,6 +79,27 @@ export class Reader {
     return high * TWO_32 + this.#u32At(at)
   }
 
+  /**
+   * An unsigned LEB128 varint (7 bits per byte, low group first, high bit set on every byte but the last) of at
+   * most 8 bytes, i.e. below 2^56; values above 2^53 - 1, and overlong forms, are malformed.
+   */
+  varint(field: string): number {
+    const at = this.offset
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8(field)
+      value += (byte & 0x7f) * scale
+      if (byte < 0x80) {
+        if (byte === 0 && i > 0) throw new TopicWireError(`${field} is an overlong varint`, at)
+        if (value > Number.MAX_SAFE_INTEGER) throw new TopicWireError(`${field} above 2^53 - 1`, at)
+        return value
+      }
+      scale *= 128
+    }
+    throw new TopicWireError(`${field} is a varint longer than 8 bytes`, at)
+  }
+
   /** An endpoint ID: a u64 (little-endian), as 16 lowercase hex digits of its value. */
   id(field: string): string {
     const at = this.#need(8, field)
