@@ -2,7 +2,8 @@
  * glue: brokerless pub/sub for Node.js. Endpoints on a network find each other by multicast announcements and
  * exchange unicast and broadcast messages over UDP, best effort or reliable (acknowledged, repaired, exactly once
  * and in order, up to `maxMessageSize`); the sockets and protocol run in a Rust core. On top, topics: `publish()` and
- * `subscribe()` with MQTT wildcards, types, codecs, history for late joiners and repair after partitions. With a
+ * `subscribe()` with MQTT wildcards, types, codecs, history for late joiners and repair after partitions; on top of
+ * those, replicated state: `ep.map()`, `ep.counter()` and `ep.set()` merge writes from everywhere without conflicts. With a
  * `networkKey` every datagram is sealed (authenticated and encrypted; no forgeries, no replays); `topics.keys` seal
  * chosen topics end to end.
  *
@@ -55,3 +56,12 @@ export type { TopicStats } from './src/topics/stats'
 export { CodecError, TopicError, TopicKeyError, type TopicKeyReason, TopicTypeError, TopicWireError } from './src/topics/errors'
 export { type Codec, type CodecName, type CodecOption, customCodec, type CustomCodecSpec } from './src/topics/codec'
 export { matches as topicMatches, validateTopicFilter, validateTopicName } from './src/topics/topic-name'
+export { ReplicatedMap, type MapChange, type QuorumWriteOptions } from './src/model/replicated-map'
+export { ReplicatedCounter, type CounterChange } from './src/model/replicated-counter'
+export { ReplicatedSet, type SetChange } from './src/model/replicated-set'
+export { ReplicatedObject, type ChangeOrigin, type ChangesOptions, type ModelMember, type SyncedOptions } from './src/model/replicated-object'
+export type { FsyncOption, MapOptions, PersistOptions, ReplicaOptions, WriteOptions } from './src/model/options'
+export type { SetOptions } from './src/model/model-layer'
+export type { ModelCounts } from './src/model/stats'
+export { ModelNameError, QuorumError, TimeoutError } from './src/model/errors'
+export { PersistError } from './src/model/persist/errors'

@@ -21,6 +21,14 @@ import type { PublishOptions, SubscribeOptions } from './topics/options'
 import type { TopicStats } from './topics/stats'
 import type { Subscription } from './topics/subscription'
 import { TopicLayer } from './topics/topic-layer'
+import { ModelLayer, type SetOptions } from './model/model-layer'
+import { realClock } from './model/model-topics'
+import type { MapOptions, ReplicaOptions } from './model/options'
+import type { ReplicatedCounter } from './model/replicated-counter'
+import type { ReplicatedMap } from './model/replicated-map'
+import type { ReplicatedSet } from './model/replicated-set'
+import type { ModelCounts } from './model/stats'
+import { topicsAdapter } from './model/topics-adapter'
 import {
   type BestEffortSendOptions,
   checkSendOptions,
@@ -29,8 +37,8 @@ import {
   type SendOptions,
 } from './transport/send-options'
 
-/** Counters of the native core plus those of the TypeScript layer and the topic layer. All only grow. */
-export interface EndpointStats extends NativeStats, TopicStats {
+/** Counters of the native core plus those of the TypeScript layer, the topic layer and the model layer. All only grow. */
+export interface EndpointStats extends NativeStats, TopicStats, ModelCounts {
   /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
   droppedQueueFull: number
   /** Messages dropped because the accept filter rejected their sender. */
@@ -98,6 +106,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #status: Listeners<StatusEvent>
   readonly #reliable: ReliableSender
   readonly #topics: TopicLayer
+  readonly #model: ModelLayer
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
   /** Largest best-effort payload, bytes: the datagram less its header (16), the DATA submessage header (4) and
@@ -147,6 +156,7 @@ export class Endpoint implements AsyncDisposable {
       },
       status: (event) => {
         this.#topics.peerEvent(event)
+        this.#model.peerEvent(event)
         this.#status.emit(event)
       },
       delivered: (token) => this.#reliable.delivered(token),
@@ -186,6 +196,8 @@ export class Endpoint implements AsyncDisposable {
         return peer !== undefined
       },
     )
+    const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
+    this.#model = new ModelLayer(topicsAdapter(this.#topics, self), realClock, onError)
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({
       ...resolved.native,
@@ -367,6 +379,30 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Opens the replicated map `name`: every endpoint that opens the same name holds a replica, writes anywhere reach
+   * everyone as deltas, concurrent writes resolve the same way everywhere (last writer wins by hybrid logical clock,
+   * or `conflict: 'keep-all'`), a late joiner or a member back from a partition catches up with a digest exchange,
+   * and with `persist` the state survives restarts. See the README (Model) and {@link MapOptions}.
+   * @throws ModelNameError (invalid name, or already open here), InvalidOptionError, PersistError, ClosedError
+   */
+  map<V = unknown>(name: string, options?: MapOptions): Promise<ReplicatedMap<V>> {
+    this.#assertOpen()
+    return this.#model.map<V>(name, options)
+  }
+
+  /** Opens the replicated counter `name` (increments from every endpoint add up). Throws as `map()`. */
+  counter(name: string, options?: ReplicaOptions): Promise<ReplicatedCounter> {
+    this.#assertOpen()
+    return this.#model.counter(name, options)
+  }
+
+  /** Opens the replicated set `name` (observed-remove: concurrent add and delete, the add wins). Throws as `map()`. */
+  set<T = unknown>(name: string, options?: SetOptions): Promise<ReplicatedSet<T>> {
+    this.#assertOpen()
+    return this.#model.set<T>(name, options)
+  }
+
+  /**
    * Resolves once every reliable message sent so far is settled (acknowledged, failed or rejected), whatever is
    * sent meanwhile; at once if none is pending. Never rejects, except with `signal.reason` when aborted. Use it
    * before `close()` to let reliable messages finish, or to time a burst of sends.
@@ -409,6 +445,7 @@ export class Endpoint implements AsyncDisposable {
       reliableMessagesDeferred: this.#reliable.deferred,
       reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
       ...this.#topics.stats(),
+      ...this.#model.stats(),
     }
   }
 
@@ -429,6 +466,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.#model.close()
     this.#topics.close()
     this.#reliable.close()
     clearInterval(this.#keepAlive)
