@@ -100,6 +100,11 @@ export class SimNet {
     this.#o = { loss: 0, duplicate: 0, maxDelayMs: 5, skewMs: [], ...options }
   }
 
+  /** Changes the loss probability from now on (1: nothing arrives, yet peers stay up: a link that silently fails). */
+  setLoss(loss: number): void {
+    this.#o.loss = loss
+  }
+
   /** Adds a node (a new endpoint, or a restart of `id`). */
   add(id: string, name = id): SimNode {
     const skew = this.#o.skewMs.length === 0 ? 0 : this.#o.skewMs[this.nodes.length % this.#o.skewMs.length]

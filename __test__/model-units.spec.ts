@@ -1,0 +1,191 @@
+/**
+ * The model layer's parts and its errors at the call: causal contexts, the hybrid logical clock and the skew bound
+ * (entries from too far ahead are held, counted and applied later), names, keys, codecs and options checked with
+ * named errors, quorum writes (resolved, larger than the membership, deadline missed with the missing members
+ * listed) and `synced()` (resolved, timed out naming who), on the simulated network.
+ */
+import test from 'ava'
+
+import { ClosedError, ErrorCode, InvalidOptionError } from '../src/errors'
+import { CausalContext, MAX_RANGES, TooManyRangesError } from '../src/model/causal-context'
+import { ModelNameError, QuorumError, TimeoutError } from '../src/model/errors'
+import { HybridClock, hlcMillis, LOGICAL_PER_MS } from '../src/model/hlc'
+import { CodecError } from '../src/topics/errors'
+import { SimNet } from './helpers/model-sim'
+
+const id = (n: number): string => n.toString(16).padStart(16, '0')
+
+test('causal context: contiguous counters, ranges, merge, covers and lacking', (t) => {
+  const a = new CausalContext()
+  t.true(a.add(0, 1))
+  t.false(a.add(0, 1), 'a dot is added once')
+  a.add(0, 2)
+  a.add(0, 5)
+  t.is(a.contiguous(0), 2)
+  t.true(a.has(0, 5))
+  t.false(a.has(0, 3))
+  t.true(a.addRange(0, 3, 4))
+  t.is(a.contiguous(0), 5, 'a gap filled joins the ranges')
+  const b = new CausalContext()
+  b.addRange(0, 1, 9)
+  b.add(1, 1)
+  t.false(a.covers(b))
+  t.true(b.covers(a))
+  t.is(a.lacking(b), 5, 'a lacks 6..9 of origin 0 and 1 of origin 1')
+  t.true(a.merge(b))
+  t.true(a.equals(b))
+  t.false(a.merge(b), 'merging what is held changes nothing')
+  t.is(a.lacking(b), 0)
+  const c = a.clone()
+  c.add(2, 7)
+  t.false(a.equals(c), 'a clone is independent')
+})
+
+test('causal context: more than MAX_RANGES gaps are refused, not grown without bound', (t) => {
+  const c = new CausalContext()
+  t.throws(
+    () => {
+      for (let i = 0; i <= MAX_RANGES + 1; i++) c.add(0, 2 * i + 2)
+    },
+    { instanceOf: TooManyRangesError },
+  )
+})
+
+test('hybrid logical clock: monotonic, adopts the past and near future, refuses timestamps beyond the skew bound', (t) => {
+  let wall = 1_800_000_000_000
+  const clock = new HybridClock(() => wall, 60_000)
+  const a = clock.now()
+  const b = clock.now()
+  t.true(b > a, 'two timestamps of one millisecond still order')
+  t.is(hlcMillis(a), wall)
+  wall -= 5000 // the wall clock steps back: timestamps still grow
+  t.true(clock.now() > b)
+  const near = (wall + 30_000) * LOGICAL_PER_MS
+  t.true(clock.observe(near))
+  t.true(clock.now() > near, 'a timestamp observed within the bound orders later writes after it')
+  const far = (wall + 61_000) * LOGICAL_PER_MS
+  t.true(clock.tooFarAhead(far))
+  const before = clock.peek()
+  t.false(clock.observe(far), 'beyond the bound: not adopted')
+  t.is(clock.peek(), before)
+  wall += 2000
+  t.false(clock.tooFarAhead(far), 'once the wall clock is near, it is acceptable')
+})
+
+test('an entry from a clock too far ahead is held, counted, and applied when the wall clock reaches it', async (t) => {
+  const net = new SimNet(3, { skewMs: [0, 120_000] })
+  const a = net.add(id(1), 'A')
+  const b = net.add(id(2), 'B (clock 120 s ahead)')
+  const [ma, mb] = await Promise.all([a.layer.map<number>('skew', { maxSkewMs: 60_000 }), b.layer.map<number>('skew', { maxSkewMs: 60_000 })])
+  await net.runFor(100)
+  mb.set('x', 1)
+  await net.runFor(500)
+  t.is(ma.get('x'), undefined, 'held while more than 60 s ahead')
+  t.true(a.layer.stats().modelHeldAhead >= 1)
+  ma.set('x', 2) // A's write: its clock is behind B's, so B's later write must still win once applied
+  t.true(await net.runUntilTrue(() => ma.get('x') === 1 && mb.get('x') === 1, 120_000), 'applied once within the bound, and it wins')
+  t.true(net.now >= 60_000)
+  t.is(ma.stateHash(), mb.stateHash())
+  await Promise.all([ma.close(), mb.close()])
+  t.deepEqual(net.errors, [])
+})
+
+test('bad names, keys, values and options: named errors at the call', async (t) => {
+  const net = new SimNet(4)
+  const layer = net.add(id(1)).layer
+  for (const bad of ['', '$glue', 'a/+', 'a/#', 'a//b', '/a', 'a/', 'x'.repeat(201), 'a\0b', 42, null, undefined]) {
+    const err = await t.throwsAsync(async () => layer.map(bad as string), { instanceOf: ModelNameError }, `map name ${JSON.stringify(bad)}`)
+    t.is(err?.code, ErrorCode.MODEL_NAME)
+  }
+  await t.throwsAsync(async () => layer.counter('a/+'), { instanceOf: ModelNameError, message: /counter name/ })
+  await t.throwsAsync(async () => layer.set(''), { instanceOf: ModelNameError, message: /set name/ })
+  await t.throwsAsync(async () => layer.map('m', { digestIntervalMs: 0 }), { instanceOf: InvalidOptionError, message: /digestIntervalMs/ })
+  await t.throwsAsync(async () => layer.map('m', { conflict: 'first' as never }), { instanceOf: InvalidOptionError, message: /conflict/ })
+  await t.throwsAsync(async () => layer.map('m', { codec: 'nope' as never }), { instanceOf: InvalidOptionError, message: /codec/ })
+  await t.throwsAsync(async () => layer.map('m', { persit: 'dir' } as never), { instanceOf: InvalidOptionError, message: /persit/ })
+  await t.throwsAsync(async () => layer.map('m', { persist: '' }), { instanceOf: InvalidOptionError, message: /persist/ })
+
+  const m = await layer.map<unknown>('m', { codec: 'json' })
+  await t.throwsAsync(async () => layer.map('m'), { instanceOf: ModelNameError, message: /already open/ })
+  t.throws(() => m.set(7 as unknown as string, 1), { instanceOf: ModelNameError, message: /key/ })
+  t.throws(() => m.set('k'.repeat(4097), 1), { instanceOf: ModelNameError, message: /4096/ })
+  t.throws(() => m.set('\ud800', 1), { instanceOf: ModelNameError, message: /surrogate/ })
+  const circular: Record<string, unknown> = {}
+  circular.self = circular
+  t.throws(() => m.set('k', circular), { instanceOf: CodecError })
+  t.throws(() => m.set('k', 1n), { instanceOf: CodecError })
+  t.is(m.size, 0, 'nothing was written by a failed call')
+  t.throws(() => m.set('k', 1, { quorum: 0 }), { instanceOf: InvalidOptionError, message: /quorum/ })
+  t.throws(() => m.set('k', 1, { quorum: 'most' as never }), { instanceOf: InvalidOptionError, message: /quorum/ })
+  t.throws(() => m.set('k', 1, { quorum: 1, deadlineMs: -1 }), { instanceOf: InvalidOptionError, message: /deadlineMs/ })
+  t.throws(() => m.set('k', 1, { quorum: 2 }), { instanceOf: QuorumError, message: /larger than the membership/ })
+  t.is(m.size, 0, 'a quorum larger than the membership writes nothing')
+  await m.close()
+  t.throws(() => m.set('k', 1), { instanceOf: ClosedError })
+  const again = await layer.map('m')
+  t.truthy(again, 'a closed name can be opened again')
+  await again.close()
+})
+
+test('quorum writes resolve once enough members hold the change, or reject naming who did not', async (t) => {
+  const net = new SimNet(5, { maxDelayMs: 3 })
+  const nodes = [1, 2, 3].map((n) => net.add(id(n), `N${n}`))
+  const maps = await Promise.all(nodes.map((n) => n.layer.map<number>('q')))
+  await net.runUntilTrue(() => maps.every((m) => m.members().length === 2), 5000)
+  let done = false
+  const majority = maps[0].set('a', 1, { quorum: 'majority' }).then(() => (done = true))
+  t.true(await net.runUntilTrue(() => done, 5000), 'majority of 3 reached')
+  await majority
+  const all = maps[0].set('b', 2, { quorum: 3 })
+  await net.runFor(100)
+  await all
+  t.is(maps[2].get('b'), 2, 'with a quorum of every member, each holds the write when it resolves')
+
+  net.setLoss(1) // every message is lost from now on, though the members stay up
+  let failure: unknown
+  maps[0].set('c', 3, { quorum: 3, deadlineMs: 1000 }).catch((err) => (failure = err))
+  t.true(await net.runUntilTrue(() => failure !== undefined, 5000))
+  t.true(failure instanceof QuorumError)
+  const q = failure as QuorumError
+  t.is(q.code, ErrorCode.QUORUM)
+  t.is(q.required, 3)
+  t.is(q.acknowledged, 1)
+  t.deepEqual(q.missing.map((m) => m.id).sort(), [id(2), id(3)])
+  t.regex(q.message, /N2/)
+  t.is(maps[0].get('c'), 3, 'a write that missed its quorum stays written here')
+  await Promise.all(maps.map((m) => m.close()))
+})
+
+test('synced() resolves once caught up with every reachable member, and times out naming who it lacks', async (t) => {
+  const net = new SimNet(6, { maxDelayMs: 3 })
+  const a = net.add(id(1), 'A')
+  const ma = await a.layer.map<number>('s')
+  for (let i = 0; i < 500; i++) ma.set(`k${i}`, i)
+  await net.runFor(10)
+  const b = net.add(id(2), 'B')
+  const mb = await b.layer.map<number>('s')
+  let synced = false
+  mb.synced({ timeoutMs: 10_000 }).then(() => (synced = true))
+  t.true(await net.runUntilTrue(() => synced, 10_000))
+  t.is(mb.size, 500, 'a late joiner that is synced holds everything')
+  t.true(b.layer.stats().modelEntriesPulled >= 500)
+
+  net.setLoss(1)
+  ma.set('late', 1)
+  await net.runFor(10)
+  net.setLoss(0)
+  const c = net.add(id(3), 'C')
+  const mc = await c.layer.map<number>('s')
+  net.setLoss(1) // C knows of A and B (they are up) but hears nothing from them
+  let failure: unknown
+  mc.synced({ timeoutMs: 2000 }).catch((err) => (failure = err))
+  t.true(await net.runUntilTrue(() => failure !== undefined, 5000))
+  t.true(failure instanceof TimeoutError)
+  t.is((failure as TimeoutError).code, ErrorCode.TIMEOUT)
+  t.true((failure as TimeoutError).pending.length >= 1)
+  t.regex((failure as TimeoutError).message, /not caught up within 2000 ms/)
+  const closing = mc.synced({ timeoutMs: 60_000 })
+  await mc.close()
+  await t.throwsAsync(closing, { instanceOf: ClosedError })
+  await Promise.all([ma.close(), mb.close()])
+})
