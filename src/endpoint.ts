@@ -29,6 +29,10 @@ import type { ReplicatedMap } from './model/replicated-map'
 import type { ReplicatedSet } from './model/replicated-set'
 import type { ModelCounts } from './model/stats'
 import { topicsAdapter } from './model/topics-adapter'
+import { ConsensusLayer } from './consensus/consensus-layer'
+import type { ConsensusGroup } from './consensus/consensus-group'
+import type { ConsensusOptions } from './consensus/options'
+import type { ConsensusCounts } from './consensus/stats'
 import {
   type BestEffortSendOptions,
   checkSendOptions,
@@ -37,8 +41,8 @@ import {
   type SendOptions,
 } from './transport/send-options'
 
-/** Counters of the native core plus those of the TypeScript layer, the topic layer and the model layer. All only grow. */
-export interface EndpointStats extends NativeStats, TopicStats, ModelCounts {
+/** Counters of the native core plus those of the TypeScript layer, the topic layer, the model layer and consensus. All only grow. */
+export interface EndpointStats extends NativeStats, TopicStats, ModelCounts, ConsensusCounts {
   /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
   droppedQueueFull: number
   /** Messages dropped because the accept filter rejected their sender. */
@@ -107,6 +111,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #reliable: ReliableSender
   readonly #topics: TopicLayer
   readonly #model: ModelLayer
+  readonly #consensus: ConsensusLayer
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
   /** Largest best-effort payload, bytes: the datagram less its header (16), the DATA submessage header (4) and
@@ -157,6 +162,7 @@ export class Endpoint implements AsyncDisposable {
       status: (event) => {
         this.#topics.peerEvent(event)
         this.#model.peerEvent(event)
+        this.#consensus.peerEvent()
         this.#status.emit(event)
       },
       delivered: (token) => this.#reliable.delivered(token),
@@ -197,7 +203,9 @@ export class Endpoint implements AsyncDisposable {
       },
     )
     const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
-    this.#model = new ModelLayer(topicsAdapter(this.#topics, self), realClock, onError)
+    const modelTopics = topicsAdapter(this.#topics, self)
+    this.#model = new ModelLayer(modelTopics, realClock, onError)
+    this.#consensus = new ConsensusLayer({ ...modelTopics, peers: () => this.#peers.list() }, realClock, onError)
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({
       ...resolved.native,
@@ -403,6 +411,19 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Opens the consensus group `name` of `members` (endpoint names or IDs, this one among them): a Raft group (tikv's
+   * `raft` crate) over reliable publications, with a linearizable key-value store (`g.kv`), locks with fencing tokens,
+   * a replicated log (`propose` / `onApply`), leader election and membership changes. Every member must open it with
+   * the same `members`. See the README (Consensus) and {@link ConsensusOptions}.
+   * @throws NotMemberError (this endpoint is not in `members`), ModelNameError (invalid name, or already open here),
+   *   InvalidOptionError, ClosedError
+   */
+  consensus<V = unknown>(name: string, options: ConsensusOptions): Promise<ConsensusGroup<V>> {
+    this.#assertOpen()
+    return this.#consensus.consensus<V>(name, options)
+  }
+
+  /**
    * Resolves once every reliable message sent so far is settled (acknowledged, failed or rejected), whatever is
    * sent meanwhile; at once if none is pending. Never rejects, except with `signal.reason` when aborted. Use it
    * before `close()` to let reliable messages finish, or to time a burst of sends.
@@ -446,6 +467,7 @@ export class Endpoint implements AsyncDisposable {
       reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
       ...this.#topics.stats(),
       ...this.#model.stats(),
+      ...this.#consensus.stats(),
     }
   }
 
@@ -466,6 +488,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    this.#consensus.close()
     await this.#model.close()
     this.#topics.close()
     this.#reliable.close()

@@ -34,6 +34,16 @@ export const ErrorCode = {
   QUORUM: 'ERR_GLUE_QUORUM',
   /** Something waited for did not happen in time (`TimeoutError`, e.g. `synced()`). */
   TIMEOUT: 'ERR_GLUE_TIMEOUT',
+  /** A consensus group's operation found no reachable majority within its deadline (`QuorumLostError`). */
+  QUORUM_LOST: 'ERR_GLUE_QUORUM_LOST',
+  /** A lock's lease ran out, or it was taken over, before the holder released it (`LockLostError`). */
+  LOCK_LOST: 'ERR_GLUE_LOCK_LOST',
+  /** This endpoint is not (or no longer) a member of the consensus group (`NotMemberError`). */
+  NOT_MEMBER: 'ERR_GLUE_NOT_MEMBER',
+  /** Members of one consensus group were opened with different member lists (`MembershipMismatchError`). */
+  MEMBERSHIP_MISMATCH: 'ERR_GLUE_MEMBERSHIP_MISMATCH',
+  /** An operation that only the leader can do was asked of a follower (`NotLeaderError`; ordinary calls forward). */
+  NOT_LEADER: 'ERR_GLUE_NOT_LEADER',
 } as const
 
 /** One of the {@link ErrorCode} values. */

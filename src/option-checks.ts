@@ -64,3 +64,31 @@ export function checkString(source: Source, valid?: (text: string) => boolean, e
   if (valid !== undefined && !valid(source.value)) throw invalid(source, expected)
   return source.value
 }
+
+/** An integer range in `unit` (default ms), for {@link numberOption}. */
+export const intRange = (min: number, max: number, unit = 'ms'): Range => ({ min, max, integer: true, unit })
+
+/** `options[key]` checked against `range`; `fallback` when it is unset. */
+export function numberOption(options: Record<string, unknown>, key: string, fallback: number, range: Range): number {
+  const value = options[key]
+  return value === undefined ? fallback : checkNumber(explicit(key, value), range)
+}
+
+/** Throws InvalidOptionError for the first key of `options` that is not in `known` (`what`: e.g. 'map()'). */
+export function checkKnownKeys(options: Record<string, unknown>, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw invalid(explicit(key, options[key]), `no such option of ${what}`)
+  }
+}
+
+/** `options` as a record ({} when undefined); InvalidOptionError when it is not a plain object. */
+export function optionsObject(options: unknown, what: string): Record<string, unknown> {
+  if (options === undefined) return {}
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError(`Invalid options of ${what}: ${describe(options)} (expected an object)`, {
+      option: 'options',
+      value: options,
+    })
+  }
+  return options as Record<string, unknown>
+}

@@ -3,7 +3,7 @@
  * write ({@link WriteOptions}), with their validation. Bad values throw `InvalidOptionError` naming the option.
  */
 import { InvalidOptionError } from '../errors'
-import { checkNumber, describe, explicit, invalid } from '../option-checks'
+import { checkKnownKeys, explicit, intRange, invalid, numberOption, optionsObject } from '../option-checks'
 import { type Codec, type CodecOption, resolveCodec } from '../topics/codec'
 
 /** When a persistent replica's log reaches the disk; see `SnapshotLog` (default `{ intervalMs: 100 }`). */
@@ -90,29 +90,10 @@ export interface ResolvedMapOptions extends ResolvedReplicaOptions {
   mode: 'lww' | 'mv'
 }
 
-const range = (min: number, max: number, unit = 'ms') => ({ min, max, integer: true, unit })
-
-function num(options: Record<string, unknown>, key: string, fallback: number, r: ReturnType<typeof range>): number {
-  const value = options[key]
-  return value === undefined ? fallback : checkNumber(explicit(key, value), r)
-}
-
-function checkKnown(options: Record<string, unknown>, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw invalid(explicit(key, options[key]), `no such option of ${what}`)
-  }
-}
-
-function asObject(options: unknown, what: string): Record<string, unknown> {
-  if (options === undefined) return {}
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidOptionError(`Invalid options of ${what}: ${describe(options)} (expected an object)`, {
-      option: 'options',
-      value: options,
-    })
-  }
-  return options as Record<string, unknown>
-}
+const range = intRange
+const num = numberOption
+const checkKnown = checkKnownKeys
+const asObject = optionsObject
 
 const REPLICA_KEYS = ['persist', 'digestIntervalMs', 'tombstoneHorizonMs', 'maxSkewMs', 'queueLimit']
 

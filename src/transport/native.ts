@@ -27,7 +27,7 @@ let cached: NativeOpen | undefined
  * Where `binding.js` sits: the package root, which is two levels up from `src/transport/` when run from source and
  * three levels up from `dist/src/transport/` when compiled.
  */
-function bindingPath(): string {
+export function bindingPath(): string {
   const candidates = [join(__dirname, '..', '..', 'binding.js'), join(__dirname, '..', '..', '..', 'binding.js')]
   const found = candidates.find((candidate) => existsSync(candidate))
   if (found === undefined) {

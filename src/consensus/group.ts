@@ -1,0 +1,692 @@
+/**
+ * A consensus group on one endpoint: drives its Raft core (tikv's `raft` crate, native, sans-IO) with ticks and the
+ * members' messages, sends what the core hands out over reliable publications on the group's reserved topics,
+ * applies committed entries to the {@link ConsensusState} in log order, and settles the operations waiting for them.
+ *
+ * - **Proposals** of one event-loop turn go into one log entry (a batch). A member that is not the leader forwards
+ *   its batch to the leader (FORWARD); whoever proposed resolves its operation when it applies the entry itself, so a
+ *   write is visible to the writer's own reads at once. Operations not applied within an election timeout are sent
+ *   again (to the new leader, at once when the leader changes); sessions make a command take effect once.
+ * - **Linearizable reads** use Raft's ReadIndex (the leader confirms with a majority that it still leads, then the
+ *   reader waits until it applied that index): no clocks involved. All reads of one turn share one ReadIndex.
+ * - **Locks** are leases: the leader expires a lock whose holder did not renew it for its `ttlMs` (an EXPIRE entry);
+ *   the holder stops trusting it `ttlMs` after it asked, which is earlier.
+ * - **Events**: leader changes, members up and down (as peers), quorum reachable or lost, membership changes.
+ */
+import { randomBytes } from 'node:crypto'
+
+import { ClosedError } from '../errors'
+import type { MissingReceiver } from '../errors'
+import { AsyncQueue } from '../util/async-queue'
+import { Listeners } from '../util/listeners'
+import type { ModelClock, ModelTopics } from '../model/model-topics'
+import { type Command, commandArray, decodeBatch, encodeBatch, isBatch, Op } from './commands'
+import { MembershipMismatchError, NotLeaderError, NotMemberError, QuorumLostError } from './errors'
+import { groupIdOf, raftIdOf } from './ids'
+import type { NativeCommitted, NativeRaft, NativeRaftStatus, OpenRaft } from './native'
+import type { ResolvedConsensusOptions } from './options'
+import { type GroupMember, MemberRoutes } from './routes'
+import { ConsensusState, type Outcome } from './state-machine'
+import type { ConsensusCounts } from './stats'
+import { readGroupId, writeGroupId } from './group-id-file'
+import { decodeEnvelope, encodeEnvelope, groupTopics, Kind } from './wire'
+
+/** What the consensus layer needs from below: the model's topic interface plus the current peers. */
+export interface ConsensusNet extends ModelTopics {
+  /** The peers now (ID and name). */
+  peers(): readonly { id: string; name: string }[]
+}
+
+/** An event of a group. */
+export type ConsensusEvent =
+  | { type: 'leader-changed'; leader: GroupMember | undefined; term: number }
+  | { type: 'member-up' | 'member-down'; member: GroupMember }
+  | { type: 'quorum' | 'lost-quorum'; reachable: number; needed: number }
+  | { type: 'members-changed'; voters: GroupMember[] }
+  | { type: 'error'; error: MembershipMismatchError }
+
+/** A committed entry of `g.propose()`, as `onApply` sees it. */
+export interface AppliedEntry {
+  readonly index: number
+  readonly term: number
+  readonly data: Buffer
+}
+
+/** The result of an applied command. */
+export interface Applied {
+  readonly outcome: Outcome
+  readonly index: number
+  readonly term: number
+}
+
+/** A command without its session (the group adds it). */
+export type CommandBody = Command extends infer C ? (C extends { session: unknown } ? Omit<C, 'session'> : never) : never
+
+interface Pending {
+  readonly seq: number
+  readonly cmd: Command
+  readonly resolve: (applied: Applied) => void
+  readonly reject: (err: Error) => void
+  timer: unknown
+  sentAt: number
+}
+
+interface ReadBatch {
+  readonly ctx: Buffer
+  readonly waiters: { resolve: () => void; reject: (err: Error) => void; timer: unknown }[]
+  index: number | undefined
+  askedAt: number
+}
+
+/** Largest batch of commands in one entry, bytes (about). */
+const MAX_BATCH_BYTES = 256 * 1024
+
+/** The application's own state machine, for snapshots (see `ConsensusGroup.stateMachine`). */
+export interface UserStateMachine {
+  /** The state after the entries applied so far (it goes into a Raft snapshot). */
+  snapshot(): Uint8Array
+  /** Replaces the state with a snapshot's (a lagging member, or a restart from `dataDir`). */
+  restore(state: Uint8Array): void
+}
+
+/** See the module doc. */
+export class GroupCore {
+  readonly name: string
+  readonly state = new ConsensusState()
+  readonly routes = new MemberRoutes()
+  readonly selfRaftId: string
+  readonly #net: ConsensusNet
+  readonly #clock: ModelClock
+  readonly #o: ResolvedConsensusOptions
+  readonly #counts: ConsensusCounts
+  readonly #native: NativeRaft
+  readonly #topics: ReturnType<typeof groupTopics>
+  readonly #client: string
+  readonly #events: Listeners<ConsensusEvent>
+  readonly #applyListeners: Listeners<AppliedEntry>
+  readonly #outcomeListeners = new Set<(o: Outcome, index: number) => void>()
+  readonly #unsubscribe: (() => void)[] = []
+  readonly #pending = new Map<number, Pending>()
+  #queue: Pending[] = []
+  #seq = 0
+  #reads: ReadBatch[] = []
+  #turnRead: ReadBatch | undefined
+  #readCounter = 0
+  #groupId: string | undefined
+  #status: NativeRaftStatus
+  #applied = 0
+  #sinceSnapshot = 0
+  #kicked = false
+  #timer: unknown
+  #closed = false
+  #removed = false
+  #mismatch: MembershipMismatchError | undefined
+  readonly #mismatchReported = new Set<string>()
+  #quorum: boolean | undefined
+  #up = new Set<string>()
+  readonly #retryMs: number
+  /** The application's own state machine, for snapshots (set with `ConsensusGroup.setStateMachine`). */
+  stateMachine: UserStateMachine | undefined
+
+  constructor(net: ConsensusNet, clock: ModelClock, openRaft: OpenRaft, name: string, o: ResolvedConsensusOptions, counts: ConsensusCounts, onError: (err: unknown) => void) {
+    this.#net = net
+    this.#clock = clock
+    this.#o = o
+    this.#counts = counts
+    this.name = name
+    this.#events = new Listeners(onError)
+    this.#applyListeners = new Listeners(onError)
+    this.#topics = groupTopics(name, net.id)
+    this.#client = `${net.id}.${randomBytes(4).toString('hex')}`
+    this.#retryMs = o.electionTicks * o.tickMs
+    const founders = o.members.map(raftIdOf)
+    for (const [i, id] of founders.entries()) this.routes.name(id, o.members[i])
+    const self = founders.includes(net.id) ? net.id : raftIdOf(net.name)
+    this.selfRaftId = self
+    if (!o.join && !founders.includes(self)) {
+      throw new NotMemberError(
+        `this endpoint (${net.name}, ${net.id}) is not a member of consensus group ${JSON.stringify(name)}: members are ${o.members.join(', ')} (open with { join: true } to join a running group)`,
+        name,
+      )
+    }
+    this.routes.name(self, founders.includes(net.id) ? net.id : net.name)
+    this.#groupId = o.join ? (o.dataDir === undefined ? undefined : readGroupId(o.dataDir)) : groupIdOf(name, o.members)
+    this.#native = openRaft({
+      id: self,
+      voters: o.join ? [] : founders,
+      electionTick: o.electionTicks,
+      heartbeatTick: o.heartbeatTicks,
+      dataDir: o.dataDir,
+    })
+    this.#status = this.#native.status()
+  }
+
+  /** Subscribes, says hello, starts ticking. */
+  start(): void {
+    this.#unsubscribe.push(this.#net.subscribe(this.#topics.own, (from, data) => this.#receive(from, data)))
+    this.#unsubscribe.push(this.#net.subscribe(this.#topics.all, (from, data) => this.#receive(from, data)))
+    this.#peersChanged()
+    this.#hello()
+    this.#schedule()
+    this.#kick()
+  }
+
+  /** The core's view: role, term, leader, indexes, voters. */
+  get status(): NativeRaftStatus {
+    return this.#status
+  }
+
+  /** The leader, when one is known. */
+  get leader(): GroupMember | undefined {
+    const leader = this.#status.leader
+    if (leader === '' || leader === '0000000000000000') return undefined
+    if (leader === this.selfRaftId) return { id: this.#net.id, name: this.#net.name }
+    return this.routes.member(leader, (id) => this.#net.nameOf(id))
+  }
+
+  /** Voters as the API shows them. */
+  voters(): GroupMember[] {
+    return this.#status.voters.map((v) => (v === this.selfRaftId ? { id: this.#net.id, name: this.#net.name } : this.routes.member(v, (id) => this.#net.nameOf(id))))
+  }
+
+  /** Index of the last entry applied here. */
+  get applied(): number {
+    return this.#applied
+  }
+
+  onEvent(cb: (ev: ConsensusEvent) => void): () => void {
+    return this.#events.add(cb)
+  }
+
+  events(signal?: AbortSignal): AsyncIterableIterator<ConsensusEvent, undefined> {
+    let remove = (): void => {}
+    const queue = new AsyncQueue<ConsensusEvent>({ limit: this.#o.queueLimit, signal, onDrop: () => this.#counts.consensusEventDrops++, onFinish: () => remove() })
+    if (this.#closed) queue.end()
+    else remove = this.#events.add((ev) => queue.push(ev))
+    this.#queues.add(queue)
+    return queue
+  }
+
+  readonly #queues = new Set<{ end(): void }>()
+
+  onApply(cb: (entry: AppliedEntry) => void): () => void {
+    return this.#applyListeners.add(cb)
+  }
+
+  /** Sees every applied command's outcome (kv watchers, locks). */
+  onOutcome(cb: (o: Outcome, index: number) => void): () => void {
+    this.#outcomeListeners.add(cb)
+    return () => this.#outcomeListeners.delete(cb)
+  }
+
+  /** Throws when this endpoint cannot take part (closed, removed). */
+  checkUsable(): void {
+    if (this.#closed) throw new ClosedError(`consensus group ${JSON.stringify(this.name)} is closed`)
+    if (this.#removed) throw new NotMemberError(`this endpoint was removed from consensus group ${JSON.stringify(this.name)}`, this.name)
+  }
+
+  /** Proposes a command; resolves once this member applied it (the outcome), rejects with QuorumLostError. */
+  submit(body: CommandBody, deadlineMs: number): Promise<Applied> {
+    this.checkUsable()
+    const seq = ++this.#seq
+    const cmd = { ...body, session: { client: this.#client, seq, low: 0 } } as Command
+    return new Promise<Applied>((resolve, reject) => {
+      const p: Pending = {
+        seq,
+        cmd,
+        resolve: (a) => {
+          this.#settle(p)
+          resolve(a)
+        },
+        reject: (err) => {
+          this.#settle(p)
+          reject(err)
+        },
+        timer: undefined,
+        sentAt: -Infinity,
+      }
+      p.timer = this.#clock.after(deadlineMs, () => p.reject(this.deadlineError(`not committed within ${deadlineMs} ms`)))
+      this.#pending.set(seq, p)
+      this.#queue.push(p)
+      this.#kick()
+    })
+  }
+
+  #settle(p: Pending): void {
+    this.#clock.cancel(p.timer)
+    this.#pending.delete(p.seq)
+  }
+
+  /** Resolves once this member applied everything committed when it was called (ReadIndex), for a linearizable read. */
+  readBarrier(deadlineMs: number): Promise<void> {
+    this.checkUsable()
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.#turnRead
+      if (batch === undefined) {
+        const ctx = Buffer.alloc(12)
+        ctx.writeUInt32LE(++this.#readCounter >>> 0, 0)
+        randomBytes(8).copy(ctx, 4)
+        batch = { ctx, waiters: [], index: undefined, askedAt: -Infinity }
+        this.#turnRead = batch
+        this.#reads.push(batch)
+      }
+      const b = batch
+      const waiter = {
+        resolve,
+        reject,
+        timer: this.#clock.after(deadlineMs, () => {
+          const i = b.waiters.indexOf(waiter)
+          if (i >= 0) b.waiters.splice(i, 1)
+          if (b.waiters.length === 0) this.#reads = this.#reads.filter((r) => r !== b)
+          reject(this.deadlineError(`no linearizable read within ${deadlineMs} ms`))
+        }),
+      }
+      b.waiters.push(waiter)
+      this.#kick()
+    })
+  }
+
+  /** Asks the core to change the membership (leader only; callers go through MEMBER commands). */
+  proposeConfChange(add: boolean, raftId: string): void {
+    if (this.#status.role !== 'leader') throw new NotLeaderError('only the leader changes the membership', this.leader)
+    this.#native.proposeConfChange(add ? 'add-voter' : 'remove-voter', raftId)
+    this.#kick()
+  }
+
+  /** Hands leadership to `raftId` (leader only). */
+  transferLeader(raftId: string): void {
+    if (this.#status.role !== 'leader') throw new NotLeaderError('only the leader can hand over leadership', this.leader)
+    this.#native.transferLeader(raftId)
+    this.#kick()
+  }
+
+  /** Starts an election now. */
+  campaign(): void {
+    this.#native.campaign()
+    this.#kick()
+  }
+
+  /** Monotonic time, ms. */
+  now(): number {
+    return this.#clock.monotonic()
+  }
+
+  /** Resolves at the next membership change, or after `ms`. */
+  whenMembersChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#clock.after(ms, () => {
+        off()
+        resolve()
+      })
+      const off = this.#events.add((ev) => {
+        if (ev.type !== 'members-changed') return
+        this.#clock.cancel(timer)
+        off()
+        resolve()
+      })
+    })
+  }
+
+  /** The error of a deadline that passed: the mismatch if one was seen, else who was unreachable. */
+  deadlineError(what: string): Error {
+    if (this.#mismatch !== undefined) return this.#mismatch
+    const unreachable: MissingReceiver[] = []
+    for (const v of this.#status.voters) {
+      if (v === this.selfRaftId) continue
+      const member = this.routes.member(v, (id) => this.#net.nameOf(id))
+      if (member.id === '') unreachable.push({ id: v, name: member.name })
+    }
+    const needed = Math.floor(this.#status.voters.length / 2) + 1
+    return new QuorumLostError(`consensus group ${JSON.stringify(this.name)}: ${what} (a majority is ${needed} of ${this.#status.voters.length})`, unreachable)
+  }
+
+  /** Follows the peer table. */
+  peerEvent(): void {
+    if (this.#closed) return
+    this.#peersChanged()
+  }
+
+  #peersChanged(): void {
+    const before = this.#up
+    this.routes.update(this.#net.peers())
+    const now = new Set<string>()
+    for (const v of [...this.#status.voters, ...this.#status.learners]) if (v !== this.selfRaftId && this.routes.endpointOf(v) !== undefined) now.add(v)
+    this.#up = now
+    for (const v of now) if (!before.has(v)) this.#emit({ type: 'member-up', member: this.routes.member(v, (id) => this.#net.nameOf(id)) })
+    for (const v of before) if (!now.has(v)) this.#emit({ type: 'member-down', member: this.routes.member(v, (id) => this.#net.nameOf(id)) })
+    if ([...now].some((v) => !before.has(v))) this.#hello()
+    this.#checkQuorum()
+  }
+
+  #checkQuorum(): void {
+    const voters = this.#status.voters
+    if (voters.length === 0) return
+    const reachable = voters.filter((v) => v === this.selfRaftId || this.#up.has(v)).length
+    const needed = Math.floor(voters.length / 2) + 1
+    const quorum = reachable >= needed
+    if (quorum === this.#quorum) return
+    this.#quorum = quorum
+    this.#emit({ type: quorum ? 'quorum' : 'lost-quorum', reachable, needed })
+  }
+
+  #emit(ev: ConsensusEvent): void {
+    this.#events.emit(ev)
+  }
+
+  #hello(): void {
+    if (this.#closed) return
+    const id = this.#groupId ?? '0000000000000000'
+    this.#publish(this.#topics.all, encodeEnvelope(Kind.HELLO, id, Buffer.from([this.#groupId === undefined ? 1 : 0])))
+  }
+
+  #publish(topic: string, data: Uint8Array): void {
+    let sent: Promise<void>
+    try {
+      sent = this.#net.publish(topic, data)
+    } catch {
+      this.#counts.consensusSendFailures++
+      return
+    }
+    sent.catch(() => this.#counts.consensusSendFailures++)
+  }
+
+  #receive(from: string, data: Buffer): void {
+    if (this.#closed || from === this.#net.id) return
+    const env = decodeEnvelope(data)
+    if (env === undefined) {
+      this.#counts.consensusMalformed++
+      return
+    }
+    let raftId = this.routes.raftOf(from)
+    if (raftId === undefined) {
+      this.#peersChanged() // a peer we have not routed yet (its name arrived with this message)
+      raftId = this.routes.raftOf(from)
+    }
+    if (raftId === undefined) {
+      this.#counts.consensusForeign++
+      return
+    }
+    if (env.kind === Kind.HELLO) {
+      const joining = (env.body[0] & 1) === 1
+      if (joining) return this.#hello() // it adopts our group ID from our answer
+      if (!this.#checkGroup(from, env.groupId)) return
+      return
+    }
+    if (!this.#checkGroup(from, env.groupId)) return
+    if (env.kind === Kind.RAFT) {
+      try {
+        this.#native.step(raftId, env.body)
+        this.#counts.consensusMessagesReceived++
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_GLUE_RAFT_MALFORMED') this.#counts.consensusMalformed++
+        else throw err
+      }
+    } else if (env.kind === Kind.FORWARD) {
+      if (!isBatch(env.body)) {
+        this.#counts.consensusMalformed++
+        return
+      }
+      if (this.#status.role !== 'leader') return // the sender retries with the leader it learns of
+      try {
+        this.#native.propose(env.body)
+        this.#counts.consensusForwardedIn++
+      } catch {
+        return // dropped (e.g. a leadership transfer): the sender retries
+      }
+    }
+    this.#kick()
+  }
+
+  /** True when `groupId` is this group's (a joining member adopts the first one a member sends). */
+  #checkGroup(from: string, groupId: string): boolean {
+    if (this.#groupId === undefined) {
+      if (groupId === '0000000000000000') return false
+      this.#groupId = groupId
+      if (this.#o.dataDir !== undefined) writeGroupId(this.#o.dataDir, groupId)
+      return true
+    }
+    if (groupId === this.#groupId) return true
+    this.#counts.consensusMismatched++
+    if (!this.#mismatchReported.has(from)) {
+      this.#mismatchReported.add(from)
+      const peer = { id: from, name: this.#net.nameOf(from) }
+      this.#mismatch = new MembershipMismatchError(
+        `consensus group ${JSON.stringify(this.name)}: ${peer.name || from} opened it with a different member list (or name); its messages are dropped`,
+        this.name,
+        peer,
+      )
+      this.#emit({ type: 'error', error: this.#mismatch })
+    }
+    return false
+  }
+
+  #schedule(): void {
+    this.#timer = this.#clock.after(this.#o.tickMs, () => {
+      if (this.#closed) return
+      this.#native.tick()
+      this.#retry()
+      this.ticked?.()
+      this.#turn()
+      this.#schedule()
+    })
+  }
+
+  /** Called on every tick (leases). */
+  ticked: (() => void) | undefined
+
+  /** Operations and reads not answered within an election timeout go again. */
+  #retry(): void {
+    const now = this.#clock.monotonic()
+    for (const p of this.#pending.values()) if (now - p.sentAt >= this.#retryMs && !this.#queue.includes(p)) this.#queue.push(p)
+    for (const r of this.#reads) if (r.index === undefined && now - r.askedAt >= this.#retryMs) r.askedAt = -Infinity
+  }
+
+  #kick(): void {
+    if (this.#kicked || this.#closed) return
+    this.#kicked = true
+    this.#clock.soon(() => {
+      this.#kicked = false
+      if (!this.#closed) this.#turn()
+    })
+  }
+
+  #turn(): void {
+    this.#turnRead = undefined
+    this.#sendQueued()
+    this.#askReads()
+    this.#drain()
+  }
+
+  #sendQueued(): void {
+    if (this.#queue.length === 0) return
+    const leader = this.#status.leader
+    const isLeader = this.#status.role === 'leader'
+    const to = isLeader ? undefined : this.routes.endpointOf(leader)
+    if (!isLeader && to === undefined) return // no leader known: the queue waits for one
+    const queue = this.#queue
+    this.#queue = []
+    const now = this.#clock.monotonic()
+    let low = Infinity
+    for (const p of this.#pending.values()) low = Math.min(low, p.seq)
+    let batch: unknown[][] = []
+    let bytes = 0
+    const flush = (): void => {
+      if (batch.length === 0) return
+      const data = encodeBatch(batch)
+      batch = []
+      bytes = 0
+      if (isLeader) {
+        try {
+          this.#native.propose(data)
+        } catch {
+          // Dropped (a leadership transfer, a conf change in flight): retried after the timeout.
+        }
+      } else {
+        this.#counts.consensusForwardedOut++
+        this.#publish(this.#topics.to(to as string), encodeEnvelope(Kind.FORWARD, this.#groupId ?? '0000000000000000', data))
+      }
+    }
+    for (const p of queue) {
+      if (!this.#pending.has(p.seq)) continue
+      p.cmd.session.low = low === Infinity ? p.seq : low
+      p.sentAt = now
+      const arr = commandArray(p.cmd)
+      batch.push(arr)
+      bytes += 64 + ('value' in p.cmd ? p.cmd.value.length : 0) + ('data' in p.cmd ? p.cmd.data.length : 0)
+      if (bytes >= MAX_BATCH_BYTES) flush()
+    }
+    flush()
+  }
+
+  #askReads(): void {
+    const now = this.#clock.monotonic()
+    for (const r of this.#reads) {
+      if (r.index !== undefined || r.askedAt !== -Infinity) continue
+      r.askedAt = now
+      this.#native.readIndex(r.ctx)
+    }
+  }
+
+  /** Takes what the core has ready, until it has nothing more. */
+  #drain(): void {
+    for (let rounds = 0; rounds < 64; rounds++) {
+      const ready = this.#native.ready()
+      if (ready === null) break
+      if (ready.snapshot) this.#restore(ready.snapshot.index, ready.snapshot.data)
+      for (const e of ready.committed) this.#apply(e)
+      if (ready.status) this.#onStatus(ready.status)
+      for (const m of ready.messages) this.#sendRaft(m.to, m.data)
+      for (const rs of ready.readStates) this.#onReadState(rs.ctx, rs.index)
+    }
+    if (this.#reads.length > 0) this.#settleReads()
+    this.#native.setApplied(this.#applied)
+    if (this.#sinceSnapshot >= this.#o.snapshotEntries) this.#compact()
+  }
+
+  #sendRaft(to: string, data: Buffer): void {
+    const endpoint = this.routes.endpointOf(to)
+    if (endpoint === undefined) {
+      this.#counts.consensusUnroutable++
+      return
+    }
+    this.#counts.consensusMessagesSent++
+    this.#publish(this.#topics.to(endpoint), encodeEnvelope(Kind.RAFT, this.#groupId ?? '0000000000000000', data))
+  }
+
+  #onStatus(status: NativeRaftStatus): void {
+    const before = this.#status
+    this.#status = status
+    if (status.leader !== before.leader || status.term !== before.term) {
+      if (status.leader !== before.leader) {
+        this.#emit({ type: 'leader-changed', leader: this.leader, term: status.term })
+        // A new leader: what waited goes to it now rather than after the timeout.
+        for (const p of this.#pending.values()) if (!this.#queue.includes(p)) this.#queue.push(p)
+        for (const r of this.#reads) if (r.index === undefined) r.askedAt = -Infinity
+        if (this.#pending.size > 0 || this.#reads.length > 0) this.#kick()
+      }
+      this.becameLeader?.(status.role === 'leader' && before.role !== 'leader')
+    }
+    if (status.voters.join() !== before.voters.join() || status.learners.join() !== before.learners.join()) {
+      if (!status.voters.includes(this.selfRaftId) && before.voters.includes(this.selfRaftId) && !status.learners.includes(this.selfRaftId)) {
+        this.#removed = true
+        for (const p of [...this.#pending.values()]) p.reject(new NotMemberError(`this endpoint was removed from consensus group ${JSON.stringify(this.name)}`, this.name))
+      }
+      this.#peersChanged()
+      this.#emit({ type: 'members-changed', voters: this.voters() })
+    }
+  }
+
+  /** Called when the leader changes (`true`: this member became the leader). */
+  becameLeader: ((self: boolean) => void) | undefined
+
+  #apply(e: NativeCommitted): void {
+    this.#applied = e.index
+    this.#sinceSnapshot++
+    if (e.kind === 'conf-change') {
+      this.#counts.consensusEntriesApplied++
+      this.#status = this.#native.status()
+      this.confChanged?.(e.change)
+      return
+    }
+    if (e.data.length === 0) return
+    const bad = { count: 0 }
+    const commands = decodeBatch(e.data, bad)
+    this.#counts.consensusMalformed += bad.count
+    for (const c of commands) {
+      const outcome = this.state.apply(c, e.index)
+      this.#counts.consensusEntriesApplied++
+      if (outcome.op === 'duplicate') continue
+      if (outcome.op === 'member' && outcome.add) this.routes.name(outcome.raftId, outcome.name)
+      if (outcome.op === 'member') this.memberNamed?.(outcome.raftId, outcome.add)
+      if (outcome.op === 'user') this.#applyListeners.emit({ index: e.index, term: e.term, data: outcome.data })
+      for (const cb of this.#outcomeListeners) cb(outcome, e.index)
+      if (c.session.client === this.#client) this.#pending.get(c.session.seq)?.resolve({ outcome, index: e.index, term: e.term })
+    }
+  }
+
+  /** Called when a MEMBER command was applied (the leader then proposes the conf change). */
+  memberNamed: ((raftId: string, add: boolean) => void) | undefined
+  /** Called when a conf change was applied. */
+  confChanged: ((change: { kind: string; id: string } | undefined) => void) | undefined
+
+  #restore(index: number, data: Buffer): void {
+    const user = this.state.restore(data)
+    for (const [raftId, name] of this.state.names) this.routes.name(raftId, name)
+    if (user !== undefined) this.stateMachine?.restore(user)
+    this.#applied = index
+    this.#sinceSnapshot = 0
+    this.#status = this.#native.status()
+    this.restored?.()
+  }
+
+  /** Called after a snapshot replaced the state. */
+  restored: (() => void) | undefined
+
+  #compact(): void {
+    this.#sinceSnapshot = 0
+    this.#native.compact(this.#applied, this.state.encode(this.stateMachine?.snapshot()))
+    this.#counts.consensusSnapshots++
+  }
+
+  #onReadState(ctx: Buffer, index: number): void {
+    const r = this.#reads.find((b) => b.ctx.equals(ctx))
+    if (r !== undefined) r.index = index
+  }
+
+  #settleReads(): void {
+    this.#reads = this.#reads.filter((r) => {
+      if (r.index === undefined || r.index > this.#applied) return true
+      for (const w of r.waiters) {
+        this.#clock.cancel(w.timer)
+        w.resolve()
+      }
+      return false
+    })
+  }
+
+  /** Stops: pending operations reject with ClosedError; the core's files stay. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#clock.cancel(this.#timer)
+    for (const u of this.#unsubscribe) u()
+    const closed = new ClosedError(`consensus group ${JSON.stringify(this.name)} was closed`)
+    for (const p of [...this.#pending.values()]) p.reject(closed)
+    for (const r of this.#reads) {
+      for (const w of r.waiters) {
+        this.#clock.cancel(w.timer)
+        w.reject(closed)
+      }
+    }
+    this.#reads = []
+    for (const q of this.#queues) q.end()
+    this.#native.close()
+  }
+
+  get isClosed(): boolean {
+    return this.#closed
+  }
+
+  /** The op code table, for the layers above. */
+  static readonly Op = Op
+}
