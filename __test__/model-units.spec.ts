@@ -189,3 +189,15 @@ test('synced() resolves once caught up with every reachable member, and times ou
   await t.throwsAsync(closing, { instanceOf: ClosedError })
   await Promise.all([ma.close(), mb.close()])
 })
+
+test('toJSON keeps a key named __proto__ as an ordinary property', async (t) => {
+  const net = new SimNet(8)
+  const m = await net.add(id(1)).layer.map<number>('proto')
+  m.set('__proto__', 1)
+  m.set('b', 2)
+  const json = m.toJSON()
+  t.is(Object.getPrototypeOf(json), Object.prototype)
+  t.deepEqual(Object.keys(json), ['__proto__', 'b'])
+  t.is(JSON.stringify(json), '{"__proto__":1,"b":2}')
+  await m.close()
+})
