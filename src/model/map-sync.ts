@@ -228,6 +228,8 @@ export class MapSync {
   }
 
   #sendDigest(leaving: boolean): void {
+    // Writes of this tick go out first: a digest that got ahead of their delta would make every member WANT them.
+    if (this.#replica.hasDelta) this.#flush()
     const r = this.#replica
     this.#lastDigestVersion = r.version
     const digest = {
