@@ -249,7 +249,8 @@ export function encodeAck(incarnation: number, contiguous: number): Buffer {
 
 /**
  * Decodes a model message, interning the origins it names in `origins`. Throws TopicWireError (naming the field) on
- * anything malformed: truncated, trailing bytes, unknown kind, bad refs.
+ * anything malformed: truncated, trailing bytes, unknown kind, bad refs, a DELTA entry of another origin or outside the
+ * DELTA's counters (the rules are listed in `docs/PROTOCOL.md`, Model messages, Receiving).
  */
 export function decodeModelMessage(data: Uint8Array, origins: OriginTable): ModelMessage {
   const r = new Reader(data)
@@ -269,6 +270,9 @@ function decodeBody(r: Reader, kind: number, flags: number, table: OriginTable):
       const last = r.varint('last')
       if (first === 0 || last < first - 1) throw new TopicWireError(`bad counter range ${first}..${last}`, r.offset)
       const entries = Array.from({ length: readCount(r, 'entry count', 5) }, () => readEntry(r, origins))
+      if (entries.some((e) => e.origin !== sender || e.counter < first || e.counter > last)) {
+        throw new TopicWireError(`an entry of another origin or outside ${first}..${last}`, r.offset)
+      }
       const removals = Array.from({ length: readCount(r, 'removal count', 3) }, () => {
         const key = readKey(r)
         return { key, origin: readRef(r, origins), counter: r.varint('counter') }
