@@ -9,7 +9,9 @@ import test from 'ava'
 import { ClosedError, ErrorCode, InvalidOptionError } from '../src/errors'
 import { CausalContext, MAX_RANGES, TooManyRangesError } from '../src/model/causal-context'
 import { ModelNameError, QuorumError, TimeoutError } from '../src/model/errors'
+import { Entry } from '../src/model/entry'
 import { HybridClock, hlcMillis, LOGICAL_PER_MS } from '../src/model/hlc'
+import { MAX_HELD, Replica } from '../src/model/replica'
 import { CodecError } from '../src/topics/errors'
 import { SimNet } from './helpers/model-sim'
 
@@ -203,9 +205,6 @@ test('toJSON keeps a key named __proto__ as an ordinary property', async (t) => 
 })
 
 test('entries dropped beyond the hold limit stay out of the context, so that they are fetched again', async (t) => {
-  const { Replica, MAX_HELD } = await import('../src/model/replica')
-  const { HybridClock } = await import('../src/model/hlc')
-  const { Entry } = await import('../src/model/entry')
   let wall = 1_800_000_000_000
   const sender = new Replica('lww', new HybridClock(() => wall + 120_000, 60_000), id(2), 7)
   for (let i = 0; i < MAX_HELD + 5; i++) sender.write(`k${i}`, 0, Buffer.from([i & 0xff]))
@@ -223,7 +222,7 @@ test('entries dropped beyond the hold limit stay out of the context, so that the
   t.is(seen(), MAX_HELD, 'the held ones are applied and seen; the dropped ones are still lacking (WANT fetches them)')
   receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
   t.is(seen(), MAX_HELD, 'a range again (a retransmitted delta) does not cover them either')
-  receiver.mergeContext(new (await import('../src/model/causal-context')).CausalContext())
+  receiver.mergeContext(new CausalContext())
   receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
   t.is(seen(), MAX_HELD + 5, 'after a PUSH ended (what the sender still holds came with it), they may count as seen')
 })

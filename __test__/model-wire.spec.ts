@@ -17,11 +17,11 @@ import { CausalContext, MAX_RANGES, TooManyRangesError } from '../src/model/caus
 import { Entry } from '../src/model/entry'
 import { hashText, mix32, mixNumber, SEED_1, SEED_2 } from '../src/model/hash'
 import { HybridClock } from '../src/model/hlc'
-import { OriginTable } from '../src/model/origins'
+import { MAX_ORIGINS, OriginTable } from '../src/model/origins'
 import { Replica } from '../src/model/replica'
 import { canonicalEncoding, encodeJournal, encodeSnapshot, replayJournal, restoreSnapshot, stateHash } from '../src/model/snapshot'
 import { objectTopics } from '../src/model/topics'
-import { decodeModelMessage, encodeDelta, encodeDigest, encodePush, ModelKind } from '../src/model/wire'
+import { decodeModelMessage, encodeDelta, encodeDigest, encodePush, encodeWant, ModelKind } from '../src/model/wire'
 import { readCount, readEntry, readOrigins } from '../src/model/wire-parts'
 import { TopicWireError } from '../src/topics/errors'
 import { decodeTopicMessage } from '../src/topics/wire'
@@ -363,4 +363,25 @@ test('a model layer drops malformed messages from the network, counts them, and 
   t.is(a.layer.stats().modelMalformed, malformed.length)
   t.is(b.layer.stats().modelMalformed, malformed.length)
   await Promise.all([ma.close(), mb.close()])
+})
+
+test(`the origin table is bounded: messages naming origins beyond MAX_ORIGINS (${MAX_ORIGINS}) are dropped and counted`, async (t) => {
+  const net = new SimNet(11)
+  const [a, forger] = ['000000000000000a', '00000000000000ff'].map((id) => net.add(id))
+  const ma = await a.layer.map<number>('cfg', { digestIntervalMs: 100 })
+  await net.runFor(50)
+  const topic = objectTopics('map', 'cfg', forger.id).all
+  // WANTs whose contexts name 4096 made-up origins each: the table fills up, then messages are refused.
+  const messages = Math.ceil(MAX_ORIGINS / 4096) + 2
+  for (let m = 0; m < messages; m++) {
+    const table = new OriginTable()
+    const context = new CausalContext()
+    for (let i = 0; i < 4096; i++) context.add(table.intern(`${m.toString(16).padStart(4, '0')}${i.toString(16).padStart(12, '0')}`, 1).index, 1)
+    void forger.publish(topic, encodeWant(m + 1, context, table))
+  }
+  t.true(await net.runUntilTrue(() => a.layer.stats().modelMalformed >= 2, 10_000), `counted ${a.layer.stats().modelMalformed}`)
+  ma.set('still', 1)
+  t.is(ma.get('still'), 1, 'the map goes on')
+  await ma.close()
+  t.deepEqual(net.errors, [])
 })

@@ -18,6 +18,7 @@ import { TooManyRangesError } from './causal-context'
 import { CausalContext } from './causal-context'
 import type { Entry } from './entry'
 import { type Member, Members } from './members'
+import { TooManyOriginsError } from './origins'
 import type { ModelClock, ModelTopics } from './model-topics'
 import type { ResolvedReplicaOptions } from './options'
 import type { Delta, Replica } from './replica'
@@ -260,7 +261,7 @@ export class MapSync {
       message = decodeModelMessage(data, this.#replica.origins)
       this.#handle(from, message)
     } catch (err) {
-      if (!(err instanceof TopicWireError || err instanceof TooManyRangesError)) throw err
+      if (!(err instanceof TopicWireError || err instanceof TooManyRangesError || err instanceof TooManyOriginsError)) throw err
       this.#counts.modelMalformed++
       return
     }
