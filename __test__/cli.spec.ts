@@ -107,8 +107,21 @@ test('peer table formatting', (t) => {
 test('glue --help lists the commands', async (t) => {
   const { code, stdout } = await glue(['--help'])
   t.is(code, 0)
-  for (const command of ['demo', 'transport', 'peers']) t.regex(stdout, new RegExp(`^  ${command} `, 'm'))
+  for (const command of ['demo', 'transport', 'peers', 'pub', 'sub', 'topics', 'map']) {
+    t.regex(stdout, new RegExp(`^  ${command}[ |]`, 'm'))
+  }
   t.regex(stdout, /GLUE_NETWORK_ID/)
+})
+
+test('map --help shows its flags, output formats and exit codes', async (t) => {
+  const { code, stdout } = await glue(['map', '--help'])
+  t.is(code, 0)
+  t.regex(stdout, /^Usage: glue map \[options\] <name>$/m)
+  for (const flag of ['--set <key=value>', '--delete <key>', '--quorum <majority\|n>', '--watch', '--json', '--sync-timeout <ms>']) {
+    t.regex(stdout, new RegExp(`^  ${flag}`, 'm'))
+  }
+  t.regex(stdout, /set key=value \(from <endpoint>\)/)
+  t.regex(stdout, /Exit codes: 0/)
 })
 
 test('transport --help shows the seed flags', async (t) => {

@@ -9,7 +9,9 @@ import test from 'ava'
 import { ClosedError, ErrorCode, InvalidOptionError } from '../src/errors'
 import { CausalContext, MAX_RANGES, TooManyRangesError } from '../src/model/causal-context'
 import { ModelNameError, QuorumError, TimeoutError } from '../src/model/errors'
+import { Entry } from '../src/model/entry'
 import { HybridClock, hlcMillis, LOGICAL_PER_MS } from '../src/model/hlc'
+import { MAX_HELD, Replica } from '../src/model/replica'
 import { CodecError } from '../src/topics/errors'
 import { SimNet } from './helpers/model-sim'
 
@@ -188,4 +190,39 @@ test('synced() resolves once caught up with every reachable member, and times ou
   await mc.close()
   await t.throwsAsync(closing, { instanceOf: ClosedError })
   await Promise.all([ma.close(), mb.close()])
+})
+
+test('toJSON keeps a key named __proto__ as an ordinary property', async (t) => {
+  const net = new SimNet(8)
+  const m = await net.add(id(1)).layer.map<number>('proto')
+  m.set('__proto__', 1)
+  m.set('b', 2)
+  const json = m.toJSON()
+  t.is(Object.getPrototypeOf(json), Object.prototype)
+  t.deepEqual(Object.keys(json), ['__proto__', 'b'])
+  t.is(JSON.stringify(json), '{"__proto__":1,"b":2}')
+  await m.close()
+})
+
+test('entries dropped beyond the hold limit stay out of the context, so that they are fetched again', async (t) => {
+  let wall = 1_800_000_000_000
+  const sender = new Replica('lww', new HybridClock(() => wall + 120_000, 60_000), id(2), 7)
+  for (let i = 0; i < MAX_HELD + 5; i++) sender.write(`k${i}`, 0, Buffer.from([i & 0xff]))
+  const delta = sender.takeDelta()
+  t.truthy(delta)
+  const receiver = new Replica('lww', new HybridClock(() => wall, 60_000), id(1), 9)
+  const origin = receiver.origins.intern(sender.self.id, sender.self.incarnation)
+  for (const e of delta?.entries ?? []) receiver.applyEntry(new Entry(e.key, origin, e.counter, e.hlc, e.codec, e.value))
+  receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
+  t.is(receiver.counts.heldDropped, 5)
+  const seen = (): number => (delta?.entries ?? []).filter((e) => receiver.context.has(origin.index, e.counter)).length
+  t.is(seen(), 0, 'neither held nor dropped dots count as seen')
+  wall += 61_000
+  t.is(receiver.releaseHeld(), MAX_HELD)
+  t.is(seen(), MAX_HELD, 'the held ones are applied and seen; the dropped ones are still lacking (WANT fetches them)')
+  receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
+  t.is(seen(), MAX_HELD, 'a range again (a retransmitted delta) does not cover them either')
+  receiver.mergeContext(new CausalContext())
+  receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
+  t.is(seen(), MAX_HELD + 5, 'after a PUSH ended (what the sender still holds came with it), they may count as seen')
 })

@@ -1,8 +1,8 @@
 /**
  * Test hosts in Linux network namespaces (root only): a bridge namespace plus one namespace per host, each host with
  * a veth `eth0` = 10.77.0.<i>/24 into the bridge, and a multicast route. On top: random input loss with nftables,
- * link down/up (a partition), and fixture processes running inside a host namespace whose stdout JSON lines are
- * collected as records.
+ * link down/up (a partition), cutting a host off in the bridge with nftables (a partition without any error on the
+ * host), and fixture processes running inside a host namespace whose stdout JSON lines are collected as records.
  *
  * Names are unique per run (`g<4 hex>-br`, `g<4 hex>-h1`, bridge-side veths `g<4 hex>-v1`), so parallel runs never
  * meet. `useNet(t, n)` tears everything down after the test, pass or fail; an exit / SIGTERM handler does the same
@@ -276,6 +276,42 @@ export function lossDropped(host: Host): number {
 /** Partitions (`'down'`) or heals (`'up'`) a host by setting its veth end in the bridge namespace down or up. */
 export function setLink(net: TestNet, host: Host, state: 'up' | 'down'): void {
   inNs(net.bridgeNs, [IP, 'link', 'set', host.veth, state])
+}
+
+/** The nftables table (bridge family, in the bridge namespace) that cuts hosts off. */
+const CUT_TABLE = 'glue_cut'
+
+/**
+ * Cuts `host` off from every other host, both ways, as a pulled cable would: the bridge drops every frame from and
+ * to its veth (nftables, bridge family, forward hook), so the host sees no error, only silence. `heal` undoes it.
+ */
+export function cutOff(net: TestNet, host: Host): void {
+  inNs(
+    net.bridgeNs,
+    [NFT, '-f', '-'],
+    `table bridge ${CUT_TABLE} {
+      chain forward {
+        type filter hook forward priority 0; policy accept;
+      }
+    }
+    add rule bridge ${CUT_TABLE} forward iifname "${host.veth}" counter drop
+    add rule bridge ${CUT_TABLE} forward oifname "${host.veth}" counter drop\n`,
+  )
+}
+
+/** Lets every frame through the bridge again (removes all cuts; no error if there are none). */
+export function healCuts(net: TestNet): void {
+  tryRun(IP, ['netns', 'exec', net.bridgeNs, NFT, 'delete', 'table', 'bridge', CUT_TABLE])
+}
+
+/** How many frames the cuts have dropped so far (both directions, every cut host; 0 without cuts). */
+export function cutDropped(net: TestNet): number {
+  try {
+    const listing = inNs(net.bridgeNs, [NFT, 'list', 'table', 'bridge', CUT_TABLE])
+    return [...listing.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+  } catch {
+    return 0
+  }
 }
 
 /** Where the fixtures live. */

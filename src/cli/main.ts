@@ -1,5 +1,6 @@
 /**
- * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`.
+ * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`,
+ * `glue map`.
  * bin/glue.js calls {@link run}.
  */
 import { debuglog } from 'node:util'
@@ -11,6 +12,7 @@ import { GlueError } from '../errors'
 import { type JobRunner, shutdownSignal } from './common'
 import { registerDemo } from './demo'
 import { translateLegacyArgs } from './legacy-flags'
+import { registerMap } from './map'
 import { registerPeers } from './peers'
 import { registerPubSub } from './pubsub'
 import { registerTopics } from './topics'
@@ -41,6 +43,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerPeers(program, run)
   registerPubSub(program, run)
   registerTopics(program, run)
+  registerMap(program, run)
   return program
 }
 

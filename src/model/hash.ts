@@ -2,7 +2,7 @@
  * The hashes behind the store summaries: each entry of a store has a 64-bit hash (two 32-bit words) of its key, dot
  * and timestamp; a bucket's hash is the XOR of its entries' hashes, so adding or removing an entry updates it in O(1)
  * and two replicas holding the same entries have the same bucket hashes whatever order they arrived in. The exact
- * functions are in `docs/PROTOCOL.md` (Model layer, store summary) with test vectors.
+ * functions are in `docs/PROTOCOL.md` (Model messages, "Store summary: hashes") with test vectors.
  */
 
 /** Seed of the first hash word. */

@@ -28,6 +28,12 @@ export function compareOrigins(a: Origin, b: Origin): number {
   return a.incarnation - b.incarnation
 }
 
+/** Origins one replica knows at most (each run of each endpoint that wrote is one; about 100 bytes each). */
+export const MAX_ORIGINS = 65_536
+
+/** A message named more origins than a replica keeps ({@link MAX_ORIGINS}): it is dropped and counted. */
+export class TooManyOriginsError extends RangeError {}
+
 /** The origins one replica knows. */
 export class OriginTable {
   readonly #list: Origin[] = []
@@ -43,6 +49,7 @@ export class OriginTable {
     const key = `${id}.${incarnation}`
     let origin = this.#byKey.get(key)
     if (origin === undefined) {
+      if (this.#list.length >= MAX_ORIGINS) throw new TooManyOriginsError(`more than ${MAX_ORIGINS} origins`)
       const h1 = hashText(key, SEED_1)
       const h2 = hashText(key, SEED_2)
       origin = { id, incarnation, index: this.#list.length, h1, h2 }

@@ -24,6 +24,8 @@ import { type Origin, OriginTable } from './origins'
 
 /** Entries held back for a too-far-ahead timestamp, at most (more are dropped and fetched again later). */
 export const MAX_HELD = 10_000
+/** Dots of entries dropped beyond MAX_HELD that are kept out of the context (so that they are fetched again), at most. */
+export const MAX_DROPPED = 100_000
 
 /** A change of what a key shows: `before` / `after` are the winning entries (undefined or a tombstone: absent). */
 export interface RawChange {
@@ -95,6 +97,9 @@ export class Replica {
   #removals: Removal[] = []
   /** Held entries by `originIndex:counter`. */
   readonly #held = new Map<string, Entry>()
+  /** Per origin index, counters of entries held back or dropped beyond MAX_HELD: not to be marked seen by ranges. */
+  readonly #notSeen = new Map<number, Set<number>>()
+  readonly #droppedDots = new Set<string>()
 
   constructor(mode: StoreMode, clock: HybridClock, selfId: string, incarnation: number) {
     this.store = new DotStore(mode)
@@ -178,6 +183,7 @@ export class Replica {
   }
 
   #insert(entry: Entry): boolean {
+    this.#seen(entry.origin.index, entry.counter)
     this.clock.observe(entry.hlc)
     this.context.add(entry.origin.index, entry.counter)
     this.#journal({ op: 'entry', entry })
@@ -208,6 +214,7 @@ export class Replica {
     this.context.add(origin.index, counter)
     this.#journal({ op: 'remove', removal })
     this.#held.delete(`${origin.index}:${counter}`)
+    this.#seen(origin.index, counter)
     const entry = this.store.find(key, origin.index, counter)
     if (entry !== undefined) this.#removeEntry(entry)
   }
@@ -218,17 +225,29 @@ export class Replica {
    */
   applyRange(origin: Origin, first: number, last: number): void {
     let from = first
-    if (this.#held.size > 0) {
-      const held = [...this.#held.values()]
-        .filter((e) => e.origin === origin && e.counter >= first && e.counter <= last)
-        .map((e) => e.counter)
-        .sort((a, b) => a - b)
-      for (const counter of held) {
+    const skip = this.#notSeen.get(origin.index)
+    if (skip !== undefined) {
+      const inside = [...skip].filter((c) => c >= first && c <= last).sort((a, b) => a - b)
+      for (const counter of inside) {
         this.#addRange(origin, from, counter - 1)
         from = counter + 1
       }
     }
     this.#addRange(origin, from, last)
+  }
+
+  /** The dot is seen (applied or removed): ranges may cover it from now on. */
+  #seen(originIndex: number, counter: number): void {
+    const skip = this.#notSeen.get(originIndex)
+    if (skip === undefined || !skip.delete(counter)) return
+    this.#droppedDots.delete(`${originIndex}:${counter}`)
+    if (skip.size === 0) this.#notSeen.delete(originIndex)
+  }
+
+  #notSeenAdd(originIndex: number, counter: number): void {
+    let skip = this.#notSeen.get(originIndex)
+    if (skip === undefined) this.#notSeen.set(originIndex, (skip = new Set()))
+    skip.add(counter)
   }
 
   #addRange(origin: Origin, first: number, last: number): void {
@@ -243,6 +262,13 @@ export class Replica {
       this.applyRange(this.origins.at(i), 1, d.contiguous)
       for (let k = 0; k < d.ranges.length; k += 2) this.applyRange(this.origins.at(i), d.ranges[k], d.ranges[k + 1])
     }
+    // Dropped entries were kept out of this context once; the sender pushed what it holds of them (dropped again if
+    // still too far ahead), so from now on a dot it did not push was superseded there and may count as seen.
+    for (const dot of this.#droppedDots) {
+      const [o, c] = dot.split(':').map(Number)
+      if (!this.#held.has(dot)) this.#seen(o, c)
+    }
+    this.#droppedDots.clear()
   }
 
   /** The entries held here whose dots `context` lacks: what a replica with that context is missing. */
@@ -325,11 +351,17 @@ export class Replica {
     const dot = `${entry.origin.index}:${entry.counter}`
     if (this.#held.has(dot)) return
     if (this.#held.size >= MAX_HELD) {
+      // Dropped, but kept out of the context (a range of the same delta must not mark it seen): fetched again later.
       this.counts.heldDropped++
+      if (this.#droppedDots.size < MAX_DROPPED && !this.#droppedDots.has(dot)) {
+        this.#droppedDots.add(dot)
+        this.#notSeenAdd(entry.origin.index, entry.counter)
+      }
       return
     }
     this.counts.heldAhead++
     this.#held.set(dot, entry)
+    this.#notSeenAdd(entry.origin.index, entry.counter)
   }
 
   #removeEntry(entry: Entry): void {

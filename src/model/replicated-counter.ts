@@ -72,6 +72,9 @@ export class ReplicatedCounter extends ReplicatedObject<CounterChange> {
   }
 
   /** Subtracts `n` (default 1): `increment(-n)`. */
+  decrement(n?: number): number
+  decrement(n: number, options: WriteOptions & { quorum: 'majority' | number }): Promise<number>
+  decrement(n?: number, options?: WriteOptions): number | Promise<number>
   decrement(n = 1, options?: WriteOptions): number | Promise<number> {
     return this.increment(-n, options)
   }

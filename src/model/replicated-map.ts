@@ -91,10 +91,15 @@ export class ReplicatedMap<V = unknown> extends ReplicatedObject<MapChange<V>> {
     for (const [key, value] of this.entries()) fn(value, key)
   }
 
-  /** The map as a plain object, keys sorted. */
+  /**
+   * The map as a plain object, keys inserted in sorted order (JavaScript still lists integer-like keys first). A key
+   * such as `__proto__` becomes an ordinary property.
+   */
   toJSON(): Record<string, V> {
     const out: Record<string, V> = {}
-    for (const [key, value] of [...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[key] = value
+    for (const [key, value] of [...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+    }
     return out
   }
 

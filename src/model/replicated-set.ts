@@ -7,6 +7,7 @@ import type { Codec } from '../topics/codec'
 import { ModelNameError } from './errors'
 import { MAX_KEY_BYTES } from './wire-parts'
 import type { WriteOptions } from './options'
+import type { QuorumWriteOptions } from './replicated-map'
 import type { RawChange } from './replica'
 import { type ChangeOrigin, type ObjectParts, ReplicatedObject } from './replicated-object'
 import { encodeFor } from './values'
@@ -76,6 +77,9 @@ export class ReplicatedSet<T = unknown> extends ReplicatedObject<SetChange<T>> {
   }
 
   /** Adds `value`; with `{ quorum }`, returns a Promise settled as for a map's `set()`. */
+  add(value: T): this
+  add(value: T, options: QuorumWriteOptions): Promise<void>
+  add(value: T, options?: WriteOptions): this | Promise<void>
   add(value: T, options?: WriteOptions): this | Promise<void> {
     this.checkOpen()
     const result = this.write(this.#key(value), this.#codec.id, EMPTY, options)
@@ -83,6 +87,9 @@ export class ReplicatedSet<T = unknown> extends ReplicatedObject<SetChange<T>> {
   }
 
   /** Removes `value`; false when it was not in the set. With `{ quorum }`, a Promise of that boolean. */
+  delete(value: T): boolean
+  delete(value: T, options: QuorumWriteOptions): Promise<boolean>
+  delete(value: T, options?: WriteOptions): boolean | Promise<boolean>
   delete(value: T, options?: WriteOptions): boolean | Promise<boolean> {
     this.checkOpen()
     const key = this.#key(value)
@@ -92,6 +99,9 @@ export class ReplicatedSet<T = unknown> extends ReplicatedObject<SetChange<T>> {
   }
 
   /** Same as `delete()`. */
+  remove(value: T): boolean
+  remove(value: T, options: QuorumWriteOptions): Promise<boolean>
+  remove(value: T, options?: WriteOptions): boolean | Promise<boolean>
   remove(value: T, options?: WriteOptions): boolean | Promise<boolean> {
     return this.delete(value, options)
   }

@@ -1,17 +1,25 @@
 /**
  * Encodings of a whole replica: the snapshot and journal records that `persist` writes (see `persistence.ts`), and
- * the canonical encoding that replicas holding the same state produce byte for byte (`stateHash()`, tests). Layouts
- * in `docs/PROTOCOL.md` (Model layer, snapshot); parts as in `wire-parts.ts`.
+ * the canonical encoding that replicas holding the same state produce byte for byte (`stateHash()`, tests). Parts as
+ * in `wire-parts.ts`; layouts and rules as in `docs/PROTOCOL.md` (Model messages: Snapshots, journal records and the
+ * canonical encoding), with hex test vectors:
  *
  * ```text
- * snapshot:  version (u8) = 1 | mode (u8: 0 lww, 1 mv) | origin table | context | entries | entry x entries
- * journal:   version (u8) = 1 | origin table | ops | ops x op
- *            op = 0x01 entry | 0x02 ( key length | key | origin ref | counter )  -- a removal
- *                 | 0x03 ( origin ref | first | last )                          -- a range of dots seen
- * canonical: version (u8) = 1 | origin table | entries | entry x entries
- *            (the entries with a value, by key in UTF-16 code unit order, then by `compareEntries`; the origin table
- *             in order of first use, so equal states give equal bytes whatever each replica's numbering)
+ * snapshot:  +-------------+-----------+--------------+---------+-------------+---------------------+
+ *            | version = 1 | mode (u8) | origin table | context | entry count | entry count x entry |
+ *            +-------------+-----------+--------------+---------+-------------+---------------------+
+ *            mode: 0 lww (last writer wins), 1 mv (keep-all)
+ * journal:   +-------------+--------------+----------+---------------+
+ *            | version = 1 | origin table | op count | op count x op |
+ *            +-------------+--------------+----------+---------------+
+ *            op: 0x01 entry | 0x02 key length | key | origin ref | counter   (a removal)
+ *                | 0x03 origin ref | first | last                           (the dots first..last seen)
+ * canonical: +-------------+--------------+-------------+---------------------+
+ *            | version = 1 | origin table | entry count | entry count x entry |
+ *            +-------------+--------------+-------------+---------------------+
  * ```
+ * The canonical encoding holds the entries with a value, by key in UTF-16 code unit order, then by `compareEntries`;
+ * its origin table in order of first use, so equal states give equal bytes whatever each replica's numbering.
  */
 import { createHash } from 'node:crypto'
 

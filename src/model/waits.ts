@@ -72,11 +72,15 @@ export class SyncWaits {
   quorum(counter: number, required: number, deadlineMs: number): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError())
     if (this.#held(counter).length + 1 >= required) return Promise.resolve()
+    // The members counted for the quorum now: one that leaves or goes down meanwhile is still missing at the deadline.
+    const counted = this.othersUp()
     return new Promise((resolve, reject) => {
       const timer = this.#clock.after(deadlineMs, () => {
         this.#quorum = this.#quorum.filter((w) => w !== wait)
         const holders = this.#held(counter)
-        const missing = this.othersUp().filter((m) => !holders.includes(m.id))
+        const candidates = new Map(counted.map((m) => [m.id, m]))
+        for (const m of this.othersUp()) candidates.set(m.id, m)
+        const missing = [...candidates.values()].filter((m) => !this.#holds(m.id, counter))
         reject(QuorumError.missed(required, holders.length + 1, missing, deadlineMs))
       })
       const wait: QuorumWait = { counter, required, resolve, reject, timer }
@@ -126,6 +130,11 @@ export class SyncWaits {
     }
     this.#quorum = []
     this.#synced = []
+  }
+
+  /** True when member `id` (up or not: a counted one may have gone) reported holding this replica's write `counter`. */
+  #holds(id: string, counter: number): boolean {
+    return (this.#members.get(id)?.acked ?? 0) >= counter
   }
 
   /** IDs of the members up that hold this replica's write `counter`. */

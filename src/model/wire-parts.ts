@@ -1,16 +1,27 @@
 /**
- * The parts the model layer's messages are made of (see `wire.ts` and `docs/PROTOCOL.md`, Model layer): an origin
- * table, causal contexts, entries and dots. Integers are unsigned LEB128 varints unless said otherwise.
+ * The parts the model layer's messages are made of (see `wire.ts`): an origin table, causal contexts, entries and
+ * dots. Integers are unsigned LEB128 varints (1..8 bytes, at most 2^53 - 1, minimal) unless a size is given; an
+ * origin ref is an index into the message's origin table; a context's range starts at the previous end + 2 + gap (the
+ * previous end being `contiguous` at first) and ends at its start + length. The layouts are those of
+ * `docs/PROTOCOL.md` (Model messages: Origins and the origin table, Entries, Causal context).
  *
  * ```text
- * origin table:  count | count x ( endpoint ID (u64 LE, 8 bytes) | incarnation (u32 LE) )
- * context:       count | count x ( origin ref | contiguous | ranges | ranges x ( gap | length ) )
- *                (a range starts at previous end + 2 + gap, previous end being `contiguous` at first,
- *                 and ends at its start + length)
- * entry:         key length | key (UTF-8) | origin ref | counter | timestamp | value length + 1
- *                | ( codec (u8) | value )   -- value length + 1 = 0 is a delete (no codec, no value)
+ * origin table
+ * +-------+---------------------------------------------------+
+ * | count | count x ( endpoint ID (u64) | incarnation (u32) ) |
+ * +-------+---------------------------------------------------+
+ *
+ * entry
+ * +------------+-------------+------------+---------+-----------+------------------+------------+-----------------+
+ * | key length | key (UTF-8) | origin ref | counter | timestamp | value length + 1 | codec (u8) | value ...       |
+ * +------------+-------------+------------+---------+-----------+------------------+------------+-----------------+
+ *                                                                codec and value only when value length + 1 > 0
+ *
+ * context
+ * +-------+------------------------------------------------------------------------------------+
+ * | count | count x ( origin ref | contiguous | range count | range count x ( gap | length ) ) |
+ * +-------+------------------------------------------------------------------------------------+
  * ```
- * An origin ref is an index into the message's origin table.
  */
 import { CausalContext } from './causal-context'
 import { Entry } from './entry'

@@ -1,31 +1,62 @@
 /**
  * The model layer's messages. They travel as raw-codec reliable publications on two topics per replicated object
  * (see `topics.ts`): DELTA and DIGEST on `.../all` (every member), WANT, PUSH, BUCKETS, DOTS and ACK on
- * `.../to/<endpoint ID>` (one member). The parts (origin table, context, entry) are in `wire-parts.ts`; the exact
- * layout with hex vectors is in `docs/PROTOCOL.md` (Model layer). Each message starts with its kind and a flags byte:
+ * `.../to/<endpoint ID>` (one member). The parts (origin table, context, entry) are in `wire-parts.ts`. The layouts
+ * below are those of `docs/PROTOCOL.md` (Model messages), which also has the rules of receiving and synchronising and
+ * hex test vectors (checked by `__test__/model-wire.spec.ts`). Fields without a size are varints; flag bits not
+ * named are sent as 0 and ignored.
  *
  * ```text
- *  0                   1                   2                   3
- *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |     kind      |     flags     |  body (varints, see below) ...
- * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * +---------------+---------------+---------------------------------
+ * |   kind (u8)   |  flags (u8)   |  body (to the end) ...
+ * +---------------+---------------+---------------------------------
  *
- * DELTA   0x01 flags bit 0: acknowledge (a quorum write waits)
- *         origin table | sender ref | first | last | entries | entry x entries | removals
- *         | removals x ( key length | key | origin ref | counter )
- * DIGEST  0x02 flags bit 0: leaving (the member closed this object)
- *         origin table | sender ref | counter | timestamp | live keys | entries held
- *         | root hash (2 x u32 LE) | context
- * WANT    0x03 request (u32 LE) | origin table | context
- * PUSH    0x04 flags bit 0: last chunk
- *         request (u32 LE) | chunk | origin table | entries | entry x entries
- *         [last only: chunks | root hash (2 x u32 LE) | context]
- * BUCKETS 0x05 request (u32 LE) | 256 x bucket hash (2 x u32 LE)
- * DOTS    0x06 flags bit 0: answer with yours
- *         request (u32 LE) | origin table | context | buckets | buckets x ( bucket (u8) | dots
- *         | dots x ( origin ref | counter ) )
- * ACK     0x07 incarnation (u32 LE) | contiguous
+ * DELTA (1)
+ * +------+-------+--------------+------------+-------+------+
+ * | 0x01 | flags | origin table | sender ref | first | last |
+ * +------+-------+--------------+------------+-------+------+
+ * | entry count | entry count x entry | removal count | removal count x removal |
+ * +-------------+---------------------+---------------+-------------------------+
+ * flags:   0x01 acknowledge
+ * removal: key length | key (UTF-8) | origin ref | counter
+ *
+ * DIGEST (2)
+ * +------+-------+--------------+------------+---------+-----------+
+ * | 0x02 | flags | origin table | sender ref | counter | timestamp |
+ * +------+-------+--------------+------------+---------+-----------+
+ * | live keys | entries held | root hash (u32, u32) | context |
+ * +-----------+--------------+----------------------+---------+
+ * flags: 0x01 leaving
+ *
+ * WANT (3)
+ * +------+-------+---------------+--------------+---------+
+ * | 0x03 | flags | request (u32) | origin table | context |
+ * +------+-------+---------------+--------------+---------+
+ *
+ * PUSH (4)
+ * +------+-------+---------------+-------+--------------+-------------+---------------------+
+ * | 0x04 | flags | request (u32) | chunk | origin table | entry count | entry count x entry |
+ * +------+-------+---------------+-------+--------------+-------------+---------------------+
+ * | last chunk only: chunks | root hash (u32, u32) | context |
+ * +-------------------------+----------------------+---------+
+ * flags: 0x01 last chunk
+ *
+ * BUCKETS (5)
+ * +------+-------+---------------+----------------------------------------------------------+
+ * | 0x05 | flags | request (u32) | 256 x bucket hash (u32, u32), bucket 0 first: 2048 bytes |
+ * +------+-------+---------------+----------------------------------------------------------+
+ *
+ * DOTS (6)
+ * +------+-------+---------------+--------------+---------+--------------+-----------------------+
+ * | 0x06 | flags | request (u32) | origin table | context | bucket count | bucket count x bucket |
+ * +------+-------+---------------+--------------+---------+--------------+-----------------------+
+ * flags:  0x01 answer with yours
+ * bucket: bucket (u8) | dot count | dot count x ( origin ref | counter )
+ *
+ * ACK (7)
+ * +------+-------+-------------------+------------+
+ * | 0x07 | flags | incarnation (u32) | contiguous |
+ * +------+-------+-------------------+------------+
  * ```
  */
 import { TopicWireError } from '../topics/errors'
@@ -249,7 +280,8 @@ export function encodeAck(incarnation: number, contiguous: number): Buffer {
 
 /**
  * Decodes a model message, interning the origins it names in `origins`. Throws TopicWireError (naming the field) on
- * anything malformed: truncated, trailing bytes, unknown kind, bad refs.
+ * anything malformed: truncated, trailing bytes, unknown kind, bad refs, a DELTA entry of another origin or outside the
+ * DELTA's counters (the rules are listed in `docs/PROTOCOL.md`, Model messages, Receiving).
  */
 export function decodeModelMessage(data: Uint8Array, origins: OriginTable): ModelMessage {
   const r = new Reader(data)
@@ -269,6 +301,9 @@ function decodeBody(r: Reader, kind: number, flags: number, table: OriginTable):
       const last = r.varint('last')
       if (first === 0 || last < first - 1) throw new TopicWireError(`bad counter range ${first}..${last}`, r.offset)
       const entries = Array.from({ length: readCount(r, 'entry count', 5) }, () => readEntry(r, origins))
+      if (entries.some((e) => e.origin !== sender || e.counter < first || e.counter > last)) {
+        throw new TopicWireError(`an entry of another origin or outside ${first}..${last}`, r.offset)
+      }
       const removals = Array.from({ length: readCount(r, 'removal count', 3) }, () => {
         const key = readKey(r)
         return { key, origin: readRef(r, origins), counter: r.varint('counter') }
