@@ -32,7 +32,7 @@ test('a batch of every command kind round-trips; malformed commands are skipped 
   const bad = { count: 0 }
   t.deepEqual(decodeBatch(encodeBatch(commands.map(commandArray)), bad), commands)
   t.is(bad.count, 0)
-  const junk = encodeBatch([[1, 'c', 1, 0, 'k'], [99, 'c', 1, 0], 'x', [2, 'c', -1, 0, 'k'], [2, 'c', 1, 0, 'k']])
+  const junk = encodeBatch([[1, 'c', 1, 0, 'k'], [99, 'c', 1, 0], 'x' as never, [2, 'c', -1, 0, 'k'], [2, 'c', 1, 0, 'k']])
   t.deepEqual(decodeBatch(junk, bad), [{ op: Op.DELETE, session: s('c', 1), key: 'k' }])
   t.is(bad.count, 4)
   t.deepEqual(decodeBatch(Buffer.from([0xc1]), bad), [])
