@@ -12,6 +12,7 @@ import { groupIdOf, raftIdOf } from '../src/consensus/ids'
 import { resolveConsensusOptions, resolveLockOptions } from '../src/consensus/options'
 import { ConsensusState, MAX_SESSIONS } from '../src/consensus/state-machine'
 import { decodeEnvelope, encodeEnvelope, Kind } from '../src/consensus/wire'
+import { protocolVectors } from './helpers/protocol-doc'
 
 const s = (client: string, seq: number, low = 0) => ({ client, seq, low })
 const b = (text: string) => Buffer.from(text)
@@ -144,4 +145,26 @@ test('options: bad values name the option', (t) => {
   const o = resolveConsensusOptions({ members: ['A', '00000000000000AB'] })
   t.deepEqual(o.members, ['A', '00000000000000ab'])
   t.is(o.electionTicks * o.tickMs, 500)
+})
+
+test('the consensus message vectors of docs/PROTOCOL.md', (t) => {
+  const vectors = protocolVectors('consensus-hex')
+  t.deepEqual([...vectors.keys()].sort(), ['forward', 'hello'])
+  const group = groupIdOf('plant/conveyor', ['A', 'B', 'C'])
+  t.is(group, 'bda24d38b42a6aa6')
+  t.is(raftIdOf('A'), '3359e8b13abc34a1')
+  t.deepEqual(encodeEnvelope(Kind.HELLO, group, Buffer.from([0])), vectors.get('hello'))
+  const client = '00000000000000a1.0badf00d'
+  const batch = encodeBatch([
+    commandArray({ op: Op.PUT, session: s(client, 1, 1), key: 'mode', value: Buffer.from([0xa3, 0x65, 0x63, 0x6f]) }),
+    commandArray({ op: Op.CAS, session: s(client, 2, 1), key: 'next', expected: null, next: Buffer.from([0x01]) }),
+  ])
+  const forward = vectors.get('forward') as Buffer
+  t.deepEqual(encodeEnvelope(Kind.FORWARD, group, batch), forward)
+  const env = decodeEnvelope(forward)
+  t.is(env?.kind, Kind.FORWARD)
+  t.deepEqual(decodeBatch(env?.body ?? Buffer.alloc(0), { count: 0 }), [
+    { op: Op.PUT, session: s(client, 1, 1), key: 'mode', value: Buffer.from([0xa3, 0x65, 0x63, 0x6f]) },
+    { op: Op.CAS, session: s(client, 2, 1), key: 'next', expected: null, next: Buffer.from([0x01]) },
+  ])
 })
