@@ -69,6 +69,10 @@ interface Pending {
   readonly reject: (err: Error) => void
   timer: unknown
   sentAt: number
+  /** Times sent (retries back off: an election timeout × 2^(attempts − 1), at most × 16). */
+  attempts: number
+  /** In the queue of the current turn. */
+  queued: boolean
 }
 
 interface ReadBatch {
@@ -244,12 +248,20 @@ export class GroupCore {
         },
         timer: undefined,
         sentAt: -Infinity,
+        attempts: 0,
+        queued: false,
       }
       p.timer = this.#clock.after(deadlineMs, () => p.reject(this.deadlineError(`not committed within ${deadlineMs} ms`)))
       this.#pending.set(seq, p)
-      this.#queue.push(p)
+      this.#enqueue(p)
       this.#kick()
     })
+  }
+
+  #enqueue(p: Pending): void {
+    if (p.queued) return
+    p.queued = true
+    this.#queue.push(p)
   }
 
   #settle(p: Pending): void {
@@ -477,7 +489,9 @@ export class GroupCore {
   /** Operations and reads not answered within an election timeout go again. */
   #retry(): void {
     const now = this.#clock.monotonic()
-    for (const p of this.#pending.values()) if (now - p.sentAt >= this.#retryMs && !this.#queue.includes(p)) this.#queue.push(p)
+    for (const p of this.#pending.values()) {
+      if (now - p.sentAt >= this.#retryMs * 2 ** Math.min(Math.max(0, p.attempts - 1), 4)) this.#enqueue(p)
+    }
     for (const r of this.#reads) if (r.index === undefined && now - r.askedAt >= this.#retryMs) r.askedAt = -Infinity
   }
 
@@ -527,7 +541,9 @@ export class GroupCore {
       }
     }
     for (const p of queue) {
+      p.queued = false
       if (!this.#pending.has(p.seq)) continue
+      p.attempts++
       p.cmd.session.low = low === Infinity ? p.seq : low
       p.sentAt = now
       const arr = commandArray(p.cmd)
@@ -580,7 +596,10 @@ export class GroupCore {
       if (status.leader !== before.leader) {
         this.#emit({ type: 'leader-changed', leader: this.leader, term: status.term })
         // A new leader: what waited goes to it now rather than after the timeout.
-        for (const p of this.#pending.values()) if (!this.#queue.includes(p)) this.#queue.push(p)
+        for (const p of this.#pending.values()) {
+          p.attempts = 0
+          this.#enqueue(p)
+        }
         for (const r of this.#reads) if (r.index === undefined) r.askedAt = -Infinity
         if (this.#pending.size > 0 || this.#reads.length > 0) this.#kick()
       }
