@@ -35,3 +35,10 @@ pub enum GroupError {
     #[error("the group is poisoned by an earlier failure: close it and open it again")]
     Poisoned,
 }
+
+impl GroupError {
+    /// True for `Raft(ProposalDropped)`: the leader dropped a proposal or configuration change; retry later.
+    pub fn is_proposal_dropped(&self) -> bool {
+        matches!(self, GroupError::Raft(raft::Error::ProposalDropped))
+    }
+}
