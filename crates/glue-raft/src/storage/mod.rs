@@ -1,9 +1,11 @@
 //! [`DurableStorage`]: raft's [`Storage`] over an in-memory copy of the log, backed (with a data directory) by a
 //! write-ahead log and a snapshot file.
 //!
-//! Layout of a data directory: `raft.snap` (the last snapshot, see [`snapshot_file`]) and `raft.log` (the hard
-//! state and the entries after that snapshot, see [`log_file`]). Only entries after the last snapshot are kept, in
-//! memory and on disk: compaction bounds both.
+//! Layout of a data directory: `raft.snap`, the last snapshot (magic `GLRSNAP1`, then one framed record holding the
+//! protobuf `eraftpb.Snapshot`), and `raft.log`, what follows it (magic `GLRLOG01`, then framed records: the base
+//! snapshot's index and term, hard states, batches of protobuf entries). A frame is a u32 length, a CRC-32 of the
+//! rest, a kind byte and the payload (little-endian); `storage/log_file.rs` and `storage/snapshot_file.rs` give the
+//! details. Only entries after the last snapshot are kept, in memory and on disk: compaction bounds both.
 //!
 //! Crash safety: records reach the log in the order raft produced them and are fsynced (when configured) before
 //! anything that depends on them leaves the group. A snapshot is written before the log that continues it; if a
