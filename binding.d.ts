@@ -77,6 +77,60 @@ export declare class NativeEndpoint {
   close(): Promise<void>
 }
 
+/**
+ * One member of a consensus group (tikv's Raft, pre-vote and check-quorum on). Errors carry a `code`:
+ * ERR_GLUE_INVALID_OPTION (bad arguments), ERR_GLUE_UNKNOWN_PEER (an ID that is not 16 hex digits),
+ * ERR_GLUE_RAFT_MALFORMED (a refused message), ERR_GLUE_NOT_LEADER, ERR_GLUE_RAFT_DROPPED (retry later),
+ * ERR_GLUE_PERSIST (the data directory), ERR_GLUE_RAFT_POISONED (an earlier failure: close and open again),
+ * ERR_GLUE_RAFT, ERR_GLUE_CLOSED.
+ */
+export declare class NativeRaftGroup {
+  /**
+   * Opens a member: from `dataDir` when it holds a group, else a new group of `voters` (or, with none, a member
+   * waiting to be added). Throws ERR_GLUE_INVALID_OPTION or ERR_GLUE_PERSIST.
+   */
+  static open(config: NativeRaftConfig): NativeRaftGroup
+  /** One logical tick (elections and heartbeats are counted in ticks). */
+  tick(): void
+  /**
+   * Takes a message that arrived from member `from`. Throws ERR_GLUE_RAFT_MALFORMED when it is refused (nothing
+   * changed); never crashes the process.
+   */
+  step(from: string, msg: Buffer): void
+  /**
+   * Proposes an entry (at most 256 MiB) on the leader; throws ERR_GLUE_NOT_LEADER elsewhere. Committed once it
+   * comes out of `ready()`.
+   */
+  propose(data: Buffer): void
+  /**
+   * Proposes a configuration change of one member on the leader (ERR_GLUE_NOT_LEADER elsewhere;
+   * ERR_GLUE_RAFT_DROPPED while an earlier change is pending).
+   */
+  proposeConfChange(kind: 'add-voter' | 'remove-voter' | 'add-learner', id: string): void
+  /**
+   * Asks for a read index; the answer comes in `ready().readStates` with `ctx`. Dropped silently without a
+   * leader, or before the leader committed an entry of its term: retry after a while.
+   */
+  readIndex(ctx: Buffer): void
+  /** Starts an election now (pre-vote first). */
+  campaign(): void
+  /** On the leader: hands leadership to member `to`; does nothing elsewhere. */
+  transferLeader(to: string): void
+  /** Everything to do now, or null (call it after any input; once per event-loop turn is enough). */
+  ready(): NativeRaftReady | null
+  /**
+   * Compaction: `state` is the application's state with everything up to `applied` applied; it becomes the
+   * snapshot and the log up to it is dropped (on disk before this returns).
+   */
+  compact(applied: number, state: Buffer): void
+  /** Tells how far the application has applied (shown in `status().applied`; not persisted). */
+  setApplied(applied: number): void
+  /** Role, term, leader, commit and applied index, voters, learners. */
+  status(): NativeRaftStatus
+  /** Writes what is queued and closes the member; later calls throw ERR_GLUE_CLOSED. Idempotent. */
+  close(): void
+}
+
 /** One announcement extension of a peer. */
 export interface NativeAnnounceExtension {
   /** Extension type, 0..255 (0x10: interest summary). */
@@ -180,6 +234,123 @@ export interface NativePeerEvent {
    * interest summary). A change of any of them is a 'peer-changed' event.
    */
   extensions: Array<NativeAnnounceExtension>
+}
+
+/** A configuration change that took effect. */
+export interface NativeRaftChange {
+  /** What happened to the member. */
+  kind: 'add-voter' | 'remove-voter' | 'add-learner'
+  /** The member, 16 hex digits. */
+  id: string
+}
+
+/** How a member of a consensus group is opened. */
+export interface NativeRaftConfig {
+  /** This member's raft ID (non-zero u64): a bigint, or 16 hex digits. */
+  id: bigint | string
+  /**
+   * The initial voters (16 hex digits each), this member among them; used only when the data directory holds no
+   * group yet. Empty for a member that joins a running group (the leader adds it and sends it a snapshot).
+   */
+  voters: Array<string>
+  /** Ticks without a leader before an election (random in electionTick..2 × electionTick). Default 10. */
+  electionTick?: number
+  /** Ticks between heartbeats, below electionTick. Default 2. */
+  heartbeatTick?: number
+  /** Most entry bytes in one append message. Default 1 MiB. */
+  maxSizePerMsg?: number
+  /** Most append messages in flight to one follower. Default 256. */
+  maxInflightMsgs?: number
+  /** Directory of the log, hard state and snapshot (created when missing); undefined: memory only. */
+  dataDir?: string
+  /** fsync before anything that depends on a write leaves the group (Raft requires it). Default true. */
+  fsync?: boolean
+}
+
+/** A committed entry. */
+export interface NativeRaftEntry {
+  /** Its log index. */
+  index: number
+  /** The term of the leader that proposed it. */
+  term: number
+  /** 'normal' (proposed with `propose`, or a new leader's empty entry) or 'conf-change'. */
+  kind: 'normal' | 'conf-change'
+  /** What was proposed (empty for a new leader's entry); for a configuration change its encoding. */
+  data: Buffer
+  /** For a configuration change that took effect: what changed. */
+  change?: NativeRaftChange
+}
+
+/** A raft message to send. */
+export interface NativeRaftMessage {
+  /** The receiving member, 16 hex digits. */
+  to: string
+  /** The encoded message, for its `step()`. */
+  data: Buffer
+}
+
+/** The answer to a `readIndex`. */
+export interface NativeRaftReadState {
+  /** The read index. */
+  index: number
+  /** The context given to `readIndex`. */
+  ctx: Buffer
+}
+
+/**
+ * Everything a member must do now, in this order: restore `snapshot`, apply `committed`, answer `readStates`, send
+ * `messages`. Already durable where Raft requires it.
+ */
+export interface NativeRaftReady {
+  /** Raft messages to send, each to its member; delivery may drop, repeat or reorder them. */
+  messages: Array<NativeRaftMessage>
+  /**
+   * Newly committed entries, in log order, each exactly once; indexes consecutive (the first entry of a group is
+   * index 2).
+   */
+  committed: Array<NativeRaftEntry>
+  /**
+   * The state to restore before `committed`: received from the leader, or, first after opening a data
+   * directory, the last one given to `compact`.
+   */
+  snapshot?: NativeRaftSnapshot
+  /** Answers to `readIndex`: reads of the state are linearizable once the entry at `index` is applied. */
+  readStates: Array<NativeRaftReadState>
+  /** The status, when role, leader, term or configuration changed since the last ready. */
+  status?: NativeRaftStatus
+  /**
+   * On the leader: a member needs a snapshot newer than the last `compact` (it joined after it, or there was
+   * none yet); call `compact` with the current state soon. Absent otherwise.
+   */
+  wantsSnapshot?: boolean
+}
+
+/** A snapshot of the application's state. */
+export interface NativeRaftSnapshot {
+  /** The last index it includes. */
+  index: number
+  /** That entry's term. */
+  term: number
+  /** The state, as given to `compact`. */
+  data: Buffer
+}
+
+/** The state of a member. */
+export interface NativeRaftStatus {
+  /** Its raft role. */
+  role: 'leader' | 'follower' | 'candidate' | 'pre-candidate'
+  /** The current term. */
+  term: number
+  /** The leader as far as this member knows, 16 hex digits; '' when none. */
+  leader: string
+  /** The commit index. */
+  commit: number
+  /** What the application said it applied (`setApplied` / `compact`); after opening, the snapshot's index. */
+  applied: number
+  /** The voters, 16 hex digits each, ascending. */
+  voters: Array<string>
+  /** The learners, ascending. */
+  learners: Array<string>
 }
 
 /** Counters of one endpoint, all monotonically increasing (see `src/transport/native-types.ts`). */

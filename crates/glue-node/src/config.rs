@@ -166,7 +166,7 @@ pub fn network_keys(keys: &[String]) -> Converted<Vec<NetworkKey>> {
 }
 
 /// A whole number in `min..=max`.
-fn integer(field: &str, value: f64, min: u64, max: u64) -> Converted<u64> {
+pub(crate) fn integer(field: &str, value: f64, min: u64, max: u64) -> Converted<u64> {
     if value.is_finite() && value.fract() == 0.0 && value >= min as f64 && value <= max as f64 {
         Ok(value as u64)
     } else {

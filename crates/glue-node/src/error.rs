@@ -18,8 +18,20 @@ pub enum Code {
     UnknownPeer,
     /// The message does not fit into one datagram.
     MessageTooLarge,
-    /// The endpoint is closed.
+    /// The endpoint (or consensus group) is closed.
     Closed,
+    /// Only the leader of a consensus group takes proposals and configuration changes.
+    NotLeader,
+    /// A raft message from the network was refused (see glue-raft's input checks); nothing changed.
+    RaftMalformed,
+    /// The leader dropped a proposal (a leader transfer or an earlier configuration change is in progress).
+    RaftDropped,
+    /// Another error of the raft library.
+    Raft,
+    /// A consensus group failed half-way earlier; close it and open it again.
+    RaftPoisoned,
+    /// A consensus group's data directory could not be read or written.
+    Persist,
     /// A failure of N-API itself (argument conversion and the like).
     Napi(Status),
 }
@@ -34,6 +46,12 @@ impl AsRef<str> for Code {
             Code::UnknownPeer => "ERR_GLUE_UNKNOWN_PEER",
             Code::MessageTooLarge => "ERR_GLUE_MESSAGE_TOO_LARGE",
             Code::Closed => "ERR_GLUE_CLOSED",
+            Code::NotLeader => "ERR_GLUE_NOT_LEADER",
+            Code::RaftMalformed => "ERR_GLUE_RAFT_MALFORMED",
+            Code::RaftDropped => "ERR_GLUE_RAFT_DROPPED",
+            Code::Raft => "ERR_GLUE_RAFT",
+            Code::RaftPoisoned => "ERR_GLUE_RAFT_POISONED",
+            Code::Persist => "ERR_GLUE_PERSIST",
             Code::Napi(status) => status.as_ref(),
         }
     }
@@ -96,6 +114,22 @@ pub fn from_io(e: glue_io::Error) -> Failure {
     error(code, e)
 }
 
+/// The JavaScript error for a consensus group's error.
+pub fn from_raft(e: glue_raft::GroupError) -> Failure {
+    use glue_raft::GroupError as G;
+    let code = match &e {
+        G::NotLeader => Code::NotLeader,
+        G::Malformed(_) => Code::RaftMalformed,
+        G::InvalidArgument(_) => Code::InvalidOption,
+        G::Io(_) => Code::Persist,
+        G::Closed => Code::Closed,
+        G::Poisoned => Code::RaftPoisoned,
+        e if e.is_proposal_dropped() => Code::RaftDropped,
+        _ => Code::Raft,
+    };
+    error(code, e)
+}
+
 /// An invalid-option error naming the JavaScript option.
 pub fn invalid_option(field: &str, value: &str, expected: &str) -> Failure {
     error(Code::InvalidOption, format!("Invalid option {field}: {value} ({expected})"))
@@ -146,5 +180,21 @@ mod tests {
         let malformed = glue_io::slab::SlabError::Malformed { index: 0, offset: 0, what: "truncated header" };
         assert_eq!(io(slab(malformed)), "InvalidArg");
         assert_eq!(Code::from(Status::InvalidArg).as_ref(), "InvalidArg");
+    }
+
+    #[test]
+    fn raft_codes() {
+        use glue_raft::GroupError as G;
+        let code = |e| from_raft(e).code.as_ref().to_owned();
+        assert_eq!(code(G::NotLeader), "ERR_GLUE_NOT_LEADER");
+        assert_eq!(code(G::Malformed("x".into())), "ERR_GLUE_RAFT_MALFORMED");
+        assert_eq!(code(G::InvalidArgument("x".into())), "ERR_GLUE_INVALID_OPTION");
+        assert_eq!(code(G::Io(std::io::ErrorKind::Other.into())), "ERR_GLUE_PERSIST");
+        assert_eq!(code(G::Closed), "ERR_GLUE_CLOSED");
+        assert_eq!(code(G::Poisoned), "ERR_GLUE_RAFT_POISONED");
+        let dropped = glue_raft::Group::open(glue_raft::GroupConfig::new(1, vec![1]))
+            .map(|mut g| g.propose(b"x").unwrap_err())
+            .unwrap();
+        assert_eq!(code(dropped), "ERR_GLUE_NOT_LEADER");
     }
 }

@@ -11,6 +11,9 @@
 //!   Buffer that is handed over without copying;
 //! - `send`, `broadcast`, `rejectPeer`, `stats` are synchronous; `close()` returns a Promise that settles
 //!   once the goodbye is sent, the I/O thread has exited and the sockets are closed.
+//!
+//! `NativeRaftGroup` is one member of a consensus group over [`glue_raft`], for `src/consensus/`: synchronous and
+//! sans-IO (ticks and messages in, `ready()` out), no threads.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -18,9 +21,16 @@ mod batch;
 mod config;
 mod endpoint;
 mod error;
+mod raft;
+mod raft_types;
 mod stats;
 
 pub use batch::{NativeAnnounceExtension, NativeBatch, NativePeerEvent};
 pub use config::NativeConfig;
 pub use endpoint::NativeEndpoint;
+pub use raft::NativeRaftGroup;
+pub use raft_types::{
+    NativeRaftChange, NativeRaftConfig, NativeRaftEntry, NativeRaftMessage, NativeRaftReadState,
+    NativeRaftReady, NativeRaftSnapshot, NativeRaftStatus,
+};
 pub use stats::NativeStats;
