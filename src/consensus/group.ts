@@ -23,7 +23,7 @@ import type { ModelClock, ModelTopics } from '../model/model-topics'
 import { type Command, commandArray, decodeBatch, encodeBatch, isBatch, Op } from './commands'
 import { MembershipMismatchError, NotLeaderError, NotMemberError, QuorumLostError } from './errors'
 import { groupIdOf, raftIdOf } from './ids'
-import type { NativeCommitted, NativeRaft, NativeRaftStatus, OpenRaft } from './native'
+import type { NativeCommitted, NativeRaft, NativeRaftReady, NativeRaftStatus, OpenRaft } from './native'
 import type { ResolvedConsensusOptions } from './options'
 import { type GroupMember, MemberRoutes } from './routes'
 import { ConsensusState, type Outcome } from './state-machine'
@@ -44,6 +44,7 @@ export type ConsensusEvent =
   | { type: 'quorum' | 'lost-quorum'; reachable: number; needed: number }
   | { type: 'members-changed'; voters: GroupMember[] }
   | { type: 'error'; error: MembershipMismatchError }
+  | { type: 'failed'; error: Error }
 
 /** A committed entry of `g.propose()`, as `onApply` sees it. */
 export interface AppliedEntry {
@@ -226,6 +227,7 @@ export class GroupCore {
   /** Throws when this endpoint cannot take part (closed, removed). */
   checkUsable(): void {
     if (this.#closed) throw new ClosedError(`consensus group ${JSON.stringify(this.name)} is closed`)
+    if (this.#failed !== undefined) throw this.#failed
     if (this.#removed) throw new NotMemberError(`this endpoint was removed from consensus group ${JSON.stringify(this.name)}`, this.name)
   }
 
@@ -430,8 +432,9 @@ export class GroupCore {
         this.#native.step(raftId, env.body)
         this.#counts.consensusMessagesReceived++
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_GLUE_RAFT_MALFORMED') this.#counts.consensusMalformed++
-        else throw err
+        const code = (err as { code?: string }).code
+        if (code === 'ERR_GLUE_RAFT_MALFORMED') this.#counts.consensusMalformed++
+        else return this.#fail(err)
       }
     } else if (env.kind === Kind.FORWARD) {
       if (!isBatch(env.body)) {
@@ -475,6 +478,7 @@ export class GroupCore {
   #schedule(): void {
     this.#timer = this.#clock.after(this.#o.tickMs, () => {
       if (this.#closed) return
+      if (this.#failed !== undefined) return
       this.#native.tick()
       this.#retry()
       this.ticked?.()
@@ -505,6 +509,7 @@ export class GroupCore {
   }
 
   #turn(): void {
+    if (this.#failed !== undefined) return
     this.#turnRead = undefined
     this.#sendQueued()
     this.#askReads()
@@ -565,9 +570,16 @@ export class GroupCore {
 
   /** Takes what the core has ready, until it has nothing more. */
   #drain(): void {
+    let wantsSnapshot = false
     for (let rounds = 0; rounds < 64; rounds++) {
-      const ready = this.#native.ready()
+      let ready: NativeRaftReady | null
+      try {
+        ready = this.#native.ready()
+      } catch (err) {
+        return this.#fail(err)
+      }
       if (ready === null) break
+      if (ready.wantsSnapshot) wantsSnapshot = true
       if (ready.snapshot) this.#restore(ready.snapshot.index, ready.snapshot.data)
       for (const e of ready.committed) this.#apply(e)
       if (ready.status) this.#onStatus(ready.status)
@@ -576,7 +588,7 @@ export class GroupCore {
     }
     if (this.#reads.length > 0) this.#settleReads()
     this.#native.setApplied(this.#applied)
-    if (this.#sinceSnapshot >= this.#o.snapshotEntries) this.#compact()
+    if (wantsSnapshot || this.#sinceSnapshot >= this.#o.snapshotEntries) this.#compact()
   }
 
   #sendRaft(to: string, data: Buffer): void {
@@ -663,9 +675,33 @@ export class GroupCore {
 
   #compact(): void {
     this.#sinceSnapshot = 0
-    this.#native.compact(this.#applied, this.state.encode(this.stateMachine?.snapshot()))
+    try {
+      this.#native.compact(this.#applied, this.state.encode(this.stateMachine?.snapshot()))
+    } catch (err) {
+      return this.#fail(err)
+    }
     this.#counts.consensusSnapshots++
   }
+
+  /**
+   * The core failed (its data directory, or it is poisoned after an internal error): this member stops taking part —
+   * pending operations reject with the error, later calls throw it — and the error goes to `onError` (the endpoint
+   * makes it an uncaught exception unless an 'error' event listener handles it). Close and reopen the group.
+   */
+  #fail(err: unknown): void {
+    if (this.#failed !== undefined) return
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.#failed = error
+    for (const p of [...this.#pending.values()]) p.reject(error)
+    for (const r of this.#reads) for (const w of r.waiters) {
+      this.#clock.cancel(w.timer)
+      w.reject(error)
+    }
+    this.#reads = []
+    this.#emit({ type: 'failed', error })
+  }
+
+  #failed: Error | undefined
 
   #onReadState(ctx: Buffer, index: number): void {
     const r = this.#reads.find((b) => b.ctx.equals(ctx))

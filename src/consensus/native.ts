@@ -45,6 +45,8 @@ export interface NativeRaftReady {
   snapshot?: { index: number; term: number; data: Buffer } | null
   readStates: { index: number; ctx: Buffer }[]
   status?: NativeRaftStatus | null
+  /** The core needs a snapshot now (a joining member waits for one): call `compact()`. */
+  wantsSnapshot?: boolean
 }
 
 /** One group's core (see the module doc). Methods throw Errors with a `code` (ERR_GLUE_RAFT_MALFORMED, ...). */
