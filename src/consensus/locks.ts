@@ -100,7 +100,7 @@ export class GroupLocks {
       const { outcome } = await this.#core.submit({ op: Op.LOCK, name, ttlMs: o.ttlMs, holderName }, left)
       if (outcome.op !== 'lock') throw new Error('unexpected outcome')
       if (outcome.granted) {
-        const held = new HeldLock(this, this.#core, this.#clock, name, outcome.lock.token, o.ttlMs, askedAt)
+        const held = new HeldLock(this, this.#core, this.#clock, name, outcome.lock.token, o.ttlMs, askedAt, o.deadlineMs)
         this.#held.add(held)
         return held
       }
@@ -153,6 +153,7 @@ class HeldLock implements Lock {
   readonly #core: GroupCore
   readonly #clock: ModelClock
   readonly #ttlMs: number
+  readonly #deadlineMs: number
   #validUntil: number
   #renewTimer: unknown
   #expiryTimer: unknown
@@ -166,7 +167,9 @@ class HeldLock implements Lock {
     readonly token: number,
     ttlMs: number,
     askedAt: number,
+    deadlineMs: number,
   ) {
+    this.#deadlineMs = deadlineMs
     this.#locks = locks
     this.#core = core
     this.#clock = clock
@@ -226,9 +229,10 @@ class HeldLock implements Lock {
   }
 
   async release(): Promise<void> {
+    if (this.#lost === undefined && this.#clock.monotonic() >= this.#validUntil) this.lose(`no renewal committed within its ttlMs (${this.#ttlMs} ms)`)
     if (this.#lost !== undefined) throw this.#lost
     this.#clock.cancel(this.#renewTimer)
-    const { outcome } = await this.#core.submit({ op: Op.UNLOCK, name: this.name, token: this.token }, Math.max(1, Math.floor(this.#validUntil - this.#clock.monotonic())))
+    const { outcome } = await this.#core.submit({ op: Op.UNLOCK, name: this.name, token: this.token }, this.#deadlineMs)
     if (outcome.op === 'unlock' && !outcome.ok) {
       this.lose('it had been expired before the release committed')
       throw this.#lost
