@@ -173,7 +173,7 @@ export class GroupCore {
     this.#peersChanged()
     this.#hello()
     this.#schedule()
-    this.#kick()
+    this.#turn() // a restarted member applies what its data directory holds before open() returns
   }
 
   /** The core's view: role, term, leader, indexes, voters. */
@@ -635,7 +635,7 @@ export class GroupCore {
     this.#sinceSnapshot++
     if (e.kind === 'conf-change') {
       this.#counts.consensusEntriesApplied++
-      this.#status = this.#native.status()
+      this.#onStatus(this.#native.status())
       this.confChanged?.(e.change)
       return
     }
@@ -647,7 +647,10 @@ export class GroupCore {
       const outcome = this.state.apply(c, e.index)
       this.#counts.consensusEntriesApplied++
       if (outcome.op === 'duplicate') continue
-      if (outcome.op === 'member' && outcome.add) this.routes.name(outcome.raftId, outcome.name)
+      if (outcome.op === 'member' && outcome.add && !this.routes.known(outcome.raftId)) {
+        this.routes.name(outcome.raftId, outcome.name)
+        this.#peersChanged() // it may be a peer already
+      }
       if (outcome.op === 'member') this.memberNamed?.(outcome.raftId, outcome.add)
       if (outcome.op === 'user') this.#applyListeners.emit({ index: e.index, term: e.term, data: outcome.data })
       for (const cb of this.#outcomeListeners) cb(outcome, e.index)
@@ -666,7 +669,7 @@ export class GroupCore {
     if (user !== undefined) this.stateMachine?.restore(user)
     this.#applied = index
     this.#sinceSnapshot = 0
-    this.#status = this.#native.status()
+    this.#onStatus(this.#native.status())
     this.restored?.()
   }
 
