@@ -144,6 +144,7 @@ test.serial('a member restarted from dataDir catches up with a snapshot after th
   t.true(await until(() => groups.every((g) => g.leader !== undefined), 15_000))
   await groups[0].kv.put('before', 1)
   const cIndex = groups.findIndex((g) => g.role !== 'leader')
+  t.true(await until(() => groups[cIndex].kv.getLocal('before') === 1, 10_000), 'C applied it before it closes')
   await groups[cIndex].close()
   const rest = groups.filter((_, j) => j !== cIndex)
   for (let k = 0; k < 100; k++) await rest[k % 2].kv.put(`k${k}`, k)
