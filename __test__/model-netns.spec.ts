@@ -219,7 +219,7 @@ test(title(CRASH), async (t) => {
   const TOTAL = 4 * PER_HOST
   await whenAll([h1, h2, h3, h4], () => equalStates([h1, h2, h3, h4], (s) => s.size === TOTAL), 20_000, 'first convergence')
   const before = lastState(h4)?.hash
-  await stats(h4) // one round trip: the worker is done with the tick that journaled the last change
+  await ask(h4, { op: 'flushed' }) // every change it applied is in its store (the kernel's page cache survives SIGKILL)
 
   h4.proc.kill('SIGKILL')
   t.is(await h4.exited, 'SIGKILL')

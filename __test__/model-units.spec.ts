@@ -226,3 +226,17 @@ test('entries dropped beyond the hold limit stay out of the context, so that the
   receiver.applyRange(origin, delta?.first ?? 0, delta?.last ?? 0)
   t.is(seen(), MAX_HELD + 5, 'after a PUSH ended (what the sender still holds came with it), they may count as seen')
 })
+
+test('flushed() resolves once every change so far is in the disk store', async (t) => {
+  const net = new SimNet(12)
+  const m = await net.add(id(1)).layer.map<number>('f', { persist: 'disk' })
+  await m.flushed()
+  const before = [...net.disks.values()][0].records.length
+  m.set('a', 1)
+  m.set('b', 2)
+  await m.flushed()
+  t.is([...net.disks.values()][0].records.length, before + 1, 'the tick of two writes is one record, written')
+  const plain = await net.add(id(2)).layer.map<number>('f')
+  await plain.flushed() // without persist: at once
+  await Promise.all([m.close(), plain.close()])
+})

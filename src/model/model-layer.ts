@@ -126,6 +126,7 @@ export class ModelLayer {
         queueLimit: o.queueLimit,
         counts: this.#counts,
         onError: this.#onError,
+        flushed: () => persistence?.flushed() ?? Promise.resolve(),
         close: async () => {
           sync.close()
           this.#closedCounts.held += replica.counts.heldAhead

@@ -52,6 +52,8 @@ export class Persistence {
   #snapshotBytes = 0
   #queued = false
   #failed = false
+  /** Settles once every write issued so far settled. */
+  #settled: Promise<void> = Promise.resolve()
   /** Records that could not be replayed when opening (skipped). */
   readonly skipped: number
 
@@ -116,12 +118,19 @@ export class Persistence {
     }
     // The journal goes to the log first even when a snapshot follows: should the new snapshot ever be found damaged,
     // the previous one and its log still hold everything.
-    this.#store.append(encodeJournal(ops)).catch(fail)
+    const writes: Promise<void>[] = [this.#store.append(encodeJournal(ops)).catch(fail)]
     if (this.#store.logBytes > Math.max(MIN_COMPACT_BYTES, 2 * this.#snapshotBytes)) {
       const state = encodeSnapshot(this.#replica)
       this.#snapshotBytes = state.length
-      this.#store.snapshot(state).catch(fail)
+      writes.push(this.#store.snapshot(state).catch(fail))
     }
+    this.#settled = Promise.all([this.#settled, ...writes]).then(() => undefined)
+  }
+
+  /** Writes what is journaled now; resolves once it and everything before reached the store (fsync per its policy). */
+  flushed(): Promise<void> {
+    this.#write()
+    return this.#settled
   }
 
   /** Writes what is journaled and closes the files. */

@@ -37,6 +37,8 @@ export interface ObjectParts {
   readonly queueLimit: number
   readonly counts: ModelCounts
   readonly onError: (err: unknown) => void
+  /** Resolves once every change so far reached the disk store (at once without `persist`). */
+  readonly flushed: () => Promise<void>
   /** Closes what the layer opened for the object (sync, persistence) and forgets it. */
   readonly close: () => Promise<void>
 }
@@ -146,6 +148,14 @@ export abstract class ReplicatedObject<E> implements AsyncDisposable {
     }
     if (this.#closing !== undefined) return Promise.reject(new ClosedError(`${this.parts.kind} ${this.name} is closed`))
     return this.sync.waits.synced(timeoutMs)
+  }
+
+  /**
+   * With `persist`: resolves once every change applied so far (local and remote) was handed to the disk store and
+   * written (and fsynced as the `fsync` policy says). At once without `persist`.
+   */
+  flushed(): Promise<void> {
+    return this.parts.flushed()
   }
 
   /** The other members up (endpoints that have this object open and are peers now). */
