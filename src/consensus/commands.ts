@@ -46,25 +46,25 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: fa
 
 /** Encodes one command (as an array, ready to go into a batch). */
 export function commandArray(c: Command): unknown[] {
-  const head = [c.op, c.session.client, c.session.seq, c.session.low]
+  const { client, seq, low } = c.session
   switch (c.op) {
     case Op.PUT:
-      return [...head, c.key, c.value]
+      return [c.op, client, seq, low, c.key, c.value]
     case Op.DELETE:
-      return [...head, c.key]
+      return [c.op, client, seq, low, c.key]
     case Op.CAS:
-      return [...head, c.key, c.expected, c.next]
+      return [c.op, client, seq, low, c.key, c.expected, c.next]
     case Op.LOCK:
-      return [...head, c.name, c.ttlMs, c.holderName]
+      return [c.op, client, seq, low, c.name, c.ttlMs, c.holderName]
     case Op.RENEW:
     case Op.UNLOCK:
-      return [...head, c.name, c.token]
+      return [c.op, client, seq, low, c.name, c.token]
     case Op.EXPIRE:
-      return [...head, c.name, c.token, c.renewals]
+      return [c.op, client, seq, low, c.name, c.token, c.renewals]
     case Op.USER:
-      return [...head, c.data]
+      return [c.op, client, seq, low, c.data]
     case Op.MEMBER:
-      return [...head, c.raftId, c.name, c.add]
+      return [c.op, client, seq, low, c.raftId, c.name, c.add]
   }
 }
 
@@ -113,7 +113,7 @@ function toCommand(item: unknown): Command | undefined {
   const [op, client, seq, low] = item
   if (!isStr(client) || !isNat(seq) || !isNat(low)) return undefined
   const session = { client, seq, low }
-  const a = item.slice(4)
+  const a = item.length === 5 ? [item[4]] : item.length === 6 ? [item[4], item[5]] : item.slice(4)
   switch (op) {
     case Op.PUT:
       return a.length === 2 && isStr(a[0]) && isBin(a[1]) ? { op, session, key: a[0], value: buf(a[1]) } : undefined

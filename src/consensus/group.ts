@@ -64,11 +64,13 @@ export interface Applied {
 export type CommandBody = Command extends infer C ? (C extends { session: unknown } ? Omit<C, 'session'> : never) : never
 
 interface Pending {
+  /** Monotonic ms after which it rejects (checked every tick). */
+  readonly deadline: number
+  readonly deadlineMs: number
   readonly seq: number
   readonly cmd: Command
   readonly resolve: (applied: Applied) => void
   readonly reject: (err: Error) => void
-  timer: unknown
   sentAt: number
   /** Times sent (retries back off: an election timeout × 2^(attempts − 1), at most × 16). */
   attempts: number
@@ -238,6 +240,8 @@ export class GroupCore {
     const cmd = { ...body, session: { client: this.#client, seq, low: 0 } } as Command
     return new Promise<Applied>((resolve, reject) => {
       const p: Pending = {
+        deadline: this.#clock.monotonic() + deadlineMs,
+        deadlineMs,
         seq,
         cmd,
         resolve: (a) => {
@@ -248,12 +252,10 @@ export class GroupCore {
           this.#settle(p)
           reject(err)
         },
-        timer: undefined,
         sentAt: -Infinity,
         attempts: 0,
         queued: false,
       }
-      p.timer = this.#clock.after(deadlineMs, () => p.reject(this.deadlineError(`not committed within ${deadlineMs} ms`)))
       this.#pending.set(seq, p)
       this.#enqueue(p)
       this.#kick()
@@ -267,7 +269,6 @@ export class GroupCore {
   }
 
   #settle(p: Pending): void {
-    this.#clock.cancel(p.timer)
     this.#pending.delete(p.seq)
   }
 
@@ -494,6 +495,10 @@ export class GroupCore {
   #retry(): void {
     const now = this.#clock.monotonic()
     for (const p of this.#pending.values()) {
+      if (now >= p.deadline) {
+        p.reject(this.deadlineError(`not committed within ${p.deadlineMs} ms`))
+        continue
+      }
       if (now - p.sentAt >= this.#retryMs * 2 ** Math.min(Math.max(0, p.attempts - 1), 4)) this.#enqueue(p)
     }
     for (const r of this.#reads) if (r.index === undefined && now - r.askedAt >= this.#retryMs) r.askedAt = -Infinity

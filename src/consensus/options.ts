@@ -34,7 +34,10 @@ export interface ConsensusOptions {
   electionTicks?: number
   /** Ticks between the leader's heartbeats, 1..electionTicks-1. Default 2 (100 ms). */
   heartbeatTicks?: number
-  /** Default deadline of every operation (kv, locks, propose, membership), ms, 1..2147483647. Default 5000. */
+  /**
+   * Default deadline of every operation (kv, locks, propose, membership), ms, 1..2147483647 (checked every tick, so
+   * up to `tickMs` later). Default 5000.
+   */
   deadlineMs?: number
   /** How kv values become bytes: 'msgpack', 'json', 'raw' or a codec object. Default 'msgpack'. */
   codec?: CodecOption

@@ -35,6 +35,8 @@ export type Outcome =
 export const MAX_SESSIONS = 4096
 /** Settled sequence numbers remembered per session at most (beyond `low`). */
 const MAX_SEQS_PER_SESSION = 65_536
+/** A session's applied set is pruned of settled numbers when it grows beyond this (amortised O(1) per command). */
+const PRUNE_AT = 8192
 
 interface SessionState {
   low: number
@@ -115,19 +117,22 @@ export class ConsensusState {
     if (s === undefined) {
       s = { low: 0, applied: new Set() }
       if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string)
-    } else {
-      this.#sessions.delete(client) // re-inserted below: most recently used last
+      this.#sessions.set(client, s)
+    } else if (client !== this.#lastClient) {
+      this.#sessions.delete(client) // re-inserted: most recently used last (a run of one client's commands: once)
+      this.#sessions.set(client, s)
     }
-    this.#sessions.set(client, s)
-    if (low > s.low) {
-      s.low = low
-      for (const n of s.applied) if (n < low) s.applied.delete(n)
-    }
+    this.#lastClient = client
+    if (low > s.low) s.low = low
     if (seq < s.low || s.applied.has(seq)) return true
     s.applied.add(seq)
+    // Sequence numbers below `low` are settled: forgotten now and then (the check above covers them meanwhile).
+    if (s.applied.size > PRUNE_AT) for (const n of s.applied) if (n < s.low) s.applied.delete(n)
     if (s.applied.size > MAX_SEQS_PER_SESSION) s.applied.delete(s.applied.values().next().value as number)
     return false
   }
+
+  #lastClient: string | undefined
 
   /** The whole state, for a Raft snapshot (MessagePack; `user`: the application's own state, if any). */
   encode(user: Uint8Array | undefined): Buffer {
@@ -136,7 +141,7 @@ export class ConsensusState {
       [...this.kv],
       [...this.locks].map(([name, l]) => [name, l.holder, l.holderName, l.token, l.ttlMs, l.renewals]),
       [...this.names],
-      [...this.#sessions].map(([client, s]) => [client, s.low, [...s.applied]]),
+      [...this.#sessions].map(([client, s]) => [client, s.low, [...s.applied].filter((n) => n >= s.low)]),
       user === undefined ? null : Buffer.from(user.buffer, user.byteOffset, user.byteLength),
     ])
   }
@@ -155,6 +160,7 @@ export class ConsensusState {
     this.names.clear()
     for (const [id, name] of names) this.names.set(id, name)
     this.#sessions.clear()
+    this.#lastClient = undefined
     for (const [client, low, applied] of sessions) this.#sessions.set(client, { low, applied: new Set(applied) })
     return user ?? undefined
   }
