@@ -4,6 +4,9 @@
  * and two replicas holding the same entries have the same bucket hashes whatever order they arrived in. The exact
  * functions are in `docs/PROTOCOL.md` (Model messages, "Store summary: hashes") with test vectors.
  */
+import { fmix32 } from '../util/fmix32'
+
+export { fmix32 }
 
 /** Seed of the first hash word. */
 export const SEED_1 = 0x9747b28c
@@ -11,17 +14,6 @@ export const SEED_1 = 0x9747b28c
 export const SEED_2 = 0x5bd1e995
 
 const TWO_32 = 2 ** 32
-
-/** murmur3's finaliser. */
-export function fmix32(x: number): number {
-  let h = x >>> 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 /** Folds a 32-bit word into a hash. */
 export function mix32(h: number, word: number): number {

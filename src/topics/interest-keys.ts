@@ -8,6 +8,7 @@
  *   `state = fmix32(rotl(state, 13) ^ t)`; the key is `fmix32(state ^ tokenCount)` (`#` counts as a token);
  * - the key sets bits `(key + i·step) mod bits` for `i` in `0..hashes-1`, with `step = fmix32(key ^ 0x5bd1e995) | 1`.
  */
+import { fmix32 } from '../util/fmix32'
 
 /** Levels of a filter or topic that are hashed; deeper filters are summarised by their first 8 levels then `#`. */
 export const SHAPE_LEVELS = 8
@@ -16,16 +17,6 @@ const SEED = 0x9e3779b9
 const PLUS_TOKEN = 0x2b2b2b2b
 const HASH_TOKEN = 0x23232323
 const SLASH = 0x2f
-
-/** MurmurHash3's 32-bit finaliser. */
-function fmix32(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
 
 /** Hash of one literal level: FNV-1a (32 bits) over its UTF-8 bytes, then MurmurHash3's fmix32. */
 function levelHash(text: string, start: number, end: number): number {
