@@ -153,4 +153,4 @@ async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHold
   });
 }
 
-module.exports = { throughput, latency, groupAddr };
+module.exports = { throughput, latency, groupAddr, withWorkers, common };

@@ -131,6 +131,8 @@ export class GroupCore {
   readonly #mismatchReported = new Set<string>()
   #quorum: boolean | undefined
   #up = new Set<string>()
+  /** The endpoint each voter was last routed to. */
+  readonly #routed = new Map<string, string>()
   readonly #retryMs: number
   /** The application's own state machine, for snapshots (set with `ConsensusGroup.setStateMachine`). */
   stateMachine: UserStateMachine | undefined
@@ -364,6 +366,24 @@ export class GroupCore {
   #peersChanged(): void {
     const before = this.#up
     this.routes.update(this.#net.peers())
+    // A member that now routes to another endpoint than before (restarted, in memory perhaps): as the leader, append
+    // an empty entry, so that the append shows whether its log is what its progress says (else a restarted member
+    // is not caught up, and its reads wait, until the next write).
+    let moved = false
+    for (const v of this.#status.voters) {
+      const endpoint = this.routes.endpointOf(v)
+      if (v !== this.selfRaftId && endpoint !== undefined && this.#routed.get(v) !== endpoint) moved = true
+      if (endpoint !== undefined) this.#routed.set(v, endpoint)
+      else this.#routed.delete(v) // back under the same endpoint ID after a restart: still a new log
+    }
+    if (moved && this.#status.role === 'leader') {
+      try {
+        this.#native.propose(Buffer.alloc(0))
+      } catch {
+        // dropped (a leadership transfer): the next leader appends its own empty entry
+      }
+      this.#kick()
+    }
     const now = new Set<string>()
     for (const v of [...this.#status.voters, ...this.#status.learners]) if (v !== this.selfRaftId && this.routes.endpointOf(v) !== undefined) now.add(v)
     this.#up = now
