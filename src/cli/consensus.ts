@@ -144,10 +144,9 @@ export function watchForDuplicate(
   return off
 }
 
-/** The members of the group now and which of them are peers (up), as names. */
-function memberNames(g: ConsensusGroup, selfId: string): { members: string[]; up: string[] } {
-  const members = g.members()
-  return { members: members.map((m) => m.name), up: members.filter((m) => m.id !== '' && m.id !== selfId).map((m) => m.name) }
+/** The other members that are peers now (up), by name. */
+function membersUp(g: ConsensusGroup, selfId: string): string[] {
+  return g.members().filter((m) => m.id !== '' && m.id !== selfId).map((m) => m.name)
 }
 
 /** The error of a leader wait that timed out, shaped as the library's: who is unreachable, what a majority is. */
@@ -351,7 +350,7 @@ export async function consensusCommand(group: string, name: string, flags: Conse
     g = await ep.consensus(group, groupOptions(flags))
     const opened = g
     // No event can come between this snapshot and the subscription: both run before the next macrotask.
-    const { up } = memberNames(opened, ep.id)
+    const up = membersUp(opened, ep.id)
     const members = flags.members // in the order given (the group's own list is in raft ID order)
     const electionTimeoutMs = (flags.electionTicks ?? 10) * (flags.tickMs ?? 50)
     out(formatState({ group, self: name, members, up, role: opened.role, term: opened.term, leader: opened.leader, dataDir: flags.dataDir, electionTimeoutMs }, ep.id, json))
