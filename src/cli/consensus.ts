@@ -203,7 +203,7 @@ export interface GroupState {
 
 /**
  * The state on start: as text two lines, `consensus cfg: A of members A, B, C (up: B; memory only; election timeout
- * 500..1000 ms)` and the leader line (`leader B (term 3)` or `no leader yet (term 0)`); as JSON one line
+ * 500..1000 ms)` and the leader line (`leader B (term 3)` or `no leader yet (term 1)`); as JSON one line
  * `{"type":"state","group":...,"self":...,"members":[...],"up":[...],"role":...,"term":...,"leader":...,"leaderId":...}`.
  */
 export function formatState(s: GroupState, selfId: string, json: boolean): string {
@@ -300,7 +300,7 @@ export function registerConsensus(program: Command, run: JobRunner): void {
       'after',
       `
 Prints the state on start — "consensus <name>: A of members A, B, C (up: ...; memory only; election timeout
-500..1000 ms)" and "leader B (term 3)" or "no leader yet (term 0)" — then one line per event: "leader B (term 4)"
+500..1000 ms)" and "leader B (term 3)" or "no leader yet (term 1)" — then one line per event: "leader B (term 4)"
 (", this endpoint" when it leads), "no leader (term 4)", "member-up C", "member-down C", "quorum (3 of 3 members
 reachable, 2 needed)", "lost-quorum (1 of 3 members reachable, 2 needed)", "members-changed A, B, C, D",
 "error: <message>" (a peer opened the group with another member list), "failed: <message>". With --json one JSON
