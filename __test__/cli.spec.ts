@@ -107,7 +107,7 @@ test('peer table formatting', (t) => {
 test('glue --help lists the commands', async (t) => {
   const { code, stdout } = await glue(['--help'])
   t.is(code, 0)
-  for (const command of ['demo', 'transport', 'peers', 'pub', 'sub', 'topics', 'map']) {
+  for (const command of ['demo', 'transport', 'peers', 'pub', 'sub', 'topics', 'map', 'consensus', 'kv']) {
     t.regex(stdout, new RegExp(`^  ${command}[ |]`, 'm'))
   }
   t.regex(stdout, /GLUE_NETWORK_ID/)
@@ -121,6 +121,32 @@ test('map --help shows its flags, output formats and exit codes', async (t) => {
     t.regex(stdout, new RegExp(`^  ${flag}`, 'm'))
   }
   t.regex(stdout, /set key=value \(from <endpoint>\)/)
+  t.regex(stdout, /Exit codes: 0/)
+})
+
+test('consensus --help shows its flags, output lines and exit codes', async (t) => {
+  const { code, stdout } = await glue(['consensus', '--help'])
+  t.is(code, 0)
+  t.regex(stdout, /^Usage: glue consensus \[options\] <name>$/m)
+  for (const flag of ['--members <A,B,C>', '--name <name>', '--data-dir <dir>', '--election-ticks <n>', '--tick-ms <ms>', '--json', '--duration <s>']) {
+    t.regex(stdout, new RegExp(`^  ${flag}`, 'm'))
+  }
+  t.regex(stdout, /"leader B \(term 4\)"/)
+  t.regex(stdout, /"lost-quorum \(1 of 3 members reachable, 2 needed\)"/)
+  t.regex(stdout, /Exit codes: 0/)
+})
+
+test('kv --help shows its operations, flags, output and exit codes', async (t) => {
+  const { code, stdout } = await glue(['kv', '--help'])
+  t.is(code, 0)
+  t.regex(stdout, /^Usage: glue kv \[options\] <name> <operation> \[args\.\.\.\]$/m)
+  for (const op of ['put <key> <value>', 'get <key>', 'cas <key> <expected> <next>', 'delete <key>', 'list \\[prefix\\]', 'watch \\[prefix\\]']) {
+    t.regex(stdout, new RegExp(`^  ${op} `, 'm'))
+  }
+  for (const flag of ['--members <A,B,C>', '--name <name>', '--deadline-ms <ms>', '--json', '--absent', '--codec <codec>']) {
+    t.regex(stdout, new RegExp(`^  ${flag}`, 'm'))
+  }
+  t.regex(stdout, /no client-only mode/)
   t.regex(stdout, /Exit codes: 0/)
 })
 

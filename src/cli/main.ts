@@ -1,6 +1,6 @@
 /**
  * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`,
- * `glue map`.
+ * `glue map`, `glue consensus`, `glue kv`.
  * bin/glue.js calls {@link run}.
  */
 import { debuglog } from 'node:util'
@@ -10,7 +10,9 @@ import { Command, CommanderError } from 'commander'
 import { ENV_VARS } from '../env'
 import { GlueError } from '../errors'
 import { type JobRunner, shutdownSignal } from './common'
+import { registerConsensus } from './consensus'
 import { registerDemo } from './demo'
+import { registerKv } from './kv'
 import { translateLegacyArgs } from './legacy-flags'
 import { registerMap } from './map'
 import { registerPeers } from './peers'
@@ -44,6 +46,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerPubSub(program, run)
   registerTopics(program, run)
   registerMap(program, run)
+  registerConsensus(program, run)
+  registerKv(program, run)
   return program
 }
 

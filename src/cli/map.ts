@@ -282,7 +282,7 @@ export function formatChange(change: MapChange<unknown>, json: boolean, concurre
 }
 
 /** Resolves with `promise`'s outcome, or with 'aborted' once `signal` fires first. */
-async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<{ ok: T } | { error: unknown } | 'aborted'> {
+export async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<{ ok: T } | { error: unknown } | 'aborted'> {
   if (signal.aborted) return 'aborted'
   let onAbort = (): void => {}
   const aborted = new Promise<'aborted'>((resolve) => {
