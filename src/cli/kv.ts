@@ -4,7 +4,6 @@
  * (`--name`): it opens the group, waits for a leader (`--deadline-ms`), performs the operation, prints the result
  * and closes; `watch` prints the committed changes until Ctrl-C, --count or --duration.
  */
-import { randomBytes } from 'node:crypto'
 
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
@@ -148,21 +147,6 @@ export function formatKvChange(change: KvChange<unknown>, json: boolean): string
   return `{${fields.join(',')}}`
 }
 
-/** The key of {@link catchUp}'s compare-and-set (it never changes it). */
-export const CATCH_UP_KEY = 'glue-cli/catch-up'
-
-/**
- * Makes sure this member holds the log before a read: a compare-and-set that never matches (a random expected
- * value), so it changes nothing and no watcher sees it, but it is a new entry. Needed because a member restarted
- * in memory (every run of `glue kv` without --data-dir) is not caught up by the leader until the leader appends
- * something: the leader still takes its log to be as long as the previous run's, so its ReadIndex reads wait for
- * entries that never come while nobody writes. Resolves once the entry is applied here.
- */
-export async function catchUp(g: ConsensusGroup, options: { deadlineMs: number }): Promise<void> {
-  const nonce = `glue-cli/${randomBytes(16).toString('hex')}`
-  await g.kv.cas(CATCH_UP_KEY, nonce, nonce, options)
-}
-
 /** Registers the `kv` command. */
 export function registerKv(program: Command, run: JobRunner): void {
   const command = program
@@ -263,9 +247,6 @@ export async function kvCommand(group: string, name: string, operation: KvOperat
     const opened = g
     if ((await wait(waitForLeader(opened, flags.deadlineMs))) === 'aborted') return INTERRUPTED
     const left = (): { deadlineMs: number } => ({ deadlineMs: Math.max(1, Math.round(flags.deadlineMs - (performance.now() - started))) })
-    if (operation.op === 'get' || operation.op === 'list' || operation.op === 'watch') {
-      if ((await wait(catchUp(opened, left()))) === 'aborted') return INTERRUPTED
-    }
     if (operation.op === 'list' || operation.op === 'watch') {
       const listed = await wait(opened.kv.list(operation.prefix, left()))
       if (listed === 'aborted') return INTERRUPTED
