@@ -10,6 +10,7 @@ import { InvalidOptionError } from '../src/errors'
 import { type Command, commandArray, decodeBatch, encodeBatch, Op } from '../src/consensus/commands'
 import { groupIdOf, raftIdOf } from '../src/consensus/ids'
 import { resolveConsensusOptions, resolveLockOptions } from '../src/consensus/options'
+import { MemberRoutes } from '../src/consensus/routes'
 import { ConsensusState, MAX_SESSIONS } from '../src/consensus/state-machine'
 import { decodeEnvelope, encodeEnvelope, Kind } from '../src/consensus/wire'
 import { protocolVectors } from './helpers/protocol-doc'
@@ -167,4 +168,20 @@ test('the consensus message vectors of docs/PROTOCOL.md', (t) => {
     { op: Op.PUT, session: s(client, 1, 1), key: 'mode', value: Buffer.from([0xa3, 0x65, 0x63, 0x6f]) },
     { op: Op.CAS, session: s(client, 2, 1), key: 'next', expected: null, next: Buffer.from([0x01]) },
   ])
+})
+
+test('routes: a member restarted under a new endpoint ID is routed to its newest entry while the old one has not expired', (t) => {
+  const routes = new MemberRoutes()
+  const b = raftIdOf('B')
+  routes.name(b, 'B')
+  const old = { id: '00000000000000b1', name: 'B', since: new Date(1000) }
+  const restarted = { id: '00000000000000b2', name: 'B', since: new Date(5000) }
+  for (const peers of [[old, restarted], [restarted, old]]) {
+    routes.update(peers)
+    t.is(routes.endpointOf(b), restarted.id)
+    t.is(routes.raftOf(restarted.id), b)
+    t.is(routes.raftOf(old.id), undefined, "the dead incarnation's messages are not the member's")
+  }
+  routes.update([old])
+  t.is(routes.endpointOf(b), old.id)
 })

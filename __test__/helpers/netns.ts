@@ -299,6 +299,35 @@ export function cutOff(net: TestNet, host: Host): void {
   )
 }
 
+/**
+ * Partitions the hosts into `sides` (lists of hosts; a host may be on several sides, as the shared member of a
+ * "bridge"): the bridge drops every frame between two hosts that share no side, both ways, and lets the rest
+ * through. Replaces earlier cuts in one nftables transaction; `healCuts` undoes it.
+ */
+export function partition(net: TestNet, sides: readonly (readonly Host[])[]): void {
+  const connected = (a: Host, b: Host): boolean => sides.some((side) => side.includes(a) && side.includes(b))
+  const rules: string[] = []
+  for (const a of net.hosts) {
+    for (const b of net.hosts) {
+      if (a !== b && !connected(a, b)) {
+        rules.push(`add rule bridge ${CUT_TABLE} forward iifname "${a.veth}" oifname "${b.veth}" counter drop`)
+      }
+    }
+  }
+  inNs(
+    net.bridgeNs,
+    [NFT, '-f', '-'],
+    `add table bridge ${CUT_TABLE}
+    delete table bridge ${CUT_TABLE}
+    table bridge ${CUT_TABLE} {
+      chain forward {
+        type filter hook forward priority 0; policy accept;
+      }
+    }
+    ${rules.join('\n')}\n`,
+  )
+}
+
 /** Lets every frame through the bridge again (removes all cuts; no error if there are none). */
 export function healCuts(net: TestNet): void {
   tryRun(IP, ['netns', 'exec', net.bridgeNs, NFT, 'delete', 'table', 'bridge', CUT_TABLE])

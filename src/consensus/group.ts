@@ -33,8 +33,8 @@ import { decodeEnvelope, encodeEnvelope, groupTopics, Kind } from './wire'
 
 /** What the consensus layer needs from below: the model's topic interface plus the current peers. */
 export interface ConsensusNet extends ModelTopics {
-  /** The peers now (ID and name). */
-  peers(): readonly { id: string; name: string }[]
+  /** The peers now (ID, name, and when each was first seen). */
+  peers(): readonly { id: string; name: string; since?: Date }[]
 }
 
 /** An event of a group. */

@@ -34,11 +34,16 @@ export class MemberRoutes {
     return this.#names.has(raftId)
   }
 
-  /** Rebuilds the routes from the current peers. */
-  update(peers: readonly { id: string; name: string }[]): void {
+  /**
+   * Rebuilds the routes from the current peers. A member restarted under a new endpoint ID is in the peer table
+   * twice until its old entry expires (the announce period × the expiry multiplier): the one seen last (`since`) is
+   * the member, so it takes part again at once rather than after the old entry expired.
+   */
+  update(peers: readonly { id: string; name: string; since?: Date }[]): void {
     this.#toEndpoint.clear()
     this.#toRaft.clear()
-    for (const p of peers) {
+    const newestFirst = [...peers].sort((a, b) => (b.since?.getTime() ?? 0) - (a.since?.getTime() ?? 0))
+    for (const p of newestFirst) {
       for (const raftId of [p.id, raftIdOf(p.name)]) {
         if (!this.#names.has(raftId) || this.#toEndpoint.has(raftId)) continue
         this.#toEndpoint.set(raftId, p.id)
