@@ -8,7 +8,8 @@
 //            remote changes (onChange with local false) or publications; 'mark' starts a window, 'report' ends it
 //            with { count, windowS }. 'state' reports the map's size and stateHash.
 //   writer   map.set() of `cfg.size`-byte values (codec raw) on keys cycling over `cfg.keys`, `cfg.chunk` per
-//            macrotask, once `cfg.members` other members are up; or (kind 'topic') publish() reliably on bench/m with
+//            macrotask, once `cfg.members` other members are up (cfg.pace 'quorum': the last of each chunk with a
+//            quorum of all, at most `cfg.window` of those unsettled; 'free': no waiting at all); or (kind 'topic') publish() reliably on bench/m with
 //            at most `cfg.outstanding` unsettled, once `cfg.members` subscribers' interest is known. Until 'stop'.
 //   filler   opens the map, writes `cfg.keys` keys of `cfg.size` B (none when cfg.keys is 0) and reports when every
 //            one of `cfg.members` other members holds them (stateHash equal); then answers 'bytes' with its stats.
@@ -114,17 +115,22 @@ async function writer() {
     await until(() => map.members().length >= cfg.members);
     post({ type: 'writing' });
     const value = Buffer.alloc(size);
-    let j = 0;
+    let j = 0, outstanding = 0, wake = null;
+    const settle = () => { outstanding--; if (wake) { const w = wake; wake = null; w(); } };
+    const fail = (e) => { failed++; firstError = firstError || String(e && e.message); settle(); };
+    const quorum = { quorum: cfg.members + 1, deadlineMs: 30000 };
     while (!stopped) {
       for (let i = 0; i < cfg.chunk; i++) {
         value.writeUInt32LE(written++, 0);
-        map.set(keys[j], value);
+        // 'quorum': the last write of each chunk waits for every replica, at most `window` chunks unconfirmed
+        // (as publish() waits for its acknowledgements); 'free': no wait (overwrites merge while the network lags).
+        if (cfg.pace === 'quorum' && i === cfg.chunk - 1) { outstanding++; map.set(keys[j], value, quorum).then(settle, fail); } else map.set(keys[j], value);
         if (++j === keys.length) j = 0;
       }
-      await tick();
+      if (outstanding >= cfg.window) await new Promise((r) => { wake = r; }); else await tick();
     }
     await sleep(100);
-    post({ type: 'stopped', written, stats: wire(ep) });
+    post({ type: 'stopped', written, failed, firstError, stats: wire(ep) });
     // Convergence check: the driver compares this hash with the replicas'.
     await command('state');
     post({ type: 'state', size: map.size, hash: map.stateHash(), stats: wire(ep) });

@@ -3,7 +3,10 @@
 // on loopback in a private group and network ID, as bench/glue/measure.js does for messages:
 //
 //   fanout(kind, opts)   one writer, `members` replicas in processes of their own. kind 'map': map.set() of 64 B values
-//                        (codec raw) on keys cycling over `keys`, `chunk` per macrotask; the replicas count remote
+//                        (codec raw) on keys cycling over `keys`, `chunk` per macrotask, the last of each chunk a
+//                        quorum write of all (pace 'quorum'), at most `window` of them unsettled: the writer keeps
+//                        pace with the replicas as publish() does with its acknowledgements (pace 'free': it writes
+//                        as fast as it can and overwrites merge while the network lags); the replicas count remote
 //                        changes in onChange. kind 'topic': reliable publish() of 64 B (at most `outstanding`
 //                        unsettled) to `members` subscribers. Rate = changes (publications) per second per replica,
 //                        over `seconds` after `warmupS`, the replicas' windows opened and closed together. For the
@@ -40,13 +43,13 @@ async function converge(workers, timeoutMs = 20000) {
 }
 
 /** See the header. */
-async function fanout(kind, { seconds = 3, warmupS = 1, members = 3, size = 64, keys = 100_000, chunk = 1000, outstanding = 4096 } = {}) {
+async function fanout(kind, { seconds = 3, warmupS = 1, members = 3, size = 64, keys = 100_000, chunk = 1000, pace = 'quorum', window = 8, outstanding = 4096 } = {}) {
   const base = { ...common(size, seconds, warmupS), kind, size, map: 'bench' };
   return withWorkers((seconds + warmupS + 60) * 1000, async (start) => {
     const replicas = [];
     for (let i = 0; i < members; i++) replicas.push(start({ ...base, role: 'replica', name: `replica${i}` }, null, WORKER));
     await Promise.all(replicas.map((r) => r.next('ready')));
-    const writer = start({ ...base, role: 'writer', name: 'writer', members, keys, chunk, outstanding }, null, WORKER);
+    const writer = start({ ...base, role: 'writer', name: 'writer', members, keys, chunk, pace, window, outstanding }, null, WORKER);
     await writer.next('writing');
     await Promise.all(replicas.map((r) => r.next('first')));
     const now = process.hrtime.bigint();
@@ -58,6 +61,7 @@ async function fanout(kind, { seconds = 3, warmupS = 1, members = 3, size = 64, 
     const rates = reports.map((r) => r.count / r.windowS);
     const out = {
       kind, size, members, keys: kind === 'map' ? keys : undefined, chunk: kind === 'map' ? chunk : undefined,
+      pace: kind === 'map' ? pace : undefined, window: kind === 'map' && pace === 'quorum' ? window : undefined,
       outstanding: kind === 'topic' ? outstanding : undefined,
       perReplica: rates.reduce((a, b) => a + b, 0) / rates.length, minReplica: Math.min(...rates), rates, reports,
       written: stopped.written, failed: stopped.failed, firstError: stopped.firstError, writerStats: stopped.stats,
