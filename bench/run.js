@@ -7,7 +7,10 @@
 // or reordered a message), never because of a ratio. A peer that is not installed is skipped with the reason printed.
 // Raw results: bench/results/latest.json.
 //
-//   node bench/run.js [--seconds N] [--glue-only] [--peers-only]
+//   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only] [--no-model]
+//
+// --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
+// (--peers-only skips them too).
 //
 // glue's figures come from bench/glue/measure.js (two processes, counted in the receiver's JS callback, public API of
 // dist/: build it first with `npx tsc -p tsconfig.build.json`); the peers' from bench/peers/cli.js.
@@ -16,6 +19,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { runPeers, peerRows, peerNotes } = require('./peers/cli');
 const glue = require('./glue/measure');
+const model = require('./glue/model');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -120,6 +124,114 @@ async function runGlue() {
   [r.tput64key, r.lat64key, r.largeKey] = [r.keyPairs.tput64[1], r.keyPairs.lat64[1], r.keyPairs.large[1]];
   for (const k of Object.keys(r)) if (k.startsWith('pair_')) delete r[k];
   return r;
+}
+
+/**
+ * The model layer (issue 9). map.set() and its peer, reliable publish(), both 64 B from one writer to three replicas
+ * (processes of their own), measured in alternation, three rounds each, the best round of each compared (as with the
+ * network key: interference only ever slows a round down). Then catch-up of a late member (best of three), memory and
+ * state size, and healing a partition.
+ */
+async function runModel() {
+  const r = { errors: {} };
+  const step = async (name, fn) => {
+    log(`model: ${name} ...`);
+    try { return (r[name] = await fn()); } catch (e) { r.errors[name] = e.message; log(`model: ${name} FAILED: ${e.message}`); return undefined; }
+  };
+  const o = { seconds, warmupS: 1 };
+  const runs = { map: [], topic: [], catchUp: [] };
+  for (let round = 0; round < 3; round++) {
+    const m = await step(`fanout_map_${round}`, () => model.fanout('map', o));
+    if (m) runs.map.push(m);
+    const t = await step(`fanout_topic_${round}`, () => model.fanout('topic', { ...o, outstanding: 4096 }));
+    if (t) runs.topic.push(t);
+  }
+  for (let round = 0; round < 3; round++) {
+    const c = await step(`catchUp_${round}`, () => model.catchUp({ keys: 10_000 }));
+    if (c) runs.catchUp.push(c);
+  }
+  await step('memory', () => model.memory({ keys: 100_000, hotKeys: 100, overwrites: 1_000_000 }));
+  await step('heal', () => model.heal({ keys: 1000 }));
+  const best = (list, f, sign) => list.slice().sort((a, b) => sign * (b[f] - a[f]))[0];
+  r.map = best(runs.map, 'perReplica', 1);
+  r.topic = best(runs.topic, 'perReplica', 1);
+  r.catchUp = best(runs.catchUp.filter((c) => c.equal && c.syncedS !== null), 'syncedS', -1);
+  r.runs = runs;
+  for (const k of Object.keys(r)) if (/^(fanout|catchUp)_/.test(k)) delete r[k];
+  return r;
+}
+
+/** Problems with the model runs: replicas that did not converge, failed publications, a late member left short. */
+function modelErrors(m) {
+  const errs = {};
+  for (const [i, x] of (m.runs ? m.runs.map : []).entries()) {
+    if (x.convergedS === null) errs[`model_map_${i}`] = `map.set round ${i}: the replicas' stateHash never equalled the writer's`;
+  }
+  for (const [i, x] of (m.runs ? m.runs.topic : []).entries()) {
+    if (x.failed) errs[`model_topic_${i}`] = `publish round ${i}: ${x.failed} publications failed (${x.firstError})`;
+  }
+  for (const [i, x] of (m.runs ? m.runs.catchUp : []).entries()) {
+    if (!x.equal || x.syncError || x.size_ !== x.keys) errs[`model_catchUp_${i}`] = `catch-up round ${i}: ${x.syncError || `${x.size_} of ${x.keys} keys, stateHash ${x.equal ? 'equal' : 'different'}`}`;
+  }
+  return errs;
+}
+
+/** The model layer's rows: value, what it is compared with, the ratio, the target and whether it is met. */
+function modelRows(m) {
+  const rows = [];
+  const add = (key, name, value, base, ratio, target, met, detail) => rows.push({ key, name, value, base, ratio, target, met, detail });
+  const { map, topic, catchUp: c, memory: mem, heal: h } = m;
+  const ms = (s) => `${(s * 1000).toFixed(0)} ms`;
+  const kb = (b) => `${(b / 1024).toFixed(0)} KiB`;
+  if (map && topic) {
+    const ratio = map.perReplica / topic.perReplica;
+    const rounds = (list) => list.map((x) => fmtRate(x.perReplica)).join(', ');
+    add('map_set_64', 'map.set 64 B → 3 replicas, changes/s each', fmtRate(map.perReplica), `${fmtRate(topic.perReplica)} reliable publish`,
+      `${ratio.toFixed(2)}×`, '≥ 0.5×', ratio >= 0.5, `rounds ${rounds(m.runs.map)} | ${rounds(m.runs.topic)}`);
+  }
+  if (c) {
+    add('catchup_time', 'catch-up of 10 000 keys (64 B): open → synced()', ms(c.syncedS), `all keys at ${ms(c.allS)}`, '', '< 1 s', c.syncedS < 1,
+      `rounds ${m.runs.catchUp.map((x) => (x.syncedS === null ? '—' : ms(x.syncedS))).join(', ')}`);
+    add('catchup_bytes', '  bytes on the wire / missing data', kb(c.wireBytes), `${kb(c.missingBytes)} keys + values`,
+      `${c.bytesRatio.toFixed(2)}×`, '≤ 1.5×', c.bytesRatio <= 1.5, `idle traffic ${Math.round(c.idlePerS)} B/s subtracted`);
+  }
+  if (mem) {
+    add('map_memory', 'map memory per live key (100 000 × 64 B)', `${Math.round(mem.perKeyBytes)} B`, `${mem.liveBytesPerKey} B key + value`,
+      `${(mem.perKeyBytes / mem.liveBytesPerKey).toFixed(1)}×`, '(reported)', undefined, `heap ${Math.round(mem.heapPerKey)} B + array buffers ${Math.round(mem.arrayBuffersPerKey)} B`);
+    const ratio = Math.max(mem.canonicalRatio, mem.snapshotRatio);
+    add('state_overwrites', 'state after 1 M overwrites of 100 keys', `${mem.snapshotBytes} B`, `${mem.hotLiveBytes} B live`,
+      `${ratio.toFixed(2)}×`, '≤ 2×', ratio <= 2, `snapshot ${mem.snapshotBytes} B, canonical ${mem.canonicalBytes} B; ${fmtRate(mem.overwritesPerSec)} local writes`);
+  }
+  if (h) {
+    add('heal', 'partition heal, 4 endpoints (2 | 2 wrote) → equal stateHash', ms(h.healS), `${h.finalSize} keys`, '', '(reported)', undefined,
+      'partition by closing and reopening side B in a network of its own (persist)');
+  }
+  return rows;
+}
+
+function modelTable(m) {
+  const rows = modelRows(m);
+  if (!rows.length) return '(no model-layer measurements)';
+  return table(['model layer (issue 9)', 'glue', 'compared with', 'ratio', 'target', 'met', 'detail'],
+    rows.map((r) => [r.name, r.value, r.base, r.ratio, r.target, r.met === undefined ? '' : r.met ? 'yes' : 'NO', r.detail]));
+}
+
+function modelNotes(m) {
+  const notes = [];
+  const { map, topic, catchUp: c } = m;
+  if (map) {
+    const s = map.writerStats || {};
+    notes.push(`model map.set: ${map.written} written (keys cycling over ${map.keys}, ${map.chunk} per macrotask), per replica ${map.rates.map(fmtRate).join(', ')}; ` +
+      `writer ${s.modelDeltasSent} deltas, ${s.modelPushesSent} pushes, ${s.modelDigestsSent} digests, ${s.fragmentsResent || 0} fragments resent; ` +
+      `replicas equal to the writer ${map.convergedS === null ? 'NEVER' : `${(map.convergedS * 1000).toFixed(0)} ms after it stopped`}`);
+  }
+  if (topic) notes.push(`model baseline publish(): ${topic.written} published (${topic.outstanding} unsettled at most), per subscriber ${topic.rates.map(fmtRate).join(', ')}`);
+  if (c) notes.push(`model catch-up: ${Math.round(c.rawBytes)} B sent by the three endpoints in ${(c.windowS * 1000).toFixed(0)} ms, less ${Math.round(c.idlePerS * c.windowS)} B idle`);
+  const seen = new Set();
+  const cmds = [];
+  for (const v of [map, topic, c, m.memory, m.heal]) for (const x of (v && v.commands) || []) if (!seen.has(x)) { seen.add(x); cmds.push(x); }
+  if (cmds.length) notes.push(`model commands: ${cmds.join('; ')}`);
+  return notes;
 }
 
 /** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
@@ -245,31 +357,45 @@ async function main() {
   const t0 = Date.now();
   const warnings = staleness();
   for (const w of warnings) log(`WARNING: ${w}`);
-  const skipped = flag('--glue-only') ? {} : missingPeers();
+  const modelOnly = flag('--model-only');
+  const skipped = flag('--glue-only') || modelOnly ? {} : missingPeers();
   for (const [peer, why] of Object.entries(skipped)) log(`skipping ${peer}: ${why}`);
   const loadBefore = os.loadavg();
-  const glueResults = flag('--peers-only') ? { errors: {} } : await runGlue();
-  const peers = flag('--glue-only') ? { errors: {} } : await runPeers({ seconds, log });
+  const glueResults = flag('--peers-only') || modelOnly ? { errors: {} } : await runGlue();
+  const modelResults = flag('--peers-only') || flag('--no-model') ? { errors: {} } : await runModel();
+  const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
   for (const [k, v] of Object.entries(peers.errors || {})) {
     const owner = k.startsWith('dds') ? 'ddsperf' : k === 'mqtt' ? 'mosquitto' : k;
     if (!skipped[owner]) peerErrors[`peers_${k}`] = v;
   }
-  const errors = { ...glueResults.errors, ...reliabilityErrors(glueResults), ...peerErrors };
-  const rows = buildRows(glueResults, peers);
+  const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
+  const errors = { ...glueResults.errors, ...reliabilityErrors(glueResults), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
-  console.log(comparisonTable(rows, { systems }));
-  console.log('');
-  console.log(keyTable(glueResults));
-  console.log('');
-  console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
-  console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');
+  if (!modelOnly) {
+    console.log(comparisonTable(rows, { systems }));
+    console.log('');
+    console.log(keyTable(glueResults));
+    console.log('');
+  }
+  const ran = modelOnly || !(flag('--peers-only') || flag('--no-model'));
+  if (ran) {
+    console.log(modelTable(modelResults));
+    console.log('');
+  }
+  if (!modelOnly) {
+    console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
+    console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');
+  }
   console.log(`${seconds} s measured windows after 1 s warm-up; glue counts in the receiver's JS callback, ddsperf in C.`);
+  if (ran) console.log('Model rows: map.set and publish() best of three alternating rounds each, catch-up best of three; "met" compares with the issue\'s targets.');
   for (const [peer, why] of Object.entries(skipped)) console.log(`skipped ${peer}: ${why}`);
   for (const n of glueNotes(glueResults)) console.log(n);
-  if (!flag('--glue-only')) {
+  for (const n of modelNotes(modelResults)) console.log(n);
+  if (!flag('--glue-only') && !modelOnly) {
     // peerNotes() lists every failed step; those of a skipped peer were reported above.
     const skippedStep = (n) => /^FAILED (dds\w+|mqtt):/.test(n) && skipped[n.startsWith('FAILED dds') ? 'ddsperf' : 'mosquitto'];
     for (const n of peerNotes(peers)) if (!skippedStep(n)) console.log(n);
@@ -282,7 +408,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, glue: glueResults, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, model: modelResults, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {

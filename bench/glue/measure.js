@@ -30,12 +30,15 @@ function pinning(pin) {
   throw new Error(`unknown pin mode ${pin}`);
 }
 
-/** Start a worker; returns { child, next(type) -> Promise<message>, send(cmd, extra), describe }. */
-function startWorker(cfg, cpu) {
+/**
+ * Start a worker (bench/glue/worker.js unless `worker` names another script, with `nodeArgs` before it); returns
+ * { child, next(type) -> Promise<message>, send(cmd, extra), describe }.
+ */
+function startWorker(cfg, cpu, worker = WORKER, nodeArgs = []) {
   // BENCH_NODE_ARGS: extra node flags for the workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a V8 CPU
   // profile per worker, for Chrome DevTools) or "--heap-prof --heap-prof-dir=/tmp/prof" (allocation sites).
   const prof = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
-  const args = [...prof, WORKER, JSON.stringify(cfg)];
+  const args = [...prof, ...nodeArgs, worker, JSON.stringify(cfg)];
   let cmd = process.execPath, argv = args;
   if (cpu !== null) {
     const taskset = which('taskset');
@@ -57,7 +60,7 @@ function startWorker(cfg, cpu) {
   });
   return {
     child,
-    describe: `${cpu !== null ? `taskset -c ${cpu} ` : ''}node bench/glue/worker.js ${cfg.role}`,
+    describe: `${cpu !== null ? `taskset -c ${cpu} ` : ''}node ${nodeArgs.length ? `${nodeArgs.join(' ')} ` : ''}bench/glue/${path.basename(worker)} ${cfg.role}`,
     next(type) {
       const i = inbox.findIndex((m) => m.type === type);
       if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
@@ -81,7 +84,7 @@ async function finish(w, graceMs = 3000) {
 /** Run body(workers) with a hard timeout; always reaps the workers it started. */
 async function withWorkers(timeoutMs, body) {
   const started = [];
-  const start = (cfg, cpu) => { const w = startWorker(cfg, cpu); started.push(w); return w; };
+  const start = (cfg, cpu = null, worker = WORKER, nodeArgs = []) => { const w = startWorker(cfg, cpu, worker, nodeArgs); started.push(w); return w; };
   let timer;
   try {
     return await Promise.race([
