@@ -7,7 +7,7 @@
 // or reordered a message), never because of a ratio. A peer that is not installed is skipped with the reason printed.
 // Raw results: bench/results/latest.json.
 //
-//   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only] [--no-model]
+//   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only [--consensus]] [--no-model] [--no-consensus]
 //
 // --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
 // (--peers-only skips them too).
@@ -20,6 +20,7 @@ const path = require('node:path');
 const { runPeers, peerRows, peerNotes } = require('./peers/cli');
 const glue = require('./glue/measure');
 const model = require('./glue/model');
+const consensus = require('./glue/consensus');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -159,6 +160,45 @@ async function runModel() {
   r.runs = runs;
   for (const k of Object.keys(r)) if (/^(fanout|catchUp)_/.test(k)) delete r[k];
   return r;
+}
+
+/**
+ * Consensus groups (issue 10): three members in processes of their own; committed kv.put() per second, put latency
+ * against glue's reliable round trip measured just before, failover after SIGKILL of the leader. Best of two rounds.
+ */
+async function runConsensus() {
+  const r = { errors: {}, runs: [] };
+  try {
+    const rtt = await glue.latency(64, { seconds: 2, warmupS: 1 });
+    r.rttP50Us = rtt.p50Us;
+  } catch (e) { r.errors.rtt = e.message; }
+  for (let round = 0; round < 2; round++) {
+    log(`consensus: round ${round} ...`);
+    try { r.runs.push(await consensus.run({ seconds })); } catch (e) { r.errors[`round_${round}`] = e.message; log(`consensus: FAILED: ${e.message}`); }
+  }
+  const best = (f, sign) => r.runs.map((x) => f(x)).sort((a, b) => sign * (b - a))[0];
+  if (r.runs.length) {
+    r.putsPerS = best((x) => x.throughput.perS, 1);
+    r.p50Us = best((x) => x.latency.p50, -1);
+    r.p99Us = best((x) => x.latency.p99, -1);
+    r.failoverMs = best((x) => x.failover.ms, -1);
+  }
+  return r;
+}
+
+function consensusTable(c) {
+  const rows = [];
+  const us = (x) => `${Math.round(x)} µs`;
+  if (c.putsPerS !== undefined) {
+    rows.push(['kv.put 64 B committed, 3 members, per s', fmtRate(c.putsPerS), '', '', '≥ 50 000/s', c.putsPerS >= 50_000 ? 'yes' : 'NO', `rounds ${c.runs.map((x) => fmtRate(x.throughput.perS)).join(', ')}`]);
+    const ratio = c.rttP50Us ? c.p50Us / c.rttP50Us : undefined;
+    rows.push(['kv.put latency p50 (one at a time, on the leader)', us(c.p50Us), c.rttP50Us ? `${us(c.rttP50Us)} glue reliable round trip p50` : '—',
+      ratio ? `${ratio.toFixed(2)}×` : '', '≤ 3×', ratio ? (ratio <= 3 ? 'yes' : 'NO') : '', `p99 ${us(c.p99Us)}`]);
+    rows.push(['leader failover after SIGKILL', `${Math.round(c.failoverMs)} ms`, 'election timeout 500 ms (10 ticks × 50 ms)', `${(c.failoverMs / 500).toFixed(2)}×`,
+      '< 2×', c.failoverMs < 1000 ? 'yes' : 'NO', `rounds ${c.runs.map((x) => `${Math.round(x.failover.ms)} ms`).join(', ')}`]);
+  }
+  if (!rows.length) return '(no consensus measurements)';
+  return table(['consensus (issue 10)', 'glue', 'compared with', 'ratio', 'target', 'met', 'detail'], rows);
 }
 
 /** Problems with the model runs: replicas that did not converge, failed publications, a late member left short. */
@@ -363,6 +403,7 @@ async function main() {
   const loadBefore = os.loadavg();
   const glueResults = flag('--peers-only') || modelOnly ? { errors: {} } : await runGlue();
   const modelResults = flag('--peers-only') || flag('--no-model') ? { errors: {} } : await runModel();
+  const consensusResults = flag('--peers-only') || flag('--no-consensus') || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
   const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
@@ -371,7 +412,8 @@ async function main() {
     if (!skipped[owner]) peerErrors[`peers_${k}`] = v;
   }
   const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
-  const errors = { ...glueResults.errors, ...reliabilityErrors(glueResults), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const consensusErrs = Object.fromEntries(Object.entries(consensusResults.errors).map(([k, v]) => [`consensus_${k}`, v]));
+  const errors = { ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
   const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
@@ -384,6 +426,10 @@ async function main() {
   const ran = modelOnly || !(flag('--peers-only') || flag('--no-model'));
   if (ran) {
     console.log(modelTable(modelResults));
+    console.log('');
+  }
+  if (consensusResults.runs.length || Object.keys(consensusResults.errors).length) {
+    console.log(consensusTable(consensusResults));
     console.log('');
   }
   if (!modelOnly) {
@@ -408,7 +454,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, model: modelResults, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, model: modelResults, consensus: consensusResults, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {
