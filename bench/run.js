@@ -187,7 +187,8 @@ function modelRows(m) {
     const ratio = map.perReplica / topic.perReplica;
     const rounds = (list) => list.map((x) => fmtRate(x.perReplica)).join(', ');
     add('map_set_64', 'map.set 64 B → 3 replicas, changes/s each', fmtRate(map.perReplica), `${fmtRate(topic.perReplica)} reliable publish`,
-      `${ratio.toFixed(2)}×`, '≥ 0.5×', ratio >= 0.5, `rounds ${rounds(m.runs.map)} | ${rounds(m.runs.topic)}`);
+      `${ratio.toFixed(2)}×`, '≥ 0.5×', ratio >= 0.5,
+      `rounds ${rounds(m.runs.map)} | ${rounds(m.runs.topic)}; CPU per change ${map.cpuPerChangeUs.toFixed(1)} | ${topic.cpuPerChangeUs.toFixed(1)} µs`);
   }
   if (c) {
     add('catchup_time', 'catch-up of 10 000 keys (64 B): open → synced()', ms(c.syncedS), `all keys at ${ms(c.allS)}`, '', '< 1 s', c.syncedS < 1,
@@ -221,7 +222,9 @@ function modelNotes(m) {
   const { map, topic, catchUp: c } = m;
   if (map) {
     const s = map.writerStats || {};
-    notes.push(`model map.set: ${map.written} written (keys cycling over ${map.keys}, ${map.chunk} per macrotask), per replica ${map.rates.map(fmtRate).join(', ')}; ` +
+    const pace = map.pace === 'credit' ? `at most ${map.window} ahead of the slowest replica` : map.pace === 'quorum' ? `a quorum write per chunk, ${map.window} unsettled at most` : 'unpaced';
+    notes.push(`model map.set: ${map.written} written (keys cycling over ${map.keys}, ${map.chunk} per macrotask, ${pace}), per replica ${map.rates.map(fmtRate).join(', ')}; ` +
+      `CPU per change applied at one replica, all four processes: ${map.cpuPerChangeUs.toFixed(1)} µs (publish: ${topic ? topic.cpuPerChangeUs.toFixed(1) : '—'} µs); ` +
       `writer ${s.modelDeltasSent} deltas, ${s.modelPushesSent} pushes, ${s.modelDigestsSent} digests, ${s.fragmentsResent || 0} fragments resent; ` +
       `replicas equal to the writer ${map.convergedS === null ? 'NEVER' : `${(map.convergedS * 1000).toFixed(0)} ms after it stopped`}`);
   }
@@ -390,7 +393,7 @@ async function main() {
     console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
     console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');
   }
-  console.log(`${seconds} s measured windows after 1 s warm-up; glue counts in the receiver's JS callback, ddsperf in C.`);
+  console.log(`${seconds} s measured windows after 1 s warm-up; glue counts in the receiver's JS callback${modelOnly ? '' : ', ddsperf in C'}.`);
   if (ran) console.log('Model rows: map.set and publish() best of three alternating rounds each, catch-up best of three; "met" compares with the issue\'s targets.');
   for (const [peer, why] of Object.entries(skipped)) console.log(`skipped ${peer}: ${why}`);
   for (const n of glueNotes(glueResults)) console.log(n);

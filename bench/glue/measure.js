@@ -50,7 +50,7 @@ function startWorker(cfg, cpu, worker = WORKER, nodeArgs = []) {
   let exitErr = null;
   child.on('message', (m) => {
     const i = waiters.findIndex((w) => w.type === m.type);
-    if (i >= 0) waiters.splice(i, 1)[0].resolve(m); else inbox.push(m);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m); else if (m.type !== 'progress') inbox.push(m); // progress reports are read by listeners of their own
   });
   child.exited.then(({ code, signal, err }) => {
     const why = child.output.find((l) => /Error\b/.test(l));

@@ -5,12 +5,14 @@
 //
 // Roles (argv[2] is a JSON config { role, name, group, networkId, ... }):
 //   replica  opens map `cfg.map` (cfg.kind 'map') or subscribes reliably to `bench/m` (cfg.kind 'topic'), counts
-//            remote changes (onChange with local false) or publications; 'mark' starts a window, 'report' ends it
-//            with { count, windowS }. 'state' reports the map's size and stateHash.
+//            remote changes (onChange with local false) or publications; 'window' { start, end } reports the count
+//            and CPU time over that window. 'state' reports the map's size and stateHash.
 //   writer   map.set() of `cfg.size`-byte values (codec raw) on keys cycling over `cfg.keys`, `cfg.chunk` per
-//            macrotask, once `cfg.members` other members are up (cfg.pace 'quorum': the last of each chunk with a
-//            quorum of all, at most `cfg.window` of those unsettled; 'free': no waiting at all); or (kind 'topic') publish() reliably on bench/m with
-//            at most `cfg.outstanding` unsettled, once `cfg.members` subscribers' interest is known. Until 'stop'.
+//            macrotask, once `cfg.members` other members are up; pace 'credit': at most `cfg.window` writes ahead of
+//            the slowest replica's count (relayed by the driver, out of band), 'quorum': the last write of each
+//            chunk with a quorum of all, at most `cfg.window` of those unsettled, 'free': no waiting at all; or (kind 'topic') publish() reliably on bench/m with
+//            at most `cfg.outstanding` unsettled, once `cfg.members` subscribers' interest is known. Until 'stop'; its CPU
+//            time over the 'window' comes with 'stopped'.
 //   filler   opens the map, writes `cfg.keys` keys of `cfg.size` B (none when cfg.keys is 0) and reports when every
 //            one of `cfg.members` other members holds them (stateHash equal); then answers 'bytes' with its stats.
 //   late     opens the endpoint only; once `cfg.peers` peers are up, 'open' opens the map and reports how long until
@@ -33,14 +35,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Commands from the driver, in order: `command(...names)` takes the first one of those names, waiting if need be
 // (others stay queued for later calls).
 const queued = [];
-let waiter = null;
+const waiters = [];
 process.on('message', (m) => {
-  if (waiter && waiter.names.includes(m.cmd)) { const w = waiter; waiter = null; w.resolve(m); } else queued.push(m);
+  const i = waiters.findIndex((w) => w.names.includes(m.cmd));
+  if (i >= 0) waiters.splice(i, 1)[0].resolve(m); else queued.push(m);
 });
 const command = (...names) => {
   const i = queued.findIndex((m) => names.includes(m.cmd));
   if (i >= 0) return Promise.resolve(queued.splice(i, 1)[0]);
-  return new Promise((resolve) => { waiter = { names, resolve }; });
+  return new Promise((resolve) => { waiters.push({ names, resolve }); });
 };
 
 async function open() {
@@ -57,6 +60,40 @@ function wire(ep) {
     modelWantsSent: s.modelWantsSent, modelPushesSent: s.modelPushesSent, modelEntriesPulled: s.modelEntriesPulled,
     modelSendFailures: s.modelSendFailures, modelMalformed: s.modelMalformed, fragmentsResent: s.fragmentsResent,
     retransmitTimeouts: s.retransmitTimeouts, reliableMessagesSent: s.reliableMessagesSent };
+}
+
+/**
+ * The window spans the instants the driver chose (CLOCK_MONOTONIC, shared by the processes), from the last turn of
+ * the event loop before its start to the first one after its end: a turn that blocks the loop for long (a large
+ * batch) widens the window instead of hiding its changes. Returns the change of `counter()` and of this process's
+ * CPU time (µs) over it.
+ */
+function sampleWindow(m, counter) {
+  const start = BigInt(m.start);
+  let end = BigInt(m.end);
+  let t0 = 0n, c0 = 0, u0 = null;
+  const ms = (t) => Math.max(0, Number(t - hrnow()) / 1e6);
+  return new Promise((resolve) => {
+    const poll = (until, done) => { // every millisecond from 20 ms before `until` (the polling costs CPU too)
+      setTimeout(() => {
+        const timer = setInterval(() => { if (done(hrnow())) clearInterval(timer); }, 1);
+      }, ms(until) - 20);
+    };
+    poll(start, (now) => {
+      if (now < start) { t0 = now; c0 = counter(); u0 = process.cpuUsage(); return false; }
+      if (u0 === null) { // the loop was blocked since before the start: the window starts now, as long as asked
+        t0 = now; c0 = counter(); u0 = process.cpuUsage();
+        end = now + (end - start);
+      }
+      poll(end, (later) => {
+        if (later < end) return false;
+        const u = process.cpuUsage(u0);
+        resolve({ count: counter() - c0, windowS: secondsSince(t0), cpuUs: u.user + u.system, early: Number(start - t0) / 1e6 });
+        return true;
+      });
+      return true;
+    });
+  });
 }
 
 const keyName = (i) => `key-${String(i).padStart(6, '0')}`;
@@ -79,6 +116,8 @@ async function replica() {
   post({ type: 'ready' });
   let first = false;
   (async () => { await until(() => count > 0, 2); first = true; post({ type: 'first' }); })();
+  // pace 'credit': the writer keeps at most `window` writes ahead of the slowest replica's count (sent every 10 ms).
+  if (cfg.pace === 'credit') setInterval(() => post({ type: 'progress', count }), 10).unref();
   for (;;) {
     const m = await command('window', 'state', 'exit');
     if (m.cmd === 'exit') break;
@@ -86,18 +125,8 @@ async function replica() {
       post({ type: 'state', size: map ? map.size : count, hash: map ? map.stateHash() : '', stats: wire(ep), t: Number(hrnow()) / 1e9 });
       continue;
     }
-    // The window spans the instants the driver chose (CLOCK_MONOTONIC, shared by the processes), from the last turn
-    // of the event loop before its start to the first one after its end: a turn that blocks the loop for long (a
-    // large batch) widens the window instead of hiding its changes.
-    const start = BigInt(m.start), end = BigInt(m.end);
-    let t0 = hrnow(), c0 = count;
-    await new Promise((resolve) => {
-      const timer = setInterval(() => {
-        const now = hrnow();
-        if (now < start) { t0 = now; c0 = count; } else if (now >= end) { clearInterval(timer); resolve(); }
-      }, 1);
-    });
-    post({ type: 'report', count: count - c0, total: count, windowS: secondsSince(t0), early: Number(start - t0) / 1e6, first, stats: wire(ep) });
+    const w = await sampleWindow(m, () => count);
+    post({ type: 'report', ...w, total: count, first, stats: wire(ep) });
   }
   await ep.close();
   process.exit(0);
@@ -108,8 +137,9 @@ async function writer() {
   const ep = await open();
   const size = cfg.size;
   const keys = Array.from({ length: cfg.keys }, (_, i) => keyName(i));
-  let stopped = false, written = 0, failed = 0, firstError = null;
+  let stopped = false, written = 0, failed = 0, firstError = null, window = null;
   command('stop').then(() => { stopped = true; });
+  command('window').then((m) => sampleWindow(m, () => written)).then((w) => { window = w; });
   if (cfg.kind === 'map') {
     const map = await ep.map(cfg.map, { codec: 'raw' });
     await until(() => map.members().length >= cfg.members);
@@ -119,6 +149,14 @@ async function writer() {
     const settle = () => { outstanding--; if (wake) { const w = wake; wake = null; w(); } };
     const fail = (e) => { failed++; firstError = firstError || String(e && e.message); settle(); };
     const quorum = { quorum: cfg.members + 1, deadlineMs: 30000 };
+    let applied = 0;
+    if (cfg.pace === 'credit') {
+      process.on('message', (m) => {
+        if (m.cmd !== 'credit') return;
+        applied = m.applied;
+        if (wake && written - applied <= cfg.window) { const w = wake; wake = null; w(); }
+      });
+    }
     while (!stopped) {
       for (let i = 0; i < cfg.chunk; i++) {
         value.writeUInt32LE(written++, 0);
@@ -127,10 +165,11 @@ async function writer() {
         if (cfg.pace === 'quorum' && i === cfg.chunk - 1) { outstanding++; map.set(keys[j], value, quorum).then(settle, fail); } else map.set(keys[j], value);
         if (++j === keys.length) j = 0;
       }
-      if (outstanding >= cfg.window) await new Promise((r) => { wake = r; }); else await tick();
+      const ahead = cfg.pace === 'credit' ? written - applied > cfg.window : outstanding >= cfg.window;
+      if (ahead) await new Promise((r) => { wake = r; }); else await tick();
     }
     await sleep(100);
-    post({ type: 'stopped', written, failed, firstError, stats: wire(ep) });
+    post({ type: 'stopped', written, failed, firstError, window, stats: wire(ep) });
     // Convergence check: the driver compares this hash with the replicas'.
     await command('state');
     post({ type: 'state', size: map.size, hash: map.stateHash(), stats: wire(ep) });
@@ -152,7 +191,7 @@ async function writer() {
       if (outstanding >= max) await new Promise((r) => { wake = r; }); else await tick();
     }
     await ep.flush();
-    post({ type: 'stopped', written, failed, firstError, stats: wire(ep) });
+    post({ type: 'stopped', written, failed, firstError, window, stats: wire(ep) });
   }
   await command('exit');
   await ep.close();

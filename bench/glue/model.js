@@ -3,11 +3,14 @@
 // on loopback in a private group and network ID, as bench/glue/measure.js does for messages:
 //
 //   fanout(kind, opts)   one writer, `members` replicas in processes of their own. kind 'map': map.set() of 64 B values
-//                        (codec raw) on keys cycling over `keys`, `chunk` per macrotask, the last of each chunk a
-//                        quorum write of all (pace 'quorum'), at most `window` of them unsettled: the writer keeps
-//                        pace with the replicas as publish() does with its acknowledgements (pace 'free': it writes
-//                        as fast as it can and overwrites merge while the network lags); the replicas count remote
-//                        changes in onChange. kind 'topic': reliable publish() of 64 B (at most `outstanding`
+//                        (codec raw) on keys cycling over `keys`, `chunk` per macrotask. pace 'credit' (default):
+//                        at most `window` writes ahead of the slowest replica's count, which the driver relays out of
+//                        band (the replicas report it every 10 ms), so that the writer neither outruns the replicas
+//                        (its wasted CPU would be theirs on a 2-CPU machine) nor adds traffic to the map's own
+//                        protocol; 'quorum': the last write of each chunk a quorum write of all, at most `window` of
+//                        them unsettled (acknowledgements on the wire; much slower here); 'free': no pacing (overwrites
+//                        merge while the network lags). The replicas count remote changes in onChange. Also the CPU time of all the processes per change applied at one
+//                        replica (cpuPerChangeUs), which the rest of a shared machine does not change as it does rates. kind 'topic': reliable publish() of 64 B (at most `outstanding`
 //                        unsettled) to `members` subscribers. Rate = changes (publications) per second per replica,
 //                        over `seconds` after `warmupS`, the replicas' windows opened and closed together. For the
 //                        map, the replicas' stateHash must then equal the writer's (convergence).
@@ -43,27 +46,40 @@ async function converge(workers, timeoutMs = 20000) {
 }
 
 /** See the header. */
-async function fanout(kind, { seconds = 3, warmupS = 1, members = 3, size = 64, keys = 100_000, chunk = 1000, pace = 'quorum', window = 8, outstanding = 4096 } = {}) {
-  const base = { ...common(size, seconds, warmupS), kind, size, map: 'bench' };
+async function fanout(kind, { seconds = 3, warmupS = 1, members = 3, size = 64, keys = 100_000, chunk = 1000, pace = 'credit', window = pace === 'credit' ? 30_000 : 8, outstanding = 4096 } = {}) {
+  const base = { ...common(size, seconds, warmupS), kind, size, map: 'bench', pace };
   return withWorkers((seconds + warmupS + 60) * 1000, async (start) => {
     const replicas = [];
     for (let i = 0; i < members; i++) replicas.push(start({ ...base, role: 'replica', name: `replica${i}` }, null, WORKER));
     await Promise.all(replicas.map((r) => r.next('ready')));
     const writer = start({ ...base, role: 'writer', name: 'writer', members, keys, chunk, pace, window, outstanding }, null, WORKER);
+    if (kind === 'map' && pace === 'credit') { // relay the slowest replica's count to the writer
+      const counts = replicas.map(() => 0);
+      replicas.forEach((r, i) => r.child.on('message', (m) => {
+        if (m.type !== 'progress') return;
+        counts[i] = m.count;
+        writer.send('credit', { applied: Math.min(...counts) });
+      }));
+    }
     await writer.next('writing');
     await Promise.all(replicas.map((r) => r.next('first')));
     const now = process.hrtime.bigint();
     const from = now + BigInt(Math.round(warmupS * 1e9)), to = from + BigInt(Math.round(seconds * 1e9));
-    for (const r of replicas) r.send('window', { start: String(from), end: String(to) });
+    for (const w of [...replicas, writer]) w.send('window', { start: String(from), end: String(to) });
     const reports = await Promise.all(replicas.map((r) => r.next('report')));
     writer.send('stop');
     const stopped = await writer.next('stopped');
     const rates = reports.map((r) => r.count / r.windowS);
+    // CPU of all the processes per change applied at one replica (µs): robust to the rest of a shared machine, which
+    // slows the rates down but not the work per change.
+    const perChange = (x) => x.cpuUs / (x.windowS * (rates.reduce((a, b) => a + b, 0) / rates.length));
+    const cpuPerChangeUs = (stopped.window ? perChange(stopped.window) : NaN) + reports.reduce((sum, r) => sum + r.cpuUs / r.count, 0);
     const out = {
       kind, size, members, keys: kind === 'map' ? keys : undefined, chunk: kind === 'map' ? chunk : undefined,
-      pace: kind === 'map' ? pace : undefined, window: kind === 'map' && pace === 'quorum' ? window : undefined,
+      pace: kind === 'map' ? pace : undefined, window: kind === 'map' && pace !== 'free' ? window : undefined,
       outstanding: kind === 'topic' ? outstanding : undefined,
-      perReplica: rates.reduce((a, b) => a + b, 0) / rates.length, minReplica: Math.min(...rates), rates, reports,
+      perReplica: rates.reduce((a, b) => a + b, 0) / rates.length, minReplica: Math.min(...rates), rates, reports, cpuPerChangeUs,
+      writerWindow: stopped.window,
       written: stopped.written, failed: stopped.failed, firstError: stopped.firstError, writerStats: stopped.stats,
       commands: [writer.describe, ...replicas.map((r) => r.describe)],
     };
