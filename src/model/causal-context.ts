@@ -116,14 +116,18 @@ export class CausalContext {
     return false
   }
 
-  /** Number of dots of `other` this context lacks (an estimate is not enough: exact, summed over origins). */
-  lacking(other: CausalContext): number {
+  /**
+   * Number of dots of `other` this context lacks (an estimate is not enough: exact, summed over origins). With
+   * `capIndex`, dots of that origin above `capCounter` are not counted.
+   */
+  lacking(other: CausalContext, capIndex = -1, capCounter = 0): number {
     let missing = 0
     for (let i = 0; i < other.length; i++) {
       const d = other.of(i)
       if (d === undefined) continue
-      missing += this.#lackingRange(i, 1, d.contiguous)
-      for (let k = 0; k < d.ranges.length; k += 2) missing += this.#lackingRange(i, d.ranges[k], d.ranges[k + 1])
+      const cap = i === capIndex ? capCounter : Infinity
+      missing += this.#lackingRange(i, 1, Math.min(d.contiguous, cap))
+      for (let k = 0; k < d.ranges.length; k += 2) missing += this.#lackingRange(i, d.ranges[k], Math.min(d.ranges[k + 1], cap))
     }
     return missing
   }

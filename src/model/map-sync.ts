@@ -20,6 +20,7 @@ import type { Entry } from './entry'
 import { type Member, Members } from './members'
 import type { ModelClock, ModelTopics } from './model-topics'
 import type { ResolvedReplicaOptions } from './options'
+import type { Origin } from './origins'
 import type { Delta, Replica } from './replica'
 import type { ModelCounts } from './stats'
 import { objectTopics, type ObjectTopics } from './topics'
@@ -290,6 +291,12 @@ export class MapSync {
     const ok = d.sender.id === m.id && d.entries.every((e) => e.origin === d.sender && e.counter >= d.first && e.counter <= d.last)
     if (!ok) throw new TopicWireError('a delta with entries of another origin or outside its range', 0)
     m.origin = d.sender
+    if (m.streamOrigin !== d.sender) {
+      m.streamOrigin = d.sender
+      m.streamedTo = 0
+    }
+    m.streamedTo = Math.max(m.streamedTo, d.last)
+    m.streamedAt = this.#clock.monotonic()
     this.#counts.modelDeltasReceived++
     for (const e of d.entries) this.#replica.applyEntry(e)
     for (const r of d.removals) this.#replica.applyRemoval(r)
@@ -334,9 +341,16 @@ export class MapSync {
     if (this.#want !== undefined) return true
     let best: Member | undefined
     let most = 0
+    const now = this.#clock.monotonic()
     for (const m of this.members.up()) {
       if (m.context === undefined) continue
-      const lacking = this.#replica.context.lacking(m.context)
+      // A member that is sending deltas reports writes of its own that are still on their way (they wait for room
+      // in its window): those above its last delta here are not asked for, until its deltas have stopped for an
+      // interval (a delta that was lost then is asked for at the next tick). Asking would fetch them twice.
+      const streaming = m.streamOrigin !== undefined && now - m.streamedAt < this.#o.digestIntervalMs
+      const lacking = streaming
+        ? this.#replica.context.lacking(m.context, (m.streamOrigin as Origin).index, m.streamedTo)
+        : this.#replica.context.lacking(m.context)
       if (lacking <= this.#replica.held || lacking <= most) continue
       if (!this.#t.wants(m.id, this.topics.to(m.id))) continue
       best = m

@@ -28,6 +28,10 @@ export interface Member {
   acked: number
   /** Monotonic ms of the last bucket exchange started with it. */
   bucketsAt: number
+  /** The origin of its last delta, the highest counter that delta covered, and when it arrived (monotonic ms). */
+  streamOrigin: Origin | undefined
+  streamedTo: number
+  streamedAt: number
 }
 
 /** See the module doc. */
@@ -43,7 +47,8 @@ export class Members {
   touch(id: string, name: string, now: number): Member {
     let m = this.#byId.get(id)
     if (m === undefined) {
-      m = { id, name, up: true, origin: undefined, counter: 0, context: undefined, root: undefined, heard: now, acked: 0, bucketsAt: -Infinity }
+      m = { id, name, up: true, origin: undefined, counter: 0, context: undefined, root: undefined, heard: now, acked: 0, bucketsAt: -Infinity,
+        streamOrigin: undefined, streamedTo: 0, streamedAt: -Infinity }
       this.#byId.set(id, m)
     }
     m.heard = now
