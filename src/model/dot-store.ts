@@ -29,6 +29,8 @@ export class DotStore {
   readonly #buckets = new Uint32Array(2 * BUCKETS)
   /** The tombstones (lww). */
   readonly tombstones = new Set<Entry>()
+  /** The winning entry at the key of the last `insert()` before it (undefined when the key held nothing). */
+  previous: Entry | undefined
   #live = 0
   #entries = 0
   /** Bytes of keys and values held (UTF-16 length of keys, which is what JavaScript keeps). */
@@ -57,6 +59,10 @@ export class DotStore {
   winner(key: string): Entry | undefined {
     const held = this.#byKey.get(key)
     if (held === undefined || !Array.isArray(held)) return held
+    return this.#winnerOf(held)
+  }
+
+  #winnerOf(held: readonly Entry[]): Entry {
     let best = held[0]
     for (let i = 1; i < held.length; i++) if (compareEntries(held[i], best) > 0) best = held[i]
     return best
@@ -82,9 +88,13 @@ export class DotStore {
     }
   }
 
-  /** Inserts an entry whose dot the replica has not seen; removes what it supersedes (lww). */
+  /**
+   * Inserts an entry whose dot the replica has not seen; removes what it supersedes (lww). Sets `previous` to what
+   * `winner(entry.key)` returned before.
+   */
   insert(entry: Entry): Inserted {
     const held = this.#byKey.get(entry.key)
+    this.previous = held === undefined || !Array.isArray(held) ? held : this.#winnerOf(held)
     if (held === undefined) {
       this.#byKey.set(entry.key, entry)
       this.#added(entry)

@@ -2,21 +2,69 @@
  * One write as a replica stores it: key, dot (origin and counter), timestamp and the encoded value, or no value for
  * a delete (a tombstone). Entries never change once made; a newer write makes a new entry.
  */
-import { hashText, mix32, mixNumber, SEED_1, SEED_2 } from './hash'
+import { hashText, SEED_1, SEED_2 } from './hash'
 import { compareOrigins, type Origin } from './origins'
+
+// The hashes of `hash.ts` in signed 32-bit arithmetic (the same bits; small integers, no heap numbers on the way).
+const TWO_32 = 2 ** 32
+
+function fmix(x: number): number {
+  let h = x ^ (x >>> 16)
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
+
+/** `mix32` of `hash.ts`. */
+function mix(h: number, word: number): number {
+  return fmix((Math.imul(h ^ word, 0x01000193) + 0x7f4a7c15) | 0)
+}
+
+/** `mixNumber` of `hash.ts`. */
+function mixSafe(h: number, value: number): number {
+  return mix(mix(h, value % TWO_32), Math.floor(value / TWO_32))
+}
+
+/** The two key hashes of the last {@link hashAscii} call that returned true. */
+let keyHash1 = 0
+let keyHash2 = 0
+
+/** `hashText(text, SEED_1)` and `hashText(text, SEED_2)` in one pass, if the text is ASCII (else false). */
+function hashAscii(text: string): boolean {
+  let a = SEED_1
+  let b = SEED_2
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0x80) return false
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x01000193)
+  }
+  keyHash1 = fmix(a ^ text.length)
+  keyHash2 = fmix(b ^ text.length)
+  return true
+}
 
 /** Marks an entry whose value was not decoded yet. */
 export const NOT_DECODED: unique symbol = Symbol('not decoded')
 
-/** See the module doc. */
+/** Timestamps are kept in two parts below 2^31 each (small integers, stored in the entry itself). */
+const HLC_SPLIT = 2 ** 26
+
+/**
+ * See the module doc. Numbers that would each need a heap box of their own are kept as small integers: the hashes
+ * as signed 32-bit words, the timestamp in two parts.
+ */
 export class Entry {
-  /** First hash word of the key (its low byte is the entry's bucket). */
-  readonly keyHash: number
-  /** The entry's 64-bit hash, two words (see `hash.ts`). */
+  /** The bucket of the store summary, 0..255: the low byte of the key's first hash word. */
+  readonly bucket: number
+  /** The entry's 64-bit hash, two words as signed 32-bit integers (see `hash.ts`; `>>> 0` for the unsigned ones). */
   readonly h1: number
   readonly h2: number
   /** The decoded value, once someone asked for it. */
   decoded: unknown = NOT_DECODED
+  readonly #hlcHigh: number
+  readonly #hlcLow: number
 
   constructor(
     /** The key. */
@@ -26,28 +74,32 @@ export class Entry {
     /** The origin's write counter, from 1. */
     readonly counter: number,
     /** The hybrid logical clock timestamp (see `hlc.ts`). */
-    readonly hlc: number,
+    hlc: number,
     /** The value's codec id (see the topic codecs); 0 for a tombstone. */
     readonly codec: number,
     /** The encoded value; undefined for a delete. */
     readonly value: Uint8Array | undefined,
-    /** The key's first hash word when the caller has it already. */
-    keyHash?: number,
   ) {
-    this.keyHash = keyHash ?? hashText(key, SEED_1)
+    const ascii = hashAscii(key)
+    const k1 = ascii ? keyHash1 : hashText(key, SEED_1)
+    const k2 = ascii ? keyHash2 : hashText(key, SEED_2)
+    this.bucket = k1 & 0xff
     const tomb = value === undefined ? 1 : 0
-    this.h1 = mixNumber(mixNumber(mix32(mix32(this.keyHash, origin.h1), tomb), counter), hlc)
-    this.h2 = mixNumber(mixNumber(mix32(mix32(hashText(key, SEED_2), origin.h2), tomb), counter), hlc)
+    this.h1 = mixSafe(mixSafe(mix(mix(k1, origin.h1), tomb), counter), hlc)
+    this.h2 = mixSafe(mixSafe(mix(mix(k2, origin.h2), tomb), counter), hlc)
+    const high = Math.floor(hlc / HLC_SPLIT)
+    this.#hlcHigh = high
+    this.#hlcLow = hlc - high * HLC_SPLIT
+  }
+
+  /** The hybrid logical clock timestamp (see `hlc.ts`). */
+  get hlc(): number {
+    return this.#hlcHigh * HLC_SPLIT + this.#hlcLow
   }
 
   /** True for a delete. */
   get deleted(): boolean {
     return this.value === undefined
-  }
-
-  /** The bucket of the store summary, 0..255. */
-  get bucket(): number {
-    return this.keyHash & 0xff
   }
 }
 

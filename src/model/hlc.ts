@@ -54,6 +54,11 @@ export class HybridClock {
     if (hlc > this.#last) this.#last = hlc
   }
 
+  /** Adopts a received timestamp that {@link tooFarAhead} let through already (later ones sort after it). */
+  adopt(hlc: number): void {
+    if (hlc > this.#last) this.#last = hlc
+  }
+
   /** Adopts a received timestamp (later ones sort after it); false, and no change, when it is too far ahead. */
   observe(hlc: number): boolean {
     if (this.tooFarAhead(hlc)) return false

@@ -117,11 +117,12 @@ export class Replica {
    * nothing. In lww mode a delete leaves a tombstone; in mv mode it removes the entries it sees.
    */
   write(key: string, codec: number, value: Uint8Array | undefined): boolean {
-    const before = this.store.winner(key)
-    const seen = this.store.at(key)
-    if (value === undefined && (before === undefined || before.deleted)) return false
+    // A value written in lww mode needs no look-up first: inserting tells what the key showed before.
+    const lookUp = value === undefined || this.store.mode === 'mv'
+    const winner = lookUp ? this.store.winner(key) : undefined
+    if (value === undefined && (winner === undefined || winner.deleted)) return false
     if (this.store.mode === 'mv') {
-      for (const e of [...seen]) {
+      for (const e of [...this.store.at(key)]) {
         this.store.remove(e)
         this.#journal({ op: 'remove', removal: e })
         if (e.origin !== this.self || this.#pending.get(key) !== e) this.#removals.push(e)
@@ -131,16 +132,17 @@ export class Replica {
         this.context.add(this.self.index, ++this.#counter)
         this.#journal({ op: 'range', origin: this.self, first: this.#counter, last: this.#counter })
         this.#pending.delete(key)
-        this.#emit(key, before, undefined, before as Entry, true)
+        this.#emit(key, winner, undefined, winner as Entry, true)
         return true
       }
     }
     const entry = new Entry(key, this.self, ++this.#counter, this.clock.now(), codec, value)
     this.context.add(this.self.index, entry.counter)
-    this.store.insert(entry)
+    const inserted = this.store.insert(entry)
+    const before = lookUp ? winner : this.store.previous
     this.#journal({ op: 'entry', entry })
     this.#pending.set(key, entry)
-    this.#emit(key, before, this.store.winner(key), entry, true)
+    this.#emit(key, before, this.#winnerAfter(entry, inserted), entry, true)
     return true
   }
 
@@ -177,14 +179,21 @@ export class Replica {
     return this.#insert(entry)
   }
 
+  /** Inserts an entry whose timestamp was checked ({@link HybridClock.tooFarAhead}). */
   #insert(entry: Entry): boolean {
-    this.clock.observe(entry.hlc)
+    this.clock.adopt(entry.hlc)
     this.context.add(entry.origin.index, entry.counter)
     this.#journal({ op: 'entry', entry })
-    const before = this.store.winner(entry.key)
-    if (this.store.insert(entry) === Inserted.Dominated) return true
-    this.#emit(entry.key, before, this.store.winner(entry.key), entry, false)
+    const inserted = this.store.insert(entry)
+    if (inserted === Inserted.Dominated) return true
+    this.#emit(entry.key, this.store.previous, this.#winnerAfter(entry, inserted), entry, false)
     return true
+  }
+
+  /** The winner at the key of `entry` just after inserting it (it is the one stored, in lww mode). */
+  #winnerAfter(entry: Entry, inserted: Inserted): Entry | undefined {
+    if (this.store.mode !== 'lww') return this.store.winner(entry.key)
+    return inserted === Inserted.Stored ? entry : this.store.previous
   }
 
   /** Puts back an entry from a snapshot or journal (no events, no skew check; the clock moves past it). */

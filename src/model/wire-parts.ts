@@ -147,8 +147,8 @@ export function readEntry(r: Reader, origins: readonly Origin[], copy = true): E
   const size = r.varint('value length')
   if (size === 0) return new Entry(key, origin, counter, hlc, 0, undefined)
   const codec = r.u8('codec')
-  const view = r.bytes(size - 1, 'value')
-  return new Entry(key, origin, counter, hlc, codec, copy ? copyBytes(view) : view)
+  const value = copy ? r.copy(size - 1, 'value') : r.bytes(size - 1, 'value')
+  return new Entry(key, origin, counter, hlc, codec, value)
 }
 
 /** A copy of `bytes` in a buffer of its own (`Buffer#slice` would be a view). */

@@ -268,7 +268,7 @@ function decodeBody(r: Reader, kind: number, flags: number, table: OriginTable):
       const first = r.varint('first')
       const last = r.varint('last')
       if (first === 0 || last < first - 1) throw new TopicWireError(`bad counter range ${first}..${last}`, r.offset)
-      const entries = Array.from({ length: readCount(r, 'entry count', 5) }, () => readEntry(r, origins))
+      const entries = readEntries(r, origins)
       const removals = Array.from({ length: readCount(r, 'removal count', 3) }, () => {
         const key = readKey(r)
         return { key, origin: readRef(r, origins), counter: r.varint('counter') }
@@ -307,11 +307,19 @@ function decodeBody(r: Reader, kind: number, flags: number, table: OriginTable):
   }
 }
 
+/** A count of entries, then the entries. */
+function readEntries(r: Reader, origins: readonly Origin[]): Entry[] {
+  const count = readCount(r, 'entry count', 5)
+  const entries: Entry[] = []
+  for (let i = 0; i < count; i++) entries.push(readEntry(r, origins))
+  return entries
+}
+
 function decodePush(r: Reader, flags: number, table: OriginTable): PushMessage {
   const request = r.u32('request')
   const chunk = r.varint('chunk')
   const origins = readOrigins(r, table)
-  const entries = Array.from({ length: readCount(r, 'entry count', 5) }, () => readEntry(r, origins))
+  const entries = readEntries(r, origins)
   if ((flags & 1) === 0) return { kind: 'push', request, chunk, entries }
   const chunks = r.varint('chunks')
   if (chunks !== chunk + 1) throw new TopicWireError(`last chunk ${chunk} of ${chunks}`, r.offset)

@@ -8,6 +8,10 @@ const TWO_32 = 2 ** 32
 /** Largest high word of a u64 that is still a safe integer (2^53 - 1). */
 const MAX_SAFE_HIGH = 0x1fffff
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+/** Text up to this many bytes is checked for ASCII and, if it is, read without the decoder. */
+const ASCII_FAST_MAX = 256
+/** Latin-1 is ASCII on bytes below 0x80; Buffer's method works on any Uint8Array. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice
 
 /** Encoded names kept at most (topic and type names repeat: each is encoded once, then looked up). */
 const MAX_ENCODED = 1024
@@ -114,11 +118,35 @@ export class Reader {
     return this.#data.subarray(at, at + length)
   }
 
+  /** `length` bytes copied into a buffer of their own (a Buffer when reading a Buffer). */
+  copy(length: number, field: string): Uint8Array {
+    const at = this.#need(length, field)
+    return Uint8Array.prototype.slice.call(this.#data, at, at + length)
+  }
+
   /** `length` bytes of strict UTF-8. */
   text(length: number, field: string): string {
     const at = this.offset
+    if (length === 0) {
+      this.#need(0, field)
+      return ''
+    }
+    // Short ASCII text (keys, topic names) without a view and a decoder call: it is valid UTF-8 as it is.
+    if (length <= ASCII_FAST_MAX && length <= this.#data.length - at) {
+      const d = this.#data
+      let ascii = true
+      for (let i = at; i < at + length; i++) {
+        if (d[i] >= 0x80) {
+          ascii = false
+          break
+        }
+      }
+      if (ascii) {
+        this.offset = at + length
+        return latin1Slice.call(d, at, at + length)
+      }
+    }
     const bytes = this.bytes(length, field)
-    if (length === 0) return ''
     try {
       return utf8.decode(bytes)
     } catch (err) {

@@ -84,6 +84,7 @@ export class ByteWriter {
 
   /** A string as a varint byte length and UTF-8 (lone surrogates become U+FFFD). */
   text(text: string): void {
+    if (text.length < 128 && this.#ascii(text)) return
     const max = text.length * 3
     const data = this.#room(8 + max)
     const lengthAt = this.offset
@@ -94,6 +95,21 @@ export class ByteWriter {
     if (need !== reserve) data.copy(data, lengthAt + need, lengthAt + reserve, lengthAt + reserve + written)
     this.varint(written)
     this.offset = lengthAt + need + written
+  }
+
+  /** Writes short ASCII text (its length is one varint byte) without the encoder; false, nothing written, if not ASCII. */
+  #ascii(text: string): boolean {
+    const n = text.length
+    const data = this.#room(1 + n)
+    const at = this.offset
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i)
+      if (c >= 0x80) return false
+      data[at + 1 + i] = c
+    }
+    data[at] = n
+    this.offset = at + 1 + n
+    return true
   }
 
   /** What was written, as a view of the internal buffer (valid until the next write). */
