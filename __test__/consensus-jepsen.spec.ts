@@ -18,7 +18,7 @@
  * nemesis schedule to `<prefix>-<seed>.json`.
  *
  * The last test checks that the test can fail: one member answers `get` from `g.kv.getLocal()` (its applied state,
- * possibly stale), and the checker must find the history not linearizable.
+ * possibly stale) and every lock holder ignores losing the lock; the checkers must reject both.
  */
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -42,12 +42,12 @@ const WHY_LOOPBACK = forcedLoopback ? 'GLUE_JEPSEN_LOOPBACK=1' : netnsReason
 
 const SECONDS = Number(process.env.GLUE_JEPSEN_SECONDS ?? 20)
 /** Fewer ok operations than this and the run proves nothing. */
-const MIN_OK_OPS = 150
+const MIN_OK_OPS = 100
 const MIN_LOCK_GRANTS = 3
 
-function cluster(t: ExecutionContext, staleMembers: number[] = []): Cluster {
+function cluster(t: ExecutionContext, config: RunConfig): Cluster {
   const net = mode === 'netns' ? useNet(t, 5) : undefined
-  const c = new Cluster(net, staleMembers)
+  const c = new Cluster(net, config.staleMembers, config.brokenLocks)
   t.teardown(() => c.teardown()) // runs before the net's teardown (reverse order)
   if (mode === 'loopback') {
     t.log(`loopback (${WHY_LOOPBACK}): the nemesis only kills, restarts and pauses members (SIGSTOP: a paused member looks partitioned); no partitions, no loss`)
@@ -81,14 +81,14 @@ function summary(r: RunResult, seed: number): string[] {
 
 /** Runs one seed and returns the result with the checkers' verdicts (logged; asserted by the caller). */
 async function runAndCheck(t: ExecutionContext, config: RunConfig) {
-  const c = cluster(t, config.staleMembers as number[] | undefined)
+  const c = cluster(t, config)
   t.log(`seed ${config.seed} (replay: GLUE_JEPSEN_SEED=${config.seed}${mode === 'loopback' && !forcedLoopback ? '' : mode === 'loopback' ? ' GLUE_JEPSEN_LOOPBACK=1' : ''})`)
   const r = await run(c, config, (line) => t.log(line))
   for (const line of summary(r, config.seed)) t.log(line)
   const lin = checkLinearizability(r.history, { timeoutMs: 30_000 })
   const locks = checkLocks(r.grants)
   // The whole record goes to a file when asked for, and when a check failed (unless this was the broken store).
-  const failed = (lin.ok !== true || !locks.ok) && config.staleMembers === undefined
+  const failed = (lin.ok !== true || !locks.ok) && config.staleMembers === undefined && config.brokenLocks !== true
   const dump = process.env.GLUE_JEPSEN_DUMP || (failed ? join(tmpdir(), 'glue-jepsen') : '')
   if (dump !== '') {
     const file = `${dump}-${config.seed}.json`
@@ -125,18 +125,21 @@ for (const [i, seed] of seeds().entries()) {
   })
 }
 
-test('the test can fail: a member answering get from its local state (stale reads) is caught by the checker', async (t) => {
+test('the test can fail: stale reads and lock holders that ignore losing the lock are caught by the checkers', async (t) => {
   t.timeout(120_000)
   const seed = seeds()[0]
-  // m5 reads locally. The nemesis cuts m5 (and one other) off from the majority, or pauses m5: reads sent to it
-  // during the pause are answered from the old state when it resumes. Either way a write completes elsewhere and a
-  // later read on m5 does not see it.
-  const actions = mode === 'netns' ? (['isolate'] as const) : (['pause'] as const)
-  const { r, lin } = await runAndCheck(t, { seed, durationMs: 10_000, staleMembers: [4], actions, victims: [4] })
+  // m5 reads locally, and every holder relies on the lock for its whole hold (+ 3 s) even when it lost it. The
+  // nemesis cuts m5 (and one other) or the holder off from the majority, or pauses m5 or the holder: reads sent
+  // to a paused m5 are answered from the old state when it resumes; a holder cut off or paused keeps "using" the
+  // lock that the leader expired and gave to the other client. Either way the checkers must reject the run.
+  const actions = mode === 'netns' ? (['isolate', 'isolate-holder', 'pause-holder'] as const) : (['pause', 'pause-holder'] as const)
+  const { r, lin, locks } = await runAndCheck(t, { seed, durationMs: 12_000, staleMembers: [4], brokenLocks: true, actions, victims: [4], lockClients: 3 })
   t.deepEqual(r.crashes, [])
-  t.is(lin.ok, false, 'the checker finds the stale reads')
+  t.is(lin.ok, false, 'the linearizability checker finds the stale reads')
   if (lin.ok === false) {
     t.log(`as expected: ${lin.explanation}`)
     t.log(`failing part (key ${lin.key}):\n  ${lin.history.slice(-12).map(showOperation).join('\n  ')}`)
   }
+  t.false(locks.ok, 'the lock checker finds two holders at once')
+  if (!locks.ok) t.log(`as expected: ${locks.explanation}`)
 })

@@ -92,6 +92,8 @@ export interface RunConfig {
   durationMs: number
   /** Members whose `get` reads local state (the deliberately broken store). */
   staleMembers?: readonly number[]
+  /** Every holder ignores losing the lock (the deliberately broken lock). */
+  brokenLocks?: boolean
   /** Nemesis actions allowed (default: all the mode supports). */
   actions?: readonly NemesisAction[]
   /** The members `pause` and `isolate` pick from (default: any). */
@@ -251,7 +253,11 @@ export class Cluster {
   readonly events: Rec[] = []
   #tearingDown = false
 
-  constructor(net: TestNet | undefined, staleMembers: readonly number[] = []) {
+  readonly #brokenLocks: boolean
+
+  /** `staleMembers` read locally, `brokenLocks` makes every holder ignore losing the lock (see the worker). */
+  constructor(net: TestNet | undefined, staleMembers: readonly number[] = [], brokenLocks = false) {
+    this.#brokenLocks = brokenLocks
     this.#net = net
     this.mode = net === undefined ? 'loopback' : 'netns'
     this.#dir = mkdtempSync(join(tmpdir(), 'glue-jepsen-'))
@@ -285,7 +291,11 @@ export class Cluster {
   start(slot: Slot): WorkerProc {
     const args = JSON.stringify({ options: this.#options(slot), members: MEMBERS, dataDir: slot.dataDir, ...GROUP })
     const node = [...workerCommand(), args]
-    const env = { ...process.env, GLUE_JEPSEN_STALE_READS: this.#stale.has(slot.index) ? '1' : '0' }
+    const env = {
+      ...process.env,
+      GLUE_JEPSEN_STALE_READS: this.#stale.has(slot.index) ? '1' : '0',
+      GLUE_JEPSEN_BROKEN_LOCKS: this.#brokenLocks ? '1' : '0',
+    }
     // `ip netns exec` execs the command in place: the child's PID is node's, so signals reach the worker itself.
     const proc =
       slot.host === undefined

@@ -5,7 +5,8 @@
 //! still happens as a last line of defence.
 //!
 //! Rules (anything else is [`GroupError::Malformed`](crate::GroupError::Malformed)):
-//! - addressed to this member, from the sender it claims (not this member, not 0);
+//! - addressed to this member, from the sender it claims (not this member, not 0), except a read index request that
+//!   a follower relays to its leader: that one names the member that asked (a voter or learner, not this member);
 //! - a type peers send each other: append, heartbeat, snapshot, (pre-)vote, their responses, timeout-now and read
 //!   index (request and response); no proposals, no leader transfers (both stay on the member they are made on),
 //!   no local types;
@@ -45,7 +46,10 @@ pub(crate) fn check(raft: &Raft<DurableStorage>, from: u64, m: &mut Message) -> 
     if m.to != raft.id {
         return Err(format!("{t:?} addressed to {:016x}, not to this member", m.to));
     }
-    if m.from != from || from == 0 || from == raft.id {
+    // A follower that gets a read index request (from a member that took it for the leader) relays it to its leader
+    // as raft-rs does, keeping the requester as `from` so that the answer goes to the requester.
+    let relayed = t == MsgReadIndex && m.from != 0 && m.from != raft.id && raft.prs().get(m.from).is_some();
+    if (m.from != from && !relayed) || from == 0 || from == raft.id {
         return Err(format!("{t:?} claims to be from {:016x} but came from {from:016x}", m.from));
     }
     let leader_message = matches!(t, MsgAppend | MsgHeartbeat | MsgSnapshot);

@@ -240,3 +240,25 @@ fn read_index_answers_on_the_leader_and_through_it_on_followers() {
     assert_eq!(sim.nodes[f].read_states, vec![(commit, b"on a follower".to_vec())]);
     assert_eq!(sim.malformed, 0);
 }
+
+#[test]
+fn a_read_index_request_relayed_by_a_former_leader_is_answered_to_the_member_that_asked() {
+    use protobuf::Message as _;
+    use raft::eraftpb::{Entry, Message, MessageType};
+    let mut sim = Sim::new(3, 3, Faults::default());
+    let l = elect(&mut sim);
+    assert!(sim.propose(b"x"));
+    sim.run(2);
+    let commit = sim.nodes[l].g().status().commit;
+    let (asker, relay) = ((l + 1) % 3, (l + 2) % 3);
+    // `asker` took `relay` for the leader (it led once): raft-rs sends the request there, with the asker as `from`.
+    let (asker_id, relay_id) = (sim.nodes[asker].id, sim.nodes[relay].id);
+    let mut m = Message { from: asker_id, to: relay_id, term: 0, ..Default::default() };
+    m.set_msg_type(MessageType::MsgReadIndex);
+    m.entries.push(Entry { data: b"asked the wrong one".to_vec().into(), ..Default::default() });
+    sim.nodes[relay].g().step(asker_id, &m.write_to_bytes().unwrap()).unwrap();
+    sim.run(3);
+    assert_eq!(sim.malformed, 0, "the relayed request was refused");
+    assert_eq!(sim.nodes[asker].read_states, vec![(commit, b"asked the wrong one".to_vec())]);
+    assert!(sim.nodes[relay].read_states.is_empty());
+}
