@@ -207,3 +207,23 @@ export function formatPeerTable(peers: readonly Peer[], now = Date.now()): strin
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
   return [line(header), rule, ...rows.map(line), `${peers.length} peer${peers.length === 1 ? '' : 's'}`].join('\n')
 }
+
+/**
+ * Aborts `done` when `signal` aborts (Ctrl-C), after `durationS` seconds when given, or when stdout's reader has gone
+ * (EPIPE: `glue … --watch | head -1` stops quietly); returns the function that removes these hooks again.
+ */
+export function stopOnSignalDurationOrEpipe(done: AbortController, signal: AbortSignal, durationS: number | undefined): () => void {
+  const stop = (): void => done.abort()
+  signal.addEventListener('abort', stop, { once: true })
+  const timer = durationS === undefined ? undefined : setTimeout(stop, durationS * 1000)
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err
+    stop()
+  }
+  process.stdout.on('error', onStdoutError)
+  return () => {
+    process.stdout.off('error', onStdoutError)
+    clearTimeout(timer)
+    signal.removeEventListener('abort', stop)
+  }
+}

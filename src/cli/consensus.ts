@@ -18,7 +18,7 @@ import { ENV_VARS } from '../env'
 import { ErrorCode, GlueError } from '../errors'
 import { ModelNameError } from '../model/errors'
 import { validateObjectName } from '../model/names'
-import { addCommonOptions, type CommonFlags, commonEndpointOptions, integer, type JobRunner, seconds, stopwatch } from './common'
+import { addCommonOptions, type CommonFlags, commonEndpointOptions, integer, type JobRunner, seconds, stopOnSignalDurationOrEpipe, stopwatch } from './common'
 
 /** The flags of a command that runs a group member (`consensus`, `kv`). */
 export interface GroupFlags extends CommonFlags {
@@ -336,15 +336,7 @@ export async function consensusCommand(group: string, name: string, flags: Conse
     done.abort()
   }
   const stopDuplicate = watchForDuplicate(ep, () => g?.leader !== undefined, fail, (line) => console.error(line))
-  const stop = (): void => done.abort()
-  signal.addEventListener('abort', stop, { once: true })
-  const timer = flags.duration === undefined ? undefined : setTimeout(stop, flags.duration * 1000)
-  // `glue consensus ... | head -3`: once the reader is gone, stop quietly.
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') throw err
-    stop()
-  }
-  process.stdout.on('error', onStdoutError)
+  const releaseStops = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   try {
     if (failure !== undefined) throw failure
     g = await ep.consensus(group, groupOptions(flags))
@@ -364,9 +356,7 @@ export async function consensusCommand(group: string, name: string, flags: Conse
     return 0
   } finally {
     stopDuplicate()
-    clearTimeout(timer)
-    signal.removeEventListener('abort', stop)
-    process.stdout.off('error', onStdoutError)
+    releaseStops()
     await closeMember(ep, g)
   }
 }

@@ -11,7 +11,7 @@ import type { ConsensusGroup } from '../consensus/consensus-group'
 import type { KvChange } from '../consensus/kv'
 import { ModelNameError } from '../model/errors'
 import { validateKey } from '../model/names'
-import { addCommonOptions, integer, type JobRunner, seconds } from './common'
+import { addCommonOptions, integer, type JobRunner, seconds, stopOnSignalDurationOrEpipe } from './common'
 import {
   addGroupOptions,
   closeMember,
@@ -296,28 +296,21 @@ export async function kvCommand(group: string, name: string, operation: KvOperat
 async function watch(g: ConsensusGroup, prefix: string, flags: KvFlags, signal: AbortSignal, failed: () => Error | undefined): Promise<number> {
   const json = flags.json === true
   const done = new AbortController()
-  const stop = (): void => done.abort()
-  signal.addEventListener('abort', stop, { once: true })
-  const timer = flags.duration === undefined ? undefined : setTimeout(stop, flags.duration * 1000)
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') throw err
-    stop()
-  }
-  process.stdout.on('error', onStdoutError)
+  const releaseStops = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   let failure: Error | undefined
   let seen = 0
   // Subscribed in the same turn as the list resolved: every change after the listed state, none before it.
   const removeChanges = g.kv.onChange((change) => {
     if (done.signal.aborted) return
     console.log(formatKvChange(change, json))
-    if (flags.count !== undefined && ++seen >= flags.count) stop()
+    if (flags.count !== undefined && ++seen >= flags.count) done.abort()
   }, prefix)
   const removeEvents = g.onEvent((ev) => {
     if (ev.type === 'lost-quorum') console.error(`glue kv: warning: lost quorum (${ev.reachable} reachable, ${ev.needed} needed): nothing can commit until it is back`)
     else if (ev.type === 'quorum') console.error(`glue kv: quorum again (${ev.reachable} reachable, ${ev.needed} needed)`)
     else if (ev.type === 'failed') {
       failure = ev.error
-      stop()
+      done.abort()
     }
   })
   console.error(`glue kv: watching ${prefix === '' ? 'every key' : `keys starting with ${JSON.stringify(prefix)}`} of ${g.name} after index ${g.appliedIndex} (Ctrl-C to stop)`)
@@ -329,8 +322,6 @@ async function watch(g: ConsensusGroup, prefix: string, flags: KvFlags, signal: 
   } finally {
     removeChanges()
     removeEvents()
-    process.stdout.off('error', onStdoutError)
-    clearTimeout(timer)
-    signal.removeEventListener('abort', stop)
+    releaseStops()
   }
 }

@@ -22,6 +22,7 @@ import {
   type JobRunner,
   seconds,
   sleep,
+  stopOnSignalDurationOrEpipe,
   unlessEnv,
 } from './common'
 
@@ -375,31 +376,21 @@ async function write(
 /** Prints every change until the signal, --count or --duration; resolves to 0. */
 async function watch(m: ReplicatedMap, flags: MapFlags, signal: AbortSignal): Promise<number> {
   const done = new AbortController()
-  const stop = (): void => done.abort()
-  signal.addEventListener('abort', stop, { once: true })
-  const timer = flags.duration === undefined ? undefined : setTimeout(stop, flags.duration * 1000)
-  // `glue map x --watch | head -1`: once the reader is gone, stop quietly.
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') throw err
-    stop()
-  }
-  process.stdout.on('error', onStdoutError)
+  const releaseStops = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   const keepAll = flags.conflict === 'keep-all'
   let seen = 0
   const remove = m.onChange((change) => {
     if (done.signal.aborted) return
     const concurrent = keepAll && !change.deleted ? safeGetAll(m, change.key) : undefined
     console.log(formatChange(change, flags.json === true, concurrent))
-    if (flags.count !== undefined && ++seen >= flags.count) stop()
+    if (flags.count !== undefined && ++seen >= flags.count) done.abort()
   })
   try {
     if (!done.signal.aborted) await new Promise((resolve) => done.signal.addEventListener('abort', resolve, { once: true }))
     return 0
   } finally {
     remove()
-    process.stdout.off('error', onStdoutError)
-    clearTimeout(timer)
-    signal.removeEventListener('abort', stop)
+    releaseStops()
   }
 }
 
