@@ -15,7 +15,8 @@ import {
   TopicTypeError,
 } from '../index'
 import { TOPIC_ENVELOPE } from '../src/topics/envelope'
-import { encodeDigest, encodeHistory, encodePublish, encodeRepair, publisherKey } from '../src/topics/wire'
+import { DirectChannels } from '../src/topics/direct-channels'
+import { directHeader, encodeDigest, encodeDirect, encodeHistory, encodePublish, encodeRepair, publisherKey } from '../src/topics/wire'
 import { BatchBuilder, FakeNetwork, type FakeTransport } from './helpers/fake-transport'
 import { until } from './helpers/loopback'
 import { seeded } from './helpers/seeded-random'
@@ -357,6 +358,43 @@ test('malformed topic messages from the network are dropped and counted, not han
   for (const data of junk) transport(b).deliver(new BatchBuilder().message(a.id, data).build())
   t.is(b.stats().topicMalformed, 3)
   t.is(plain.length, 0)
+})
+
+test('a DIRECT message on a channel nothing claims is dropped and counted, not handed to onMessage or subscribers', async (t) => {
+  const { eps, transport } = await network(t, 2)
+  const [a, b] = eps
+  const plain: unknown[] = []
+  b.onMessage((m) => plain.push(m))
+  const { got } = collect(b, '#')
+  const direct = encodeDirect(directHeader('$glue/consensus/nobody', TOPIC_ENVELOPE), Buffer.from('x'))
+  transport(b).deliver(new BatchBuilder().message(a.id, direct).build())
+  t.like(b.stats(), { topicDirectReceived: 1, topicDirectUnclaimed: 1, topicMalformed: 0 })
+  t.is(plain.length, 0)
+  t.is(got.length, 0)
+})
+
+test('DIRECT channels: one handler each, given up by the returned function; handler errors go to onError', (t) => {
+  const errors: unknown[] = []
+  const channels = new DirectChannels((err) => errors.push(err))
+  const got: string[] = []
+  const release = channels.claim('$glue/x', (from, payload) => got.push(`${from}:${payload.toString()}`))
+  t.throws(() => channels.claim('$glue/x', () => {}), { message: /claimed already/ })
+  t.throws(() => channels.claim('x', () => {}), { instanceOf: RangeError })
+  channels.deliver('a', '$glue/x', Buffer.from('1'))
+  channels.deliver('a', '$glue/y', Buffer.from('2'))
+  t.deepEqual(got, ['a:1'])
+  t.is(channels.unclaimed, 1)
+  release()
+  channels.deliver('a', '$glue/x', Buffer.from('3'))
+  t.is(channels.unclaimed, 2)
+  channels.claim('$glue/x', () => {
+    throw new Error('boom')
+  })
+  channels.deliver('a', '$glue/x', Buffer.from('4'))
+  t.is((errors[0] as Error).message, 'boom')
+  const message = channels.encode('$glue/x', Buffer.from('hi'))
+  t.is(message.subarray(0, 2).toString(), 'GT', 'enveloped')
+  t.is(message.subarray(-2).toString(), 'hi')
 })
 
 test('unsubscribing and aborting end the subscription and withdraw the interest', async (t) => {

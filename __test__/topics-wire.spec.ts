@@ -4,7 +4,9 @@ import { isTopicPayload, TOPIC_ENVELOPE, unwrapTopicMessage } from '../src/topic
 import { TopicError, TopicWireError } from '../src/topics/errors'
 import {
   decodeTopicMessage,
+  directHeader,
   encodeDigest,
+  encodeDirect,
   encodeHistory,
   encodePublish,
   encodeRepair,
@@ -34,6 +36,7 @@ const PUBLISH_VECTOR = documented('publish')
 const HISTORY_VECTOR = documented('history')
 const DIGEST_VECTOR = documented('digest')
 const REPAIR_VECTOR = documented('repair')
+const DIRECT_VECTOR = documented('direct')
 
 const PUBLISH: Omit<PublishMessage, 'kind'> = {
   epoch: 0x01020304,
@@ -111,6 +114,19 @@ test('DIGEST and REPAIR: test vectors and round trips', (t) => {
   t.deepEqual(decodeTopicMessage(encodeDigest([])), { kind: 'digest', streams: [] })
 })
 
+test('DIRECT: test vector and round trip; the channel is a reserved name, the payload a view', (t) => {
+  const message = encodeDirect(directHeader('$glue/consensus/g'), Uint8Array.of(1, 2, 3))
+  t.is(hex(message), hex(unhex(DIRECT_VECTOR)))
+  t.is(hex(encodeDirect(directHeader('$glue/consensus/g', TOPIC_ENVELOPE), Uint8Array.of(1, 2, 3))), hex(DOC.get('direct') as Buffer))
+  const decoded = decodeTopicMessage(message)
+  t.like(decoded, { kind: 'direct', channel: '$glue/consensus/g' })
+  t.is(hex((decoded as { payload: Uint8Array }).payload), '010203')
+  t.is((decoded as { payload: Uint8Array }).payload.buffer, message.buffer, 'a view, not a copy')
+  t.like(decodeTopicMessage(encodeDirect(directHeader('$x'), new Uint8Array(0))), { kind: 'direct', channel: '$x', payload: { length: 0 } })
+  t.throws(() => directHeader('a/b'), { instanceOf: RangeError, message: /reserved/ })
+  t.throws(() => directHeader('$a/+'), { instanceOf: TopicError })
+})
+
 test('publisher keys', (t) => {
   t.is(PUBLISHER, '0123456789abcdef.00000007')
   t.deepEqual(parsePublisherKey(PUBLISHER), { id: '0123456789abcdef', epoch: 7 })
@@ -153,7 +169,7 @@ test('malformed messages throw TopicWireError with the offset', (t) => {
     ['empty', new Uint8Array(0), /truncated version/],
     ['version', patch(PUBLISH_VECTOR, 0, 2), /unknown version 2 \(at byte 0\)/],
     ['kind 0', patch(PUBLISH_VECTOR, 1, 0), /unknown kind 0/],
-    ['kind 5', patch(DIGEST_VECTOR, 1, 5), /unknown kind 5/],
+    ['kind 6', patch(DIGEST_VECTOR, 1, 6), /unknown kind 6/],
     ['publish flags', patch(PUBLISH_VECTOR, 2, 5), /unknown flags 5 \(at byte 2\)/],
     ['publish codec', patch(PUBLISH_VECTOR, 3, 3), /reserved codec id 3 \(at byte 3\)/],
     ['publish truncated header', publish.subarray(0, 20), /truncated timestamp/],
@@ -181,6 +197,12 @@ test('malformed messages throw TopicWireError with the offset', (t) => {
     ['digest trailing', Buffer.concat([digest, Buffer.of(1, 2)]), /2 trailing bytes after the streams/],
     ['digest truncated', digest.subarray(0, digest.length - 3), /truncated range last/],
     ['repair range 0', patch(REPAIR_VECTOR, 23, 0), /ranges not increasing/],
+    ['direct flags', patch(DIRECT_VECTOR, 2, 1), /flags and reserved byte must be 0/],
+    ['direct reserved', patch(DIRECT_VECTOR, 3, 1), /flags and reserved byte must be 0/],
+    ['direct channel past the end', patch(DIRECT_VECTOR, 4, 0xff), /truncated topic/],
+    ['direct channel not reserved', patch(DIRECT_VECTOR, 6, 0x61), /DIRECT channel must be a reserved \(\$\) name \(at byte 6\)/],
+    ['direct channel with wildcard', patch(DIRECT_VECTOR, 22, 0x23), /invalid topic/],
+    ['direct channel truncated', unhex(DIRECT_VECTOR).subarray(0, 5), /truncated channel length/],
   ]
   for (const [name, data, message] of cases) {
     const err = t.throws(() => decodeTopicMessage(data), { instanceOf: TopicWireError, message }, name)
@@ -190,7 +212,7 @@ test('malformed messages throw TopicWireError with the offset', (t) => {
 
 test('random corruption never throws anything but TopicWireError', (t) => {
   const random = seeded(99)
-  const vectors = [PUBLISH_VECTOR, HISTORY_VECTOR, DIGEST_VECTOR, REPAIR_VECTOR].map(unhex)
+  const vectors = [PUBLISH_VECTOR, HISTORY_VECTOR, DIGEST_VECTOR, REPAIR_VECTOR, DIRECT_VECTOR].map(unhex)
   let rejected = 0
   for (let i = 0; i < 20000; i++) {
     const data = Buffer.from(vectors[i % vectors.length])
@@ -211,7 +233,7 @@ test('random corruption never throws anything but TopicWireError', (t) => {
 })
 
 test('docs/PROTOCOL.md holds exactly these topic vectors, each in its envelope', (t) => {
-  t.deepEqual([...DOC.keys()].sort(), ['digest', 'history', 'publish', 'repair'])
+  t.deepEqual([...DOC.keys()].sort(), ['digest', 'direct', 'history', 'publish', 'repair'])
   const enveloped = [encodePublish(PUBLISH, TOPIC_ENVELOPE), encodeHistory(HISTORY, TOPIC_ENVELOPE)]
   t.deepEqual(
     enveloped.map((m) => m.toString('hex')),

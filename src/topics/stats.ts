@@ -45,4 +45,10 @@ export interface TopicStats {
   topicUnauthenticated: number
   /** Unsealed publications on topics this endpoint has a topic key for (dropped: anyone could have forged them). */
   topicUnsealed: number
+  /** DIRECT messages sent (point-to-point messages of the layers above: Raft's). */
+  topicDirectSent: number
+  /** DIRECT messages received. */
+  topicDirectReceived: number
+  /** DIRECT messages received on a channel nothing on this endpoint claims (dropped). */
+  topicDirectUnclaimed: number
 }

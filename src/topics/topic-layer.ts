@@ -9,6 +9,7 @@ import { TopicKeyError, type TopicKeyReason } from './errors'
 import type { PeerEvent } from '../discovery/peer-table'
 import { encodeValue } from './codec'
 import { deliver, type Pending, pending } from './deliver'
+import { type DirectHandler, DirectChannels } from './direct-channels'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
 import { HistoryCache, type HistoryRecord } from './history'
 import { InterestFilter } from './interest-filter'
@@ -73,6 +74,9 @@ function zeroStats(): TopicStats {
     topicKeyMissing: 0,
     topicUnauthenticated: 0,
     topicUnsealed: 0,
+    topicDirectSent: 0,
+    topicDirectReceived: 0,
+    topicDirectUnclaimed: 0,
   }
 }
 
@@ -112,6 +116,7 @@ export class TopicLayer {
   /** The periodic digests (undefined when off). */
   #digestTimer: NodeJS.Timeout | undefined
   #closed = false
+  readonly #direct: DirectChannels
 
   constructor(
     transport: TopicTransport,
@@ -121,6 +126,7 @@ export class TopicLayer {
     onKeyProblem: (error: TopicKeyError, sender: string) => boolean = () => true,
   ) {
     this.#onKeyProblem = onKeyProblem
+    this.#direct = new DirectChannels(onError)
     this.#t = transport
     this.#o = options
     this.#limits = limits
@@ -147,6 +153,23 @@ export class TopicLayer {
    */
   publishReserved(topic: string, payload: Uint8Array): Promise<void> {
     return this.#publish(topic, payload, RESERVED_PUBLISH, true) as Promise<void>
+  }
+
+  /**
+   * Sends `payload` reliably to peer `peerId` as a DIRECT message on `channel` (a reserved `$glue/...` name; see
+   * `direct-channels.ts`); settles when the peer acknowledged it. Throws TopicError for a bad channel name.
+   */
+  sendDirect(peerId: string, channel: string, payload: Uint8Array): Promise<void> {
+    if (this.#closed) throw new ClosedError()
+    const message = this.#direct.encode(channel, payload)
+    this.#counts.topicDirectSent++
+    return this.#t.send(peerId, message, true, undefined) as Promise<void>
+  }
+
+  /** Receives the DIRECT messages on `channel` (one handler per channel); returns the function that stops it. */
+  onDirect(channel: string, handler: DirectHandler): () => void {
+    if (this.#closed) throw new ClosedError()
+    return this.#direct.claim(channel, handler)
   }
 
   /** The IDs of the peers whose interest summaries may match `topic` (do not modify the array). */
@@ -277,7 +300,10 @@ export class TopicLayer {
 
   #handle(from: string, message: TopicWireMessage, reliable: boolean, now: number): void {
     if (message.kind === 'publish') this.#onPublish(from, message, reliable, now)
-    else if (message.kind === 'history') this.#onHistory(from, message, now)
+    else if (message.kind === 'direct') {
+      this.#counts.topicDirectReceived++
+      this.#direct.deliver(from, message.channel, message.payload)
+    } else if (message.kind === 'history') this.#onHistory(from, message, now)
     else if (message.kind === 'digest') {
       const include = (publisher: string, topic: string): boolean =>
         !publisher.startsWith(this.#t.id) && this.#wants(topic)
@@ -330,6 +356,7 @@ export class TopicLayer {
       topicDuplicates: this.#tracker.duplicates,
       topicSkipped: this.#tracker.skipped,
       topicCacheEvicted: this.#history.evicted,
+      topicDirectUnclaimed: this.#direct.unclaimed,
     }
   }
 

@@ -138,6 +138,14 @@ function decodeStreams(r: Reader, digest: boolean): (StreamRanges & { contiguous
   return streams
 }
 
+/** A DIRECT message after its first four bytes: the channel must be a reserved name; the payload is the rest. */
+function decodeDirect(r: Reader, data: Uint8Array): TopicWireMessage {
+  const at = r.offset + 2
+  const channel = readTopic(r, r.u16('channel length'))
+  if (channel.charCodeAt(0) !== 0x24) throw new TopicWireError('a DIRECT channel must be a reserved ($) name', at)
+  return { kind: 'direct', channel, payload: data.subarray(r.offset) }
+}
+
 /** Decodes any topic-layer message strictly (see `wire-format.ts`). Payloads are views into `data`. */
 export function decodeTopicMessage(data: Uint8Array): TopicWireMessage {
   const r = new Reader(data)
@@ -147,8 +155,9 @@ export function decodeTopicMessage(data: Uint8Array): TopicWireMessage {
   const flags = r.u8('flags')
   const fourth = r.u8('codec')
   if (kind === TopicKind.PUBLISH) return decodePublish(r, flags, fourth)
-  if (kind < TopicKind.HISTORY || kind > TopicKind.REPAIR) throw new TopicWireError(`unknown kind ${kind}`, 1)
+  if (kind < TopicKind.HISTORY || kind > TopicKind.DIRECT) throw new TopicWireError(`unknown kind ${kind}`, 1)
   if (flags !== 0 || fourth !== 0) throw new TopicWireError('flags and reserved byte must be 0', 2)
+  if (kind === TopicKind.DIRECT) return decodeDirect(r, data)
   if (kind === TopicKind.HISTORY) return decodeHistory(r)
   if (kind === TopicKind.DIGEST) return { kind: 'digest', streams: decodeStreams(r, true) }
   const streams = decodeStreams(r, false).map(({ publisher, topic, ranges }) => ({ publisher, topic, ranges }))

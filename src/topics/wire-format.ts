@@ -11,7 +11,8 @@
  * ```
  *
  * Kinds: 1 PUBLISH (a live publication), 2 HISTORY (one stream's stored publications: for a late joiner, or a repair
- * answer), 3 DIGEST (what the sender has, per stream, exchanged after a partition), 4 REPAIR (numbers requested).
+ * answer), 3 DIGEST (what the sender has, per stream, exchanged after a partition), 4 REPAIR (numbers requested),
+ * 5 DIRECT (a message of a layer above to one peer, outside any stream: Raft's messages).
  * Decoding is strict: a wrong version or kind, unknown flag bits, a non-zero reserved byte, a length past the end,
  * trailing bytes, invalid UTF-8, an invalid topic or type name, a reserved codec id, out-of-order records or ranges
  * all throw a {@link TopicWireError}; receivers drop the message and count it.
@@ -27,7 +28,7 @@ import type { StreamDigest, StreamRanges } from './sequence-tracker'
 export const TOPIC_WIRE_VERSION = 1
 
 /** Message kinds. */
-export const TopicKind = { PUBLISH: 1, HISTORY: 2, DIGEST: 3, REPAIR: 4 } as const
+export const TopicKind = { PUBLISH: 1, HISTORY: 2, DIGEST: 3, REPAIR: 4, DIRECT: 5 } as const
 
 /** Flag of PUBLISH and of HISTORY records: the publication is to be retained. */
 export const RETAIN_FLAG = 0x01
@@ -156,8 +157,30 @@ export interface RepairMessage {
   readonly streams: readonly StreamRanges[]
 }
 
+/**
+ * DIRECT (kind 5): a message of a layer above the topics (the consensus layer) to one peer, on a *channel* (a reserved
+ * `$glue/...` name) that a handler on the receiver claims: no sequence number, no history, no interest summary, no
+ * subscription matching — the lowest-cost way through the topic layer for point-to-point traffic whose layer keeps
+ * its own order and retries (Raft). Not sealed with topic keys (the network key seals every datagram). A DIRECT on a
+ * channel nobody claims is dropped and counted (`topicDirectUnclaimed`). Flags and the reserved byte: 0.
+ *
+ * ```text
+ * +-------+-------+-------+-------+---------------+
+ * | 1     | 5     | 0     | 0     | channel len   | channel (UTF-8) ... | payload (to the end) ...
+ * +-------+-------+-------+-------+---------------+
+ * ```
+ */
+export interface DirectMessage {
+  /** Message kind. */
+  readonly kind: 'direct'
+  /** The channel: a reserved topic name (`$glue/...`). */
+  readonly channel: string
+  /** The layer's bytes (a view). */
+  readonly payload: Uint8Array
+}
+
 /** Any decoded topic-layer message. */
-export type TopicWireMessage = PublishMessage | HistoryMessage | DigestMessage | RepairMessage
+export type TopicWireMessage = PublishMessage | HistoryMessage | DigestMessage | RepairMessage | DirectMessage
 
 const KEY = /^([0-9a-f]{16})\.([0-9a-f]{8})$/
 

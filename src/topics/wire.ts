@@ -1,5 +1,5 @@
 /**
- * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR). The format, with a bit
+ * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR, DIRECT). The format, with a bit
  * diagram per message, is specified in `wire-format.ts`, whose exports this module re-exports; the decoder lives in
  * `wire-decode.ts`. Hex test vectors: docs/PROTOCOL.md (checked by `__test__/topics-wire.spec.ts`).
  */
@@ -185,4 +185,30 @@ export function encodeDigest(streams: readonly StreamDigest[], prefix: Uint8Arra
 /** Encodes a REPAIR message (see `SequenceTracker.missing`) after `prefix` (default none). Throws on invalid fields. */
 export function encodeRepair(streams: readonly StreamRanges[], prefix: Uint8Array = NO_PREFIX): Buffer {
   return encodeStreams(TopicKind.REPAIR, streams, prefix)
+}
+
+/**
+ * The first bytes of every DIRECT message on `channel` (a reserved topic name), after `prefix`: the caller appends
+ * the payload. Throws TopicError for a name that is not a valid reserved topic name.
+ */
+export function directHeader(channel: string, prefix: Uint8Array = NO_PREFIX): Buffer {
+  validateTopicName(channel, { reserved: true })
+  if (channel.charCodeAt(0) !== 0x24) throw new RangeError(`a DIRECT channel is a reserved name ($glue/...), not ${JSON.stringify(channel)}`)
+  const channelBytes = utf8Length(channel)
+  const w = writer(6 + channelBytes, prefix)
+  w.u8(TOPIC_WIRE_VERSION)
+  w.u8(TopicKind.DIRECT)
+  w.u8(0)
+  w.u8(0)
+  w.u16(channelBytes)
+  w.text(channel)
+  return w.data
+}
+
+/** A DIRECT message: `header` (from {@link directHeader}) followed by `payload`, in one buffer. */
+export function encodeDirect(header: Uint8Array, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(header.length + payload.length)
+  out.set(header, 0)
+  out.set(payload, header.length)
+  return out
 }
