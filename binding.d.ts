@@ -112,6 +112,11 @@ export declare class NativeRaftGroup {
    * leader, or before the leader committed an entry of its term: retry after a while.
    */
   readIndex(ctx: Buffer): void
+  /**
+   * On the leader: tells the followers that were not told the commit index yet (an append round; raft does not
+   * send one after every commit, so that the next proposal carries it). Call it in the turn after a commit.
+   */
+  announceCommit(): void
   /** Starts an election now (pre-vote first). */
   campaign(): void
   /** On the leader: hands leadership to member `to`; does nothing elsewhere. */

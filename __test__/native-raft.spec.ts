@@ -47,6 +47,7 @@ interface ContractGroup {
   proposeConfChange(kind: 'add-voter' | 'remove-voter' | 'add-learner', id: string): void
   readIndex(ctx: Buffer): void
   campaign(): void
+  announceCommit(): void
   transferLeader(to: string): void
   ready(): ContractReady | null
   compact(applied: number, state: Buffer): void
@@ -94,11 +95,12 @@ class Wire {
     }
   }
 
-  /** Drains every member until nothing moves. */
+  /** Drains every member until nothing moves; a leader tells its followers of its commits, as glue does a turn later. */
   pump(): void {
     for (let round = 0; round < 100; round++) {
       let moved = false
       for (const [id, g] of this.groups) {
+        if (round > 0) g.announceCommit()
         const ready = g.ready()
         if (ready === null) continue
         moved = true

@@ -164,23 +164,27 @@ async function runModel() {
 
 /**
  * Consensus groups (issue 10): three members in processes of their own; committed kv.put() per second, put latency
- * against glue's reliable round trip measured just before, failover after SIGKILL of the leader. Best of two rounds.
+ * against glue's reliable round trip between the same processes in alternating rounds (this machine's speed drifts
+ * from minute to minute), failover after SIGKILL of the leader. Three runs; throughput and failover the best of
+ * them, latency the run with the median ratio.
  */
 async function runConsensus() {
   const r = { errors: {}, runs: [] };
-  try {
-    const rtt = await glue.latency(64, { seconds: 2, warmupS: 1 });
-    r.rttP50Us = rtt.p50Us;
-  } catch (e) { r.errors.rtt = e.message; }
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     log(`consensus: round ${round} ...`);
-    try { r.runs.push(await consensus.run({ seconds })); } catch (e) { r.errors[`round_${round}`] = e.message; log(`consensus: FAILED: ${e.message}`); }
+    try {
+      const run = await consensus.run({ seconds });
+      r.runs.push({ ...run, ratio: run.latency.p50 / run.rtt.p50 });
+    } catch (e) { r.errors[`round_${round}`] = e.message; log(`consensus: FAILED: ${e.message}`); }
   }
   const best = (f, sign) => r.runs.map((x) => f(x)).sort((a, b) => sign * (b - a))[0];
   if (r.runs.length) {
     r.putsPerS = best((x) => x.throughput.perS, 1);
-    r.p50Us = best((x) => x.latency.p50, -1);
-    r.p99Us = best((x) => x.latency.p99, -1);
+    const byRatio = [...r.runs].sort((a, b) => a.ratio - b.ratio);
+    const lat = byRatio[Math.floor((byRatio.length - 1) / 2)];
+    r.p50Us = lat.latency.p50;
+    r.p99Us = lat.latency.p99;
+    r.rttP50Us = lat.rtt.p50;
     r.failoverMs = best((x) => x.failover.ms, -1);
   }
   return r;
@@ -192,8 +196,9 @@ function consensusTable(c) {
   if (c.putsPerS !== undefined) {
     rows.push(['kv.put 64 B committed, 3 members, per s', fmtRate(c.putsPerS), '', '', '≥ 50 000/s', c.putsPerS >= 50_000 ? 'yes' : 'NO', `rounds ${c.runs.map((x) => fmtRate(x.throughput.perS)).join(', ')}`]);
     const ratio = c.rttP50Us ? c.p50Us / c.rttP50Us : undefined;
-    rows.push(['kv.put latency p50 (one at a time, on the leader)', us(c.p50Us), c.rttP50Us ? `${us(c.rttP50Us)} glue reliable round trip p50` : '—',
-      ratio ? `${ratio.toFixed(2)}×` : '', '≤ 3×', ratio ? (ratio <= 3 ? 'yes' : 'NO') : '', `p99 ${us(c.p99Us)}`]);
+    rows.push(['kv.put latency p50 (one at a time, on the leader)', us(c.p50Us), c.rttP50Us ? `${us(c.rttP50Us)} glue round trip, same processes` : '—',
+      ratio ? `${ratio.toFixed(2)}×` : '', '≤ 3×', ratio ? (ratio <= 3 ? 'yes' : 'NO') : '',
+      `p99 ${us(c.p99Us)}; runs ${c.runs.map((x) => `${us(x.latency.p50)}/${us(x.rtt.p50)}`).join(', ')} (median ratio)`]);
     rows.push(['leader failover after SIGKILL', `${Math.round(c.failoverMs)} ms`, 'election timeout 500 ms (10 ticks × 50 ms)', `${(c.failoverMs / 500).toFixed(2)}×`,
       '< 2×', c.failoverMs < 1000 ? 'yes' : 'NO', `rounds ${c.runs.map((x) => `${Math.round(x.failover.ms)} ms`).join(', ')}`]);
   }

@@ -205,7 +205,17 @@ export class Endpoint implements AsyncDisposable {
     const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
     const modelTopics = topicsAdapter(this.#topics, self)
     this.#model = new ModelLayer(modelTopics, realClock, onError)
-    this.#consensus = new ConsensusLayer({ ...modelTopics, peers: () => this.#peers.list() }, realClock, onError)
+    const topics = this.#topics
+    this.#consensus = new ConsensusLayer(
+      {
+        ...modelTopics,
+        peers: () => this.#peers.list(),
+        sendDirect: (id, channel, payload) => topics.sendDirect(id, channel, payload),
+        onDirect: (channel, handler) => topics.onDirect(channel, handler),
+      },
+      realClock,
+      onError,
+    )
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({
       ...resolved.native,

@@ -3,8 +3,9 @@
 // (bench/glue/consensus-worker.js):
 //   throughput   committed kv.put() of 64 B per second, issued on the leader with up to 4096 unsettled (proposals of
 //                one event-loop turn go into one entry); target at least 50 000/s.
-//   latency      sequential kv.put() on the leader: p50 / p99 (µs); target p50 within 3x glue's reliable round trip
-//                measured in the same run (bench/glue/measure.js latency()).
+//   latency      sequential kv.put() on the leader: p50 / p99 (µs); target p50 within 3x glue's reliable round trip,
+//                measured between the same processes (leader and a follower, ep.send ping-pong) in rounds that
+//                alternate with the puts (10 × 200 each), because this machine's speed drifts from minute to minute.
 //   failover     SIGKILL of the leader's process until a survivor reports a new leader (ms); target under 2x the
 //                election timeout (10 ticks of 50 ms: 500 ms, randomised by Raft up to 950 ms).
 const { withWorkers, common } = require('./measure');
@@ -42,9 +43,11 @@ async function run({ seconds = 3, size = 64 } = {}) {
     w.send('load', { seconds, outstanding: 4096, size });
     const load = await w.next('load');
     out.throughput = { perS: load.count / load.seconds, count: load.count, failed: load.failed, seconds: load.seconds };
-    w.send('latency', { n: 2000, size });
-    const lat = await w.next('latency');
-    out.latency = { p50: pct(lat.us, 0.5), p99: pct(lat.us, 0.99), n: lat.us.length };
+    const follower = MEMBERS.find((_, i) => i !== leader);
+    w.send('paired', { rounds: 10, n: 200, size, to: follower });
+    const lat = await w.next('paired');
+    out.latency = { p50: pct(lat.puts, 0.5), p99: pct(lat.puts, 0.99), n: lat.puts.length };
+    out.rtt = { p50: pct(lat.pings, 0.5), p99: pct(lat.pings, 0.99), n: lat.pings.length };
     // Failover: kill the leader, time until a survivor names a new one.
     const survivors = workers.filter((_, i) => i !== leader);
     const t0 = process.hrtime.bigint();

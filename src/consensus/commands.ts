@@ -1,6 +1,6 @@
 /**
  * What a consensus group's log holds: each normal Raft entry is a **batch** of commands (all those proposed in one
- * event-loop turn), a MessagePack array of arrays. Every command starts with the proposing client's session (its
+ * run of application code), a MessagePack array of arrays. Every command starts with the proposing client's session (its
  * `client` string, the command's `seq`uence number, and `low`: every seq below it is settled for that client) so
  * that a command proposed twice (a retry after a leader change) takes effect once.
  *

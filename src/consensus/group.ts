@@ -1,9 +1,12 @@
 /**
  * A consensus group on one endpoint: drives its Raft core (tikv's `raft` crate, native, sans-IO) with ticks and the
- * members' messages, sends what the core hands out over reliable publications on the group's reserved topics,
- * applies committed entries to the {@link ConsensusState} in log order, and settles the operations waiting for them.
+ * members' messages, sends what the core hands out to one member as reliable DIRECT messages of the topic layer
+ * (HELLO to all as a publication), applies committed entries to the {@link ConsensusState} in log order, and settles
+ * the operations waiting for them. The core runs in a microtask after whatever fed it (a call, a message), so a
+ * message is answered before the event loop moves on; commit notices are a turn later (see `#oweCommitNotice`).
  *
- * - **Proposals** of one event-loop turn go into one log entry (a batch). A member that is not the leader forwards
+ * - **Proposals** of one run of application code (its synchronous work and the microtasks it queued) go into one
+ *   log entry (a batch). A member that is not the leader forwards
  *   its batch to the leader (FORWARD); whoever proposed resolves its operation when it applies the entry itself, so a
  *   write is visible to the writer's own reads at once. Operations not applied within an election timeout are sent
  *   again (to the new leader, at once when the leader changes); sessions make a command take effect once.
@@ -31,10 +34,14 @@ import type { ConsensusCounts } from './stats'
 import { readGroupId, writeGroupId } from './group-id-file'
 import { decodeEnvelope, encodeEnvelope, groupTopics, Kind } from './wire'
 
-/** What the consensus layer needs from below: the model's topic interface plus the current peers. */
+/** What the consensus layer needs from below: the model's topic interface, the current peers, DIRECT messages. */
 export interface ConsensusNet extends ModelTopics {
   /** The peers now (ID, name, and when each was first seen). */
   peers(): readonly { id: string; name: string; since?: Date }[]
+  /** Sends `payload` reliably to peer `id` on DIRECT channel `channel` (the topic layer's `sendDirect`). */
+  sendDirect(id: string, channel: string, payload: Uint8Array): Promise<void>
+  /** Receives DIRECT messages on `channel`; returns the function that stops it. */
+  onDirect(channel: string, handler: (from: string, payload: Buffer) => void): () => void
 }
 
 /** An event of a group. */
@@ -124,6 +131,8 @@ export class GroupCore {
   #applied = 0
   #sinceSnapshot = 0
   #kicked = false
+  /** A commit notice is queued (see `#oweCommitNotice`). */
+  #commitOwed = false
   #timer: unknown
   #closed = false
   #removed = false
@@ -145,7 +154,7 @@ export class GroupCore {
     this.name = name
     this.#events = new Listeners(onError)
     this.#applyListeners = new Listeners(onError)
-    this.#topics = groupTopics(name, net.id)
+    this.#topics = groupTopics(name)
     this.#client = `${net.id}.${randomBytes(4).toString('hex')}`
     this.#retryMs = o.electionTicks * o.tickMs
     const founders = o.members.map(raftIdOf)
@@ -172,7 +181,7 @@ export class GroupCore {
 
   /** Subscribes, says hello, starts ticking. */
   start(): void {
-    this.#unsubscribe.push(this.#net.subscribe(this.#topics.own, (from, data) => this.#receive(from, data)))
+    this.#unsubscribe.push(this.#net.onDirect(this.#topics.direct, (from, data) => this.#receive(from, data)))
     this.#unsubscribe.push(this.#net.subscribe(this.#topics.all, (from, data) => this.#receive(from, data)))
     this.#peersChanged()
     this.#hello()
@@ -425,6 +434,22 @@ export class GroupCore {
     sent.catch(() => this.#counts.consensusSendFailures++)
   }
 
+  /** Sends to one member's endpoint (RAFT, FORWARD); a failure is counted (Raft sends again). */
+  #sendTo(endpoint: string, data: Uint8Array): void {
+    let sent: Promise<void>
+    try {
+      sent = this.#net.sendDirect(endpoint, this.#topics.direct, data)
+    } catch {
+      this.#counts.consensusSendFailures++
+      return
+    }
+    sent.catch(this.#countSendFailure)
+  }
+
+  readonly #countSendFailure = (): void => {
+    this.#counts.consensusSendFailures++
+  }
+
   #receive(from: string, data: Buffer): void {
     if (this.#closed || from === this.#net.id) return
     const env = decodeEnvelope(data)
@@ -524,21 +549,46 @@ export class GroupCore {
     for (const r of this.#reads) if (r.index === undefined && now - r.askedAt >= this.#retryMs) r.askedAt = -Infinity
   }
 
+  /**
+   * A turn once the current task's synchronous work and the microtasks queued before are done: the operations of
+   * one run of application code form one batch, and a message that arrived is answered before the event loop moves
+   * on (no wait behind other I/O).
+   */
   #kick(): void {
     if (this.#kicked || this.#closed) return
     this.#kicked = true
-    this.#clock.soon(() => {
-      this.#kicked = false
-      if (!this.#closed) this.#turn()
-    })
+    queueMicrotask(this.#kickTask)
   }
 
+  readonly #kickTask = (): void => {
+    this.#kicked = false
+    if (!this.#closed) this.#turn()
+  }
+
+  /** One turn: proposals and reads made since the last one go out, the core's output is handled. */
   #turn(): void {
     if (this.#failed !== undefined) return
     this.#turnRead = undefined
     this.#sendQueued()
     this.#askReads()
     this.#drain()
+  }
+
+  /**
+   * Raft does not tell the followers of every commit (that is an extra append round per commit); the leader does it
+   * in the event-loop turn after a commit, unless the proposals made meanwhile — an application that awaits one
+   * put before the next — carried the commit index already. Followers learn a commit that quickly for their reads,
+   * watchers and forwarded operations.
+   */
+  #oweCommitNotice(): void {
+    if (this.#commitOwed) return
+    this.#commitOwed = true
+    this.#clock.soon(() => {
+      this.#commitOwed = false
+      if (this.#closed || this.#failed !== undefined) return
+      this.#native.announceCommit()
+      this.#drain()
+    })
   }
 
   #sendQueued(): void {
@@ -567,7 +617,7 @@ export class GroupCore {
         }
       } else {
         this.#counts.consensusForwardedOut++
-        this.#publish(this.#topics.to(to as string), encodeEnvelope(Kind.FORWARD, this.#groupId ?? '0000000000000000', data))
+        this.#sendTo(to as string, encodeEnvelope(Kind.FORWARD, this.#groupId ?? '0000000000000000', data))
       }
     }
     for (const p of queue) {
@@ -607,6 +657,7 @@ export class GroupCore {
       if (ready.wantsSnapshot) wantsSnapshot = true
       if (ready.snapshot) this.#restore(ready.snapshot.index, ready.snapshot.data)
       for (const e of ready.committed) this.#apply(e)
+      if (ready.committed.length > 0 && this.#status.role === 'leader') this.#oweCommitNotice()
       if (ready.status) this.#onStatus(ready.status)
       for (const m of ready.messages) this.#sendRaft(m.to, m.data)
       for (const rs of ready.readStates) this.#onReadState(rs.ctx, rs.index)
@@ -623,7 +674,7 @@ export class GroupCore {
       return
     }
     this.#counts.consensusMessagesSent++
-    this.#publish(this.#topics.to(endpoint), encodeEnvelope(Kind.RAFT, this.#groupId ?? '0000000000000000', data))
+    this.#sendTo(endpoint, encodeEnvelope(Kind.RAFT, this.#groupId ?? '0000000000000000', data))
   }
 
   #onStatus(status: NativeRaftStatus): void {

@@ -57,6 +57,8 @@ export interface NativeRaft {
   proposeConfChange(kind: 'add-voter' | 'remove-voter' | 'add-learner', id: string): void
   readIndex(ctx: Buffer): void
   campaign(): void
+  /** On the leader: an append round to followers not told the commit index yet (raft skips one per commit). */
+  announceCommit(): void
   transferLeader(to: string): void
   ready(): NativeRaftReady | null
   compact(applied: number, state: Buffer): void

@@ -1,7 +1,7 @@
 /**
- * Consensus messages between the members of a group, each one reliable topic publication on a reserved topic:
- * `$glue/consensus/<name>/to/<endpoint id>` (Raft messages and forwarded proposals, to one member) and
- * `$glue/consensus/<name>/all` (HELLO, to every member).
+ * Consensus messages between the members of a group: Raft messages and forwarded proposals to one member are reliable
+ * DIRECT messages of the topic layer on channel `$glue/consensus/<name>`; HELLO, to every member, is a reliable
+ * publication on the reserved topic `$glue/consensus/<name>/all`.
  *
  * ```text
  *  0                   1                   2                   3
@@ -54,8 +54,8 @@ export function decodeEnvelope(data: Buffer): Envelope | undefined {
   return { kind, groupId: data.toString('hex', 2, HEADER), body: data.subarray(HEADER) }
 }
 
-/** The reserved topics of group `name`. */
-export function groupTopics(name: string, self: string): { all: string; own: string; to: (id: string) => string } {
+/** The reserved names of group `name`: its DIRECT channel and the topic every member subscribes to. */
+export function groupTopics(name: string): { direct: string; all: string } {
   const base = `$glue/consensus/${name}`
-  return { all: `${base}/all`, own: `${base}/to/${self}`, to: (id) => `${base}/to/${id}` }
+  return { direct: base, all: `${base}/all` }
 }

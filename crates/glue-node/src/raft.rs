@@ -67,6 +67,13 @@ impl NativeRaftGroup {
         self.inner.read_index(&ctx);
     }
 
+    /// On the leader: tells the followers that were not told the commit index yet (an append round; raft does not
+    /// send one after every commit, so that the next proposal carries it). Call it in the turn after a commit.
+    #[napi]
+    pub fn announce_commit(&mut self) {
+        self.inner.announce_commit();
+    }
+
     /// Starts an election now (pre-vote first).
     #[napi]
     pub fn campaign(&mut self) -> Result<(), JsError> {

@@ -76,7 +76,7 @@ impl GroupConfig {
     }
 
     /// raft's configuration: pre-vote and check-quorum on, ReadIndex reads confirmed by a heartbeat round (not by a
-    /// lease), `applied` where re-delivery starts. raft's `batch_append` stays off: it merges new entries into an
+    /// lease), `applied` where re-delivery starts, no append round after every commit (see `commit_notice`). raft's `batch_append` stays off: it merges new entries into an
     /// earlier append to the same follower even when that one's index no longer precedes them (after a rejection
     /// moved the follower's next index), producing appends whose entries do not follow their index.
     pub(crate) fn raft_config(&self, applied: u64) -> raft::Config {
@@ -91,6 +91,7 @@ impl GroupConfig {
             pre_vote: true,
             batch_append: false,
             read_only_option: raft::ReadOnlyOption::Safe,
+            skip_bcast_commit: true,
             ..raft::Config::default()
         }
     }

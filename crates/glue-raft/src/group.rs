@@ -6,6 +6,7 @@ use protobuf::Message as _;
 use raft::eraftpb::Message;
 use raft::{ProgressState, RawNode, SnapshotStatus, StateRole};
 
+use crate::commit_notice::CommitNotices;
 use crate::membership::{self, ConfHistory};
 use crate::snapshot_retry::{SnapshotsInFlight, RETRY_ELECTIONS};
 use crate::storage::{DurableStorage, INITIAL_INDEX, MAX_ENTRY_BYTES, MAX_SNAPSHOT_BYTES};
@@ -39,6 +40,10 @@ pub struct Group {
     pub(crate) snapshots: SnapshotsInFlight,
     /// Ticks a snapshot may go unanswered.
     snapshot_retry_ticks: usize,
+    /// What followers were told of the commit index (see [`announce_commit`](Self::announce_commit)).
+    pub(crate) notices: CommitNotices,
+    /// The term `notices` is about.
+    pub(crate) notices_term: u64,
     pub(crate) life: Life,
 }
 
@@ -87,6 +92,8 @@ impl Group {
             timeouts,
             snapshots: SnapshotsInFlight::default(),
             snapshot_retry_ticks: RETRY_ELECTIONS * cfg.election_tick,
+            notices: CommitNotices::default(),
+            notices_term: 0,
             life: Life::Open,
         };
         group.after_raft();
@@ -181,6 +188,27 @@ impl Group {
     pub fn read_index(&mut self, ctx: &[u8]) {
         if self.life == Life::Open {
             let _ = self.catch(|g| g.raw.read_index(ctx.to_vec()));
+        }
+    }
+
+    /// On the leader: sends the followers that were not told the current commit index an append that tells them
+    /// (the next `ready` hands it out). Raft does not send one after every commit, so that an entry proposed soon
+    /// after carries it instead: call this once the proposals of the moment are in (glue: in the event-loop turn
+    /// after a commit). Followers that are never told learn it from the next heartbeat. Does nothing elsewhere,
+    /// or when every follower was told already.
+    pub fn announce_commit(&mut self) {
+        if self.life != Life::Open || self.raw.raft.state != StateRole::Leader {
+            return;
+        }
+        let r = &self.raw.raft;
+        if self.notices_term != r.term {
+            self.notices.reset();
+            self.notices_term = r.term;
+        }
+        let me = self.id;
+        let followers = r.prs().iter().map(|(id, _)| *id).filter(|id| *id != me);
+        if self.notices.due(r.raft_log.committed, followers) {
+            let _ = self.catch(|g| g.raw.raft.bcast_append());
         }
     }
 

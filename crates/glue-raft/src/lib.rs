@@ -39,6 +39,7 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+mod commit_notice;
 mod config;
 mod error;
 mod group;

@@ -4,6 +4,7 @@ use protobuf::Message as _;
 use raft::eraftpb::{ConfChangeV2, Entry, EntryType, Message, MessageType};
 use raft::StateRole;
 
+use crate::commit_notice::CommitNotices;
 use crate::group::{Group, Life};
 use crate::membership;
 use crate::storage::INITIAL_INDEX;
@@ -74,8 +75,8 @@ impl Group {
             self.raw.mut_store().set_hard_state(hs);
         }
         self.raw.mut_store().flush(rd.must_sync())?;
-        encode(early, out)?;
-        encode(rd.take_persisted_messages(), out)?;
+        encode(early, out, &mut self.notices)?;
+        encode(rd.take_persisted_messages(), out, &mut self.notices)?;
         self.apply(rd.take_committed_entries(), out)?;
         out.read_states.extend(rd.take_read_states().into_iter().map(|rs| (rs.index, rs.request_ctx)));
         let mut light = self.raw.advance(rd);
@@ -86,7 +87,7 @@ impl Group {
         for to in snapshot_receivers(&late).collect::<Vec<_>>() {
             self.snapshots.sent(to);
         }
-        encode(late, out)?;
+        encode(late, out, &mut self.notices)?;
         self.apply(light.take_committed_entries(), out)?;
         self.raw.advance_apply();
         Ok(())
@@ -152,15 +153,16 @@ impl Group {
         if let Some(to) = to {
             let mut m = Message { to, from: self.id, term, ..Default::default() };
             m.set_msg_type(MessageType::MsgTimeoutNow);
-            encode(vec![m], out)?;
+            encode(vec![m], out, &mut self.notices)?;
         }
         Ok(())
     }
 }
 
 /// Encodes messages for the wire.
-fn encode(messages: Vec<Message>, out: &mut Output) -> Result<(), GroupError> {
+fn encode(messages: Vec<Message>, out: &mut Output, notices: &mut CommitNotices) -> Result<(), GroupError> {
     for m in messages {
+        notices.sent(&m);
         let bytes = m.write_to_bytes().map_err(raft::Error::from)?;
         out.messages.push((m.to, bytes));
     }

@@ -262,3 +262,45 @@ fn a_read_index_request_relayed_by_a_former_leader_is_answered_to_the_member_tha
     assert_eq!(sim.nodes[asker].read_states, vec![(commit, b"asked the wrong one".to_vec())]);
     assert!(sim.nodes[relay].read_states.is_empty());
 }
+
+#[test]
+fn followers_learn_a_commit_from_the_next_append_or_from_announce_commit_not_from_an_extra_round() {
+    let mut sim = Sim::new(3, 3, Faults::default());
+    let l = elect(&mut sim);
+    assert!(sim.propose(b"warm"));
+    sim.run(ELECTION);
+    let applied = |sim: &Sim| sim.nodes.iter().map(|n| n.model.entries.len()).collect::<Vec<_>>();
+    let before = applied(&sim);
+    // No ticks from here: only appends and their answers move.
+    sim.nodes[l].g().propose(b"x").unwrap();
+    sim.settle();
+    let after_x = applied(&sim);
+    assert_eq!(after_x[l], before[l] + 1, "the leader applied x");
+    let followers: Vec<usize> = (0..3).filter(|i| *i != l).collect();
+    for &f in &followers {
+        assert_eq!(
+            after_x[f], before[f],
+            "no append round after the commit: follower {f} does not know x is committed"
+        );
+    }
+    // The next proposal's append carries the commit of x.
+    sim.nodes[l].g().propose(b"y").unwrap();
+    sim.settle();
+    let after_y = applied(&sim);
+    for &f in &followers {
+        assert_eq!(after_y[f], before[f] + 1, "follower {f} applied x from y's append");
+    }
+    // Nothing more proposed: announce_commit tells them about y, once.
+    sim.nodes[l].g().announce_commit();
+    sim.settle();
+    let after = applied(&sim);
+    for &f in &followers {
+        assert_eq!(after[f], before[f] + 2, "follower {f} applied y after the announcement");
+    }
+    sim.nodes[l].g().announce_commit();
+    assert!(sim.nodes[l].g().ready().unwrap().is_none(), "nothing to announce twice");
+    for &f in &followers {
+        sim.nodes[f].g().announce_commit();
+        assert!(sim.nodes[f].g().ready().unwrap().is_none(), "a follower announces nothing");
+    }
+}
