@@ -787,6 +787,7 @@ export async function run(cluster: Cluster, config: RunConfig, log: (line: strin
           if (unavailable >= 2) break
           const candidates = running().filter((s) => !s.paused)
           const pool = candidates.filter((s) => victims.includes(s.index))
+          if (action === 'pause' && pool.length === 0) break // the victims are paused already
           const holder = [...holders.values()].find((s) => candidates.includes(s))
           const leader = cluster.leader()
           const victim =
