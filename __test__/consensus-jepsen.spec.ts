@@ -14,11 +14,16 @@
  *
  * Seeds are fresh each run and printed; `GLUE_JEPSEN_SEED=<n>` replays one (the nemesis' and the clients' choices;
  * not the network's timing), `GLUE_JEPSEN_SEEDS=<n>` runs n of them (default 3), `GLUE_JEPSEN_SECONDS` sets the
- * length of each run (default 20), `GLUE_JEPSEN_DUMP=<path prefix>` writes each run's history, lock grants and
- * nemesis schedule to `<prefix>-<seed>.json`.
+ * length of each run (default 20), `GLUE_JEPSEN_DUMP=<path prefix>` writes each run's history, lock grants,
+ * nemesis schedule and member events to `<prefix>-<seed>.json` (a failed run writes them to
+ * `<tmpdir>/glue-jepsen-<seed>.json` anyway).
  *
- * The last test checks that the test can fail: one member answers `get` from `g.kv.getLocal()` (its applied state,
- * possibly stale) and every lock holder ignores losing the lock; the checkers must reject both.
+ * Not covered: SIGKILL loses a process, not the page cache, so the fsync before acknowledging is not put to the
+ * test (that needs a disk that loses unsynced writes); no datagram duplication or reordering (the reliable
+ * transport below hides those; glue-raft's simulation tests cover them); one machine's clock for every member.
+ *
+ * The last two tests check that the test can fail: one member answers `get` from `g.kv.getLocal()` (its applied
+ * state, possibly stale), then every lock holder ignores losing the lock; the checkers must reject the runs.
  */
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -82,7 +87,7 @@ function summary(r: RunResult, seed: number): string[] {
 /** Runs one seed and returns the result with the checkers' verdicts (logged; asserted by the caller). */
 async function runAndCheck(t: ExecutionContext, config: RunConfig) {
   const c = cluster(t, config)
-  t.log(`seed ${config.seed} (replay: GLUE_JEPSEN_SEED=${config.seed}${mode === 'loopback' && !forcedLoopback ? '' : mode === 'loopback' ? ' GLUE_JEPSEN_LOOPBACK=1' : ''})`)
+  t.log(`seed ${config.seed} (replay: GLUE_JEPSEN_SEED=${config.seed}${forcedLoopback ? ' GLUE_JEPSEN_LOOPBACK=1' : ''})`)
   const r = await run(c, config, (line) => t.log(line))
   for (const line of summary(r, config.seed)) t.log(line)
   const lin = checkLinearizability(r.history, { timeoutMs: 30_000 })
@@ -125,21 +130,30 @@ for (const [i, seed] of seeds().entries()) {
   })
 }
 
-test('the test can fail: stale reads and lock holders that ignore losing the lock are caught by the checkers', async (t) => {
+test('the test can fail (1): a member answering get from its local state (stale reads) is caught by the checker', async (t) => {
   t.timeout(120_000)
   const seed = seeds()[0]
-  // m5 reads locally, and every holder relies on the lock for its whole hold (+ 3 s) even when it lost it. The
-  // nemesis cuts m5 (and one other) or the holder off from the majority, or pauses m5 or the holder: reads sent
-  // to a paused m5 are answered from the old state when it resumes; a holder cut off or paused keeps "using" the
-  // lock that the leader expired and gave to the other client. Either way the checkers must reject the run.
-  const actions = mode === 'netns' ? (['isolate', 'isolate-holder', 'pause-holder'] as const) : (['pause', 'pause-holder'] as const)
-  const { r, lin, locks } = await runAndCheck(t, { seed, durationMs: 12_000, staleMembers: [4], brokenLocks: true, actions, victims: [4], lockClients: 3 })
+  // m5 reads locally. The nemesis cuts m5 (and one other) off from the majority, again and again, or (loopback)
+  // pauses m5: reads sent to it meanwhile are answered from the old state when it resumes. Either way writes
+  // complete elsewhere and later reads on m5 do not see them.
+  const actions = mode === 'netns' ? (['isolate'] as const) : (['pause'] as const)
+  const { r, lin } = await runAndCheck(t, { seed, durationMs: 8_000, staleMembers: [4], actions, victims: [4] })
   t.deepEqual(r.crashes, [])
-  t.is(lin.ok, false, 'the linearizability checker finds the stale reads')
+  t.is(lin.ok, false, 'the checker finds the stale reads')
   if (lin.ok === false) {
     t.log(`as expected: ${lin.explanation}`)
     t.log(`failing part (key ${lin.key}):\n  ${lin.history.slice(-12).map(showOperation).join('\n  ')}`)
   }
+})
+
+test('the test can fail (2): lock holders that ignore losing the lock are caught by the lock checker', async (t) => {
+  t.timeout(120_000)
+  const seed = seeds()[0]
+  // Every holder relies on the lock for its whole hold plus 3 s, even once it lost it. The nemesis pauses the
+  // holder, again and again, for longer than the lock's ttl: the leader expires the lease and another of the four
+  // lock clients gets the lock while the paused one, resumed, goes on "using" it.
+  const { r, locks } = await runAndCheck(t, { seed, durationMs: 10_000, brokenLocks: true, actions: ['pause-holder'], kvClients: 2, lockClients: 4 })
+  t.deepEqual(r.crashes, [])
   t.false(locks.ok, 'the lock checker finds two holders at once')
   if (!locks.ok) t.log(`as expected: ${locks.explanation}`)
 })

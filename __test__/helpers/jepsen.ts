@@ -25,7 +25,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -191,6 +191,8 @@ const GROUP = { group: 'jepsen', tickMs: 50, electionTicks: 10, deadlineMs: 2000
 const CLIENT_SLACK_MS = 1000
 const LOCK_TTL_MS = 1000
 
+/** iproute2's `ip`, from the system directories (as helpers/netns.ts finds it). */
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((path) => existsSync(path)) ?? 'ip'
 const FIXTURE = join(__dirname, '..', 'fixtures', 'consensus-worker.ts')
 const ROOT = join(__dirname, '..', '..')
 
@@ -300,7 +302,7 @@ export class Cluster {
     const proc =
       slot.host === undefined
         ? spawn(node[0], node.slice(1), { cwd: ROOT, env })
-        : spawn('/usr/sbin/ip', ['netns', 'exec', slot.host.ns, ...node], { cwd: ROOT, env })
+        : spawn(IP, ['netns', 'exec', slot.host.ns, ...node], { cwd: ROOT, env })
     allProcs.add(proc)
     let resolveExit: (v: number | string) => void = () => {}
     const w: WorkerProc = {
@@ -785,6 +787,7 @@ export async function run(cluster: Cluster, config: RunConfig, log: (line: strin
           if (unavailable >= 2) break
           const candidates = running().filter((s) => !s.paused)
           const pool = candidates.filter((s) => victims.includes(s.index))
+          if (action === 'pause' && pool.length === 0) break // the victims are paused already
           const holder = [...holders.values()].find((s) => candidates.includes(s))
           const leader = cluster.leader()
           const victim =
