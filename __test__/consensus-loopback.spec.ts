@@ -17,6 +17,7 @@ import {
   type ConsensusGroup,
   Endpoint,
   type EndpointOptions,
+  type KvChange,
   LockLostError,
   MembershipMismatchError,
   ModelNameError,
@@ -151,8 +152,19 @@ test.serial('a member restarted from dataDir catches up with a snapshot after th
   t.true(eps.some((ep) => ep.stats().consensusSnapshots > 0), 'the log was compacted')
   const again = await eps[cIndex].consensus<number>('g', opts(names[cIndex]))
   t.is(again.kv.getLocal('before'), 1, 'its own log and state are back at once')
+  // A watcher from now on sees the net change of each key the snapshot brings, then the entries after it.
+  const seen = new Map<string, number | undefined>([['before', 1]])
+  const changes: KvChange<number>[] = []
+  again.kv.onChange((c) => {
+    changes.push(c)
+    seen.set(c.key, c.value)
+  })
   t.is(await again.kv.get('k99'), 99, 'caught up (by snapshot: the entries it missed were compacted away)')
-  t.is((await again.kv.list('k')).length, 100)
+  const all = await again.kv.list('')
+  t.is(all.filter(([k]) => k.startsWith('k')).length, 100)
+  t.deepEqual([...seen].filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)), all, 'the watcher folds to the state')
+  t.true(changes.some((c) => c.key === 'k0'), 'k0 came only inside the snapshot, and was reported')
+  t.true(changes.length <= 100, `each key once at most: ${changes.length}`)
 })
 
 test.serial('membership: a member added while writing takes part; a removed one gets NotMemberError', async (t) => {

@@ -95,6 +95,12 @@ interface ReadBatch {
 /** Largest batch of commands in one entry, bytes (about). */
 const MAX_BATCH_BYTES = 256 * 1024
 
+/** Called around a snapshot that replaces a group's state (see `GroupCore.onRestore`). */
+export interface RestoreListener {
+  before(): void
+  after(index: number): void
+}
+
 /** The application's own state machine, for snapshots (see `ConsensusGroup.stateMachine`). */
 export interface UserStateMachine {
   /** The state after the entries applied so far (it goes into a Raft snapshot). */
@@ -740,17 +746,23 @@ export class GroupCore {
   confChanged: ((change: { kind: string; id: string } | undefined) => void) | undefined
 
   #restore(index: number, data: Buffer): void {
+    for (const l of this.#restoreListeners) l.before()
     const user = this.state.restore(data)
     for (const [raftId, name] of this.state.names) this.routes.name(raftId, name)
     if (user !== undefined) this.stateMachine?.restore(user)
     this.#applied = index
     this.#sinceSnapshot = 0
     this.#onStatus(this.#native.status())
-    this.restored?.()
+    for (const l of this.#restoreListeners) l.after(index)
   }
 
-  /** Called after a snapshot replaced the state. */
-  restored: (() => void) | undefined
+  readonly #restoreListeners = new Set<RestoreListener>()
+
+  /** Sees every snapshot that replaces the state (a member far behind): just before, and after (at `index`). */
+  onRestore(listener: RestoreListener): () => void {
+    this.#restoreListeners.add(listener)
+    return () => this.#restoreListeners.delete(listener)
+  }
 
   #compact(): void {
     this.#sinceSnapshot = 0

@@ -12,7 +12,11 @@ import type { ConsensusCounts } from './stats'
 import { Op } from './commands'
 import { type OperationOptions, resolveDeadline } from './options'
 
-/** A committed change of a key, as `watch()` reports it (on every member, in log order). */
+/**
+ * A committed change of a key, as `watch()` reports it (on every member, in log order). A member that catches up by
+ * a snapshot (it was far behind) reports each key's net change at the snapshot's index, in key order: the values in
+ * between are not in the snapshot.
+ */
 export interface KvChange<V> {
   readonly key: string
   /** The value now (undefined when deleted). */
@@ -54,6 +58,29 @@ export class ConsensusKv<V = unknown> {
       else if (o.op === 'delete' && o.previous !== undefined) this.#changed(o.key, undefined, o.previous, index)
       else if (o.op === 'cas' && o.ok) this.#changed(o.key, o.value, o.previous, index)
     })
+    let before: Map<string, Buffer> | undefined
+    core.onRestore({
+      before: () => {
+        before = this.#listeners.size === 0 ? undefined : new Map(core.state.kv)
+      },
+      after: (index) => {
+        if (before === undefined) return
+        const old = before
+        before = undefined
+        this.#reportSnapshot(old, core.state.kv, index)
+      },
+    })
+  }
+
+  /** The net change of every key between the state before a snapshot and the snapshot's, in key order. */
+  #reportSnapshot(old: ReadonlyMap<string, Buffer>, now: ReadonlyMap<string, Buffer>, index: number): void {
+    const keys = new Set([...old.keys(), ...now.keys()])
+    for (const key of [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const previous = old.get(key)
+      const value = now.get(key)
+      if (previous !== undefined && value !== undefined && previous.equals(value)) continue
+      this.#changed(key, value, previous, index)
+    }
   }
 
   #changed(key: string, value: Buffer | undefined, previous: Buffer | undefined, index: number): void {

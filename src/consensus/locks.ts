@@ -55,10 +55,13 @@ export class GroupLocks {
         for (const w of waiters ?? []) w()
       }
     })
-    core.restored = () => {
-      this.#leases.clear()
-      if (core.status.role === 'leader') this.#leaseAll()
-    }
+    core.onRestore({
+      before: () => {},
+      after: () => {
+        this.#leases.clear()
+        if (core.status.role === 'leader') this.#leaseAll()
+      },
+    })
     core.becameLeader = (self) => {
       this.#leases.clear()
       if (self) this.#leaseAll()
