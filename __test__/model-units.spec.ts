@@ -158,6 +158,28 @@ test('quorum writes resolve once enough members hold the change, or reject namin
   await Promise.all(maps.map((m) => m.close()))
 })
 
+test('a member that leaves holding a quorum write counts for it, even when its ACK was lost', async (t) => {
+  const net = new SimNet(6, { maxDelayMs: 3 })
+  const nodes = [1, 2, 3].map((n) => net.add(id(n), `N${n}`))
+  const maps = await Promise.all(nodes.map((n) => n.layer.map<number>('q')))
+  await net.runUntilTrue(() => maps.every((m) => m.members().length === 2), 5000)
+  // Model message kinds (first byte): ACK 7; DIGEST 2, whose flag 1 says "leaving". N3's ACKs and ordinary digests
+  // to N1 are lost, so only its last digest can tell N1 that it holds the write.
+  const [ACK, DIGEST, LEAVING] = [7, 2, 1]
+  net.drop = (from, to, payload) =>
+    from === nodes[2] && to === nodes[0] && (payload[0] === ACK || (payload[0] === DIGEST && (payload[1] & LEAVING) === 0))
+  let done = false
+  let failure: unknown
+  maps[0].set('k', 1, { quorum: 3, deadlineMs: 2000 }).then(() => (done = true), (err) => (failure = err))
+  t.true(await net.runUntilTrue(() => maps[2].get('k') === 1, 5000), 'N3 holds it')
+  await net.runFor(50)
+  t.false(done, 'its ACK was lost: the write waits')
+  await maps[2].close() // its last digest says what it holds
+  t.true(await net.runUntilTrue(() => done || failure !== undefined, 5000))
+  t.true(done, String(failure))
+  await Promise.all(maps.slice(0, 2).map((m) => m.close()))
+})
+
 test('synced() resolves once caught up with every reachable member, and times out naming who it lacks', async (t) => {
   const net = new SimNet(6, { maxDelayMs: 3 })
   const a = net.add(id(1), 'A')

@@ -94,6 +94,8 @@ export class SimNet {
   readonly #group = new Map<string, number>()
   /** Messages delivered (all kinds). */
   delivered = 0
+  /** When set, messages for which it returns true are lost (a targeted fault: one kind, one direction). */
+  drop: ((from: SimNode, to: SimNode, payload: Buffer) => boolean) | undefined
 
   constructor(seed: number, options: SimOptions = {}) {
     this.random = seeded(seed)
@@ -167,7 +169,7 @@ export class SimNet {
     let last = this.now
     for (const to of this.nodes) {
       if (to === from || !this.connected(from, to) || !to.subs.has(topic)) continue
-      if (this.random() < this.#o.loss) {
+      if (this.random() < this.#o.loss || this.drop?.(from, to, payload) === true) {
         lost = true
         continue
       }

@@ -323,6 +323,9 @@ export class MapSync {
 
   #onDigest(m: Member, d: DigestMessage): void {
     if (d.leaving) {
+      // What it held when it left counts for the quorum writes waiting now (its ACK may not have come first).
+      m.acked = Math.max(m.acked, d.context.contiguous(this.#replica.self.index))
+      this.waits.check()
       this.members.forget(m.id)
       if (this.#want?.member === m.id) this.#giveUpWant()
       return
