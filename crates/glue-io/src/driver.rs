@@ -12,20 +12,15 @@ use mio::{Events, Interest, Poll, Token};
 use crate::command::{Command, Control, Inbox};
 use crate::endpoint::Shared;
 use crate::engine::Engine;
-use crate::sys::RecvBatch;
 use crate::tx::Flush;
-use crate::{EndpointStats, InboundBatch, Sink};
+use crate::{InboundBatch, Sink};
 
 pub(crate) const UNICAST: Token = Token(0);
 pub(crate) const DISCOVERY: Token = Token(1);
 pub(crate) const WAKER: Token = Token(2);
 
-/// A batch stops growing (the next receive waits for the next iteration) past this many payload bytes.
-const BATCH_BYTES: usize = 1 << 20;
-/// ... or this many entries.
-const BATCH_ENTRIES: usize = 4096;
 /// Receive calls per iteration at most (each up to `RX_BATCH` datagrams), so commands and timers run.
-const RECV_CALLS: usize = 8;
+pub(crate) const RECV_CALLS: usize = 8;
 /// Commands applied per iteration at most.
 const COMMANDS_PER_ITERATION: usize = 4096;
 /// While applying commands, send after this many payload bytes, so the core's outbox stays small.
@@ -37,15 +32,6 @@ const NO_BUFFERS_RETRY: Duration = Duration::from_millis(1);
 /// How long closing may wait for the socket to take the goodbye.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Counters kept by the loop itself (the core keeps the protocol's).
-#[derive(Debug, Default)]
-struct Counters {
-    recv_errors: u64,
-    /// Truncated datagrams and unknown address families (added to the core's `dropped_malformed`).
-    malformed: u64,
-    dropped_batches: u64,
-}
-
 /// Everything the I/O thread owns.
 pub(crate) struct Driver<S: Sink> {
     poll: Poll,
@@ -54,7 +40,6 @@ pub(crate) struct Driver<S: Sink> {
     shared: Arc<Shared>,
     sink: S,
     consumer_alive: bool,
-    rx: RecvBatch,
     /// Per socket: may have more to read (edge-triggered readiness not yet drained).
     readable: [bool; 2],
     /// Whether WRITABLE interest is registered.
@@ -63,7 +48,6 @@ pub(crate) struct Driver<S: Sink> {
     commands_pending: bool,
     /// The consumer is not ready for a batch: nothing is read or delivered until it is (see [`Sink::ready`]).
     paused: bool,
-    counters: Counters,
     busy_poll: Duration,
 }
 
@@ -83,12 +67,10 @@ impl<S: Sink> Driver<S> {
             shared,
             sink,
             consumer_alive: true,
-            rx: RecvBatch::new(),
             readable: [true; 2],
             writable_interest: false,
             commands_pending: true,
             paused: false,
-            counters: Counters::default(),
             busy_poll: Duration::ZERO,
         }
     }
@@ -141,7 +123,8 @@ impl<S: Sink> Driver<S> {
             let now = Instant::now();
             self.paused = self.consumer_alive && !self.sink.ready();
             if !self.paused {
-                self.receive(&mut engine, now);
+                let [unicast, discovery] = &self.sockets;
+                engine.receive([unicast, discovery], &mut self.readable, now, RECV_CALLS);
             }
             let closing = self.shared.mailbox.close_requested();
             self.apply_commands(&mut engine, now);
@@ -153,8 +136,8 @@ impl<S: Sink> Driver<S> {
                 engine.core.handle_timeout(now);
             }
             self.flush(&mut engine, now);
-            let batch = if self.paused { None } else { Self::take_batch(&mut engine) };
-            self.publish_stats(&engine);
+            let batch = if self.paused { None } else { engine.take_batch() };
+            engine.publish_stats(&shared.stats);
             // The sink may block, and the consumer may want to send directly: never hold the lock there.
             drop(engine);
             self.deliver(batch);
@@ -178,48 +161,6 @@ impl<S: Sink> Driver<S> {
             .flatten()
             .min()
             .map(|d| d.saturating_duration_since(now))
-    }
-
-    /// Receives from both sockets in turn until they are drained, the batch is full or the call budget
-    /// is spent.
-    fn receive(&mut self, engine: &mut Engine, now: Instant) {
-        let mut calls = 0;
-        while self.readable.iter().any(|&r| r) {
-            for (i, socket) in self.sockets.iter().enumerate() {
-                if !self.readable[i] {
-                    continue;
-                }
-                if calls == RECV_CALLS
-                    || engine.builder.entries() >= BATCH_ENTRIES
-                    || engine.core.inbox().len() + engine.builder.owned_bytes() >= BATCH_BYTES
-                {
-                    return;
-                }
-                calls += 1;
-                match self.rx.recv(socket) {
-                    Ok(n) => {
-                        for j in 0..n {
-                            let (meta, bytes) = self.rx.get_mut(j);
-                            match meta.from {
-                                Some(from) if !meta.truncated => {
-                                    engine.core.handle_datagram_in_place(now, from, bytes)
-                                }
-                                _ => self.counters.malformed += 1,
-                            }
-                        }
-                        let Engine { builder, core, .. } = engine;
-                        builder.collect(core);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable[i] = false,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        // Not expected for UDP; the next readiness edge retries.
-                        self.counters.recv_errors += 1;
-                        self.readable[i] = false;
-                    }
-                }
-            }
-        }
     }
 
     /// Applies queued commands while the socket takes datagrams (backpressure: when it does not, the
@@ -304,13 +245,6 @@ impl<S: Sink> Driver<S> {
         }
     }
 
-    /// This iteration's events as one batch, if anything happened.
-    fn take_batch(engine: &mut Engine) -> Option<InboundBatch> {
-        let Engine { builder, core, .. } = engine;
-        builder.collect(core);
-        builder.finish(core)
-    }
-
     /// Hands a batch to the sink (called without the engine lock).
     fn deliver(&mut self, batch: Option<InboundBatch>) {
         let Some(batch) = batch else { return };
@@ -318,18 +252,7 @@ impl<S: Sink> Driver<S> {
             return;
         }
         self.consumer_alive = false;
-        self.counters.dropped_batches += 1;
-    }
-
-    fn publish_stats(&self, engine: &Engine) {
-        let mut core = *engine.core.stats();
-        core.dropped_malformed += self.counters.malformed;
-        let mut stats = EndpointStats { core, ..EndpointStats::default() };
-        stats.send_errors = engine.tx.send_errors;
-        stats.recv_errors = self.counters.recv_errors;
-        stats.dropped_send_unknown_peer = engine.unknown_peer;
-        stats.dropped_batches = self.counters.dropped_batches;
-        self.shared.stats.publish(stats);
+        self.shared.stats.count_dropped_batch();
     }
 
     /// Queues the goodbye and sends everything left, waiting a little for a full socket.
@@ -344,8 +267,8 @@ impl<S: Sink> Driver<S> {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        let batch = Self::take_batch(engine);
-        self.publish_stats(engine);
+        let batch = engine.take_batch();
+        engine.publish_stats(&self.shared.stats);
         self.deliver(batch);
     }
 }

@@ -14,8 +14,11 @@ use std::time::Instant;
 use glue_proto::{Core, SendError};
 
 use crate::batch::BatchBuilder;
+use crate::receive::Rx;
 use crate::slab::SlabReader;
+use crate::stats::StatsCell;
 use crate::tx::{Flush, TxQueue};
+use crate::{EndpointStats, InboundBatch};
 
 /// State shared by the I/O thread and direct senders (see the module docs).
 #[derive(Debug)]
@@ -26,6 +29,8 @@ pub(crate) struct Engine {
     pub(crate) tx: TxQueue,
     /// The batch of events being built for the sink.
     pub(crate) builder: BatchBuilder,
+    /// Receive buffers and counters, used by whichever thread reads.
+    pub(crate) rx: Rx,
     /// Waiting for the unicast socket to become writable.
     pub(crate) write_blocked: bool,
     /// After `ENOBUFS`: do not send before this.
@@ -44,6 +49,7 @@ impl Engine {
             core,
             tx: TxQueue::new(),
             builder,
+            rx: Rx::new(),
             write_blocked: false,
             retry_at: None,
             unknown_peer: 0,
@@ -81,6 +87,38 @@ impl Engine {
                 self.builder.refuse(record.token, &e);
             }
         }
+    }
+
+    /// Receives from `sockets` (`[unicast, discovery]`) while `readable` says they may have more, at most
+    /// `calls` receive calls, into the core and the batch being built (see [`Rx::receive`]). Returns whether
+    /// a socket may still have more.
+    pub(crate) fn receive(
+        &mut self,
+        sockets: [&mio::net::UdpSocket; 2],
+        readable: &mut [bool; 2],
+        now: Instant,
+        calls: usize,
+    ) -> bool {
+        let Engine { core, builder, rx, .. } = self;
+        rx.receive(core, builder, sockets, readable, now, calls)
+    }
+
+    /// The events so far as one batch, if anything happened.
+    pub(crate) fn take_batch(&mut self) -> Option<InboundBatch> {
+        let Engine { builder, core, .. } = self;
+        builder.collect(core);
+        builder.finish(core)
+    }
+
+    /// Publishes the counters of the core, the send path and the receive path.
+    pub(crate) fn publish_stats(&self, cell: &StatsCell) {
+        let mut core = *self.core.stats();
+        core.dropped_malformed += self.rx.counters.malformed;
+        let mut stats = EndpointStats { core, ..EndpointStats::default() };
+        stats.send_errors = self.tx.send_errors;
+        stats.recv_errors = self.rx.counters.recv_errors;
+        stats.dropped_send_unknown_peer = self.unknown_peer;
+        cell.publish(stats);
     }
 
     /// Sends what the core has queued on `socket` until it has no more or the socket is full.

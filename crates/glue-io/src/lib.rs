@@ -25,6 +25,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod random;
+mod receive;
 pub mod slab;
 mod socket;
 mod stats;

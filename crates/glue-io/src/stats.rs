@@ -1,4 +1,4 @@
-//! [`EndpointStats`]: the core's counters plus the runtime's, published by the I/O thread.
+//! [`EndpointStats`]: the core's counters plus the runtime's, published under the engine lock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -24,8 +24,8 @@ pub struct EndpointStats {
     pub dropped_batches: u64,
 }
 
-/// The latest snapshot, written by the I/O thread every loop iteration, plus the counters that other
-/// threads bump.
+/// The latest snapshot, written under the engine lock after every loop iteration (and every caller round),
+/// plus the counters that are bumped without the lock.
 #[derive(Debug, Default)]
 pub(crate) struct StatsCell {
     snapshot: Mutex<EndpointStats>,
@@ -33,10 +33,12 @@ pub(crate) struct StatsCell {
     /// preempted in its short critical section on a loaded host), a reader gets this one instead of waiting.
     last_read: Mutex<EndpointStats>,
     dropped_send_queue_full: AtomicU64,
+    /// Bumped by the I/O thread after it dropped the engine lock (the sink is called without it).
+    dropped_batches: AtomicU64,
 }
 
 impl StatsCell {
-    /// Replaces the snapshot (I/O thread).
+    /// Replaces the snapshot (under the engine lock).
     pub(crate) fn publish(&self, stats: EndpointStats) {
         *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = stats;
     }
@@ -51,6 +53,11 @@ impl StatsCell {
         self.dropped_send_queue_full.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts a batch not delivered because the consumer was gone (I/O thread).
+    pub(crate) fn count_dropped_batch(&self) {
+        self.dropped_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The latest snapshot with the live counters; never waits for the I/O thread (see `last_read`).
     pub(crate) fn read(&self) -> EndpointStats {
         let mut last = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
@@ -61,6 +68,7 @@ impl StatsCell {
         }
         let mut stats = *last;
         stats.dropped_send_queue_full = self.dropped_send_queue_full.load(Ordering::Relaxed);
+        stats.dropped_batches = self.dropped_batches.load(Ordering::Relaxed);
         stats
     }
 }
