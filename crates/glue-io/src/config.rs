@@ -11,6 +11,19 @@ use crate::random::random_u64;
 /// Largest socket buffer size accepted, bytes (1 GiB).
 pub(crate) const MAX_SOCKET_BUFFER: usize = 1 << 30;
 
+/// Which thread reads the sockets and hands batches to the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReceiveMode {
+    /// The I/O thread reads and hands every batch to a [`crate::Sink`] ([`crate::Endpoint::open`]).
+    #[default]
+    IoThread,
+    /// The application's thread reads when the sockets are readable, with
+    /// [`crate::Endpoint::receive_here`]; the I/O thread keeps timers, commands and close, and queues its own
+    /// batches for that thread ([`crate::Endpoint::open_caller`]).
+    Caller,
+}
+
 /// Everything needed to open an endpoint; see each field for units and defaults.
 ///
 /// Build with [`IoConfig::new`] and change fields as needed; [`crate::Endpoint::open`] validates it.
@@ -62,6 +75,9 @@ pub struct IoConfig {
     /// Sealing with network keys (see [`glue_proto::seal`]); its boot ID is drawn afresh at every open. Default None:
     /// plain datagrams.
     pub seal: Option<glue_proto::seal::SealConfig>,
+    /// Who reads the sockets. Default [`ReceiveMode::IoThread`]; [`ReceiveMode::Caller`] endpoints are opened
+    /// with [`crate::Endpoint::open_caller`] (which sets it).
+    pub receive: ReceiveMode,
 }
 
 impl IoConfig {
@@ -88,6 +104,7 @@ impl IoConfig {
             reliable: glue_proto::ReliableLimits::default(),
             busy_poll: Duration::ZERO,
             seal: None,
+            receive: ReceiveMode::IoThread,
         }
     }
 

@@ -1,5 +1,8 @@
 //! The I/O thread's loop: wait, receive, apply commands, run timers, send, deliver one batch, publish
 //! stats; on close, say goodbye and return (dropping, and so closing, the sockets).
+//!
+//! In [`crate::ReceiveMode::Caller`] the loop does not read (the sockets are not registered for reading; the
+//! caller reads, see [`crate::caller`]) and queues its batches for the caller instead of calling a sink.
 
 use std::io;
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use glue_proto::SendError;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::caller::{Notifier, Reader, BATCH_QUEUE, CALLER_STALL};
 use crate::command::{Command, Control, Inbox};
 use crate::endpoint::Shared;
 use crate::engine::Engine;
@@ -32,42 +36,72 @@ const NO_BUFFERS_RETRY: Duration = Duration::from_millis(1);
 /// How long closing may wait for the socket to take the goodbye.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Where the I/O thread's batches go.
+pub(crate) enum Delivery<S> {
+    /// To the sink, after the engine lock is dropped ([`crate::ReceiveMode::IoThread`]).
+    Sink(S),
+    /// Into [`Engine::ready`] under the lock, then the caller is notified ([`crate::ReceiveMode::Caller`]).
+    Caller(Notifier),
+}
+
+/// The sink type of a driver that has none ([`Delivery::Caller`]); no value of it exists.
+pub(crate) enum NoSink {}
+
+impl Sink for NoSink {
+    fn deliver(&mut self, _: InboundBatch) -> bool {
+        match *self {}
+    }
+}
+
+/// What became of an iteration's batch under the lock, to finish after unlocking.
+enum Handover {
+    /// No batch.
+    Nothing,
+    /// For the sink.
+    Sink(InboundBatch),
+    /// Queued for the caller: notify it.
+    Notify,
+}
+
 /// Everything the I/O thread owns.
 pub(crate) struct Driver<S: Sink> {
     poll: Poll,
     sockets: [UdpSocket; 2],
     inbox: Inbox,
     shared: Arc<Shared>,
-    sink: S,
+    delivery: Delivery<S>,
     consumer_alive: bool,
     /// Per socket: may have more to read (edge-triggered readiness not yet drained).
     readable: [bool; 2],
-    /// Whether WRITABLE interest is registered.
+    /// Whether WRITABLE interest is registered (on unicast; READABLE is registered on both sockets when the I/O
+    /// thread reads, never otherwise).
     writable_interest: bool,
     /// Commands may be waiting (the drain stopped early).
     commands_pending: bool,
-    /// The consumer is not ready for a batch: nothing is read or delivered until it is (see [`Sink::ready`]).
+    /// The consumer is not ready for a batch: nothing is read or delivered until it is (see [`Sink::ready`]);
+    /// for the caller: [`BATCH_QUEUE`] batches wait for it.
     paused: bool,
     busy_poll: Duration,
 }
 
 impl<S: Sink> Driver<S> {
-    /// A driver over registered sockets (`[unicast, discovery]`).
+    /// A driver over the sockets (`[unicast, discovery]`), registered for reading when it delivers to a sink.
     pub(crate) fn new(
         poll: Poll,
         sockets: [UdpSocket; 2],
         inbox: Inbox,
         shared: Arc<Shared>,
-        sink: S,
+        delivery: Delivery<S>,
     ) -> Self {
+        let reads = matches!(delivery, Delivery::Sink(_));
         Driver {
             poll,
             sockets,
             inbox,
             shared,
-            sink,
+            delivery,
             consumer_alive: true,
-            readable: [true; 2],
+            readable: [reads; 2],
             writable_interest: false,
             commands_pending: true,
             paused: false,
@@ -110,43 +144,48 @@ impl<S: Sink> Driver<S> {
             }
             let mut engine = shared.lock_engine();
             shared.wake_time.set(Some(Instant::now()));
+            let reads = self.reads();
             for event in events.iter() {
                 match event.token() {
                     UNICAST => {
-                        self.readable[0] |= event.is_readable() || event.is_error();
+                        self.readable[0] |= reads && (event.is_readable() || event.is_error());
                         engine.write_blocked &= !(event.is_writable() || event.is_error());
                     }
-                    DISCOVERY => self.readable[1] = true,
+                    DISCOVERY => self.readable[1] = reads,
                     _ => {}
                 }
             }
             let now = Instant::now();
-            self.paused = self.consumer_alive && !self.sink.ready();
-            if !self.paused {
+            self.paused = match &mut self.delivery {
+                Delivery::Sink(sink) => self.consumer_alive && !sink.ready(),
+                Delivery::Caller(_) => engine.ready.len() >= BATCH_QUEUE,
+            };
+            if reads && !self.paused {
                 let [unicast, discovery] = &self.sockets;
                 engine.receive([unicast, discovery], &mut self.readable, now, RECV_CALLS);
             }
             let closing = self.shared.mailbox.close_requested();
             self.apply_commands(&mut engine, now);
             if engine.core.poll_timeout().is_some_and(|t| t <= now) {
-                if self.paused {
-                    // Unread announcements are not silence: no peer expires while we do not read.
+                if (reads && self.paused) || self.caller_stalled(&engine, now) {
+                    // Unread announcements are not silence: no peer expires while nobody reads.
                     engine.core.extend_leases(now);
                 }
                 engine.core.handle_timeout(now);
             }
             self.flush(&mut engine, now);
             let batch = if self.paused { None } else { engine.take_batch() };
+            let handover = self.hand_over(&mut engine, batch);
             engine.publish_stats(&shared.stats);
             // The sink may block, and the consumer may want to send directly: never hold the lock there.
             drop(engine);
-            self.deliver(batch);
+            self.deliver(handover);
             if closing {
                 break;
             }
         }
-        let mut engine = shared.lock_engine();
-        self.say_goodbye(&mut engine);
+        let handover = self.say_goodbye(&mut shared.lock_engine());
+        self.deliver(handover);
     }
 
     fn poll_timeout(&self, engine: &Engine, now: Instant) -> Option<Duration> {
@@ -154,8 +193,8 @@ impl<S: Sink> Driver<S> {
         if work || (self.commands_pending && engine.can_send(now)) || self.shared.mailbox.close_requested() {
             return Some(Duration::ZERO);
         }
-        // While paused, look at the consumer again soon.
-        let consumer = self.paused.then(|| now + CONSUMER_RETRY);
+        // While paused, look at the consumer again soon (the caller takes what waits by itself).
+        let consumer = (self.paused && self.reads()).then(|| now + CONSUMER_RETRY);
         [engine.core.poll_timeout(), engine.retry_at, consumer]
             .into_iter()
             .flatten()
@@ -233,9 +272,7 @@ impl<S: Sink> Driver<S> {
             }
         };
         if want_writable != self.writable_interest {
-            let interest =
-                if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-            if self.poll.registry().reregister(&mut self.sockets[0], UNICAST, interest).is_ok() {
+            if self.register_unicast(want_writable).is_ok() {
                 self.writable_interest = want_writable;
             } else {
                 // Without writable events, fall back to retrying on a short timer.
@@ -245,19 +282,67 @@ impl<S: Sink> Driver<S> {
         }
     }
 
-    /// Hands a batch to the sink (called without the engine lock).
-    fn deliver(&mut self, batch: Option<InboundBatch>) {
-        let Some(batch) = batch else { return };
-        if self.consumer_alive && self.sink.deliver(batch) {
-            return;
-        }
-        self.consumer_alive = false;
-        self.shared.stats.count_dropped_batch();
+    /// Whether this thread reads the sockets ([`crate::ReceiveMode::IoThread`]).
+    fn reads(&self) -> bool {
+        matches!(self.delivery, Delivery::Sink(_))
     }
 
-    /// Queues the goodbye and sends everything left, waiting a little for a full socket.
-    fn say_goodbye(&mut self, engine: &mut Engine) {
+    /// (Re-)registers the unicast socket for reading when this thread reads and for writability when
+    /// `writable`; deregisters it when neither.
+    fn register_unicast(&mut self, writable: bool) -> io::Result<()> {
+        let reads = self.reads();
+        let registry = self.poll.registry();
+        let socket = &mut self.sockets[0];
+        match (reads, writable) {
+            (true, true) => registry.reregister(socket, UNICAST, Interest::READABLE | Interest::WRITABLE),
+            (true, false) => registry.reregister(socket, UNICAST, Interest::READABLE),
+            (false, true) => registry.register(socket, UNICAST, Interest::WRITABLE),
+            (false, false) => registry.deregister(socket),
+        }
+    }
+
+    /// Whether the caller reads but has not for a while although datagrams wait ([`CALLER_STALL`]): its
+    /// peers' announcements may be among them.
+    fn caller_stalled(&self, engine: &Engine, now: Instant) -> bool {
+        engine.reader == Reader::Caller
+            && now.saturating_duration_since(engine.last_round_at) > CALLER_STALL
+            && crate::sys::readable_now([&self.sockets[0], &self.sockets[1]])
+    }
+
+    /// Under the engine lock: queues a batch for the caller (so that no batch the caller makes later can
+    /// overtake it), or keeps it for the sink.
+    fn hand_over(&self, engine: &mut Engine, batch: Option<InboundBatch>) -> Handover {
+        match (batch, &self.delivery) {
+            (None, _) => Handover::Nothing,
+            (Some(batch), Delivery::Sink(_)) => Handover::Sink(batch),
+            (Some(batch), Delivery::Caller(_)) => {
+                engine.ready.push_back(batch);
+                Handover::Notify
+            }
+        }
+    }
+
+    /// Hands a batch to the sink, or notifies the caller (called without the engine lock).
+    fn deliver(&mut self, handover: Handover) {
+        match (handover, &mut self.delivery) {
+            (Handover::Sink(batch), Delivery::Sink(sink)) => {
+                if self.consumer_alive && sink.deliver(batch) {
+                    return;
+                }
+                self.consumer_alive = false;
+                self.shared.stats.count_dropped_batch();
+            }
+            (Handover::Notify, Delivery::Caller(notifier)) => notifier.notify(),
+            _ => {}
+        }
+    }
+
+    /// Queues the goodbye and sends everything left, waiting a little for a full socket; nobody reads any
+    /// more. Returns the last batch's hand-over, to finish without the lock.
+    fn say_goodbye(&mut self, engine: &mut Engine) -> Handover {
         engine.sender = None;
+        engine.discovery = None;
+        engine.reader = Reader::Closed;
         engine.core.close();
         let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
         loop {
@@ -268,7 +353,8 @@ impl<S: Sink> Driver<S> {
             std::thread::sleep(Duration::from_millis(1));
         }
         let batch = engine.take_batch();
+        let handover = self.hand_over(engine, batch);
         engine.publish_stats(&self.shared.stats);
-        self.deliver(batch);
+        handover
     }
 }

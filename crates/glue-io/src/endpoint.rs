@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use glue_proto::{Core, EndpointId};
 use mio::{Interest, Poll, Waker};
 
+use crate::caller::{Notifier, Reader};
 use crate::command::{Command, Control, Mailbox, Posted};
-use crate::driver::{Driver, DISCOVERY, UNICAST, WAKER};
+use crate::driver::{Delivery, Driver, NoSink, DISCOVERY, UNICAST, WAKER};
 use crate::engine::{Engine, WakeTime};
 use crate::stats::StatsCell;
-use crate::{socket, EndpointStats, Error, IoConfig, Sink};
+use crate::{socket, EndpointStats, Error, IoConfig, Notify, ReceiveMode, Sink};
 
 /// Slabs of at most this many records may be sent directly by the calling thread (see
 /// [`Endpoint::send_slab`]).
@@ -62,7 +63,9 @@ pub struct Endpoint {
     announce_base: usize,
     /// Size of each announcement extension record set so far, by type.
     extension_sizes: Mutex<[usize; 256]>,
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
+    /// The caller's notification ([`ReceiveMode::Caller`] only).
+    pub(crate) notifier: Option<Notifier>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -70,8 +73,31 @@ impl Endpoint {
     /// Validates `config`, opens and configures both sockets, and starts the I/O thread
     /// (`glue-io-<name>`), which announces at once and hands every batch of events to `sink`.
     ///
-    /// Nothing is sent and nothing stays open when this fails.
+    /// Nothing is sent and nothing stays open when this fails. `config.receive` must be
+    /// [`ReceiveMode::IoThread`] (see [`Endpoint::open_caller`] for the other one).
     pub fn open(config: IoConfig, sink: impl Sink) -> Result<Endpoint, Error> {
+        if config.receive != ReceiveMode::IoThread {
+            return Err(Error::InvalidConfig(glue_proto::ConfigError {
+                field: "receive",
+                value: format!("{:?}", config.receive),
+                reason: "an endpoint that the caller reads is opened with open_caller",
+            }));
+        }
+        Self::start(config, Delivery::Sink(sink))
+    }
+
+    /// Like [`Endpoint::open`], but in [`ReceiveMode::Caller`] (whatever `config.receive` says): the calling
+    /// application reads the sockets itself. It polls [`Endpoint::caller_sockets`] for readability and, when
+    /// they are readable or `notify` was called, runs [`Endpoint::receive_here`], delivers the batches and
+    /// calls [`Endpoint::after_round`]. The I/O thread does not read: it announces, runs timers and commands,
+    /// sends what the socket did not take, closes, and queues the batches it makes for the caller (then calls
+    /// `notify`). Datagrams that arrive before the caller polls wait in the kernel.
+    pub fn open_caller(mut config: IoConfig, notify: impl Notify) -> Result<Endpoint, Error> {
+        config.receive = ReceiveMode::Caller;
+        Self::start(config, Delivery::<NoSink>::Caller(Notifier::new(notify)))
+    }
+
+    fn start<S: Sink>(config: IoConfig, delivery: Delivery<S>) -> Result<Endpoint, Error> {
         config.validate()?;
         let sockets = socket::open(&config)?;
         let core = Core::new(config.core_config(sockets.local.port()), Instant::now())?;
@@ -82,24 +108,42 @@ impl Endpoint {
             .unicast
             .try_clone()
             .map_err(|e| Error::socket(e, format!("duplicate unicast {}", sockets.local)))?;
+        let notifier = match &delivery {
+            Delivery::Sink(_) => None,
+            Delivery::Caller(notifier) => Some(notifier.clone()),
+        };
+        // The caller reads through handles of its own; the I/O thread's are registered for reading only
+        // when it reads (in caller mode it registers unicast for writability while the socket is full).
+        let caller_discovery =
+            match notifier {
+                None => None,
+                Some(_) => Some(sockets.discovery.try_clone().map_err(|e| {
+                    Error::socket(e, format!("duplicate discovery {}", config.discovery_listen))
+                })?),
+            };
         let mut unicast = mio::net::UdpSocket::from_std(sockets.unicast);
         let mut discovery = mio::net::UdpSocket::from_std(sockets.discovery);
-        let registry = poll.registry();
-        registry
-            .register(&mut unicast, UNICAST, Interest::READABLE)
-            .map_err(|e| Error::socket(e, format!("register unicast {}", sockets.local)))?;
-        registry
-            .register(&mut discovery, DISCOVERY, Interest::READABLE)
-            .map_err(|e| Error::socket(e, format!("register discovery {}", config.discovery_listen)))?;
+        if notifier.is_none() {
+            let registry = poll.registry();
+            registry
+                .register(&mut unicast, UNICAST, Interest::READABLE)
+                .map_err(|e| Error::socket(e, format!("register unicast {}", sockets.local)))?;
+            registry
+                .register(&mut discovery, DISCOVERY, Interest::READABLE)
+                .map_err(|e| Error::socket(e, format!("register discovery {}", config.discovery_listen)))?;
+        }
+        let reader = if notifier.is_some() { Reader::Caller } else { Reader::Io };
+        let sender = mio::net::UdpSocket::from_std(sender);
+        let engine = Engine::new(core, sender, reader, caller_discovery.map(mio::net::UdpSocket::from_std));
         let (mailbox, inbox) = Mailbox::new(waker);
         let shared = Arc::new(Shared {
             mailbox,
             stats: StatsCell::default(),
-            engine: Mutex::new(Engine::new(core, mio::net::UdpSocket::from_std(sender))),
+            engine: Mutex::new(engine),
             wake_time: WakeTime::new(),
             exited: AtomicBool::new(false),
         });
-        let driver = Driver::new(poll, [unicast, discovery], inbox, shared.clone(), sink)
+        let driver = Driver::new(poll, [unicast, discovery], inbox, shared.clone(), delivery)
             .with_busy_poll(config.busy_poll);
         let guard = ExitGuard(shared.clone());
         let thread = std::thread::Builder::new()
@@ -117,6 +161,7 @@ impl Endpoint {
             announce_base: 12 + config.name.len(),
             extension_sizes: Mutex::new([0; 256]),
             shared,
+            notifier,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -210,8 +255,7 @@ impl Endpoint {
 
     /// Applies a slab and sends its datagrams on this thread, when the I/O thread is waiting, no command is
     /// queued ahead and the socket takes datagrams; false (nothing done) otherwise. Wakes the I/O thread
-    /// only when it has something to do: datagrams the socket did not take, events to deliver, or a timer
-    /// earlier than the one it waits for.
+    /// only when it has something to do (see [`Endpoint::wake_if_needed`]).
     fn send_directly(&self, slab: &[u8]) -> bool {
         let shared = &*self.shared;
         let Ok(mut engine) = shared.engine.try_lock() else { return false };
@@ -219,13 +263,27 @@ impl Endpoint {
         if !shared.mailbox.is_empty() || !engine.can_send(now) {
             return false;
         }
-        let Some(work_left) = engine.send_slab_directly(now, slab) else { return false };
-        let wake = work_left || engine.core.poll_timeout().is_some_and(|t| shared.wake_time.later_than(t));
+        let Some(unsent) = engine.send_slab_directly(now, slab) else { return false };
+        self.wake_if_needed(engine, unsent);
+        true
+    }
+
+    /// After a thread other than the I/O thread drove the engine (a direct send, a caller's round): unlocks
+    /// it, then wakes the I/O thread when it has something to do — datagrams the socket did not take
+    /// (`unsent`), a timer earlier than the one it waits for, or (when it delivers) events — and notifies the
+    /// caller of leftover events when the caller delivers.
+    pub(crate) fn wake_if_needed(&self, engine: MutexGuard<'_, Engine>, unsent: bool) {
+        let shared = &*self.shared;
+        let timer = engine.core.poll_timeout().is_some_and(|t| shared.wake_time.later_than(t));
+        let events = engine.has_events();
         drop(engine);
-        if wake {
+        let notify = self.notifier.as_ref().filter(|_| events);
+        if unsent || timer || (events && notify.is_none()) {
             shared.mailbox.wake();
         }
-        true
+        if let Some(notifier) = notify {
+            notifier.notify();
+        }
     }
 
     /// Largest reliable message, bytes.

@@ -7,13 +7,19 @@
 //! one thread hop less per message (the I/O thread would otherwise have to be woken for it, which costs tens
 //! of µs on a busy or virtualised host). Otherwise it queues a command as before. Either way the order of one
 //! sender's messages holds. See [`crate::Endpoint::send_slab`].
+//!
+//! In [`crate::ReceiveMode::Caller`] the application's thread also reads the sockets under this lock (see
+//! [`crate::Endpoint::receive_here`]), and the I/O thread queues the batches it makes in [`Engine::ready`] for
+//! that thread, under the lock, so that the batches of both threads keep the order they were made in.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use glue_proto::{Core, SendError};
 
 use crate::batch::BatchBuilder;
+use crate::caller::Reader;
 use crate::receive::Rx;
 use crate::slab::SlabReader;
 use crate::stats::StatsCell;
@@ -40,10 +46,26 @@ pub(crate) struct Engine {
     /// A second handle of the unicast socket for direct senders (nonblocking, not registered with the
     /// poller); None once the endpoint is closing, so that closing closes the socket.
     pub(crate) sender: Option<mio::net::UdpSocket>,
+    /// Who reads the sockets.
+    pub(crate) reader: Reader,
+    /// The caller's handle of the discovery socket ([`Reader::Caller`] only; None once closing, like
+    /// `sender`, which is the caller's handle of the unicast socket).
+    pub(crate) discovery: Option<mio::net::UdpSocket>,
+    /// Batches the I/O thread made for the caller to deliver, oldest first ([`crate::ReceiveMode::Caller`]).
+    pub(crate) ready: VecDeque<InboundBatch>,
+    /// When the caller last ran a round ([`crate::Endpoint::receive_here`]).
+    pub(crate) last_round_at: Instant,
 }
 
 impl Engine {
-    pub(crate) fn new(core: Core, sender: mio::net::UdpSocket) -> Self {
+    /// An engine reading as `reader` says; `discovery` is the caller's handle of the discovery socket
+    /// ([`Reader::Caller`]).
+    pub(crate) fn new(
+        core: Core,
+        sender: mio::net::UdpSocket,
+        reader: Reader,
+        discovery: Option<mio::net::UdpSocket>,
+    ) -> Self {
         let builder = BatchBuilder::default();
         Engine {
             core,
@@ -54,6 +76,10 @@ impl Engine {
             retry_at: None,
             unknown_peer: 0,
             sender: Some(sender),
+            reader,
+            discovery,
+            ready: VecDeque::new(),
+            last_round_at: Instant::now(),
         }
     }
 
@@ -103,6 +129,16 @@ impl Engine {
         rx.receive(core, builder, sockets, readable, now, calls)
     }
 
+    /// For the caller: receives from the engine's own handles of both sockets until they are drained, the
+    /// batch is full or `calls` receive calls are spent; whether a socket may still have more. Reads nothing
+    /// once the endpoint is closing.
+    pub(crate) fn receive_here(&mut self, now: Instant, calls: usize) -> bool {
+        let Engine { core, builder, rx, sender: Some(unicast), discovery: Some(discovery), .. } = self else {
+            return false;
+        };
+        rx.receive(core, builder, [unicast, discovery], &mut [true; 2], now, calls)
+    }
+
     /// The events so far as one batch, if anything happened.
     pub(crate) fn take_batch(&mut self) -> Option<InboundBatch> {
         let Engine { builder, core, .. } = self;
@@ -127,14 +163,28 @@ impl Engine {
     }
 
     /// For a direct sender: applies a slab and sends on the engine's own socket handle. None (nothing done)
-    /// once the endpoint is closing; else whether the I/O thread must be woken (datagrams the socket did
-    /// not take, or events to deliver).
+    /// once the endpoint is closing; else whether datagrams are left that the socket did not take.
     pub(crate) fn send_slab_directly(&mut self, now: Instant, slab: &[u8]) -> Option<bool> {
         self.sender.as_ref()?;
         self.apply_slab(now, slab);
-        let Engine { core, tx, sender: Some(sender), .. } = self else { return None };
-        let flushed = tx.flush(now, core, sender) == Flush::Done;
-        Some(!flushed || self.builder.entries() > 0 || self.core.has_events())
+        Some(!self.flush_directly(now))
+    }
+
+    /// For a thread other than the I/O thread: sends what the core has queued on the engine's own socket
+    /// handle; whether everything went (also true when the socket may not take datagrams now or the endpoint
+    /// is closing: the I/O thread sends them then). Never marks the socket blocked: that is the I/O thread's
+    /// business, which registers for writability when its own flush finds the socket full.
+    pub(crate) fn flush_directly(&mut self, now: Instant) -> bool {
+        if !self.can_send(now) {
+            return true;
+        }
+        let Engine { core, tx, sender: Some(sender), .. } = self else { return true };
+        tx.flush(now, core, sender) == Flush::Done
+    }
+
+    /// Whether events wait to be delivered (collected into the batch being built, or still in the core).
+    pub(crate) fn has_events(&self) -> bool {
+        self.builder.entries() > 0 || self.core.has_events()
     }
 }
 

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod caller;
 mod command;
 mod config;
 mod driver;
@@ -33,7 +34,8 @@ mod sys;
 mod tx;
 
 pub use crate::batch::{Entry, EntryKind, InboundBatch, RefuseReason, Sink};
-pub use crate::config::IoConfig;
+pub use crate::caller::{Notify, Round};
+pub use crate::config::{IoConfig, ReceiveMode};
 pub use crate::endpoint::Endpoint;
 pub use crate::error::Error;
 pub use crate::random::random_u64;

@@ -36,6 +36,11 @@ impl TxQueue {
         TxQueue { slots: vec![(nowhere, Vec::new()); TX_BATCH], len: 0, send_errors: 0 }
     }
 
+    /// Whether every datagram taken from the core was sent (or dropped).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Sends what the core has queued until it has no more or the socket is full.
     pub(crate) fn flush(&mut self, now: Instant, core: &mut Core, socket: &mio::net::UdpSocket) -> Flush {
         loop {

@@ -28,3 +28,21 @@ pub(crate) struct Received {
     /// The datagram did not fit the buffer (`MSG_TRUNC`): count it, never deliver it.
     pub(crate) truncated: bool,
 }
+
+/// Whether a datagram waits on one of `sockets` (`poll(2)` without waiting). True when that cannot be told
+/// (an error, or a system without `poll`): the caller of this errs on the side of "not silence".
+#[cfg(unix)]
+pub(crate) fn readable_now(sockets: [&mio::net::UdpSocket; 2]) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fds = sockets.map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    // SAFETY: `fds` is a live array of `fds.len()` pollfd structures for the duration of the call, and the
+    // descriptors stay open (borrowed) meanwhile.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    rc != 0
+}
+
+/// See the Unix version; without `poll`, always true.
+#[cfg(not(unix))]
+pub(crate) fn readable_now(_: [&mio::net::UdpSocket; 2]) -> bool {
+    true
+}
