@@ -89,6 +89,9 @@ pub struct InboundBatch {
     pub failures: Vec<Vec<EndpointId>>,
     /// For [`EntryKind::Owned`]: large messages, each handed over whole.
     pub buffers: Vec<Vec<u8>>,
+    /// The number of this batch among its endpoint's batches, from 1, in the order they were made (whichever
+    /// thread made it): a consumer can check that it gets each once and in order.
+    pub seq: u64,
 }
 
 impl InboundBatch {
@@ -153,6 +156,8 @@ pub(crate) struct BatchBuilder {
     index: HashMap<EndpointId, u32>,
     /// Bytes of the batch's whole (owned) messages.
     owned_bytes: usize,
+    /// Batches finished so far.
+    finished: u64,
 }
 
 impl BatchBuilder {
@@ -239,6 +244,8 @@ impl BatchBuilder {
         self.index.clear();
         let mut batch = std::mem::take(&mut self.batch);
         batch.data = core.take_inbox(Vec::new());
+        self.finished += 1;
+        batch.seq = self.finished;
         self.owned_bytes = 0;
         Some(batch)
     }
@@ -269,6 +276,7 @@ mod tests {
             events: vec![],
             failures: vec![],
             buffers: vec![],
+            seq: 1,
         };
         let got: Vec<_> = batch.messages().collect();
         assert_eq!(got, [(EndpointId(7), false, &b"hi"[..]), (EndpointId(7), true, &b"yo"[..])]);

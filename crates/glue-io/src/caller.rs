@@ -50,6 +50,12 @@ impl<F: Fn() + Send + Sync + 'static> Notify for F {
     }
 }
 
+impl<N: Notify + ?Sized> Notify for Arc<N> {
+    fn notify(&self) {
+        (**self).notify()
+    }
+}
+
 /// The caller's [`Notify`], shared by the endpoint handle and the I/O thread.
 #[derive(Clone)]
 pub(crate) struct Notifier(Arc<dyn Notify>);

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
 use glue_io::slab::{push_record, SlabRecord};
-use glue_io::{Endpoint, EndpointId, EntryKind, Error, InboundBatch};
+use glue_io::{EndpointId, EntryKind, Error, InboundBatch};
 
 /// What a reliable endpoint reported: messages (sender, payload) and the tokens of its reports.
 #[derive(Default)]
@@ -24,9 +24,9 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn open(name: &str, group: std::net::SocketAddrV4) -> (Endpoint, Recorder) {
+    fn open(name: &str, group: std::net::SocketAddrV4) -> (common::Ep, Recorder) {
         let (tx, rx) = mpsc::channel();
-        let ep = Endpoint::open(common::config(name, group), move |b| tx.send(b).is_ok()).expect("open");
+        let ep = common::open_sink(common::config(name, group), move |b| tx.send(b).is_ok());
         (ep, Recorder { rx, got: Reports::default() })
     }
 

@@ -1,12 +1,18 @@
 //! Helpers for the loopback tests: a random group per test, endpoints tuned for fast discovery, and a
-//! sink that records everything for `wait_until`.
+//! sink that records everything for `wait_until`. Endpoints opened here are read by the I/O thread, or by a
+//! caller thread when `GLUE_IO_TEST_RECEIVE=caller` (see [`caller`]).
 #![allow(dead_code)]
+
+mod caller;
+
+#[allow(unused_imports)] // not every test file uses all of them
+pub use caller::{open_in, poll_readable, receive_mode, Caller, CallerState, Ep};
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use glue_io::{DownReason, Endpoint, EndpointId, Event, InboundBatch, IoConfig};
+use glue_io::{DownReason, EndpointId, Event, InboundBatch, IoConfig};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// How long any wait may take before the test fails.
@@ -98,14 +104,19 @@ impl Log {
     }
 }
 
-/// Opens an endpoint and its log.
-pub fn open(config: IoConfig) -> (Endpoint, Log) {
+/// Opens an endpoint (in the [`receive_mode`] of this run) and its log.
+pub fn open(config: IoConfig) -> (Ep, Log) {
     let (sink, log) = Log::new();
-    (Endpoint::open(config, sink).expect("open endpoint"), log)
+    (open_sink(config, sink), log)
+}
+
+/// Opens an endpoint in the [`receive_mode`] of this run, delivering to `sink`.
+pub fn open_sink(config: IoConfig, sink: impl FnMut(InboundBatch) -> bool + Send + 'static) -> Ep {
+    open_in(receive_mode(), config, sink).expect("open endpoint")
 }
 
 /// Opens endpoints on one group and waits until each has seen every other one.
-pub fn open_mesh(names: &[&str]) -> Vec<(Endpoint, Log)> {
+pub fn open_mesh(names: &[&str]) -> Vec<(Ep, Log)> {
     let group = unique_group();
     let mut all: Vec<_> = names.iter().map(|n| open(config(n, group))).collect();
     let ids: Vec<_> = all.iter().map(|(e, _)| e.id()).collect();
