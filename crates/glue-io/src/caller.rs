@@ -115,12 +115,22 @@ impl Endpoint {
     /// at most 4096 entries / 1 MiB), feeds every datagram to the core, runs due timers, sends the ACKs and
     /// replies (waking the I/O thread for what the socket does not take), appends this round's batch, and
     /// publishes the stats. Call [`Endpoint::after_round`] once the batches are delivered.
+    ///
+    /// Never blocks but for the lock (the I/O thread holds it for one loop iteration at most); once reading
+    /// stopped (see [`Round::reading`]) it still hands out what is left for the caller, reading nothing.
     pub fn receive_here(&self, out: &mut Vec<InboundBatch>) -> Round {
         let shared = &*self.shared;
         let mut engine = shared.lock_engine();
         out.extend(engine.ready.drain(..));
-        if engine.reader != Reader::Caller {
-            return Round { reading: false, more: false };
+        match engine.reader {
+            Reader::Caller => {}
+            // The I/O thread reads and delivers: nothing here is the caller's.
+            Reader::Io => return Round::default(),
+            Reader::Closed => {
+                // Leftover events (e.g. a refused direct send) are still the caller's to deliver.
+                out.extend(engine.take_batch());
+                return Round::default();
+            }
         }
         let now = Instant::now();
         engine.last_round_at = now;

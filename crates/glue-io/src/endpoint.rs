@@ -91,7 +91,8 @@ impl Endpoint {
     /// they are readable or `notify` was called, runs [`Endpoint::receive_here`], delivers the batches and
     /// calls [`Endpoint::after_round`]. The I/O thread does not read: it announces, runs timers and commands,
     /// sends what the socket did not take, closes, and queues the batches it makes for the caller (then calls
-    /// `notify`). Datagrams that arrive before the caller polls wait in the kernel.
+    /// `notify`). Datagrams that arrive before the caller polls wait in the kernel. To close, first
+    /// [`Endpoint::stop_caller`] and stop polling (closing the duplicates), then close as usual.
     pub fn open_caller(mut config: IoConfig, notify: impl Notify) -> Result<Endpoint, Error> {
         config.receive = ReceiveMode::Caller;
         Self::start(config, Delivery::<NoSink>::Caller(Notifier::new(notify)))

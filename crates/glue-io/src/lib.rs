@@ -14,6 +14,11 @@
 //! without copying, plus flat [`Entry`] records). Other threads talk to it through [`Endpoint`]: bounded
 //! command queue, one wake-up per burst, a stats snapshot, and a blocking, idempotent [`Endpoint::close`]
 //! that sends the goodbye before the sockets close.
+//!
+//! With [`ReceiveMode::Caller`] ([`Endpoint::open_caller`]) the application's own thread reads instead, when
+//! it sees the sockets readable (e.g. from its event loop): one thread wake-up per datagram instead of two.
+//! The I/O thread keeps announcing, the timers, the commands and the close, and queues the batches it makes
+//! for that thread.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 

@@ -495,6 +495,25 @@ fn close_while_receiving(mode_b: ReceiveMode, name: &str) {
         assert!(!round.reading, "{round:?}");
         assert_eq!(a.stats().core.datagrams_received, read, "a round after stop reads nothing");
         assert!(state.stopped_rounds.load(Ordering::SeqCst) > 0);
+        // What the endpoint still reports (a refused send) is delivered, and rounds do not spin.
+        let mut slab = Vec::new();
+        let nobody = payload(RELIABLE, 7);
+        push_record(
+            &mut slab,
+            &SlabRecord {
+                token: 7,
+                to: Some(EndpointId(0xdead)),
+                deadline: None,
+                best_effort: false,
+                payload: &nobody,
+            },
+        );
+        assert!(a.send_slab(&slab).unwrap());
+        a_rec.wait("the refusal after stop", |g| g.refused == [7]);
+        let rounds = state.rounds.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(200));
+        let idle_rounds = state.rounds.load(Ordering::SeqCst) - rounds;
+        assert!(idle_rounds < 20, "{idle_rounds} rounds in 200 ms with nothing to do");
         stop.store(true, Ordering::SeqCst);
     });
     a_rec.settle(Duration::from_millis(10)); // what was delivered before the stop
