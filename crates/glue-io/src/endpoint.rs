@@ -115,13 +115,11 @@ impl Endpoint {
         };
         // The caller reads through handles of its own; the I/O thread's are registered for reading only
         // when it reads (in caller mode it registers unicast for writability while the socket is full).
-        let caller_discovery =
-            match notifier {
-                None => None,
-                Some(_) => Some(sockets.discovery.try_clone().map_err(|e| {
-                    Error::socket(e, format!("duplicate discovery {}", config.discovery_listen))
-                })?),
-            };
+        let caller_discovery = notifier
+            .as_ref()
+            .map(|_| sockets.discovery.try_clone())
+            .transpose()
+            .map_err(|e| Error::socket(e, format!("duplicate discovery {}", config.discovery_listen)))?;
         let mut unicast = mio::net::UdpSocket::from_std(sockets.unicast);
         let mut discovery = mio::net::UdpSocket::from_std(sockets.discovery);
         if notifier.is_none() {

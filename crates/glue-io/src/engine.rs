@@ -43,8 +43,8 @@ pub(crate) struct Engine {
     pub(crate) retry_at: Option<Instant>,
     /// Best-effort messages to peers that are not (or no longer) accepted peers.
     pub(crate) unknown_peer: u64,
-    /// A second handle of the unicast socket for direct senders (nonblocking, not registered with the
-    /// poller); None once the endpoint is closing, so that closing closes the socket.
+    /// A second handle of the unicast socket for direct senders and the caller's reads (nonblocking, not
+    /// registered with the poller); None once the endpoint is closing, so that closing closes the socket.
     pub(crate) sender: Option<mio::net::UdpSocket>,
     /// Who reads the sockets.
     pub(crate) reader: Reader,

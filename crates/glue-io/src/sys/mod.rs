@@ -46,3 +46,24 @@ pub(crate) fn readable_now(sockets: [&mio::net::UdpSocket; 2]) -> bool {
 pub(crate) fn readable_now(_: [&mio::net::UdpSocket; 2]) -> bool {
     true
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    #[test]
+    fn readable_now_sees_a_waiting_datagram_without_taking_it() {
+        let bind = || mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let (a, b) = (bind(), bind());
+        assert!(!super::readable_now([&a, &b]));
+        let to = b.local_addr().unwrap();
+        std::net::UdpSocket::bind("127.0.0.1:0").unwrap().send_to(b"x", to).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !super::readable_now([&a, &b]) {
+            assert!(std::time::Instant::now() < deadline, "never readable");
+            std::thread::yield_now();
+        }
+        assert!(super::readable_now([&a, &b]), "still there");
+        let mut buf = [0u8; 4];
+        assert_eq!(b.recv(&mut buf).unwrap(), 1);
+        assert!(!super::readable_now([&a, &b]));
+    }
+}
