@@ -92,6 +92,10 @@ interface ReadBatch {
   askedAt: number
 }
 
+/** HELLO flags: the sender does not know the group ID yet (it joins); the HELLO answers one (sent to one member). */
+const HELLO_JOINING = 1
+const HELLO_ANSWER = 2
+
 /** Largest batch of commands in one entry, bytes (about). */
 const MAX_BATCH_BYTES = 256 * 1024
 
@@ -426,7 +430,7 @@ export class GroupCore {
   #hello(): void {
     if (this.#closed) return
     const id = this.#groupId ?? '0000000000000000'
-    this.#publish(this.#topics.all, encodeEnvelope(Kind.HELLO, id, Buffer.from([this.#groupId === undefined ? 1 : 0])))
+    this.#publish(this.#topics.all, encodeEnvelope(Kind.HELLO, id, Buffer.from([this.#groupId === undefined ? HELLO_JOINING : 0])))
   }
 
   #publish(topic: string, data: Uint8Array): void {
@@ -473,9 +477,14 @@ export class GroupCore {
       return
     }
     if (env.kind === Kind.HELLO) {
-      const joining = (env.body[0] & 1) === 1
+      const joining = (env.body[0] & HELLO_JOINING) !== 0
       if (joining) return this.#hello() // it adopts our group ID from our answer
-      if (!this.#checkGroup(from, env.groupId)) return
+      // Answer a member's HELLO with ours, to it alone: it then knows at once whether we agree on the group (a
+      // HELLO published before it subscribed did not reach it). Answers are not answered.
+      if ((env.body[0] & HELLO_ANSWER) === 0 && this.#groupId !== undefined) {
+        this.#sendTo(from, encodeEnvelope(Kind.HELLO, this.#groupId, Buffer.from([HELLO_ANSWER])))
+      }
+      this.#checkGroup(from, env.groupId)
       return
     }
     if (!this.#checkGroup(from, env.groupId)) return

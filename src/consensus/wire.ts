@@ -15,7 +15,8 @@
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * kind 1 RAFT:    body = a Raft message (tikv raft's protobuf `eraftpb.Message`)
  * kind 2 FORWARD: body = a batch of commands (see commands.ts) for the leader to propose
- * kind 3 HELLO:   body = flags (1 byte: bit 0 = joining, i.e. the sender does not know the group ID yet)
+ * kind 3 HELLO:   body = flags (1 byte: bit 0 = joining, i.e. the sender does not know the group ID yet;
+ *                 bit 1 = an answer to a HELLO, sent to its sender alone as a DIRECT message, not answered)
  * ```
  */
 
