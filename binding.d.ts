@@ -208,6 +208,11 @@ export interface NativeConfig {
   /** How long an ACK may wait to ride on a reply, µs. Default 0 (off). */
   ackHoldUs?: number
   /**
+   * Which thread reads the sockets: 'io' (the I/O thread, default) or 'js' (the JavaScript thread, through
+   * libuv poll handles; the I/O thread when libuv is not available to the addon).
+   */
+  receiveOn?: 'io' | 'js'
+  /**
    * Network keys, each 64 hex digits (32 bytes): the first seals every datagram, all are accepted. Undefined or
    * empty: no sealing (plain datagrams).
    */

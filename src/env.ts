@@ -27,6 +27,8 @@ export const ENV_VARS = {
   /** Busy polling after activity, µs. */
   busyPollUs: 'GLUE_BUSY_POLL_US',
   ackHoldUs: 'GLUE_ACK_HOLD_US',
+  /** 'io' or 'js': which thread reads the sockets. */
+  receiveOn: 'GLUE_RECEIVE_ON',
   /** Network key(s): 64 hex digits or base64 each, several separated by commas (the first seals). */
   networkKey: 'GLUE_NETWORK_KEY',
   /** 'aes-256-gcm' or 'chacha20-poly1305'. */

@@ -22,6 +22,8 @@ export function isolatedOptions(overrides: EndpointOptions = {}): EndpointOption
     announcePeriodMs: 100,
     expiryMultiplier: 3,
     env: false,
+    // `GLUE_TEST_RECEIVE_ON=js npm test` runs the loopback suites with the JavaScript thread reading the sockets.
+    ...(process.env.GLUE_TEST_RECEIVE_ON === 'js' ? { receiveOn: 'js' as const } : {}),
     ...overrides,
   }
 }

@@ -76,6 +76,25 @@ export interface TransportOptions {
    * `GLUE_ACK_HOLD_US`. Default 0 (off: on virtualised hosts with idle vCPUs round trips are shorter without it).
    */
   ackHoldUs?: number
+  /**
+   * Which thread reads the sockets: `'js'` — the JavaScript thread, through libuv poll handles on Node's event
+   * loop, so that a datagram wakes one thread (like `node:dgram`) and a round trip costs less; the I/O thread keeps
+   * timers, announcements and queued sends. `'io'` — the native I/O thread, which hands batches to JavaScript (two
+   * wake-ups per message, but reading and acknowledging go on while JavaScript is busy). `'js'` falls back to
+   * `'io'` where libuv is not available to the addon. Env `GLUE_RECEIVE_ON`. Default `'io'`.
+   */
+  receiveOn?: ReceiveOn
+}
+
+/** See `TransportOptions.receiveOn`. */
+export type ReceiveOn = 'io' | 'js'
+
+/** Resolves `receiveOn` (option or `GLUE_RECEIVE_ON`); throws InvalidOptionError naming it. */
+export function resolveReceiveOn(source: ReadOption<'receiveOn'>): ReceiveOn {
+  const found = source('receiveOn')
+  if (found === undefined) return 'io'
+  if (found.value === 'io' || found.value === 'js') return found.value
+  throw invalid(found, "'io' or 'js'")
 }
 
 /** The longest timeout, ms: the largest delay `setTimeout` takes (about 24.8 days). */

@@ -56,6 +56,10 @@ pub struct NativeConfig {
     pub busy_poll_us: Option<f64>,
     /// How long an ACK may wait to ride on a reply, µs. Default 0 (off).
     pub ack_hold_us: Option<f64>,
+    /// Which thread reads the sockets: 'io' (the I/O thread, default) or 'js' (the JavaScript thread, through
+    /// libuv poll handles; the I/O thread when libuv is not available to the addon).
+    #[napi(ts_type = "'io' | 'js'")]
+    pub receive_on: Option<String>,
     /// Network keys, each 64 hex digits (32 bytes): the first seals every datagram, all are accepted. Undefined or
     /// empty: no sealing (plain datagrams).
     pub network_keys: Option<Vec<String>>,
@@ -127,6 +131,7 @@ impl NativeConfig {
         )?);
         c.busy_poll = Duration::from_micros(opt("busyPollUs", self.busy_poll_us, 0, 1_000_000, 0)?);
         c.reliable.ack_hold = Duration::from_micros(opt("ackHoldUs", self.ack_hold_us, 0, 100_000, 0)?);
+        self.receive_on_js()?;
         if let Some(keys) = self.network_keys.as_deref().filter(|k| !k.is_empty()) {
             let mut seal = SealConfig::new(network_keys(keys)?);
             seal.suite = match self.network_cipher.as_deref() {
@@ -209,6 +214,7 @@ mod tests {
             send_queue_bytes: None,
             busy_poll_us: None,
             ack_hold_us: None,
+            receive_on: None,
             network_keys: None,
             network_cipher: None,
         }
@@ -292,5 +298,16 @@ mod tests {
         let e = crate::error::from_io(c.validate().unwrap_err().into());
         assert_eq!(e.code.as_ref(), "ERR_GLUE_INVALID_OPTION");
         assert!(e.message.starts_with("Invalid option expiryMultiplier: 0.5"), "{}", e.message);
+    }
+}
+
+impl NativeConfig {
+    /// True for `receiveOn: 'js'`; an error naming the field for anything but 'io', 'js' or undefined.
+    pub fn receive_on_js(&self) -> Converted<bool> {
+        match self.receive_on.as_deref() {
+            None | Some("io") => Ok(false),
+            Some("js") => Ok(true),
+            Some(other) => Err(invalid_option("receiveOn", &format!("{other:?}"), "'io' or 'js'")),
+        }
     }
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use glue_io::{Endpoint, EndpointId, InboundBatch};
 use napi::bindgen_prelude::{AsyncTask, Function, ObjectFinalize, Uint8ArraySlice};
-use napi::{CleanupEnvHook, Env, Task};
+use napi::{CleanupEnvHook, Env, JsValue, Task};
 use napi_derive::napi;
 
 use crate::batch::{BatchFn, JsSink, NativeBatch, BATCH_QUEUE};
+use crate::receive::{JsReceiver, UvNotify};
 use crate::error::{error, Code, Converted, Failure, JsError};
 use crate::{NativeConfig, NativeStats};
 
@@ -32,6 +33,8 @@ pub struct NativeEndpoint {
     /// Removed on close (interior mutability: `close` takes `&self`, so that a pending close does not
     /// hold an exclusive borrow of the object).
     exit_hook: Cell<Option<ExitHook>>,
+    /// With `receiveOn: 'js'`: the JavaScript thread's receiver, stopped on close.
+    receiver: Cell<Option<*const JsReceiver>>,
 }
 
 #[napi]
@@ -46,6 +49,9 @@ impl NativeEndpoint {
         #[napi(ts_arg_type = "(batch: NativeBatch) => void")] on_batch: Function<NativeBatch, ()>,
     ) -> Result<NativeEndpoint, JsError> {
         let io_config = config.to_io()?;
+        if config.receive_on_js()? && crate::uv::uv().is_some() {
+            return Self::open_receiving_here(env, io_config, on_batch);
+        }
         let queued = Arc::new(AtomicUsize::new(0));
         let taken = queued.clone();
         let callback: BatchFn = on_batch
@@ -59,19 +65,7 @@ impl NativeEndpoint {
             })
             .map_err(napi_error)?;
         let inner = Arc::new(Endpoint::open(io_config, JsSink::new(callback, queued)).map_err(js)?);
-        let exit_hook = env
-            .add_env_cleanup_hook(Arc::downgrade(&inner), |endpoint| {
-                if let Some(endpoint) = endpoint.upgrade() {
-                    endpoint.close_timeout(EXIT_CLOSE_TIMEOUT);
-                }
-            })
-            .ok();
-        Ok(NativeEndpoint {
-            id: inner.id().to_string(),
-            address: inner.local_addr().to_string(),
-            inner,
-            exit_hook: Cell::new(exit_hook),
-        })
+        Ok(NativeEndpoint::new(&env, inner, None))
     }
 
     /// Own endpoint ID, 16 hex digits.
@@ -180,11 +174,55 @@ impl NativeEndpoint {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> AsyncTask<CloseTask> {
         self.remove_exit_hook(&env);
+        self.stop_receiver();
         AsyncTask::new(CloseTask(self.inner.clone()))
     }
 }
 
 impl NativeEndpoint {
+    fn new(env: &Env, inner: Arc<Endpoint>, receiver: Option<*const JsReceiver>) -> NativeEndpoint {
+        let exit_hook = env
+            .add_env_cleanup_hook(Arc::downgrade(&inner), |endpoint| {
+                if let Some(endpoint) = endpoint.upgrade() {
+                    endpoint.close_timeout(EXIT_CLOSE_TIMEOUT);
+                }
+            })
+            .ok();
+        NativeEndpoint {
+            id: inner.id().to_string(),
+            address: inner.local_addr().to_string(),
+            inner,
+            exit_hook: Cell::new(exit_hook),
+            receiver: Cell::new(receiver),
+        }
+    }
+
+    /// `receiveOn: 'js'`: the endpoint in caller mode, its sockets watched on this thread's event loop.
+    fn open_receiving_here(
+        env: Env,
+        io_config: glue_io::IoConfig,
+        on_batch: Function<NativeBatch, ()>,
+    ) -> Result<NativeEndpoint, JsError> {
+        let notify = UvNotify::new();
+        let ping = notify.clone();
+        let inner = Arc::new(Endpoint::open_caller(io_config, move || ping.ping()).map_err(js)?);
+        // SAFETY: on the JavaScript thread, with this call's environment and function.
+        let receiver = unsafe { JsReceiver::start(env.raw(), on_batch.raw(), inner.clone(), notify) };
+        let Some(receiver) = receiver else {
+            inner.close_timeout(EXIT_CLOSE_TIMEOUT);
+            return Err(error(Code::Socket, "cannot watch the sockets on the JavaScript thread (receiveOn: 'js')").into());
+        };
+        Ok(NativeEndpoint::new(&env, inner, Some(receiver)))
+    }
+
+    /// Stops the JavaScript thread's receiver, if any (before the endpoint closes).
+    fn stop_receiver(&self) {
+        if let Some(r) = self.receiver.take() {
+            // SAFETY: made by JsReceiver::start for this endpoint, stopped once (taken out here).
+            unsafe { JsReceiver::stop(r) };
+        }
+    }
+
     fn remove_exit_hook(&self, env: &Env) {
         if let Some(hook) = self.exit_hook.take() {
             let _ = env.remove_env_cleanup_hook(hook);
@@ -197,6 +235,7 @@ impl ObjectFinalize for NativeEndpoint {
     /// for the I/O thread, which may be waiting for it).
     fn finalize(self, env: Env) -> napi::Result<()> {
         self.remove_exit_hook(&env);
+        self.stop_receiver();
         self.inner.close_in_background();
         Ok(())
     }

@@ -23,7 +23,9 @@ mod endpoint;
 mod error;
 mod raft;
 mod raft_types;
+mod receive;
 mod stats;
+mod uv;
 
 pub use batch::{NativeAnnounceExtension, NativeBatch, NativePeerEvent};
 pub use config::NativeConfig;
