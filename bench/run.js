@@ -99,6 +99,13 @@ async function runGlue() {
   await step('lat64split', () => glue.latency(64, { ...o, pin: 'split' }));
   await step('lat64busySplit', () => glue.latency(64, { ...o, pin: 'split', busyPollUs: 200 }));
   await step('large', () => glue.throughput('reliable', 1 << 20, { ...o, outstanding: 8 }));
+  // receiveOn: 'js' (issue 11): the JavaScript thread reads the sockets itself, one wake-up per hop.
+  const js = { ...o, receiveOn: 'js' };
+  await step('lat64js', () => glue.latency(64, js));
+  await step('lat64jsSplit', () => glue.latency(64, { ...js, pin: 'split' }));
+  await step('tput64js', () => glue.throughput('reliable', 64, { ...js, outstanding: 4096 }));
+  await step('tput64topicJs', () => glue.throughput('topic', 64, { ...js, outstanding: 4096 }));
+  await step('largeJs', () => glue.throughput('reliable', 1 << 20, { ...js, outstanding: 8 }));
   // With a network key (every datagram sealed, AES-256-GCM) against without: measured in alternation, five rounds,
   // the best round of each compared (the fastest rate, the lowest round trip): interference from the rest of this
   // shared machine only ever slows a round down, so the best one is the least disturbed, and the drift between runs
@@ -285,7 +292,7 @@ function modelNotes(m) {
 /** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
 function reliabilityErrors(g) {
   const errs = {};
-  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey']) {
+  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey', 'tput64js', 'tput64topicJs', 'largeJs']) {
     const x = g[k];
     if (!x) continue;
     const bad = [];
@@ -303,7 +310,7 @@ function reliabilityErrors(g) {
       if (bad) errs[`keyPairs_${i}_reliability`] = `glue ${x.size} B${x.networkKey ? ' with a key' : ''}: ${x.missing} missing, ${x.duplicates} duplicated, ${x.reordered} out of order, ${x.failed} failed of ${x.sent}`;
     });
   }
-  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key']) {
+  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key', 'lat64js', 'lat64jsSplit']) {
     const x = g[k];
     if (x && (x.errors || x.mismatched)) errs[`${k}_reliability`] = `glue ${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
   }
@@ -331,6 +338,12 @@ function buildRows(g, peers) {
     ...lat('rtt64_same', '  same CPU (taskset 0/0)', 'lat64same', (p) => ({ ddsperf: pv('ddsLat64same', `${p}Us`) })),
     ...lat('rtt64_split', '  two CPUs (taskset 0/1)', 'lat64split', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
     ...lat('rtt64_busy_split', '  glue busy 200, 0/1 (vs 0/1)', 'lat64busySplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
+    ...lat('rtt64_js', '  glue receiveOn js (vs unpinned)', 'lat64js',
+      (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
+    ...lat('rtt64_js_split', '  glue receiveOn js, 0/1 (vs 0/1)', 'lat64jsSplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
+    row('tput64_js', '  glue receiveOn js, reliable (vs same peers)', 'rate', gv('tput64js', 'msgsPerSec'), peerVals('tput64_reliable')),
+    row('tput64_topic_js', '  glue receiveOn js, publish() (vs same peers)', 'rate', gv('tput64topicJs', 'msgsPerSec'), peerVals('tput64_reliable')),
+    row('large_msgs_js', '  glue receiveOn js, 1 MiB msg/s (vs same peers)', 'rate', gv('largeJs', 'msgsPerSec'), peerVals('large_msgs')),
     row('large_msgs', '1 MiB msg/s, reliable', 'rate', gv('large', 'msgsPerSec'), peerVals('large_msgs')),
     row('large_bits', '1 MiB throughput', 'bits', gv('large', 'bitsPerSec'), peerVals('large_bits')),
     row('tput64_key', '64 B msg/s, reliable, glue with a network key', 'rate', gv('tput64key', 'msgsPerSec'), peerVals('tput64_reliable')),

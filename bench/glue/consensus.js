@@ -19,8 +19,8 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 async function statusOf(w) { w.send('status'); return w.next('status'); }
 
 /** Starts the three members and waits for a leader; `body(workers, leaderIndex)`. */
-function group(timeoutMs, body) {
-  const base = common(64, 1, 0);
+function group(timeoutMs, body, receiveOn = 'io') {
+  const base = { ...common(64, 1, 0), receiveOn };
   return withWorkers(timeoutMs, async (start) => {
     const workers = MEMBERS.map((name) => start({ ...base, role: 'member', name, members: MEMBERS }, null, WORKER));
     await Promise.all(workers.map((w) => w.next('ready')));
@@ -35,7 +35,7 @@ function group(timeoutMs, body) {
 }
 
 /** See the header. */
-async function run({ seconds = 3, size = 64 } = {}) {
+async function run({ seconds = 3, size = 64, receiveOn = 'io' } = {}) {
   return group((seconds + 120) * 1000, async (workers, leader) => {
     const out = {};
     const w = workers[leader];
@@ -57,7 +57,7 @@ async function run({ seconds = 3, size = 64 } = {}) {
     }));
     out.failover = { ms: Number(process.hrtime.bigint() - t0) / 1e6, newLeader: next.leader, term: next.term };
     return out;
-  });
+  }, receiveOn);
 }
 
 module.exports = { run };

@@ -99,13 +99,13 @@ async function withWorkers(timeoutMs, body) {
   }
 }
 
-const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0, networkKey = undefined) =>
-  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey });
+const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0, networkKey = undefined, receiveOn = 'io') =>
+  ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn });
 
 /** Throughput of `size`-byte messages from one process to another; see the header. */
-async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none', networkKey } = {}) {
+async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 16384, batch = 1000, pin = 'none', networkKey, receiveOn } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS, 0, 0, networkKey);
+  const base = common(size, seconds, warmupS, 0, 0, networkKey, receiveOn);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const sink = start({ ...base, role: 'sink', mode }, cpuA);
     await sink.next('ready');
@@ -134,9 +134,9 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
 }
 
 /** Ping-pong round trip of reliable `size`-byte messages; see the header. */
-async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey } = {}) {
+async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey, receiveOn } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey);
+  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn);
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const pong = start({ ...base, role: 'pong' }, cpuB);
     await pong.next('ready');

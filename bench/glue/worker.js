@@ -80,7 +80,7 @@ const command = (cmd) => new Promise((resolve) => waiting.set(cmd, resolve));
 async function open(name) {
   return Endpoint.open({
     name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, expiryMultiplier: 30,
-    busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, env: false,
+    busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, receiveOn: cfg.receiveOn || 'io', env: false,
     ...(cfg.networkKey ? { networkKey: cfg.networkKey } : {}),
   });
 }

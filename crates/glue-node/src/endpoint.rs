@@ -11,7 +11,11 @@ use napi::{CleanupEnvHook, Env, JsValue, Task};
 use napi_derive::napi;
 
 use crate::batch::{BatchFn, JsSink, NativeBatch, BATCH_QUEUE};
+#[cfg(unix)]
 use crate::receive::{JsReceiver, UvNotify};
+/// The JavaScript thread's receiver (see `receive.rs`; none off Unix).
+#[cfg(not(unix))]
+enum JsReceiver {}
 use crate::error::{error, Code, Converted, Failure, JsError};
 use crate::{NativeConfig, NativeStats};
 
@@ -49,6 +53,7 @@ impl NativeEndpoint {
         #[napi(ts_arg_type = "(batch: NativeBatch) => void")] on_batch: Function<NativeBatch, ()>,
     ) -> Result<NativeEndpoint, JsError> {
         let io_config = config.to_io()?;
+        #[cfg(unix)]
         if config.receive_on_js()? && crate::uv::uv().is_some() {
             return Self::open_receiving_here(env, io_config, on_batch);
         }
@@ -198,6 +203,7 @@ impl NativeEndpoint {
     }
 
     /// `receiveOn: 'js'`: the endpoint in caller mode, its sockets watched on this thread's event loop.
+    #[cfg(unix)]
     fn open_receiving_here(
         env: Env,
         io_config: glue_io::IoConfig,
@@ -210,13 +216,18 @@ impl NativeEndpoint {
         let receiver = unsafe { JsReceiver::start(env.raw(), on_batch.raw(), inner.clone(), notify) };
         let Some(receiver) = receiver else {
             inner.close_timeout(EXIT_CLOSE_TIMEOUT);
-            return Err(error(Code::Socket, "cannot watch the sockets on the JavaScript thread (receiveOn: 'js')").into());
+            return Err(error(
+                Code::Socket,
+                "cannot watch the sockets on the JavaScript thread (receiveOn: 'js')",
+            )
+            .into());
         };
         Ok(NativeEndpoint::new(&env, inner, Some(receiver)))
     }
 
     /// Stops the JavaScript thread's receiver, if any (before the endpoint closes).
     fn stop_receiver(&self) {
+        #[cfg(unix)]
         if let Some(r) = self.receiver.take() {
             // SAFETY: made by JsReceiver::start for this endpoint, stopped once (taken out here).
             unsafe { JsReceiver::stop(r) };

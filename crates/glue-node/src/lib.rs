@@ -23,8 +23,10 @@ mod endpoint;
 mod error;
 mod raft;
 mod raft_types;
+#[cfg(unix)]
 mod receive;
 mod stats;
+#[cfg(unix)]
 mod uv;
 
 pub use batch::{NativeAnnounceExtension, NativeBatch, NativePeerEvent};

@@ -135,7 +135,8 @@ impl JsReceiver {
         let mut live = [false; 3];
         live[2] = (uv.async_init)(lp, wake, on_wake) == 0;
         for i in 0..2 {
-            live[i] = live[2] && (i == 0 || live[0]) && (uv.poll_init)(lp, polls[i], r.fds[i].as_raw_fd()) == 0;
+            live[i] =
+                live[2] && (i == 0 || live[0]) && (uv.poll_init)(lp, polls[i], r.fds[i].as_raw_fd()) == 0;
         }
         let handles = [polls[0], polls[1], wake];
         for (i, &h) in handles.iter().enumerate() {
