@@ -238,6 +238,9 @@ test('a late joiner catches up from one member through digest / WANT / PUSH, not
   const base = isolatedOptions()
   const eps = await mesh(t, NAMES.slice(0, 3), base)
   const maps = await Promise.all(eps.map((ep) => ep.map<Device>('devices')))
+  // Every map has had a digest from both others, so each endpoint knows the others want the map's topic: the
+  // writes below go out as deltas to both (a write published before that would reach the other only as a pull).
+  t.true(await until(() => maps.every((m) => m.members().length === 2), 10_000), 'members known')
   const COUNT = 300
   maps.forEach((m, i) => {
     for (let k = i; k < COUNT; k += 3) m.set(`dev-${k}`, { online: k % 2 === 0, temp: k, fw: `1.${k % 7}` })
