@@ -146,7 +146,10 @@ for (const keyed of [false, true]) {
         `${mib(cBefore.rss)} → ${mib(cAfter.rss)} MiB; outside the JS heap V ${mib(vBefore.rss - vBefore.heapTotal)} → ${mib(vAfter.rss - vAfter.heapTotal)}, C ${mib(cBefore.rss - cBefore.heapTotal)} → ${mib(cAfter.rss - cAfter.heapTotal)} MiB; worst event-loop delay ${worst.toFixed(1)} ms while busy, ${worstLate.toFixed(1)} ms in all (the control's ${controlWorst.toFixed(1)} ms); ` +
         JSON.stringify(vAfter.stats),
     )
-    t.true(worst < 50, `event loop stalled for ${worst.toFixed(1)} ms`)
+    // 50 ms, or half as much again as the control's worst delay when the machine itself stalls the control that
+    // long (the control runs the same exchange, unflooded, at the same time: what delays both is not the flood's).
+    const limit = Math.max(50, controlWorst * 1.5)
+    t.true(worst < limit, `event loop stalled for ${worst.toFixed(1)} ms (limit ${limit.toFixed(1)} ms; the control's worst ${controlWorst.toFixed(1)} ms)`)
     t.true(worstLate < 1000, `no timer was a second late: ${worstLate.toFixed(1)} ms`)
     t.true(grown < 8 * MiB, `memory came back within a few MiB: ${mib(grown)} MiB more than before`)
     t.true(peak - vBefore.rss < 64 * MiB, 'RSS stayed bounded during the flood')
