@@ -58,8 +58,14 @@ fn broadcast_reaches_every_peer_and_batches_share_one_buffer() {
             })
             .collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>(), "in order on loopback");
-        // 100 small messages packed into few datagrams arrive in few batches.
-        assert!(log.batches < 50, "{} batches", log.batches);
+        // 100 small messages packed into few datagrams arrive in few batches: the I/O thread reads what came
+        // while it worked. A caller reads as soon as a datagram is there (one round per wake-up): as many
+        // batches as datagrams, at most.
+        if common::receive_mode() == glue_io::ReceiveMode::IoThread {
+            assert!(log.batches < 50, "{} batches", log.batches);
+        } else {
+            assert!(log.batches <= 100, "{} batches", log.batches);
+        }
     }
 }
 

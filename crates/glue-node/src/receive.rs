@@ -63,8 +63,10 @@ pub struct JsReceiver {
     env: sys::napi_env,
     on_batch: sys::napi_ref,
     async_context: sys::napi_async_context,
-    /// Kept open while the poll handles watch them (dups of the endpoint's sockets).
-    fds: [OwnedFd; 2],
+    /// Kept open while the poll handles watch them (dups of the endpoint's sockets); closed as soon as the poll
+    /// handles are (`uv_close` stops watching at once, before its callback), so that the ports are free when
+    /// `close()` resolves.
+    fds: RefCell<Option<[OwnedFd; 2]>>,
     polls: [*mut UvHandle; 2],
     wake: *mut UvHandle,
     notify: Arc<UvNotify>,
@@ -119,7 +121,7 @@ impl JsReceiver {
             env,
             on_batch: on_batch_ref,
             async_context,
-            fds,
+            fds: RefCell::new(Some(fds)),
             polls,
             wake,
             notify,
@@ -134,9 +136,9 @@ impl JsReceiver {
         // Initialise every handle; after a failure, close what was initialised and free what was not.
         let mut live = [false; 3];
         live[2] = (uv.async_init)(lp, wake, on_wake) == 0;
+        let raw = r.fds.borrow().as_ref().map_or([-1, -1], |fds| [fds[0].as_raw_fd(), fds[1].as_raw_fd()]);
         for i in 0..2 {
-            live[i] =
-                live[2] && (i == 0 || live[0]) && (uv.poll_init)(lp, polls[i], r.fds[i].as_raw_fd()) == 0;
+            live[i] = live[2] && (i == 0 || live[0]) && (uv.poll_init)(lp, polls[i], raw[i]) == 0;
         }
         let handles = [polls[0], polls[1], wake];
         for (i, &h) in handles.iter().enumerate() {
@@ -156,7 +158,9 @@ impl JsReceiver {
         }
         r.notify.set(Some(wake));
         r.start_polling(uv);
-        // Whatever arrived before the handles existed waits in the socket; level-triggered polls see it.
+        // Whatever arrived before the handles existed waits in the socket (level-triggered polls see it); batches
+        // the I/O thread queued meanwhile were notified to nobody: a first round on the next loop turn takes them.
+        (uv.async_send)(wake);
         Some(receiver)
     }
 
@@ -253,6 +257,8 @@ impl JsReceiver {
                 (uv.close)(h, Some(on_closed));
             }
         }
+        // libuv no longer watches them (closing a poll handle stops it at once): close the duplicates now.
+        drop(self.fds.take());
         if self.open_handles.get() == 0 {
             drop(Box::from_raw(self as *const JsReceiver as *mut JsReceiver));
         }
