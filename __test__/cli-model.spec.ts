@@ -3,14 +3,11 @@
  * and CLI processes on loopback with a private group: a watcher, writers, a late joiner, quorum writes, --persist,
  * and Ctrl-C of the watcher.
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
 
-import anyTest, { type ExecutionContext, type TestFn } from 'ava'
+import anyTest, { type TestFn } from 'ava'
 
 import { buildProgram } from '../src/cli/main'
 import {
@@ -27,80 +24,10 @@ import {
 } from '../src/cli/map'
 import type { MapChange } from '../src/model/replicated-map'
 import { isNativeAvailable } from '../src/transport/native'
-import { isolatedOptions, until } from './helpers/loopback'
+import { glue, isolatedFlags, json, start } from './helpers/cli'
 
-const execFileAsync = promisify(execFile)
-const cli = join(__dirname, '..', 'src', 'cli', 'main.ts')
 const withNative = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
 
-/** Flags that keep a CLI run to a private group on loopback (as in cli-topics.spec.ts). */
-function isolatedFlags(): string[] {
-  const { group, networkId } = isolatedOptions()
-  return ['--group', String(group), '--network-id', String(networkId), '--announce-period', '100']
-}
-
-/** How long a CLI process may take to print what a test waits for (tsx start-up on a busy machine included). */
-const DEADLINE_MS = 30_000
-
-/** Runs the CLI to its end (from source, via tsx); its exit code and output. */
-async function glue(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import=tsx', cli, ...args], {
-      env: { ...process.env, ...env },
-      timeout: DEADLINE_MS,
-      killSignal: 'SIGKILL',
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string }
-    return { code, stdout, stderr }
-  }
-}
-
-/** A CLI process kept running: its stdout lines so far, its stderr, and its exit. */
-interface Running {
-  proc: ChildProcessWithoutNullStreams
-  lines: string[]
-  stderr: () => string
-  exited: Promise<number | string>
-  /** Waits until `count` lines match (from the start); throws after the deadline. */
-  waitForLines: (match: (line: string) => boolean, count?: number) => Promise<string[]>
-}
-
-/** Starts the CLI; the process is killed in the test's teardown if it still runs. */
-function start(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const proc = spawn(process.execPath, ['--import=tsx', cli, ...args], { env: { ...process.env, ...env } })
-  const lines: string[] = []
-  let errText = ''
-  proc.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()))
-  createInterface({ input: proc.stdout }).on('line', (line) => lines.push(line))
-  let done = false
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      done = true
-      resolve(code ?? signal ?? -1)
-    }),
-  )
-  t.teardown(() => {
-    if (!done) proc.kill('SIGKILL')
-  })
-  return {
-    proc,
-    lines,
-    stderr: () => errText,
-    exited,
-    waitForLines: async (match, count = 1) => {
-      const matching = (): string[] => lines.filter(match)
-      const ok = await until(() => matching().length >= count || done, DEADLINE_MS)
-      if (!ok || matching().length < count) {
-        throw new Error(`expected ${count} matching line(s); stdout ${JSON.stringify(lines)}; stderr ${errText}`)
-      }
-      return matching().slice(0, count)
-    },
-  }
-}
-
-const json = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>
 
 anyTest('--set values are JSON when they parse, else text; the raw codec takes the text', (t) => {
   t.is(parseMapValue('1', 'msgpack'), 1)

@@ -15,16 +15,10 @@ import { formatStatus } from '../src/cli/common'
 import { buildProgram, main } from '../src/cli/main'
 import { formatTopicMessage, parseValue } from '../src/cli/pubsub'
 import { isNativeAvailable } from '../src/transport/native'
-import { isolatedOptions } from './helpers/loopback'
+import { isolatedFlags } from './helpers/cli'
 
 const cli = join(__dirname, '..', 'src', 'cli', 'main.ts')
 const withNative = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
-
-/** Flags that keep a CLI run to a private group on loopback. */
-function isolatedFlags(): string[] {
-  const { group, networkId } = isolatedOptions()
-  return ['--group', String(group), '--network-id', String(networkId), '--announce-period', '100']
-}
 
 const message = (fields: Partial<ConstructorParameters<typeof TopicMessage>[0]>) =>
   new TopicMessage({
