@@ -433,27 +433,22 @@ export class GroupCore {
     this.#publish(this.#topics.all, encodeEnvelope(Kind.HELLO, id, Buffer.from([this.#groupId === undefined ? HELLO_JOINING : 0])))
   }
 
+  /** Publishes on one of the group's topics (HELLO); a failure is counted. */
   #publish(topic: string, data: Uint8Array): void {
-    let sent: Promise<void>
     try {
-      sent = this.#net.publish(topic, data)
+      this.#net.publish(topic, data).catch(this.#countSendFailure)
     } catch {
-      this.#counts.consensusSendFailures++
-      return
+      this.#countSendFailure()
     }
-    sent.catch(() => this.#counts.consensusSendFailures++)
   }
 
-  /** Sends to one member's endpoint (RAFT, FORWARD); a failure is counted (Raft sends again). */
+  /** Sends to one member's endpoint (RAFT, FORWARD, HELLO answers); a failure is counted (Raft sends again). */
   #sendTo(endpoint: string, data: Uint8Array): void {
-    let sent: Promise<void>
     try {
-      sent = this.#net.sendDirect(endpoint, this.#topics.direct, data)
+      this.#net.sendDirect(endpoint, this.#topics.direct, data).catch(this.#countSendFailure)
     } catch {
-      this.#counts.consensusSendFailures++
-      return
+      this.#countSendFailure()
     }
-    sent.catch(this.#countSendFailure)
   }
 
   readonly #countSendFailure = (): void => {
