@@ -9,9 +9,14 @@
 //                                 sequence number: received once, twice (duplicates), out of order, or missing.
 //                                 mode: 'reliable' (a send() Promise per message, `outstanding` at most unsettled),
 //                                 'many' (sendMany batches of `batch`), 'besteffort' (send(); refusals counted),
-//                                 'topic' (publish() reliably on a topic the sink subscribes to, a Promise each).
-//   latency(size, opts)           pong + ping, reliable messages, one outstanding; round trip percentiles in µs over
-//                                 `seconds` after `warmupS`. opts.busyPollUs and opts.ackHoldUs are set on both endpoints.
+//                                 'topic' (publish() reliably on a topic the sink subscribes to, a Promise each),
+//                                 'topicIter' (the same, read with `for await`), 'natural' (the README's idiom: a fresh
+//                                 Buffer and a send() Promise per message, Promise.all per `batch`, `for await`
+//                                 ep.messages() on the other side). Both sides report their peak RSS.
+//   latency(size, opts)           pong + ping, reliable messages (best effort with opts.reliable false), one outstanding;
+//                                 round trip percentiles in µs over `seconds` after `warmupS`. opts.busyPollUs and
+//                                 opts.ackHoldUs are set on both endpoints. opts.transport 'dgram': the same over two
+//                                 node:dgram sockets on 127.0.0.1 (the floor).
 // opts.networkKey (64 hex digits): both endpoints seal every datagram with it.
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
 // Both sides report their CPU use in the window per thread (JS main thread, glue I/O thread, other).
@@ -127,33 +132,42 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
       received: fin.received, unique: fin.unique, duplicates: fin.duplicates, reordered: fin.reordered,
       missing: fin.missing, beyondSent: fin.beyondSent, malformed: fin.malformed,
       cpu: { receiver: win.cpu, sender: st.cpu },
+      rssPeakBytes: { receiver: win.rssPeakBytes, sender: st.rssPeakBytes },
       stats: { receiver: fin.stats, sender: st.stats },
       commands: [sink.describe, source.describe],
     };
   });
 }
 
-/** Ping-pong round trip of reliable `size`-byte messages; see the header. */
-async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey, receiveOn } = {}) {
+/** Ping-pong round trip of `size`-byte messages (reliable unless `reliable: false`; over node:dgram with `transport: 'dgram'`); see the header. */
+async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey, receiveOn, reliable = true, transport = 'glue' } = {}) {
   const [cpuA, cpuB] = pinning(pin);
-  const base = common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn);
+  const base = { ...common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn), reliable };
+  const [pongRole, pingRole] = transport === 'dgram' ? ['dgramPong', 'dgramPing'] : ['pong', 'ping'];
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
-    const pong = start({ ...base, role: 'pong' }, cpuB);
-    await pong.next('ready');
-    const ping = start({ ...base, role: 'ping' }, cpuA);
+    const pong = start({ ...base, role: pongRole }, cpuB);
+    const { port } = await pong.next('ready');
+    const ping = start({ ...base, role: pingRole, port }, cpuA);
     await ping.next('windowStart');
     pong.send('mark');
     const r = await ping.next('result');
     pong.send('stop');
     const pc = await pong.next('cpu');
     return {
-      system: 'glue', size, busyPollUs, ackHoldUs, pin,
+      system: transport, size, busyPollUs, ackHoldUs, pin, reliable, receiveOn,
       p50Us: r.p50Us, p90Us: r.p90Us, p99Us: r.p99Us, p999Us: r.p999Us, minUs: r.minUs, maxUs: r.maxUs, meanUs: r.meanUs,
-      count: r.count, roundTripsPerSec: r.roundTripsPerSec, mismatched: r.mismatched, errors: r.errors + pc.errors,
+      count: r.count, roundTripsPerSec: r.roundTripsPerSec, mismatched: r.mismatched, resent: r.resent, errors: r.errors + pc.errors,
+      rssBytes: { ping: r.rssBytes, pong: pc.rssBytes },
       cpu: { ping: r.cpu, pong: pc.cpu }, stats: { ping: r.stats },
       commands: [ping.describe, pong.describe],
     };
   });
 }
 
-module.exports = { throughput, latency, groupAddr, withWorkers, common };
+/** Resident set size (bytes) of a bare `node` process that has just started: the base of the memory figures. */
+function bareNodeRss() {
+  const out = require('node:child_process').execFileSync(process.execPath, ['-e', 'setTimeout(() => console.log(process.memoryUsage().rss), 200)']);
+  return Number(String(out).trim());
+}
+
+module.exports = { throughput, latency, groupAddr, withWorkers, common, bareNodeRss };

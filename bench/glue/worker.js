@@ -14,11 +14,16 @@
 //             many       sendMany(…) batches of `batch` messages (one Promise per batch), at most `outstanding`
 //                        batches unsettled;
 //             besteffort send() (returns false when the native queue is full: counted as refused, not sent);
-//             topic      publish() reliably on bench/t (the sink subscribes), one Promise per publication.
+//             topic      publish() reliably on bench/t (the sink subscribes), one Promise per publication;
+//             topicIter  the same, the sink reading its subscription with `for await`;
+//             natural    the README's idiom: a fresh Buffer per message, send(…, { reliable: true }) Promises
+//                        awaited with Promise.all in groups of `batch`, the sink reading `for await` ep.messages().
 //           After 'stop' it awaits flush() and reports what it sent and what settled.
-//   pong    echoes every message back reliably from its onMessage callback.
+//   pong    echoes every message back reliably (best effort with cfg.reliable false) from its onMessage callback.
 //   ping    sends one reliable message, waits for the echo (checking its sequence number), repeats; round trips
 //           measured with process.hrtime.bigint(); after warmupS it records `seconds` worth and reports percentiles.
+//   dgramPong, dgramPing  the same over two node:dgram sockets on 127.0.0.1 (the floor); dgramPing gets cfg.port.
+// Every side reports its resident set size (peak, sampled every 100 ms) with its results.
 // Both sides also report their CPU use during the measured window, per thread: the JS main thread, glue's I/O
 // thread (named glue-io-<name>), and the rest (V8 helpers, libuv), from /proc/self/task/*/stat.
 const fs = require('node:fs');
@@ -96,6 +101,11 @@ function peerNamed(ep, name) {
 
 const tick = () => new Promise(setImmediate);
 
+/** The largest resident set size (bytes) seen by a sampler every 100 ms since the process started. */
+let rssMax = process.memoryUsage().rss;
+setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss); }, 100).unref();
+const rssPeak = () => Math.max(rssMax, process.memoryUsage().rss);
+
 // ---- sink ----------------------------------------------------------------------------------------------------------
 async function sink() {
   const ep = await open('sink');
@@ -121,7 +131,11 @@ async function sink() {
     if (first === null) { first = lastArrival; onFirst(); }
   };
   // 'topic' mode: the messages are publications on bench/t (a subscription's callback), else plain messages.
+  // 'topicIter': the same subscription read with `for await`; 'natural': plain messages read with `for await` from
+  // ep.messages() (the README's idiom).
   if (cfg.mode === 'topic') ep.subscribe('bench/t', { callback: (m) => onData(m.payload) });
+  else if (cfg.mode === 'topicIter') (async () => { for await (const m of ep.subscribe('bench/t')) onData(m.payload); })();
+  else if (cfg.mode === 'natural') (async () => { for await (const m of ep.messages()) onData(m.data); })();
   else ep.onMessage((m) => onData(m.data));
   post({ type: 'ready' });
 
@@ -138,7 +152,7 @@ async function sink() {
       clearInterval(timer);
       const dt = Number(t - t0) / 1e9;
       post({ type: 'window', windowS: dt, msgsPerSec: (n - n0) / dt, bitsPerSec: ((bytes - b0) * 8) / dt, perSecond,
-        cpu: cpu() });
+        cpu: cpu(), rssPeakBytes: rssPeak() });
     }, 1000);
   }
 
@@ -193,7 +207,23 @@ async function source() {
       ep.sendMany(to, msgs, { reliable: true }).then(ok, err);
       if (outstanding >= max) { const t0 = hrnow(); await new Promise((r) => { wake = r; }); blockedNs += hrnow() - t0; } else await tick();
     }
-  } else if (cfg.mode === 'topic') { // publish() reliably on bench/t, one Promise per publication
+  } else if (cfg.mode === 'natural') { // the README's idiom: a fresh Buffer per message, Promise.all per group
+    const group = cfg.batch;
+    while (!stopped) {
+      const pending = [];
+      for (let i = 0; i < group; i++) {
+        const b = Buffer.alloc(size);
+        b.writeUInt32LE(seq++, 0);
+        pending.push(ep.send(to, b, { reliable: true }));
+      }
+      try {
+        await Promise.all(pending);
+        delivered += group;
+      } catch (e) {
+        for (const r of await Promise.allSettled(pending)) if (r.status === 'fulfilled') delivered++; else { failed++; firstError = firstError || String(r.reason && r.reason.message); }
+      }
+    }
+  } else if (cfg.mode === 'topic' || cfg.mode === 'topicIter') { // publish() reliably on bench/t, one Promise per publication
     const buf = Buffer.alloc(size), max = cfg.outstanding, low = Math.floor(max / 2), chunk = Math.min(1000, max);
     let outstanding = 0, wake = null;
     const settle = () => { if (--outstanding <= low && wake) { const w = wake; wake = null; w(); } };
@@ -228,45 +258,93 @@ async function source() {
   const tFlush = hrnow();
   await ep.flush();
   post({ type: 'stopped', sent: seq, refused, blockedS: Number(blockedNs) / 1e9, delivered, failed, firstError, flushS: secondsSince(tFlush), cpu: cpuWindow,
-    stats: wireStats(ep) });
+    rssPeakBytes: rssPeak(), stats: wireStats(ep) });
   await command('exit');
   await ep.close();
   process.exit(0);
 }
 
 // ---- ping-pong -----------------------------------------------------------------------------------------------------
+// cfg.reliable === false: best-effort sends both ways (an echo not back within 200 ms is sent again, counted `resent`).
+// Roles dgramPing/dgramPong: the same over node:dgram (one UDP socket each, 127.0.0.1), the floor for anything that
+// ends in a JavaScript callback.
+const dgram = require('node:dgram');
+
 async function pong() {
   const ep = await open('pong');
   let errors = 0;
   const fail = () => { errors++; };
   const opts = { reliable: true };
-  ep.onMessage((m) => { ep.send(m.from, m.data, opts).catch(fail); });
-  command('mark').then(() => { const cpu = cpuMeter(); command('stop').then(() => post({ type: 'cpu', cpu: cpu(), errors })); });
-  post({ type: 'ready' });
-  await command('exit');
+  if (cfg.reliable === false) ep.onMessage((m) => { if (!ep.send(m.from, m.data)) errors++; });
+  else ep.onMessage((m) => { ep.send(m.from, m.data, opts).catch(fail); });
+  await pongLifecycle(() => errors, {});
   await ep.close();
   process.exit(0);
+}
+
+async function dgramPong() {
+  const sock = dgram.createSocket('udp4');
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+  await pongLifecycle(() => 0, { port: sock.address().port });
+  sock.close();
+  process.exit(0);
+}
+
+/** The pong side's part of the protocol with measure.js: ready, the CPU window between mark and stop, exit. */
+async function pongLifecycle(errors, ready) {
+  command('mark').then(() => { const cpu = cpuMeter(); command('stop').then(() => post({ type: 'cpu', cpu: cpu(), errors: errors(), rssBytes: process.memoryUsage().rss })); });
+  post({ type: 'ready', ...ready });
+  await command('exit');
 }
 
 async function ping() {
   const ep = await open('ping');
   const peer = await peerNamed(ep, 'pong');
   const to = peer.id, opts = { reliable: true };
+  let errors = 0;
+  const fail = () => { errors++; };
+  const send = cfg.reliable === false ? (buf) => { if (!ep.send(to, buf)) errors++; } : (buf) => { ep.send(to, buf, opts).catch(fail); };
+  const r = await pingLoop(send, (onEcho) => ep.onMessage((m) => onEcho(m.data)));
+  post({ ...r, errors: r.errors + errors, stats: wireStats(ep) });
+  await command('exit');
+  await ep.close();
+  process.exit(0);
+}
+
+async function dgramPing() {
+  const sock = dgram.createSocket('udp4');
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const r = await pingLoop((buf) => sock.send(buf, cfg.port, '127.0.0.1'), (onEcho) => sock.on('message', onEcho));
+  post(r);
+  await command('exit');
+  sock.close();
+  process.exit(0);
+}
+
+/**
+ * Sends one message (a u32 sequence number in bytes 0..3), waits for its echo, repeats; round trips in µs from
+ * process.hrtime.bigint(), recorded for `seconds` after `warmupS`. An echo not back within 200 ms is sent again
+ * (best effort may lose one) and counted in `resent`. Returns the 'result' message.
+ */
+async function pingLoop(send, listen) {
   const buf = Buffer.alloc(Math.max(4, cfg.size));
   const cap = 2_000_000, samples = new Float64Array(cap);
-  let count = 0, seq = 0, mismatched = 0, errors = 0, t = 0n, cpu = null;
-  const fail = () => { errors++; };
+  let count = 0, seq = 0, mismatched = 0, resent = 0, t = 0n, cpu = null, timer = null;
   const warmEnd = hrnow() + BigInt(Math.round(cfg.warmupS * 1e9));
   let windowStart = 0n, windowEnd = 0n;
+  const resend = () => { resent++; t = hrnow(); send(buf); timer = setTimeout(resend, 200); };
   const result = await new Promise((resolve) => {
     const sendNext = () => {
       buf.writeUInt32LE(++seq >>> 0, 0);
       t = hrnow();
-      ep.send(to, buf, opts).catch(fail);
+      send(buf);
     };
-    ep.onMessage((m) => {
+    timer = setTimeout(resend, 200);
+    listen((data) => {
       const now = hrnow();
-      if (m.data.readUInt32LE(0) !== (seq >>> 0)) { mismatched++; return; } // not the echo we wait for
+      if (data.readUInt32LE(0) !== (seq >>> 0)) { mismatched++; return; } // not the echo we wait for
+      timer.refresh();
       if (windowStart === 0n) {
         if (now >= warmEnd) {
           windowStart = now; windowEnd = now + BigInt(Math.round(cfg.seconds * 1e9)); cpu = cpuMeter();
@@ -274,7 +352,7 @@ async function ping() {
         }
       } else {
         if (count < cap) samples[count++] = Number(now - t) / 1000;
-        if (now >= windowEnd) return resolve({ windowS: Number(now - windowStart) / 1e9, cpu: cpu() });
+        if (now >= windowEnd) { clearTimeout(timer); return resolve({ windowS: Number(now - windowStart) / 1e9, cpu: cpu() }); }
       }
       sendNext();
     });
@@ -284,14 +362,11 @@ async function ping() {
   const pct = (p) => sorted[Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1))];
   let sum = 0;
   for (let i = 0; i < count; i++) sum += sorted[i];
-  post({ type: 'result', count, roundTripsPerSec: count / result.windowS, p50Us: pct(50), p90Us: pct(90), p99Us: pct(99),
-    p999Us: pct(99.9), minUs: sorted[0], maxUs: sorted[count - 1], meanUs: sum / count, mismatched, errors,
-    cpu: result.cpu, stats: wireStats(ep) });
-  await command('exit');
-  await ep.close();
-  process.exit(0);
+  return { type: 'result', count, roundTripsPerSec: count / result.windowS, p50Us: pct(50), p90Us: pct(90), p99Us: pct(99),
+    p999Us: pct(99.9), minUs: sorted[0], maxUs: sorted[count - 1], meanUs: sum / count, mismatched, resent, errors: 0,
+    cpu: result.cpu, rssBytes: process.memoryUsage().rss };
 }
 
-const roles = { sink, source, pong, ping };
+const roles = { sink, source, pong, ping, dgramPong, dgramPing };
 if (!roles[cfg.role]) { console.error(`unknown role ${cfg.role}`); process.exit(2); }
 roles[cfg.role]().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
