@@ -475,4 +475,8 @@ export interface NativeStats {
   droppedSendUnknownPeer: number
   /** Failed socket receive calls. */
   recvErrors: number
+  /** Times reading moved from the JavaScript thread to the I/O thread because traffic was heavy (receiveOn 'js'). */
+  readingToIoThread: number
+  /** Times reading moved back to the JavaScript thread once traffic was light again. */
+  readingToCaller: number
 }

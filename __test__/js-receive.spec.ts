@@ -175,3 +175,33 @@ test('a JavaScript thread blocked for 3x the expiry keeps its peers (both ways) 
   t.deepEqual(downs, [], 'nobody expired the blocked side (its I/O thread kept announcing)')
   child.stdin.write('bye\n')
 })
+
+test('heavy traffic (large messages) moves reading to the I/O thread and back; everything arrives once and in order', async (t) => {
+  const [a, b] = await pair(t, { receiveOn: 'js' }, { receiveOn: 'js' })
+  const got: number[] = []
+  b.onMessage((m) => { if (m.data.length > 1000) got.push(m.data.readUInt32LE(0)) })
+  let next = 0
+  const burst = async (): Promise<void> => {
+    const sends: Promise<void>[] = []
+    for (let i = 0; i < 16; i++) {
+      const big = Buffer.alloc(512 << 10, 0xab)
+      big.writeUInt32LE(next++, 0)
+      sends.push(a.send(b.id, big, reliable))
+    }
+    await Promise.all(sends)
+  }
+  for (let round = 1; round <= 2; round++) {
+    // Bursts until B's JavaScript thread hands reading to its I/O thread (≥ 2 MiB within 10 ms).
+    const deadline = Date.now() + 20_000
+    while (b.stats().readingToIoThread < round && Date.now() < deadline) await burst()
+    t.is(b.stats().readingToIoThread, round, 'reading moved to the I/O thread')
+    // Quiet again: reading comes back, and a small message still arrives (read on the JavaScript thread).
+    t.true(await until(() => b.stats().readingToCaller === round, 10_000), 'reading came back')
+    const small = new Promise<string>((resolve) => { const off = b.onMessage((m) => { if (m.data.length < 1000) { off(); resolve(m.text()) } }) })
+    await a.send(b.id, `small ${round}`, reliable)
+    t.is(await small, `small ${round}`)
+    t.is(b.stats().readingToIoThread, round, 'light traffic stays on the JavaScript thread')
+  }
+  t.true(await until(() => got.length === next, 10_000))
+  t.deepEqual(got, Array.from({ length: next }, (_, i) => i))
+})

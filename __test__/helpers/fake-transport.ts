@@ -81,6 +81,8 @@ export function zeroStats(): NativeStats {
     droppedBatches: 0,
     droppedSendUnknownPeer: 0,
     recvErrors: 0,
+    readingToIoThread: 0,
+    readingToCaller: 0,
   }
 }
 

@@ -68,7 +68,8 @@ function wireStats(ep) {
   const keys = ['datagramsSent', 'datagramsReceived', 'bytesSent', 'bytesReceived', 'messagesSent', 'messagesReceived',
     'reliableMessagesSent', 'reliableMessagesAcked', 'reliableMessagesFailed', 'reliableMessagesReceived',
     'fragmentsSent', 'fragmentsResent', 'retransmitTimeouts', 'heartbeatsSent', 'acksSent', 'acksReceived',
-    'duplicatesDropped', 'droppedBeyondWindow', 'droppedNoMemory', 'reliableMessagesDeferred', 'callbackErrors'];
+    'duplicatesDropped', 'droppedBeyondWindow', 'droppedNoMemory', 'reliableMessagesDeferred', 'callbackErrors',
+    'readingToIoThread', 'readingToCaller'];
   const o = {};
   for (const k of keys) if (s[k] !== undefined) o[k] = s[k];
   return o;

@@ -234,6 +234,10 @@ export interface NativeStats {
   droppedSendUnknownPeer: number
   /** Failed socket receive calls. */
   recvErrors: number
+  /** Times reading moved from the JavaScript thread to the I/O thread because traffic was heavy (`receiveOn: 'js'`). */
+  readingToIoThread: number
+  /** Times reading moved back to the JavaScript thread once traffic was light again. */
+  readingToCaller: number
 }
 
 /** The native endpoint (the class `NativeEndpoint` of binding.js implements this). */

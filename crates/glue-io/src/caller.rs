@@ -30,7 +30,8 @@ pub(crate) const CALLER_STALL: Duration = Duration::from_millis(10);
 pub(crate) enum Reader {
     /// The I/O thread ([`crate::ReceiveMode::IoThread`]).
     Io,
-    /// The caller, with [`Endpoint::receive_here`].
+    /// The caller, with [`Endpoint::receive_here`]; in caller mode, `Io` means that the I/O thread reads for
+    /// the caller while traffic is heavy (see `crate::reading`).
     Caller,
     /// Nobody any more (the caller stopped, or the endpoint is closing).
     Closed,
@@ -84,7 +85,8 @@ impl fmt::Debug for Notifier {
 pub struct Round {
     /// The caller still reads: false once [`Endpoint::stop_caller`] was called or the endpoint is closing
     /// (stop polling the sockets; queued batches are still handed out), or for an endpoint not opened with
-    /// [`Endpoint::open_caller`].
+    /// [`Endpoint::open_caller`]; also false while the I/O thread reads for the caller because traffic is
+    /// heavy: stop polling then, and poll again once a round (run when notified) says `reading` again.
     pub reading: bool,
     /// The round stopped at its budget (receive calls, batch size) with a socket maybe still readable: run
     /// another round soon (after other work, for fairness).
@@ -134,7 +136,15 @@ impl Endpoint {
         }
         let now = Instant::now();
         engine.last_round_at = now;
+        let before = engine.rx.read;
         let more = engine.receive_here(now, RECV_CALLS);
+        // Heavy traffic goes to the I/O thread (see `crate::reading`); it reads from its next iteration on.
+        let after = engine.rx.read;
+        let heavy = engine.load.heavy(now, before, after);
+        if heavy {
+            engine.reader = Reader::Io;
+            engine.load.moved(now, after, true);
+        }
         if engine.core.poll_timeout().is_some_and(|t| t <= now) {
             engine.core.handle_timeout(now);
         }
@@ -142,10 +152,10 @@ impl Endpoint {
         out.extend(engine.take_batch());
         engine.publish_stats(&shared.stats);
         drop(engine);
-        if unsent {
+        if unsent || heavy {
             shared.mailbox.wake();
         }
-        Round { reading: true, more }
+        Round { reading: !heavy, more: more && !heavy }
     }
 
     /// After the caller delivered a round's batches (and ran what they triggered, e.g. replies sent with
@@ -168,9 +178,18 @@ impl Endpoint {
     /// still hand out the batches the I/O thread queues until it has closed. The I/O thread keeps announcing
     /// and its timers; peers are not kept up while nobody reads, so close soon.
     pub fn stop_caller(&self) {
+        if self.notifier.is_none() {
+            return;
+        }
         let mut engine = self.shared.lock_engine();
-        if engine.reader == Reader::Caller {
+        let reading_for_caller = matches!(engine.reader, Reader::Caller | Reader::Io);
+        if reading_for_caller {
             engine.reader = Reader::Closed;
+        }
+        drop(engine);
+        if reading_for_caller {
+            // The I/O thread may be reading for the caller (heavy traffic): it stops at its next iteration.
+            self.shared.mailbox.wake();
         }
     }
 }

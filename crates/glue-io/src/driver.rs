@@ -2,7 +2,8 @@
 //! stats; on close, say goodbye and return (dropping, and so closing, the sockets).
 //!
 //! In [`crate::ReceiveMode::Caller`] the loop does not read (the sockets are not registered for reading; the
-//! caller reads, see [`crate::caller`]) and queues its batches for the caller instead of calling a sink.
+//! caller reads, see [`crate::caller`]) but while traffic is heavy (see [`crate::reading`]), and queues its
+//! batches for the caller instead of calling a sink.
 
 use std::io;
 use std::sync::Arc;
@@ -76,6 +77,9 @@ pub(crate) struct Driver<S: Sink> {
     /// Whether WRITABLE interest is registered (on unicast; READABLE is registered on both sockets when the I/O
     /// thread reads, never otherwise).
     writable_interest: bool,
+    /// Whether READABLE interest is registered on both sockets (this thread reads: always with a sink; with
+    /// a caller while it reads for it, see [`crate::reading`]).
+    reading: bool,
     /// Commands may be waiting (the drain stopped early).
     commands_pending: bool,
     /// The consumer is not ready for a batch: nothing is read or delivered until it is (see [`Sink::ready`]);
@@ -103,6 +107,7 @@ impl<S: Sink> Driver<S> {
             consumer_alive: true,
             readable: [reads; 2],
             writable_interest: false,
+            reading: reads,
             commands_pending: true,
             paused: false,
             busy_poll: Duration::ZERO,
@@ -144,7 +149,10 @@ impl<S: Sink> Driver<S> {
             }
             let mut engine = shared.lock_engine();
             shared.wake_time.set(Some(Instant::now()));
-            let reads = self.reads();
+            let reads = self.reads(&engine);
+            if reads != self.reading {
+                self.set_reading(reads);
+            }
             for event in events.iter() {
                 match event.token() {
                     UNICAST => {
@@ -175,7 +183,10 @@ impl<S: Sink> Driver<S> {
             }
             self.flush(&mut engine, now);
             let batch = if self.paused { None } else { engine.take_batch() };
-            let handover = self.hand_over(&mut engine, batch);
+            let mut handover = self.hand_over(&mut engine, batch);
+            if self.give_reading_back(&mut engine, now) {
+                handover = Handover::Notify; // the caller polls again from its next round
+            }
             engine.publish_stats(&shared.stats);
             // The sink may block, and the consumer may want to send directly: never hold the lock there.
             drop(engine);
@@ -194,8 +205,11 @@ impl<S: Sink> Driver<S> {
             return Some(Duration::ZERO);
         }
         // While paused, look at the consumer again soon (the caller takes what waits by itself).
-        let consumer = (self.paused && self.reads()).then(|| now + CONSUMER_RETRY);
-        [engine.core.poll_timeout(), engine.retry_at, consumer]
+        let reads = self.reads(engine);
+        let consumer = (self.paused && reads).then(|| now + CONSUMER_RETRY);
+        // Reading for the caller: wake when the window ends, to give reading back if traffic was light.
+        let window = (reads && matches!(self.delivery, Delivery::Caller(_))).then(|| engine.load.window_end());
+        [engine.core.poll_timeout(), engine.retry_at, consumer, window]
             .into_iter()
             .flatten()
             .min()
@@ -282,15 +296,58 @@ impl<S: Sink> Driver<S> {
         }
     }
 
-    /// Whether this thread reads the sockets ([`crate::ReceiveMode::IoThread`]).
-    fn reads(&self) -> bool {
-        matches!(self.delivery, Delivery::Sink(_))
+    /// Whether this thread reads the sockets: always with a sink ([`crate::ReceiveMode::IoThread`]); with a
+    /// caller while it reads for it (heavy traffic).
+    fn reads(&self, engine: &Engine) -> bool {
+        matches!(self.delivery, Delivery::Sink(_)) || engine.reader == Reader::Io
+    }
+
+    /// Starts or stops reading: registers both sockets for reading (keeping unicast's writability interest)
+    /// or deregisters them. Registering reports what is readable already; the flags say so anyway.
+    fn set_reading(&mut self, reading: bool) {
+        let registry = self.poll.registry();
+        let [unicast, discovery] = &mut self.sockets;
+        let unicast_interest = match (reading, self.writable_interest) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        };
+        // The unicast socket is registered already while it waits for writability.
+        let _ = match (unicast_interest, self.writable_interest) {
+            (Some(interest), true) => registry.reregister(unicast, UNICAST, interest),
+            (Some(interest), false) => registry.register(unicast, UNICAST, interest),
+            (None, _) => registry.deregister(unicast),
+        };
+        let _ = if reading {
+            registry.register(discovery, DISCOVERY, Interest::READABLE)
+        } else {
+            registry.deregister(discovery)
+        };
+        self.reading = reading;
+        self.readable = [reading; 2];
+    }
+
+    /// Reading for the caller, after a whole window of light traffic: hands reading back to the caller
+    /// (which is then notified) and stops reading. Whether it did.
+    fn give_reading_back(&mut self, engine: &mut Engine, now: Instant) -> bool {
+        if !matches!(self.delivery, Delivery::Caller(_)) || engine.reader != Reader::Io {
+            return false;
+        }
+        let total = engine.rx.read;
+        if !engine.load.light(now, total) {
+            return false;
+        }
+        engine.reader = Reader::Caller;
+        engine.load.moved(now, total, false);
+        self.set_reading(false);
+        true
     }
 
     /// (Re-)registers the unicast socket for reading when this thread reads and for writability when
     /// `writable`; deregisters it when neither.
     fn register_unicast(&mut self, writable: bool) -> io::Result<()> {
-        let reads = self.reads();
+        let reads = self.reading;
         let registry = self.poll.registry();
         let socket = &mut self.sockets[0];
         match (reads, writable) {

@@ -20,6 +20,7 @@ use glue_proto::{Core, SendError};
 
 use crate::batch::BatchBuilder;
 use crate::caller::Reader;
+use crate::reading::ReadLoad;
 use crate::receive::Rx;
 use crate::slab::SlabReader;
 use crate::stats::StatsCell;
@@ -55,6 +56,8 @@ pub(crate) struct Engine {
     pub(crate) ready: VecDeque<InboundBatch>,
     /// When the caller last ran a round ([`crate::Endpoint::receive_here`]).
     pub(crate) last_round_at: Instant,
+    /// The traffic that decides who reads ([`crate::ReceiveMode::Caller`]).
+    pub(crate) load: ReadLoad,
 }
 
 impl Engine {
@@ -80,6 +83,7 @@ impl Engine {
             discovery,
             ready: VecDeque::new(),
             last_round_at: Instant::now(),
+            load: ReadLoad::new(Instant::now()),
         }
     }
 
@@ -154,6 +158,8 @@ impl Engine {
         stats.send_errors = self.tx.send_errors;
         stats.recv_errors = self.rx.counters.recv_errors;
         stats.dropped_send_unknown_peer = self.unknown_peer;
+        stats.reading_to_io_thread = self.load.to_io;
+        stats.reading_to_caller = self.load.to_caller;
         cell.publish(stats);
     }
 

@@ -18,7 +18,8 @@
 //! With [`ReceiveMode::Caller`] ([`Endpoint::open_caller`]) the application's own thread reads instead, when
 //! it sees the sockets readable (e.g. from its event loop): one thread wake-up per datagram instead of two.
 //! The I/O thread keeps announcing, the timers, the commands and the close, and queues the batches it makes
-//! for that thread.
+//! for that thread; it also takes over reading while traffic is heavy (see the `reading` module), so that
+//! streams use two cores.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -31,6 +32,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod random;
+mod reading;
 mod receive;
 pub mod slab;
 mod socket;

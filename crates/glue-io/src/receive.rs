@@ -26,17 +26,26 @@ pub(crate) struct Counters {
     pub(crate) malformed: u64,
 }
 
+/// Datagrams and bytes read so far (whichever thread read them), to tell how heavy the traffic is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Traffic {
+    pub(crate) datagrams: u64,
+    pub(crate) bytes: u64,
+}
+
 /// The receive buffers (reused for every call) and the receive counters.
 #[derive(Debug)]
 pub(crate) struct Rx {
     batch: RecvBatch,
     pub(crate) counters: Counters,
+    /// Everything read so far.
+    pub(crate) read: Traffic,
 }
 
 impl Rx {
     /// Allocates the buffers (once per endpoint).
     pub(crate) fn new() -> Self {
-        Rx { batch: RecvBatch::new(), counters: Counters::default() }
+        Rx { batch: RecvBatch::new(), counters: Counters::default(), read: Traffic::default() }
     }
 
     /// Receives from `sockets` in turn while `readable` says one may have more, feeding every datagram to
@@ -66,8 +75,10 @@ impl Rx {
                 made += 1;
                 match self.batch.recv(*socket) {
                     Ok(n) => {
+                        self.read.datagrams += n as u64;
                         for j in 0..n {
                             let (meta, bytes) = self.batch.get_mut(j);
+                            self.read.bytes += bytes.len() as u64;
                             match meta.from {
                                 Some(from) if !meta.truncated => {
                                     core.handle_datagram_in_place(now, from, bytes)

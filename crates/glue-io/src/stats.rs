@@ -22,6 +22,11 @@ pub struct EndpointStats {
     pub dropped_send_unknown_peer: u64,
     /// Batches not delivered because the consumer was gone.
     pub dropped_batches: u64,
+    /// Times reading moved from the caller to the I/O thread because traffic was heavy
+    /// ([`crate::ReceiveMode::Caller`]).
+    pub reading_to_io_thread: u64,
+    /// Times reading moved back to the caller once traffic was light again.
+    pub reading_to_caller: u64,
 }
 
 /// The latest snapshot, written under the engine lock after every loop iteration (and every caller round),

@@ -543,6 +543,40 @@ fn close_while_receiving_from_a_caller_peer() {
     close_while_receiving(CALLER, "clcc");
 }
 
+/// Heavy traffic (a stream of large messages) moves reading to the I/O thread, light traffic brings it back
+/// to the caller; messages arrive once and in order across both moves, twice over.
+#[test]
+fn heavy_traffic_moves_reading_to_the_io_thread_and_back() {
+    const LARGE: usize = 256 << 10;
+    let [(a, mut a_rec), (b, mut b_rec)] = pair(CALLER, IO, "heavy");
+    let mut next = 0u32;
+    for round in 1..=2u64 {
+        // Bursts of large messages until the caller hands reading over (≥ 2 MiB read within 10 ms).
+        let deadline = Instant::now() + common::WAIT;
+        while a.stats().reading_to_io_thread < round {
+            assert!(Instant::now() < deadline, "reading never moved to the I/O thread: {:?}", a.stats());
+            for _ in 0..32 {
+                let mut big = payload(RELIABLE, next);
+                big.resize(LARGE, 0xab);
+                retry(|| b.send_reliable(a.id(), big.clone(), next, None));
+                next += 1;
+            }
+            let sent = next as usize;
+            a_rec.wait("the burst", |g| g.count(b.id(), RELIABLE) == sent);
+        }
+        // Quiet: reading comes back after a light window, and a small message is read by the caller.
+        common::eventually("reading back at the caller", || a.stats().reading_to_caller == round);
+        let rounds = a.caller().state.rounds.load(Ordering::SeqCst);
+        retry(|| b.send(a.id(), &payload(SIDE_STREAM, round as u32)));
+        a_rec.wait("the small message", |g| g.count(b.id(), SIDE_STREAM) == round as usize);
+        assert!(a.caller().state.rounds.load(Ordering::SeqCst) > rounds, "the caller read it");
+        assert_eq!(a.stats().reading_to_io_thread, round, "light traffic stays with the caller");
+    }
+    b_rec.wait("every report", |g| g.delivered.len() == next as usize);
+    assert_eq!(a_rec.got.stream(b.id(), RELIABLE), (0..next).collect::<Vec<_>>(), "once and in order");
+    assert_eq!(a_rec.got.peer_down(b.id()), None);
+}
+
 #[test]
 fn the_modes_are_not_mixed_up() {
     let group = common::unique_group();

@@ -3,7 +3,8 @@
 //! protocol core under the engine lock ([`glue_io::Endpoint::receive_here`]) and calls `onBatch` at once, as
 //! `node:dgram` does. The I/O thread keeps the timers, announcements and queued commands; the batches it makes (a
 //! deadline that passed, a peer that expired) wait in the engine and a `uv_async_t` tells this thread to take them,
-//! in order with its own.
+//! in order with its own. While traffic is heavy the I/O thread reads instead (glue-io moves reading by traffic):
+//! the poll handles are stopped then, and started again when a round says that this thread reads once more.
 //!
 //! Every libuv call is made on the JavaScript thread, except `uv_async_send` ([`UvNotify`]), which libuv allows from
 //! any thread and which is never made after the async handle was closed. The handles and the receiver live until
@@ -190,8 +191,12 @@ impl JsReceiver {
         }
         let mut batches = self.batches.take();
         let round = self.endpoint.receive_here(&mut batches);
-        if !round.reading {
-            if let Some(uv) = uv() {
+        // Not reading: closing, or the I/O thread reads while traffic is heavy (it notifies when it gives
+        // reading back, and that round says `reading` again).
+        if let Some(uv) = uv() {
+            if round.reading {
+                self.start_polling(uv);
+            } else {
                 self.stop_polling(uv);
             }
         }

@@ -134,4 +134,8 @@ native_stats! {
     io.dropped_send_unknown_peer,
     #[doc = "Failed socket receive calls."]
     io.recv_errors,
+    #[doc = "Times reading moved from the JavaScript thread to the I/O thread because traffic was heavy (receiveOn 'js')."]
+    io.reading_to_io_thread,
+    #[doc = "Times reading moved back to the JavaScript thread once traffic was light again."]
+    io.reading_to_caller,
 }

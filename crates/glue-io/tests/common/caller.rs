@@ -34,7 +34,8 @@ pub struct CallerState {
     pub rounds: AtomicU64,
     /// Rounds that returned `reading: false`.
     pub stopped_rounds: AtomicU64,
-    /// Set when the thread closed its socket duplicates.
+    /// Set when the thread stopped polling its socket duplicates (a round said `reading: false`; it polls
+    /// again when a later round says `reading`, as after heavy traffic); they are closed when it ends.
     pub released: AtomicBool,
 }
 
@@ -164,7 +165,7 @@ fn run(
     state: &CallerState,
     mut sink: impl FnMut(InboundBatch) -> bool,
 ) {
-    let mut fds = Some(fds);
+    let mut watching = true;
     let mut batches = Vec::new();
     let mut consumer_alive = true;
     while !state.stop.load(Ordering::SeqCst) {
@@ -173,7 +174,7 @@ fn run(
             continue;
         }
         let mut watched = vec![woken.as_raw_fd()];
-        if let Some(fds) = &fds {
+        if watching {
             watched.extend(fds.iter().map(|fd| fd.as_raw_fd()));
         }
         poll_readable(&watched, 50);
@@ -190,10 +191,9 @@ fn run(
         endpoint.after_round();
         if !round.reading {
             state.stopped_rounds.fetch_add(1, Ordering::SeqCst);
-            if fds.take().is_some() {
-                state.released.store(true, Ordering::SeqCst);
-            }
+            state.released.store(true, Ordering::SeqCst);
         }
+        watching = round.reading;
     }
     drop(fds);
     state.released.store(true, Ordering::SeqCst);
