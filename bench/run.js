@@ -8,7 +8,11 @@
 // Raw results: bench/results/latest.json.
 //
 //   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only [--consensus]] [--no-model] [--no-consensus]
+//                     [--no-issue11] [--issue11-only]
 //
+// The "issue 11" table (bench/glue/round-trips.js) compares glue's round trips with node:dgram's and Mosquitto's, in
+// both receive modes, and publish(), `for await` and the README's natural idiom with ddsperf; --issue11-only runs just
+// it and the peers it compares with (ddsperf, Mosquitto).
 // --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
 // (--peers-only skips them too).
 //
@@ -21,6 +25,7 @@ const { runPeers, peerRows, peerNotes } = require('./peers/cli');
 const glue = require('./glue/measure');
 const model = require('./glue/model');
 const consensus = require('./glue/consensus');
+const roundTrips = require('./glue/round-trips');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -99,13 +104,6 @@ async function runGlue() {
   await step('lat64split', () => glue.latency(64, { ...o, pin: 'split' }));
   await step('lat64busySplit', () => glue.latency(64, { ...o, pin: 'split', busyPollUs: 200 }));
   await step('large', () => glue.throughput('reliable', 1 << 20, { ...o, outstanding: 8 }));
-  // receiveOn: 'js' (issue 11): the JavaScript thread reads the sockets itself, one wake-up per hop.
-  const js = { ...o, receiveOn: 'js' };
-  await step('lat64js', () => glue.latency(64, js));
-  await step('lat64jsSplit', () => glue.latency(64, { ...js, pin: 'split' }));
-  await step('tput64js', () => glue.throughput('reliable', 64, { ...js, outstanding: 4096 }));
-  await step('tput64topicJs', () => glue.throughput('topic', 64, { ...js, outstanding: 4096 }));
-  await step('largeJs', () => glue.throughput('reliable', 1 << 20, { ...js, outstanding: 8 }));
   // With a network key (every datagram sealed, AES-256-GCM) against without: measured in alternation, five rounds,
   // the best round of each compared (the fastest rate, the lowest round trip): interference from the rest of this
   // shared machine only ever slows a round down, so the best one is the least disturbed, and the drift between runs
@@ -292,7 +290,7 @@ function modelNotes(m) {
 /** Reliable runs must deliver every message exactly once and in order; returns the problems found. */
 function reliabilityErrors(g) {
   const errs = {};
-  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey', 'tput64js', 'tput64topicJs', 'largeJs']) {
+  for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey']) {
     const x = g[k];
     if (!x) continue;
     const bad = [];
@@ -310,7 +308,7 @@ function reliabilityErrors(g) {
       if (bad) errs[`keyPairs_${i}_reliability`] = `glue ${x.size} B${x.networkKey ? ' with a key' : ''}: ${x.missing} missing, ${x.duplicates} duplicated, ${x.reordered} out of order, ${x.failed} failed of ${x.sent}`;
     });
   }
-  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key', 'lat64js', 'lat64jsSplit']) {
+  for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key']) {
     const x = g[k];
     if (x && (x.errors || x.mismatched)) errs[`${k}_reliability`] = `glue ${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
   }
@@ -338,12 +336,6 @@ function buildRows(g, peers) {
     ...lat('rtt64_same', '  same CPU (taskset 0/0)', 'lat64same', (p) => ({ ddsperf: pv('ddsLat64same', `${p}Us`) })),
     ...lat('rtt64_split', '  two CPUs (taskset 0/1)', 'lat64split', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
     ...lat('rtt64_busy_split', '  glue busy 200, 0/1 (vs 0/1)', 'lat64busySplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
-    ...lat('rtt64_js', '  glue receiveOn js (vs unpinned)', 'lat64js',
-      (p) => ({ ddsperf: pv('ddsLat64', `${p}Us`), mosquitto: mq[`${p}Us`] })),
-    ...lat('rtt64_js_split', '  glue receiveOn js, 0/1 (vs 0/1)', 'lat64jsSplit', (p) => ({ ddsperf: pv('ddsLat64split', `${p}Us`) })),
-    row('tput64_js', '  glue receiveOn js, reliable (vs same peers)', 'rate', gv('tput64js', 'msgsPerSec'), peerVals('tput64_reliable')),
-    row('tput64_topic_js', '  glue receiveOn js, publish() (vs same peers)', 'rate', gv('tput64topicJs', 'msgsPerSec'), peerVals('tput64_reliable')),
-    row('large_msgs_js', '  glue receiveOn js, 1 MiB msg/s (vs same peers)', 'rate', gv('largeJs', 'msgsPerSec'), peerVals('large_msgs')),
     row('large_msgs', '1 MiB msg/s, reliable', 'rate', gv('large', 'msgsPerSec'), peerVals('large_msgs')),
     row('large_bits', '1 MiB throughput', 'bits', gv('large', 'bitsPerSec'), peerVals('large_bits')),
     row('tput64_key', '64 B msg/s, reliable, glue with a network key', 'rate', gv('tput64key', 'msgsPerSec'), peerVals('tput64_reliable')),
@@ -419,12 +411,14 @@ async function main() {
   const warnings = staleness();
   for (const w of warnings) log(`WARNING: ${w}`);
   const modelOnly = flag('--model-only');
+  const issue11Only = flag('--issue11-only');
   const skipped = flag('--glue-only') || modelOnly ? {} : missingPeers();
   for (const [peer, why] of Object.entries(skipped)) log(`skipping ${peer}: ${why}`);
   const loadBefore = os.loadavg();
-  const glueResults = flag('--peers-only') || modelOnly ? { errors: {} } : await runGlue();
-  const modelResults = flag('--peers-only') || flag('--no-model') ? { errors: {} } : await runModel();
-  const consensusResults = flag('--peers-only') || flag('--no-consensus') || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
+  const glueResults = flag('--peers-only') || modelOnly || issue11Only ? { errors: {} } : await runGlue();
+  const issue11 = flag('--peers-only') || modelOnly || flag('--no-issue11') ? null : await roundTrips.measure({ seconds, warmupS: 1, log });
+  const modelResults = flag('--peers-only') || flag('--no-model') || issue11Only ? { errors: {} } : await runModel();
+  const consensusResults = flag('--peers-only') || flag('--no-consensus') || issue11Only || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
   const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
@@ -434,17 +428,21 @@ async function main() {
   }
   const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
   const consensusErrs = Object.fromEntries(Object.entries(consensusResults.errors).map(([k, v]) => [`consensus_${k}`, v]));
-  const errors = { ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const errors = { ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
   const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
-  if (!modelOnly) {
+  if (!modelOnly && !issue11Only) {
     console.log(comparisonTable(rows, { systems }));
     console.log('');
     console.log(keyTable(glueResults));
     console.log('');
   }
-  const ran = modelOnly || !(flag('--peers-only') || flag('--no-model'));
+  if (issue11) {
+    console.log(roundTrips.table(issue11, peers));
+    console.log('');
+  }
+  const ran = modelOnly || !(flag('--peers-only') || flag('--no-model') || issue11Only);
   if (ran) {
     console.log(modelTable(modelResults));
     console.log('');
@@ -475,7 +473,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, model: modelResults, consensus: consensusResults, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, model: modelResults, consensus: consensusResults, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {
