@@ -12,10 +12,10 @@ use napi_derive::napi;
 
 use crate::batch::{BatchFn, JsSink, NativeBatch, BATCH_QUEUE};
 #[cfg(unix)]
-use crate::receive::{JsReceiver, UvNotify};
+use crate::receive::{JsReceiver, ReceiverSlot, UvNotify};
 /// The JavaScript thread's receiver (see `receive.rs`; none off Unix).
 #[cfg(not(unix))]
-enum JsReceiver {}
+type ReceiverSlot = ();
 use crate::error::{error, Code, Converted, Failure, JsError};
 use crate::{NativeConfig, NativeStats};
 
@@ -37,8 +37,9 @@ pub struct NativeEndpoint {
     /// Removed on close (interior mutability: `close` takes `&self`, so that a pending close does not
     /// hold an exclusive borrow of the object).
     exit_hook: Cell<Option<ExitHook>>,
-    /// With `receiveOn: 'js'`: the JavaScript thread's receiver, stopped on close.
-    receiver: Cell<Option<*const JsReceiver>>,
+    /// With `receiveOn: 'js'`: the JavaScript thread's receiver, stopped on close (or at the environment's
+    /// teardown, which empties the slot).
+    receiver: Option<ReceiverSlot>,
 }
 
 #[napi]
@@ -185,7 +186,7 @@ impl NativeEndpoint {
 }
 
 impl NativeEndpoint {
-    fn new(env: &Env, inner: Arc<Endpoint>, receiver: Option<*const JsReceiver>) -> NativeEndpoint {
+    fn new(env: &Env, inner: Arc<Endpoint>, receiver: Option<ReceiverSlot>) -> NativeEndpoint {
         let exit_hook = env
             .add_env_cleanup_hook(Arc::downgrade(&inner), |endpoint| {
                 if let Some(endpoint) = endpoint.upgrade() {
@@ -198,7 +199,7 @@ impl NativeEndpoint {
             address: inner.local_addr().to_string(),
             inner,
             exit_hook: Cell::new(exit_hook),
-            receiver: Cell::new(receiver),
+            receiver,
         }
     }
 
@@ -228,8 +229,8 @@ impl NativeEndpoint {
     /// Stops the JavaScript thread's receiver, if any (before the endpoint closes).
     fn stop_receiver(&self) {
         #[cfg(unix)]
-        if let Some(r) = self.receiver.take() {
-            // SAFETY: made by JsReceiver::start for this endpoint, stopped once (taken out here).
+        if let Some(r) = self.receiver.as_ref().and_then(|slot| slot.take()) {
+            // SAFETY: made by JsReceiver::start for this endpoint, stopped once (taken out of the slot here).
             unsafe { JsReceiver::stop(r) };
         }
     }

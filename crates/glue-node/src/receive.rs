@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use glue_io::{Endpoint, InboundBatch};
@@ -56,9 +57,17 @@ impl UvNotify {
     }
 }
 
+/// The JavaScript thread's handle of a running receiver: empty once it was stopped — by `close()`, the finalizer
+/// or the environment's teardown (a Worker ending, Node exiting), whichever comes first.
+pub type ReceiverSlot = Rc<Cell<Option<*const JsReceiver>>>;
+
 /// The JavaScript-thread side of one endpoint: its poll and async handles, the `onBatch` function, the batches of
 /// a round. Created by [`JsReceiver::start`], which leaks it into the handles' data; freed by the last close
 /// callback after [`JsReceiver::stop`].
+///
+/// An async cleanup hook (`napi_add_async_cleanup_hook`) stops it when the environment is torn down with the
+/// endpoint open, and is removed by the last close callback: Node keeps the loop of a terminating Worker running
+/// until then, so that no handle is left open or closing when the loop is closed.
 pub struct JsReceiver {
     endpoint: Arc<Endpoint>,
     env: sys::napi_env,
@@ -79,6 +88,10 @@ pub struct JsReceiver {
     open_handles: Cell<u32>,
     /// Which of [polls[0], polls[1], wake] libuv knows (initialised, not yet closed).
     live: Cell<[bool; 3]>,
+    /// Shared with the endpoint object; emptied by whoever stops the receiver first.
+    slot: ReceiverSlot,
+    /// The teardown hook while registered (null if registering failed).
+    teardown: Cell<sys::napi_async_cleanup_hook_handle>,
 }
 
 impl JsReceiver {
@@ -93,7 +106,7 @@ impl JsReceiver {
         on_batch: sys::napi_value,
         endpoint: Arc<Endpoint>,
         notify: Arc<UvNotify>,
-    ) -> Option<*const JsReceiver> {
+    ) -> Option<ReceiverSlot> {
         let uv = uv()?;
         let fds = endpoint.caller_sockets().ok()?;
         let mut lp: *mut sys::uv_loop_s = ptr::null_mut();
@@ -132,6 +145,8 @@ impl JsReceiver {
             polling: Cell::new(false),
             open_handles: Cell::new(0),
             live: Cell::new([false; 3]),
+            slot: Rc::new(Cell::new(None)),
+            teardown: Cell::new(ptr::null_mut()),
         }));
         let r = &*receiver;
         // Initialise every handle; after a failure, close what was initialised and free what was not.
@@ -162,7 +177,12 @@ impl JsReceiver {
         // Whatever arrived before the handles existed waits in the socket (level-triggered polls see it); batches
         // the I/O thread queued meanwhile were notified to nobody: a first round on the next loop turn takes them.
         (uv.async_send)(wake);
-        Some(receiver)
+        r.slot.set(Some(receiver));
+        let mut hook = ptr::null_mut();
+        if sys::napi_add_async_cleanup_hook(env, Some(on_teardown), receiver.cast(), &mut hook) == sys::Status::napi_ok {
+            r.teardown.set(hook);
+        }
+        Some(r.slot.clone())
     }
 
     unsafe fn start_polling(&self, uv: &Uv) {
@@ -272,11 +292,26 @@ impl JsReceiver {
 
 impl Drop for JsReceiver {
     fn drop(&mut self) {
-        // SAFETY: on the JavaScript thread (the last close callback), the environment still open.
+        // SAFETY: on the JavaScript thread (the last close callback), the environment still open (a teardown waits
+        // for the hook's removal, which is the last thing done here).
         unsafe {
             sys::napi_delete_reference(self.env, self.on_batch);
             sys::napi_async_destroy(self.env, self.async_context);
+            let hook = self.teardown.replace(ptr::null_mut());
+            if !hook.is_null() {
+                sys::napi_remove_async_cleanup_hook(hook);
+            }
         }
+    }
+}
+
+/// The environment is being torn down (a Worker ends, Node exits) with the receiver alive: stop it, unless it was
+/// stopped already; its last close callback removes this hook (see [`JsReceiver`]).
+unsafe extern "C" fn on_teardown(_hook: sys::napi_async_cleanup_hook_handle, data: *mut c_void) {
+    // SAFETY: the receiver is alive: it removes this hook before it is freed.
+    let r = &*(data as *const JsReceiver);
+    if let Some(receiver) = r.slot.take() {
+        JsReceiver::stop(receiver);
     }
 }
 
