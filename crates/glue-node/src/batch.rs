@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use glue_io::{Event, InboundBatch, PeerInfo};
-use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi::bindgen_prelude::{Buffer, ToNapiValue, TypeName, Uint32Array, ValueType};
+use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
@@ -57,9 +58,11 @@ pub struct NativeAnnounceExtension {
 #[napi(object, object_from_js = false)]
 pub struct NativeBatch {
     /// All payloads back to back.
-    pub data: Buffer,
+    #[napi(ts_type = "Buffer")]
+    pub data: BatchBytes,
     /// `[kind, a, b, c]` per entry.
-    pub entries: Uint32Array,
+    #[napi(ts_type = "Uint32Array")]
+    pub entries: BatchEntries,
     /// The senders, indexed by message entries.
     pub peer_ids: Vec<String>,
     /// The peer events, indexed by peer-event entries.
@@ -75,8 +78,8 @@ impl NativeBatch {
     /// without copying.
     pub fn from_io(batch: InboundBatch) -> NativeBatch {
         NativeBatch {
-            data: batch.data.into(),
-            entries: Uint32Array::new(InboundBatch::entries_into_u32s(batch.entries)),
+            data: BatchBytes(batch.data),
+            entries: BatchEntries(InboundBatch::entries_into_u32s(batch.entries)),
             peer_ids: batch.peer_ids.iter().map(ToString::to_string).collect(),
             events: batch.events.into_iter().filter_map(peer_event).collect(),
             failures: batch
@@ -86,6 +89,77 @@ impl NativeBatch {
                 .collect(),
             buffers: batch.buffers.into_iter().map(Buffer::from).collect(),
         }
+    }
+}
+
+/// Up to this many bytes, a batch's payloads and entries are copied into memory of the JavaScript engine's own,
+/// which is cheaper than handing the allocation over (an external buffer needs a finaliser and a global handle):
+/// the request/response case. Larger batches are handed over without copying.
+const COPY_BELOW: usize = 16 << 10;
+
+/// The payloads of a batch, as a Buffer (see [`COPY_BELOW`]).
+pub struct BatchBytes(Vec<u8>);
+
+/// The entries of a batch, as a Uint32Array (see [`COPY_BELOW`]).
+pub struct BatchEntries(Vec<u32>);
+
+impl TypeName for BatchBytes {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl TypeName for BatchEntries {
+    fn type_name() -> &'static str {
+        "Uint32Array"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for BatchBytes {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let bytes = val.0;
+        if bytes.is_empty() || bytes.len() >= COPY_BELOW {
+            return Buffer::to_napi_value(env, bytes.into());
+        }
+        let mut out = std::ptr::null_mut();
+        let mut result = std::ptr::null_mut();
+        // SAFETY: `bytes` is live for the call, which copies it.
+        let status = sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut out, &mut result);
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(Status::from(status), "cannot create the batch's Buffer"));
+        }
+        Ok(result)
+    }
+}
+
+impl ToNapiValue for BatchEntries {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let words = val.0;
+        let len = words.len() * 4;
+        if words.is_empty() || len >= COPY_BELOW {
+            return Uint32Array::to_napi_value(env, Uint32Array::new(words));
+        }
+        let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        let mut result = std::ptr::null_mut();
+        if sys::napi_create_arraybuffer(env, len, &mut data, &mut buffer) != sys::Status::napi_ok || data.is_null() {
+            return Err(napi::Error::new(Status::GenericFailure, "cannot create the batch's entries"));
+        }
+        // SAFETY: `data` is a fresh allocation of `len` bytes; `words` holds `len` bytes.
+        std::ptr::copy_nonoverlapping(words.as_ptr().cast::<u8>(), data.cast::<u8>(), len);
+        let status = sys::napi_create_typedarray(env, sys::TypedarrayType::uint32_array, words.len(), buffer, 0, &mut result);
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::new(Status::from(status), "cannot create the batch's entries"));
+        }
+        Ok(result)
     }
 }
 
