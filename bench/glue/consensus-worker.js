@@ -16,7 +16,7 @@ const cfg = JSON.parse(process.argv[2]);
 const post = (o) => process.send(o);
 
 (async () => {
-  const ep = await Endpoint.open({ name: cfg.name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, receiveOn: cfg.receiveOn || 'io', env: false });
+  const ep = await Endpoint.open({ name: cfg.name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, env: false, ...(cfg.receiveOn ? { receiveOn: cfg.receiveOn } : {}) });
   const g = await ep.consensus('bench', { members: cfg.members, codec: 'raw', deadlineMs: 30_000 });
   let echoed; // resolves the ping in flight
   ep.onMessage((m) => {

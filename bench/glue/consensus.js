@@ -19,7 +19,7 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 async function statusOf(w) { w.send('status'); return w.next('status'); }
 
 /** Starts the three members and waits for a leader; `body(workers, leaderIndex)`. */
-function group(timeoutMs, body, receiveOn = 'io') {
+function group(timeoutMs, body, receiveOn = undefined) {
   const base = { ...common(64, 1, 0), receiveOn };
   return withWorkers(timeoutMs, async (start) => {
     const workers = MEMBERS.map((name) => start({ ...base, role: 'member', name, members: MEMBERS }, null, WORKER));
@@ -35,7 +35,7 @@ function group(timeoutMs, body, receiveOn = 'io') {
 }
 
 /** See the header. */
-async function run({ seconds = 3, size = 64, receiveOn = 'io' } = {}) {
+async function run({ seconds = 3, size = 64, receiveOn = undefined } = {}) {
   return group((seconds + 120) * 1000, async (workers, leader) => {
     const out = {};
     const w = workers[leader];

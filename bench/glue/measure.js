@@ -17,7 +17,8 @@
 //                                 round trip percentiles in µs over `seconds` after `warmupS`. opts.busyPollUs and
 //                                 opts.ackHoldUs are set on both endpoints. opts.transport 'dgram': the same over two
 //                                 node:dgram sockets on 127.0.0.1 (the floor).
-// opts.networkKey (64 hex digits): both endpoints seal every datagram with it.
+// opts.networkKey (64 hex digits): both endpoints seal every datagram with it. opts.receiveOn: 'io' | 'js' (default: the
+// library's default).
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
 // Both sides report their CPU use in the window per thread (JS main thread, glue I/O thread, other).
 const os = require('node:os');
@@ -104,7 +105,7 @@ async function withWorkers(timeoutMs, body) {
   }
 }
 
-const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0, networkKey = undefined, receiveOn = 'io') =>
+const common = (size, seconds, warmupS, busyPollUs = 0, ackHoldUs = 0, networkKey = undefined, receiveOn = undefined) =>
   ({ group: groupAddr(), networkId: 1 + rand(0xfffffff0), size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn });
 
 /** Throughput of `size`-byte messages from one process to another; see the header. */

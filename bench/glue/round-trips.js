@@ -17,27 +17,27 @@ const MiB = 1 << 20;
 /** The round-trip variants: key, label, latency() options. */
 const RTT = [
   ['dgram', 'node:dgram ping-pong', { transport: 'dgram' }],
-  ['io', 'glue reliable, receiveOn io', {}],
+  ['io', 'glue reliable, receiveOn io', { receiveOn: 'io' }],
   ['js', 'glue reliable, receiveOn js', { receiveOn: 'js' }],
-  ['ioBe', 'glue best effort, receiveOn io', { reliable: false }],
+  ['ioBe', 'glue best effort, receiveOn io', { reliable: false, receiveOn: 'io' }],
   ['jsBe', 'glue best effort, receiveOn js', { reliable: false, receiveOn: 'js' }],
 ];
 
 /** The throughput variants: key, throughput() mode, options. */
 const TPUT = [
-  ['send', 'reliable', { outstanding: 4096 }],
+  ['send', 'reliable', { outstanding: 4096, receiveOn: 'io' }],
   ['sendJs', 'reliable', { outstanding: 4096, receiveOn: 'js' }],
-  ['many', 'many', { batch: 1000, outstanding: 16 }],
+  ['many', 'many', { batch: 1000, outstanding: 16, receiveOn: 'io' }],
   ['manyJs', 'many', { batch: 1000, outstanding: 16, receiveOn: 'js' }],
-  ['be', 'besteffort', {}],
+  ['be', 'besteffort', { receiveOn: 'io' }],
   ['beJs', 'besteffort', { receiveOn: 'js' }],
-  ['topic', 'topic', { outstanding: 4096 }],
+  ['topic', 'topic', { outstanding: 4096, receiveOn: 'io' }],
   ['topicJs', 'topic', { outstanding: 4096, receiveOn: 'js' }],
-  ['topicIter', 'topicIter', { outstanding: 4096 }],
+  ['topicIter', 'topicIter', { outstanding: 4096, receiveOn: 'io' }],
   ['topicIterJs', 'topicIter', { outstanding: 4096, receiveOn: 'js' }],
-  ['natural', 'natural', { batch: 2000 }],
+  ['natural', 'natural', { batch: 2000, receiveOn: 'io' }],
   ['naturalJs', 'natural', { batch: 2000, receiveOn: 'js' }],
-  ['large', 'reliable', { outstanding: 8, size: MiB }],
+  ['large', 'reliable', { outstanding: 8, size: MiB, receiveOn: 'io' }],
   ['largeJs', 'reliable', { outstanding: 8, size: MiB, receiveOn: 'js' }],
 ];
 

@@ -86,7 +86,8 @@ const command = (cmd) => new Promise((resolve) => waiting.set(cmd, resolve));
 async function open(name) {
   return Endpoint.open({
     name, networkId: cfg.networkId, interface: 'lo', group: cfg.group, announcePeriodMs: 100, expiryMultiplier: 30,
-    busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, receiveOn: cfg.receiveOn || 'io', env: false,
+    busyPollUs: cfg.busyPollUs || 0, ackHoldUs: cfg.ackHoldUs || 0, env: false,
+    ...(cfg.receiveOn ? { receiveOn: cfg.receiveOn } : {}), // else the library's default
     ...(cfg.networkKey ? { networkKey: cfg.networkKey } : {}),
   });
 }

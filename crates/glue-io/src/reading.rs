@@ -1,11 +1,12 @@
 //! [`ReadLoad`]: who reads in [`crate::ReceiveMode::Caller`], by traffic. The caller reads while traffic is
 //! light (one thread wake-up per hop, the point of that mode). Heavy traffic — a stream of large messages,
-//! a burst of many small datagrams, a flood — is handed to the I/O thread, so that receiving and the
-//! protocol work run on a second core and the caller's event loop is not held up by it; the I/O thread then
+//! a stream of many small ones (or of their delivery reports), a burst of many small datagrams, a flood —
+//! is handed to the I/O thread, so that receiving and the protocol work run on a second core and the
+//! caller's thread is left the delivery; the I/O thread then
 //! queues its batches for the caller ([`crate::engine::Engine::ready`]). Reading comes back to the caller
 //! once traffic has been light for a whole [`LIGHT_WINDOW`].
 //!
-//! The two thresholds are far apart (8×), so that traffic between them stays where it is rather than
+//! The thresholds are far apart (8×), so that traffic between them stays where it is rather than
 //! moving back and forth. Both are rates measured over short windows of what was read, whoever read it.
 
 use std::time::{Duration, Instant};
@@ -19,6 +20,8 @@ pub(crate) const HEAVY_WINDOW: Duration = Duration::from_millis(10);
 pub(crate) const HEAVY_DATAGRAMS: u64 = 1000;
 /// Bytes per [`HEAVY_WINDOW`] that make traffic heavy: 200 MiB a second.
 pub(crate) const HEAVY_BYTES: u64 = 2 << 20;
+/// Entries (messages, delivery reports) per [`HEAVY_WINDOW`] that make traffic heavy: 200 000 a second.
+pub(crate) const HEAVY_ENTRIES: u64 = 2000;
 /// The I/O thread hands reading back after a window of this length with less than an eighth of the heavy
 /// rate.
 pub(crate) const LIGHT_WINDOW: Duration = Duration::from_millis(50);
@@ -26,6 +29,8 @@ pub(crate) const LIGHT_WINDOW: Duration = Duration::from_millis(50);
 pub(crate) const LIGHT_DATAGRAMS: u64 = HEAVY_DATAGRAMS * 5 / 8;
 /// Bytes per [`LIGHT_WINDOW`] below which traffic is light (25 MiB a second).
 pub(crate) const LIGHT_BYTES: u64 = HEAVY_BYTES * 5 / 8;
+/// Entries per [`LIGHT_WINDOW`] below which traffic is light (25 000 a second).
+pub(crate) const LIGHT_ENTRIES: u64 = HEAVY_ENTRIES * 5 / 8;
 
 /// The traffic of the current window, and how often reading moved.
 #[derive(Debug)]
@@ -51,7 +56,9 @@ impl ReadLoad {
             self.since = now;
             self.base = before;
         }
-        after.datagrams - self.base.datagrams >= HEAVY_DATAGRAMS || after.bytes - self.base.bytes >= HEAVY_BYTES
+        after.datagrams - self.base.datagrams >= HEAVY_DATAGRAMS
+            || after.bytes - self.base.bytes >= HEAVY_BYTES
+            || after.entries - self.base.entries >= HEAVY_ENTRIES
     }
 
     /// On the I/O thread while it reads for the caller, with everything read so far: true once a whole
@@ -60,8 +67,9 @@ impl ReadLoad {
         if now < self.window_end() {
             return false;
         }
-        let light =
-            total.datagrams - self.base.datagrams < LIGHT_DATAGRAMS && total.bytes - self.base.bytes < LIGHT_BYTES;
+        let light = total.datagrams - self.base.datagrams < LIGHT_DATAGRAMS
+            && total.bytes - self.base.bytes < LIGHT_BYTES
+            && total.entries - self.base.entries < LIGHT_ENTRIES;
         self.since = now;
         self.base = total;
         light
@@ -89,7 +97,22 @@ mod tests {
     use super::*;
 
     fn traffic(datagrams: u64, bytes: u64) -> Traffic {
-        Traffic { datagrams, bytes }
+        Traffic { datagrams, bytes, entries: 0 }
+    }
+
+    fn entries(entries: u64) -> Traffic {
+        Traffic { entries, ..Traffic::default() }
+    }
+
+    #[test]
+    fn many_small_messages_are_heavy_too() {
+        let t0 = Instant::now();
+        let mut load = ReadLoad::new(t0);
+        assert!(!load.heavy(t0, entries(0), entries(HEAVY_ENTRIES - 1)));
+        assert!(load.heavy(t0, entries(HEAVY_ENTRIES - 1), entries(HEAVY_ENTRIES)));
+        load.moved(t0, entries(HEAVY_ENTRIES), true);
+        assert!(!load.light(t0 + LIGHT_WINDOW, entries(HEAVY_ENTRIES + LIGHT_ENTRIES)));
+        assert!(load.light(t0 + LIGHT_WINDOW * 2, entries(HEAVY_ENTRIES + LIGHT_ENTRIES + LIGHT_ENTRIES - 1)));
     }
 
     #[test]

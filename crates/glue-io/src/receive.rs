@@ -31,6 +31,8 @@ pub(crate) struct Counters {
 pub(crate) struct Traffic {
     pub(crate) datagrams: u64,
     pub(crate) bytes: u64,
+    /// Entries they made: messages, delivery reports, peer events.
+    pub(crate) entries: u64,
 }
 
 /// The receive buffers (reused for every call) and the receive counters.
@@ -76,6 +78,7 @@ impl Rx {
                 match self.batch.recv(*socket) {
                     Ok(n) => {
                         self.read.datagrams += n as u64;
+                        let entries = builder.entries();
                         for j in 0..n {
                             let (meta, bytes) = self.batch.get_mut(j);
                             self.read.bytes += bytes.len() as u64;
@@ -87,6 +90,7 @@ impl Rx {
                             }
                         }
                         builder.collect(core);
+                        self.read.entries += builder.entries().saturating_sub(entries) as u64;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => readable[i] = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
