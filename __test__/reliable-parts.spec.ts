@@ -67,6 +67,27 @@ test('FlushTracker: a flush waits for what was added before it, not after', asyn
   t.is(tracker.unsettled, 0)
 })
 
+test('FlushTracker: the current generation is counted apart; settling it wakes no earlier flush too soon', async (t) => {
+  const tracker = new FlushTracker()
+  const a = tracker.add()
+  tracker.settled(tracker.add()) // settled within the current generation
+  t.is(tracker.unsettled, 1)
+  let first = false
+  const flushed = tracker.flush().then(() => (first = true))
+  const b = tracker.add()
+  tracker.settled(b) // the new current generation drains: the flush still waits for a
+  await Promise.resolve()
+  t.false(first)
+  t.is(tracker.unsettled, 1)
+  const c = tracker.add()
+  tracker.settled(a)
+  await flushed
+  t.is(tracker.unsettled, 1)
+  tracker.settled(c)
+  t.is(tracker.unsettled, 0)
+  await tracker.flush() // nothing pending in any generation: at once
+})
+
 test('FlushTracker: an aborted flush rejects with the reason and stops waiting', async (t) => {
   const tracker = new FlushTracker()
   tracker.add()

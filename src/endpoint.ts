@@ -562,7 +562,8 @@ export class Endpoint implements AsyncDisposable {
 
   /** The peer to send to, by ID, name or Peer object. */
   #resolvePeer(to: string | Peer): Peer {
-    const peer = typeof to === 'string' ? this.#peers.resolve(to) : this.#peers.get(to.id)
+    // An exact (lowercase) ID is a Map look-up; resolve() finds the same peer for it, after a pattern test.
+    const peer = typeof to === 'string' ? (this.#peers.get(to) ?? this.#peers.resolve(to)) : this.#peers.get(to.id)
     if (peer === undefined) {
       const target = typeof to === 'string' ? to : to.id
       throw new UnknownPeerError(`no peer ${JSON.stringify(target)} (by ID or name) in the peer table of ${this.name}`)

@@ -11,27 +11,38 @@ interface Waiter {
 
 /** Unsettled messages by generation; a generation ends with each `flush()` that has something to wait for. */
 export class FlushTracker {
-  /** Unsettled messages per generation; the keys are in ascending order (a generation only ever grows). */
+  /**
+   * Unsettled messages per ended generation; the keys are in ascending order (a generation only ever grows). The
+   * current generation is counted in `#current` (no Map operation per message).
+   */
   readonly #counts = new Map<number, number>()
   readonly #waiters: Waiter[] = []
   #generation = 0
+  /** Unsettled messages of the current generation. */
+  #current = 0
 
   /** Messages not yet settled. */
   get unsettled(): number {
-    let count = 0
+    let count = this.#current
     for (const n of this.#counts.values()) count += n
     return count
   }
 
   /** Counts a new message; returns its generation (pass it to `settled()`). */
   add(): number {
-    const generation = this.#generation
-    this.#counts.set(generation, (this.#counts.get(generation) ?? 0) + 1)
-    return generation
+    this.#current++
+    return this.#generation
   }
 
-  /** A message of `generation` is settled. */
+  /**
+   * A message of `generation` is settled. One of the current generation wakes nobody: every waiter waits for an
+   * ended generation, and was woken when the last of those settled.
+   */
   settled(generation: number): void {
+    if (generation === this.#generation) {
+      this.#current--
+      return
+    }
     const left = (this.#counts.get(generation) ?? 1) - 1
     if (left > 0) {
       this.#counts.set(generation, left)
@@ -45,8 +56,10 @@ export class FlushTracker {
   /** Resolves once every message added so far is settled; rejects with `signal.reason` when aborted first. */
   flush(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason)
-    if (this.#counts.size === 0) return Promise.resolve()
+    if (this.#counts.size === 0 && this.#current === 0) return Promise.resolve()
     const generation = this.#generation++
+    if (this.#current > 0) this.#counts.set(generation, this.#current)
+    this.#current = 0
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         const index = this.#waiters.indexOf(waiter)

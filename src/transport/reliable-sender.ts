@@ -157,15 +157,18 @@ export class ReliableSender {
       )
     }
     const channel = this.#channel(target)
-    let resolve!: () => void
-    let reject!: (reason: unknown) => void
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    this.#enqueue(target, channel, data, ownsData, deadlineMs, resolve, reject)
+    const promise = new Promise<void>(this.#capture)
+    this.#enqueue(target, channel, data, ownsData, deadlineMs, this.#resolve, this.#reject)
     return promise
   }
+
+  /** The executor of every `send()` Promise: keeps its resolving functions (no closure per message). */
+  readonly #capture = (resolve: () => void, reject: (reason: unknown) => void): void => {
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+  #resolve: () => void = noop
+  #reject: (reason: unknown) => void = noop
 
   /**
    * Sends several messages reliably to `target` (undefined: broadcast), in order, with one Promise for all:
@@ -511,6 +514,8 @@ export class ReliableSender {
     }
   }
 }
+
+function noop(): void {}
 
 /** The first u32 token from `from` on (wrapping after 0xffff_ffff) that is not in `taken`. */
 export function freeToken(from: number, taken: { has(token: number): boolean }): number {
