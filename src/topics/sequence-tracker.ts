@@ -132,22 +132,32 @@ export class SequenceTracker<T = unknown> {
     return this.#count
   }
 
-  #stream(publisher: string, topic: string, create: boolean): Stream<T> | undefined {
+  /** True while a gap holds publications back (`pollTimeout()` then says when to call `handleTimeout`). */
+  get holding(): boolean {
+    return this.#waiting.size > 0
+  }
+
+  /** The stream; `create`: made if new, expecting number `first` (at least 1) first. */
+  #stream(publisher: string, topic: string, create: boolean, first = 1): Stream<T> | undefined {
     let byTopic = this.#streams.get(publisher)
     let stream = byTopic?.get(topic)
     if (stream === undefined && create) {
       if (this.#count >= this.#maxStreams) this.#forgetIdle()
       if (byTopic === undefined) this.#streams.set(publisher, (byTopic = new Map()))
       byTopic.set(topic, (stream = new Stream(publisher, topic)))
+      stream.next = Math.max(1, first)
       this.#count++
     }
     if (stream !== undefined) stream.touched = ++this.#tick
     return stream
   }
 
-  /** Sorts one publication of stream (publisher, topic) with number `seq` (a positive safe integer); `now` in ms. */
-  accept(publisher: string, topic: string, seq: number, item: T, now: number): Verdict {
-    const stream = this.#stream(publisher, topic, true) as Stream<T>
+  /**
+   * Sorts one publication of stream (publisher, topic) with number `seq` (a positive safe integer); `now` in ms.
+   * A stream not seen before starts at `first` (default 1; as `start()` would).
+   */
+  accept(publisher: string, topic: string, seq: number, item: T, now: number, first = 1): Verdict {
+    const stream = this.#stream(publisher, topic, true, first) as Stream<T>
     const ranges = stream.ranges
     if (seq === stream.next) {
       stream.next++
@@ -228,8 +238,7 @@ export class SequenceTracker<T = unknown> {
    * skipped). Does nothing for a known stream.
    */
   start(publisher: string, topic: string, seq: number): void {
-    if (this.has(publisher, topic)) return
-    ;(this.#stream(publisher, topic, true) as Stream<T>).next = Math.max(1, seq)
+    if (!this.has(publisher, topic)) this.#stream(publisher, topic, true, seq)
   }
 
   /** The highest number of the stream this endpoint has seen, delivered, held or given up (0 for an unknown one). */
