@@ -26,6 +26,7 @@ import type { TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { SubscriptionSet } from './subscription-set'
 import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
+import { TickClock } from './tick-clock'
 import type { TopicTransport } from './transport'
 import {
   decodeTopicMessage,
@@ -109,6 +110,7 @@ export class TopicLayer {
   readonly #cache: readonly TopicMatcher[]
   readonly #topics: KnownTopics
   readonly #publishOptions = new PublishOptionsCache()
+  readonly #clock = new TickClock()
   readonly #nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
   readonly #repairTimes = new Map<string, number>()
   /** Topic-key problems reported so far (reason and topic): each once. */
@@ -223,7 +225,7 @@ export class TopicLayer {
     const message = header.encode(seq, timestamp, wire)
     known.own = this.#local.take(topic, o.type, o.depth, own)
     this.#counts.topicPublished++
-    const now = performance.now()
+    const now = this.#clock.now()
     if (o.depth > 0 || retain || this.#subs.size > 0) {
       this.#keepOwn(known, o.type, o.depth, { seq, timestamp, lifespanMs, retain, sealed: false, codec, payload }, wire, now)
     } else this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
@@ -309,7 +311,7 @@ export class TopicLayer {
   /** Handles a received topic message (`data` starts with the envelope). */
   receive(from: string, data: Uint8Array, reliable: boolean): void {
     if (this.#closed) return
-    const now = performance.now()
+    const now = this.#clock.now()
     try {
       const message = decodePublishFast(data, TOPIC_ENVELOPE.length) ?? decodeTopicMessage(unwrapTopicMessage(data))
       this.#handle(from, message, reliable, now)
@@ -565,8 +567,9 @@ export class TopicLayer {
       return this.#t.broadcast(message, reliable, deadlineMs)
     }
     if (reliable) {
+      if (peers.length === 1) return this.#t.send(peers[0], message, true, deadlineMs)
       const sends = peers.map((id) => this.#t.send(id, message, true, deadlineMs) as Promise<void>)
-      return sends.length === 1 ? sends[0] : Promise.all(sends).then(() => undefined)
+      return Promise.all(sends).then(() => undefined)
     }
     let queued = true
     for (const id of peers) queued = (this.#t.send(id, message, false) as boolean) && queued
