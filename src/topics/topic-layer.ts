@@ -201,7 +201,7 @@ export class TopicLayer {
     const payload = encodeValue(o.codec, topic, value as never)
     const seq = (own?.seq ?? 0) + 1
     const { lifespanMs, retain } = o
-    const timestamp = Date.now()
+    const timestamp = this.#clock.wall()
     const sealed = known.sealed
     const codec = o.codec.id
     const wire = sealed
