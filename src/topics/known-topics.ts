@@ -5,6 +5,7 @@
  */
 import type { OwnStream } from './local-streams'
 import type { PublishHeader } from './publish-header'
+import type { StreamHandle } from './sequence-tracker'
 import type { Subscription } from './subscription'
 import type { TopicKeys } from './topic-keys'
 import type { TopicMatcher } from './topic-name'
@@ -27,6 +28,11 @@ export class KnownTopic {
   own: OwnStream | undefined = undefined
   /** The header of this endpoint's last publication on the topic. */
   header: PublishHeader | undefined = undefined
+  /** This endpoint's stream of the topic in the sequence tracker. */
+  tracked: StreamHandle | undefined = undefined
+  /** The publisher key of the last publication received on the topic, and its stream in the sequence tracker. */
+  lastPublisher = ''
+  lastTracked: StreamHandle | undefined = undefined
   #version = -1
   #matching: Subscription<unknown>[] = []
   #wanted = false

@@ -90,10 +90,21 @@ class Stream<T> {
   deadline = Infinity
   /** Tick of the last access, to forget the idlest streams first. */
   touched = 0
+  /** No longer tracked (forgotten): a handle to it must be looked up again. */
+  forgotten = false
   constructor(
     readonly publisher: string,
     readonly topic: string,
   ) {}
+}
+
+/**
+ * One stream of a tracker, held by a caller that accepts many publications of it (`SequenceTracker.handle`): no
+ * look-up per publication. Valid while not `forgotten`.
+ */
+export interface StreamHandle {
+  /** The tracker forgot the stream: get a new handle. */
+  readonly forgotten: boolean
 }
 
 /** The tracker; `T` is whatever the caller holds back (e.g. a decoded message). */
@@ -157,7 +168,18 @@ export class SequenceTracker<T = unknown> {
    * A stream not seen before starts at `first` (default 1; as `start()` would).
    */
   accept(publisher: string, topic: string, seq: number, item: T, now: number, first = 1): Verdict {
-    const stream = this.#stream(publisher, topic, true, first) as Stream<T>
+    return this.acceptIn(this.handle(publisher, topic, first), seq, item, now)
+  }
+
+  /** The stream (publisher, topic), made if new (starting at `first`, as `start()` would), for `acceptIn`. */
+  handle(publisher: string, topic: string, first = 1): StreamHandle {
+    return this.#stream(publisher, topic, true, first) as Stream<T>
+  }
+
+  /** `accept()` for the stream of `handle` (from this tracker's `handle()`, not forgotten). */
+  acceptIn(handle: StreamHandle, seq: number, item: T, now: number): Verdict {
+    const stream = handle as Stream<T>
+    stream.touched = ++this.#tick
     const ranges = stream.ranges
     if (seq === stream.next) {
       stream.next++
@@ -283,7 +305,10 @@ export class SequenceTracker<T = unknown> {
   forget(publisher: string): void {
     const byTopic = this.#streams.get(publisher)
     if (byTopic === undefined) return
-    for (const stream of byTopic.values()) this.#waiting.delete(stream)
+    for (const stream of byTopic.values()) {
+      this.#waiting.delete(stream)
+      stream.forgotten = true
+    }
     this.#count -= byTopic.size
     this.#streams.delete(publisher)
   }
@@ -297,6 +322,7 @@ export class SequenceTracker<T = unknown> {
       byTopic.delete(stream.topic)
       if (byTopic.size === 0) this.#streams.delete(stream.publisher)
       this.#waiting.delete(stream)
+      stream.forgotten = true
       this.#count--
     }
   }

@@ -21,7 +21,7 @@ import { decodePublishFast } from './publish-decode'
 import { PublishHeader } from './publish-header'
 import { PublishOptionsCache } from './publish-options-cache'
 import { answerRepair, chunks, digestFor, type StoredMeta } from './repair'
-import { SequenceTracker } from './sequence-tracker'
+import { SequenceTracker, type StreamHandle } from './sequence-tracker'
 import type { TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { SubscriptionSet } from './subscription-set'
@@ -228,8 +228,25 @@ export class TopicLayer {
     const now = this.#clock.now()
     if (o.depth > 0 || retain || this.#subs.size > 0) {
       this.#keepOwn(known, o.type, o.depth, { seq, timestamp, lifespanMs, retain, sealed: false, codec, payload }, wire, now)
-    } else this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
+    } else this.#acceptOwn(known, seq, now)
     return this.#route(topic, message, o.reliable, o.deadlineMs)
+  }
+
+  /** Takes an own publication's number in the sequence tracker (for digests). */
+  #acceptOwn(known: KnownTopic, seq: number, now: number): void {
+    let stream = known.tracked
+    if (stream === undefined || stream.forgotten) stream = known.tracked = this.#tracker.handle(this.#ownKey, known.name)
+    this.#tracker.acceptIn(stream, seq, undefined as never, now)
+  }
+
+  /** The tracker's stream of `publisher` on a received topic (made if new, starting at `first`). */
+  #received(known: KnownTopic, publisher: string, first: number): StreamHandle {
+    let stream = known.lastTracked
+    if (stream === undefined || stream.forgotten || known.lastPublisher !== publisher) {
+      stream = known.lastTracked = this.#tracker.handle(publisher, known.name, first)
+      known.lastPublisher = publisher
+    }
+    return stream
   }
 
   /** The topic of a publication, its name validated (`reserved`: names starting with `$` allowed). */
@@ -253,7 +270,7 @@ export class TopicLayer {
     // value is kept as cleared, so that it clears).
     const kept = known.sealed && record.payload.length === 0 && retain ? record : fields
     if (depth > 0 || retain) this.#store(this.#ownKey, topic, type, depth, kept, depth)
-    this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
+    this.#acceptOwn(known, seq, now)
     if (this.#subs.size > 0) {
       this.#dispatch(pending(this.#ownKey, this.#t.id, topic, type, record, now + lifespanMs, true, false), now, known)
     }
@@ -434,10 +451,10 @@ export class TopicLayer {
   #take(known: KnownTopic, received: Pending, depth: number, now: number, first: number): void {
     let item = received
     let stored = received.record
+    // From here on the stream is known, even if what arrived is dropped below.
+    const stream = this.#received(known, item.publisher, first)
     if (known.sealed) {
-      // This endpoint has the topic's key: what does not open is dropped before it is kept or takes its number (its
-      // stream is known from then on all the same).
-      this.#tracker.start(item.publisher, item.topic, first)
+      // This endpoint has the topic's key: what does not open is dropped before it is kept or takes its number.
       const plain = this.#open(item)
       if (plain === undefined) return
       const r = item.record
@@ -448,7 +465,7 @@ export class TopicLayer {
       if (plain.length === 0 && r.retain) stored = record // a cleared retained value is kept as cleared
     }
     if (known.cached) this.#store(item.publisher, item.topic, item.type, depth, stored, this.#o.cacheDepth)
-    const verdict = this.#tracker.accept(item.publisher, item.topic, item.record.seq, item, now, first)
+    const verdict = this.#tracker.acceptIn(stream, item.record.seq, item, now)
     if (verdict === 'deliver') this.#dispatch(item, now, known)
     else if (verdict === 'gap') this.#requestRepair(item, now)
   }
