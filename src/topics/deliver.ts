@@ -2,7 +2,7 @@
  * The last step of receiving: a publication that is in order, new and alive goes to every matching subscription that
  * accepts its type and QoS, decoded once per codec; what does not fit is counted.
  */
-import { builtInCodec, type Codec, decodeValue } from './codec'
+import { builtInCodec, type Codec, decodeValue, rawCodec } from './codec'
 import { TopicMessage, type TopicMessageFields } from './message'
 import type { TopicStats } from './stats'
 import type { Subscription } from './subscription'
@@ -127,7 +127,8 @@ export function deliver(
     else if (others?.has(codec) === true) value = others.get(codec)
     else {
       try {
-        value = decodeValue(codec, item.topic, payload)
+        // The raw codec's value is the payload itself (a Buffer already).
+        value = codec === rawCodec ? payload : decodeValue(codec, item.topic, payload)
       } catch {
         counts.topicDecodeErrors++
         continue

@@ -12,13 +12,23 @@ export class NameCache {
   readonly #bytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SLOTS).fill(undefined)
   readonly #names: string[] = new Array<string>(SLOTS).fill('')
 
+  /** The slot found last (a stream of one topic finds it again without hashing). */
+  #last = 0
+
   /** The name whose UTF-8 form is `data[at, at + length)`, if it is in the table. */
   find(data: Uint8Array, at: number, length: number): string | undefined {
+    if (this.#holds(this.#last, data, at, length)) return this.#names[this.#last]
     const slot = hash(data, at, length) & (SLOTS - 1)
-    const known = this.#bytes[slot]
-    if (known === undefined || known.length !== length) return undefined
-    for (let i = 0; i < length; i++) if (known[i] !== data[at + i]) return undefined
+    if (!this.#holds(slot, data, at, length)) return undefined
+    this.#last = slot
     return this.#names[slot]
+  }
+
+  #holds(slot: number, data: Uint8Array, at: number, length: number): boolean {
+    const known = this.#bytes[slot]
+    if (known === undefined || known.length !== length) return false
+    for (let i = 0; i < length; i++) if (known[i] !== data[at + i]) return false
+    return true
   }
 
   /** Remembers that `data[at, at + length)` is the (validated) name `name`. */
