@@ -2,7 +2,8 @@
  * The hot-path shortcuts of the topic layer give exactly what the general code gives: the PUBLISH header template
  * (`publish-header.ts`) the bytes of `encodePublish`, the PUBLISH fast decoder (`publish-decode.ts`) the fields of
  * the strict decoder or nothing, the options cache what `resolvePublishOptions` resolves, and a subscription made
- * inside a callback still gets the publication being delivered.
+ * inside a callback still gets the publication being delivered, and a tracker stream handle notices that its stream
+ * was forgotten.
  */
 import test from 'ava'
 
@@ -12,6 +13,7 @@ import { resolvePublishOptions } from '../src/topics/options'
 import { decodePublishFast } from '../src/topics/publish-decode'
 import { PublishHeader } from '../src/topics/publish-header'
 import { PublishOptionsCache } from '../src/topics/publish-options-cache'
+import { SequenceTracker } from '../src/topics/sequence-tracker'
 import { decodeTopicMessage, encodePublish, type PublishMessage } from '../src/topics/wire'
 import { FakeNetwork } from './helpers/fake-transport'
 import { until } from './helpers/loopback'
@@ -116,4 +118,18 @@ test('a subscription made inside a callback gets the publication being delivered
   await a.publish('x/y', 'two', { reliable: true })
   t.true(await until(() => late.length === 2))
   t.deepEqual(late.map((m) => m.text()), ['one', 'two'])
+})
+
+test('a tracker stream handle is valid until the stream is forgotten', (t) => {
+  const tracker = new SequenceTracker<string>({ maxStreams: 2 })
+  const a = tracker.handle('p', 'a', 5)
+  t.is(tracker.acceptIn(a, 5, 'x', 0), 'deliver')
+  t.is(tracker.acceptIn(a, 5, 'x', 0), 'duplicate')
+  t.is(tracker.contiguous('p', 'a'), 5)
+  tracker.handle('p', 'b')
+  tracker.handle('q', 'c') // over maxStreams: the idlest ('p', 'a') is forgotten
+  t.true(a.forgotten)
+  const b = tracker.handle('q', 'c')
+  tracker.forget('q')
+  t.true(b.forgotten)
 })
