@@ -2,10 +2,11 @@
  * The last step of receiving: a publication that is in order, new and alive goes to every matching subscription that
  * accepts its type and QoS, decoded once per codec; what does not fit is counted.
  */
-import { builtInCodec, type Codec, decodeValue } from './codec'
-import { TopicMessage } from './message'
+import { builtInCodec, type Codec, decodeValue, rawCodec } from './codec'
+import { TopicMessage, type TopicMessageFields } from './message'
 import type { TopicStats } from './stats'
 import type { Subscription } from './subscription'
+import type { SubscriptionSet } from './subscription-set'
 import type { PublicationFields } from './wire'
 
 /** A publication on its way to the subscriptions (possibly held back by the sequence tracker first). */
@@ -48,21 +49,61 @@ export function pending(
 const asBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
 
+/** The fields of the message being made (filled, then copied by the constructor: no object per message). */
+const FIELDS: TopicMessageFields<unknown> = {
+  topic: '',
+  value: undefined,
+  payload: Buffer.alloc(0),
+  type: '',
+  from: '',
+  fromName: '',
+  seq: 0,
+  timestamp: 0,
+  retained: false,
+  replayed: false,
+  reliable: false,
+}
+
 /**
- * Hands `item` to each of `subs` that matches it; `nameOf` names the publisher. Counts into `counts`. Under topic keys
- * `open` gives the plain payload (undefined: dropped), once, when the first subscription matches.
+ * Hands `item` to each of `subs` that matches its topic (`matched`: all of them do; ended ones are skipped);
+ * `nameOf` names the publisher. When `live` is given, `subs` are those of `live` that matched at version `version`:
+ * if a callback adds a subscription meanwhile, the ones added get it too, as they would iterating `live` itself.
+ * Counts into `counts`. Under topic keys `open` gives the plain payload (undefined: dropped), once, when the first
+ * subscription matches.
  */
 export function deliver(
   item: Pending,
-  subs: Iterable<Subscription<unknown>>,
+  subs: readonly Subscription<unknown>[],
+  matched: boolean,
+  live: SubscriptionSet | undefined,
+  version: number,
   counts: TopicStats,
   nameOf: (id: string) => string,
   open?: (item: Pending) => Buffer | undefined,
 ): void {
-  let decoded: Map<Codec<never, unknown>, unknown> | undefined
+  // Decoded once per codec: the built-in one of the id (all subscriptions share it), or custom ones (by object).
+  let firstCodec: Codec<never, unknown> | undefined
+  let firstValue: unknown
+  let others: Map<Codec<never, unknown>, unknown> | undefined
   let payload: Buffer | undefined = open === undefined ? asBuffer(item.record.payload) : undefined
-  for (const sub of subs) {
-    if (!sub.matcher.matches(item.topic)) continue
+  let fromName: string | undefined
+  let i = 0
+  let late: Iterator<Subscription<unknown>> | undefined
+  for (;;) {
+    let sub: Subscription<unknown>
+    if (i < subs.length) {
+      sub = subs[i++]
+      if (matched ? sub.ended : !sub.matcher.matches(item.topic)) continue
+    } else {
+      if (late === undefined) {
+        if (live === undefined || live.version === version) return
+        late = live.all[Symbol.iterator]()
+      }
+      const next = late.next()
+      if (next.done === true) return
+      sub = next.value
+      if (subs.includes(sub) || !sub.matcher.matches(item.topic)) continue
+    }
     if (payload === undefined) {
       payload = (open as (item: Pending) => Buffer | undefined)(item)
       if (payload === undefined) return
@@ -81,21 +122,35 @@ export function deliver(
       counts.topicDecodeErrors++
       continue
     }
-    decoded ??= new Map()
-    if (!decoded.has(codec)) {
+    let value: unknown
+    if (codec === firstCodec) value = firstValue
+    else if (others?.has(codec) === true) value = others.get(codec)
+    else {
       try {
-        decoded.set(codec, decodeValue(codec, item.topic, payload))
+        // The raw codec's value is the payload itself (a Buffer already).
+        value = codec === rawCodec ? payload : decodeValue(codec, item.topic, payload)
       } catch {
         counts.topicDecodeErrors++
         continue
       }
+      if (firstCodec === undefined) {
+        firstCodec = codec
+        firstValue = value
+      } else (others ??= new Map()).set(codec, value)
     }
     counts.topicDelivered++
-    const { seq, timestamp, retain } = item.record
-    const { topic, type, from, replayed, reliable } = item
-    const value = decoded.get(codec)
-    const fromName = nameOf(from)
-    const fields = { topic, value, payload, type, from, fromName, seq, timestamp, retained: retain, replayed, reliable }
-    sub.deliver(new TopicMessage(fields))
+    const f = FIELDS as { -readonly [K in keyof TopicMessageFields<unknown>]: TopicMessageFields<unknown>[K] }
+    f.topic = item.topic
+    f.value = value
+    f.payload = payload
+    f.type = item.type
+    f.from = item.from
+    f.fromName = fromName ??= nameOf(item.from)
+    f.seq = item.record.seq
+    f.timestamp = item.record.timestamp
+    f.retained = item.record.retain
+    f.replayed = item.replayed
+    f.reliable = item.reliable
+    sub.deliver(new TopicMessage(FIELDS))
   }
 }

@@ -6,6 +6,16 @@ import { randomInt } from 'node:crypto'
 
 import { TopicTypeError } from './errors'
 
+/** One topic this endpoint publishes on. */
+export interface OwnStream {
+  /** The type it publishes ('' untyped). */
+  readonly type: string
+  /** The last number used. */
+  readonly seq: number
+  /** The depth of the last publication. */
+  readonly depth: number
+}
+
 interface Stream {
   readonly type: string
   seq: number
@@ -27,14 +37,28 @@ export class LocalStreams {
     return ++stream.seq
   }
 
-  /** The checks of `next()` without taking a number (throws TopicTypeError). */
-  check(topic: string, type: string): void {
-    const stream = this.#streams.get(topic)
+  /**
+   * `next()` for a caller that holds the stream of `topic` (from `get()`; undefined before the first publication)
+   * and checked its type (`check()`); returns the stream.
+   */
+  take(topic: string, type: string, depth: number, held: OwnStream | undefined): OwnStream {
+    if (held === undefined) {
+      this.next(topic, type, depth)
+      return this.#streams.get(topic) as Stream
+    }
+    const stream = held as Stream
+    stream.depth = depth
+    stream.seq++
+    return stream
+  }
+
+  /** The checks of `next()` without taking a number (throws TopicTypeError); `stream`: the topic's, if held. */
+  check(topic: string, type: string, stream: OwnStream | undefined = this.#streams.get(topic)): void {
     if (stream !== undefined && stream.type !== type) throw new TopicTypeError(topic, stream.type, type)
   }
 
-  /** The last number used on `topic` (0 for none), its type and depth. */
-  get(topic: string): { seq: number; type: string; depth: number } | undefined {
+  /** The topic's stream: the last number used on `topic`, its type and depth (undefined before the first one). */
+  get(topic: string): OwnStream | undefined {
     return this.#streams.get(topic)
   }
 }

@@ -90,10 +90,21 @@ class Stream<T> {
   deadline = Infinity
   /** Tick of the last access, to forget the idlest streams first. */
   touched = 0
+  /** No longer tracked (forgotten): a handle to it must be looked up again. */
+  forgotten = false
   constructor(
     readonly publisher: string,
     readonly topic: string,
   ) {}
+}
+
+/**
+ * One stream of a tracker, held by a caller that accepts many publications of it (`SequenceTracker.handle`): no
+ * look-up per publication. Valid while not `forgotten`.
+ */
+export interface StreamHandle {
+  /** The tracker forgot the stream: get a new handle. */
+  readonly forgotten: boolean
 }
 
 /** The tracker; `T` is whatever the caller holds back (e.g. a decoded message). */
@@ -132,22 +143,43 @@ export class SequenceTracker<T = unknown> {
     return this.#count
   }
 
-  #stream(publisher: string, topic: string, create: boolean): Stream<T> | undefined {
+  /** True while a gap holds publications back (`pollTimeout()` then says when to call `handleTimeout`). */
+  get holding(): boolean {
+    return this.#waiting.size > 0
+  }
+
+  /** The stream; `create`: made if new, expecting number `first` (at least 1) first. */
+  #stream(publisher: string, topic: string, create: boolean, first = 1): Stream<T> | undefined {
     let byTopic = this.#streams.get(publisher)
     let stream = byTopic?.get(topic)
     if (stream === undefined && create) {
       if (this.#count >= this.#maxStreams) this.#forgetIdle()
       if (byTopic === undefined) this.#streams.set(publisher, (byTopic = new Map()))
       byTopic.set(topic, (stream = new Stream(publisher, topic)))
+      stream.next = Math.max(1, first)
       this.#count++
     }
     if (stream !== undefined) stream.touched = ++this.#tick
     return stream
   }
 
-  /** Sorts one publication of stream (publisher, topic) with number `seq` (a positive safe integer); `now` in ms. */
-  accept(publisher: string, topic: string, seq: number, item: T, now: number): Verdict {
-    const stream = this.#stream(publisher, topic, true) as Stream<T>
+  /**
+   * Sorts one publication of stream (publisher, topic) with number `seq` (a positive safe integer); `now` in ms.
+   * A stream not seen before starts at `first` (default 1; as `start()` would).
+   */
+  accept(publisher: string, topic: string, seq: number, item: T, now: number, first = 1): Verdict {
+    return this.acceptIn(this.handle(publisher, topic, first), seq, item, now)
+  }
+
+  /** The stream (publisher, topic), made if new (starting at `first`, as `start()` would), for `acceptIn`. */
+  handle(publisher: string, topic: string, first = 1): StreamHandle {
+    return this.#stream(publisher, topic, true, first) as Stream<T>
+  }
+
+  /** `accept()` for the stream of `handle` (from this tracker's `handle()`, not forgotten). */
+  acceptIn(handle: StreamHandle, seq: number, item: T, now: number): Verdict {
+    const stream = handle as Stream<T>
+    stream.touched = ++this.#tick
     const ranges = stream.ranges
     if (seq === stream.next) {
       stream.next++
@@ -228,8 +260,7 @@ export class SequenceTracker<T = unknown> {
    * skipped). Does nothing for a known stream.
    */
   start(publisher: string, topic: string, seq: number): void {
-    if (this.has(publisher, topic)) return
-    ;(this.#stream(publisher, topic, true) as Stream<T>).next = Math.max(1, seq)
+    if (!this.has(publisher, topic)) this.#stream(publisher, topic, true, seq)
   }
 
   /** The highest number of the stream this endpoint has seen, delivered, held or given up (0 for an unknown one). */
@@ -274,7 +305,10 @@ export class SequenceTracker<T = unknown> {
   forget(publisher: string): void {
     const byTopic = this.#streams.get(publisher)
     if (byTopic === undefined) return
-    for (const stream of byTopic.values()) this.#waiting.delete(stream)
+    for (const stream of byTopic.values()) {
+      this.#waiting.delete(stream)
+      stream.forgotten = true
+    }
     this.#count -= byTopic.size
     this.#streams.delete(publisher)
   }
@@ -288,6 +322,7 @@ export class SequenceTracker<T = unknown> {
       byTopic.delete(stream.topic)
       if (byTopic.size === 0) this.#streams.delete(stream.publisher)
       this.#waiting.delete(stream)
+      stream.forgotten = true
       this.#count--
     }
   }

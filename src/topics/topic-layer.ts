@@ -13,14 +13,20 @@ import { type DirectHandler, DirectChannels } from './direct-channels'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from './envelope'
 import { HistoryCache, type HistoryRecord } from './history'
 import { InterestFilter } from './interest-filter'
+import { type KnownTopic, KnownTopics } from './known-topics'
 import { LocalStreams } from './local-streams'
-import { type PublishOptions, type ResolvedTopicOptions, resolvePublishOptions, type SubscribeOptions } from './options'
+import type { PublishOptions, ResolvedTopicOptions, SubscribeOptions } from './options'
 import { PeerInterests } from './peer-interest'
+import { decodePublishFast } from './publish-decode'
+import { PublishHeader } from './publish-header'
+import { PublishOptionsCache } from './publish-options-cache'
 import { answerRepair, chunks, digestFor, type StoredMeta } from './repair'
-import { SequenceTracker } from './sequence-tracker'
+import { SequenceTracker, type StreamHandle } from './sequence-tracker'
 import type { TopicStats } from './stats'
 import { Subscription } from './subscription'
+import { SubscriptionSet } from './subscription-set'
 import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
+import { TickClock } from './tick-clock'
 import type { TopicTransport } from './transport'
 import {
   decodeTopicMessage,
@@ -33,7 +39,6 @@ import {
   type PublicationFields,
   publisherKey,
   type PublishMessage,
-  publishSize,
   type TopicWireMessage,
 } from './wire'
 
@@ -101,8 +106,12 @@ export class TopicLayer {
   readonly #tracker: SequenceTracker<Pending>
   readonly #history: HistoryCache
   readonly #interests = new PeerInterests()
-  readonly #subs = new Set<Subscription<unknown>>()
+  readonly #subs = new SubscriptionSet()
   readonly #cache: readonly TopicMatcher[]
+  readonly #topics: KnownTopics
+  readonly #publishOptions = new PublishOptionsCache()
+  readonly #clock = new TickClock()
+  readonly #nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
   readonly #repairTimes = new Map<string, number>()
   /** Topic-key problems reported so far (reason and topic): each once. */
   readonly #keyProblems = new Set<string>()
@@ -135,6 +144,7 @@ export class TopicLayer {
     this.#tracker = new SequenceTracker<Pending>({ holdMs: options.holdMs })
     this.#history = new HistoryCache({ maxRecords: options.maxHistoryRecords, maxBytes: options.maxHistoryBytes })
     this.#cache = options.cacheFilters.map(compileFilter)
+    this.#topics = new KnownTopics(options.keys, this.#cache)
     if (this.#cache.length > 0) this.#queueSummary()
     if (options.digestIntervalMs > 0) {
       this.#digestTimer = setInterval(() => this.#digestRound(), options.digestIntervalMs)
@@ -184,21 +194,27 @@ export class TopicLayer {
 
   #publish(topic: string, value: unknown, options: PublishOptions | undefined, reserved: boolean): boolean | Promise<void> {
     if (this.#closed) throw new ClosedError()
-    validateTopicName(topic, reserved ? RESERVED_NAME : undefined)
-    const o = resolvePublishOptions(options)
-    this.#local.check(topic, o.type)
+    const known = this.#publishTopic(topic, reserved)
+    const o = this.#publishOptions.resolve(options)
+    const own = (known.own ??= this.#local.get(topic))
+    this.#local.check(topic, o.type, own)
     const payload = encodeValue(o.codec, topic, value as never)
-    const seq = (this.#local.get(topic)?.seq ?? 0) + 1
+    const seq = (own?.seq ?? 0) + 1
     const { lifespanMs, retain } = o
-    const timestamp = Date.now()
-    const sealed = this.#o.keys.covers(topic)
+    const timestamp = this.#clock.wall()
+    const sealed = known.sealed
+    const codec = o.codec.id
     const wire = sealed
       ? this.#o.keys.seal(
-          { publisherId: this.#t.id, epoch: this.#local.epoch, seq, timestamp, codec: o.codec.id, retain, topic, type: o.type },
+          { publisherId: this.#t.id, epoch: this.#local.epoch, seq, timestamp, codec, retain, topic, type: o.type },
           payload,
         )
       : payload
-    const size = TOPIC_ENVELOPE.length + publishSize(topic, o.type, wire.length)
+    let header = known.header
+    if (header === undefined || !header.fits(o.type, codec, retain, sealed, lifespanMs, o.depth)) {
+      header = known.header = new PublishHeader(topic, this.#local.epoch, { type: o.type, codec, retain, sealed, lifespanMs, depth: o.depth })
+    }
+    const size = header.size(wire.length)
     const max = o.reliable ? this.#limits.maxMessageSize : this.#limits.maxDatagramPayload
     if (size > max) {
       const what = o.reliable ? 'maxMessageSize' : 'one datagram (maxDatagramSize less headers)'
@@ -206,34 +222,58 @@ export class TopicLayer {
         `publication of ${size} bytes on topic ${JSON.stringify(topic)} is larger than ${what}: ${max} bytes`,
       )
     }
-    const record = { seq, timestamp, lifespanMs, retain, sealed: false, codec: o.codec.id, payload }
-    // One literal each (no spreads): objects of one shape keep the hot path free of hidden-class churn.
-    const fields = {
-      seq,
-      timestamp,
-      lifespanMs,
-      retain,
-      sealed,
-      codec: record.codec,
-      payload: wire,
-      epoch: this.#local.epoch,
-      depth: o.depth,
-      topic,
-      type: o.type,
-    }
-    const message = encodePublish(fields, TOPIC_ENVELOPE)
-    this.#local.next(topic, o.type, o.depth)
+    const message = header.encode(seq, timestamp, wire)
+    known.own = this.#local.take(topic, o.type, o.depth, own)
     this.#counts.topicPublished++
-    const now = performance.now()
+    const now = this.#clock.now()
+    if (o.depth > 0 || retain || this.#subs.size > 0) {
+      this.#keepOwn(known, o.type, o.depth, { seq, timestamp, lifespanMs, retain, sealed: false, codec, payload }, wire, now)
+    } else this.#acceptOwn(known, seq, now)
+    return this.#route(topic, message, o.reliable, o.deadlineMs)
+  }
+
+  /** Takes an own publication's number in the sequence tracker (for digests). */
+  #acceptOwn(known: KnownTopic, seq: number, now: number): void {
+    let stream = known.tracked
+    if (stream === undefined || stream.forgotten) stream = known.tracked = this.#tracker.handle(this.#ownKey, known.name)
+    this.#tracker.acceptIn(stream, seq, undefined as never, now)
+  }
+
+  /** The tracker's stream of `publisher` on a received topic (made if new, starting at `first`). */
+  #received(known: KnownTopic, publisher: string, first: number): StreamHandle {
+    let stream = known.lastTracked
+    if (stream === undefined || stream.forgotten || known.lastPublisher !== publisher) {
+      stream = known.lastTracked = this.#tracker.handle(publisher, known.name, first)
+      known.lastPublisher = publisher
+    }
+    return stream
+  }
+
+  /** The topic of a publication, its name validated (`reserved`: names starting with `$` allowed). */
+  #publishTopic(topic: string, reserved: boolean): KnownTopic {
+    const known = this.#topics.find(topic)
+    if (known !== undefined && (reserved || !known.reserved)) return known
+    validateTopicName(topic, reserved ? RESERVED_NAME : undefined)
+    return known ?? this.#topics.get(topic)
+  }
+
+  /**
+   * Keeps an own publication (`record`: its plain form; `wire`: its payload as sent) in history as it went on the
+   * wire, takes its number in the tracker and hands it to this endpoint's own subscriptions.
+   */
+  #keepOwn(known: KnownTopic, type: string, depth: number, record: PublicationFields, wire: Uint8Array, now: number): void {
+    const { seq, timestamp, lifespanMs, retain, codec } = record
+    const topic = known.name
+    // One literal (no spreads): objects of one shape keep the hot path free of hidden-class churn.
+    const fields = { seq, timestamp, lifespanMs, retain, sealed: known.sealed, codec, payload: wire }
     // History keeps what goes on the wire: sealed records stay sealed for late joiners and caches (a cleared retained
     // value is kept as cleared, so that it clears).
-    const kept = sealed && payload.length === 0 && retain ? record : fields
-    if (o.depth > 0 || o.retain) this.#store(this.#ownKey, topic, o.type, o.depth, kept, o.depth)
-    this.#tracker.accept(this.#ownKey, topic, seq, undefined as never, now)
+    const kept = known.sealed && record.payload.length === 0 && retain ? record : fields
+    if (depth > 0 || retain) this.#store(this.#ownKey, topic, type, depth, kept, depth)
+    this.#acceptOwn(known, seq, now)
     if (this.#subs.size > 0) {
-      this.#dispatch(pending(this.#ownKey, this.#t.id, topic, o.type, record, now + o.lifespanMs, true, false), now)
+      this.#dispatch(pending(this.#ownKey, this.#t.id, topic, type, record, now + lifespanMs, true, false), now, known)
     }
-    return this.#route(topic, message, o.reliable, o.deadlineMs)
   }
 
   /** See `Endpoint.subscribe`. */
@@ -281,16 +321,17 @@ export class TopicLayer {
       const record = { seq: r.seq, timestamp: r.timestamp, lifespanMs, retain: r.retain, sealed, codec }
       const from = parsePublisherKey(r.publisher).id
       const fields = { ...record, payload: r.data }
-      this.#dispatch(pending(r.publisher, from, r.topic, type, fields, r.expiresAt, true, true), now, sub)
+      this.#dispatch(pending(r.publisher, from, r.topic, type, fields, r.expiresAt, true, true), now, undefined, sub)
     }
   }
 
   /** Handles a received topic message (`data` starts with the envelope). */
   receive(from: string, data: Uint8Array, reliable: boolean): void {
     if (this.#closed) return
-    const now = performance.now()
+    const now = this.#clock.now()
     try {
-      this.#handle(from, decodeTopicMessage(unwrapTopicMessage(data)), reliable, now)
+      const message = decodePublishFast(data, TOPIC_ENVELOPE.length) ?? decodeTopicMessage(unwrapTopicMessage(data))
+      this.#handle(from, message, reliable, now)
     } catch {
       // Malformed, or valid on the wire but unusable (e.g. ranges no answer can be built from): dropped, counted.
       this.#counts.topicMalformed++
@@ -366,22 +407,24 @@ export class TopicLayer {
     this.#closed = true
     clearTimeout(this.#timer)
     clearInterval(this.#digestTimer)
-    for (const sub of [...this.#subs]) sub.unsubscribe()
+    for (const sub of [...this.#subs.all]) sub.unsubscribe()
   }
 
   #onPublish(from: string, m: PublishMessage, reliable: boolean, now: number): void {
-    if (!this.#wants(m.topic)) {
+    const known = this.#topics.get(m.topic)
+    if (!known.wanted(this.#subs.all, this.#subs.version)) {
       this.#counts.topicUnwanted++
       return
     }
     const publisher = publisherKey(from, m.epoch)
+    const item = pending(publisher, from, m.topic, m.type, m, now + m.lifespanMs, reliable, false)
     // A stream seen for the first time starts at the publisher's history window: older numbers are gone anyway.
-    this.#tracker.start(publisher, m.topic, m.seq - m.depth)
-    this.#take(pending(publisher, from, m.topic, m.type, m, now + m.lifespanMs, reliable, false), m.depth, now)
+    this.#take(known, item, m.depth, now, m.seq - m.depth)
   }
 
   #onHistory(from: string, m: HistoryMessage, now: number): void {
-    if (!this.#wants(m.topic)) {
+    const known = this.#topics.get(m.topic)
+    if (!known.wanted(this.#subs.all, this.#subs.version)) {
       this.#counts.topicUnwanted++
       return
     }
@@ -397,15 +440,20 @@ export class TopicLayer {
     }
     for (const record of m.records) {
       const item = pending(m.publisher, id, m.topic, m.type, record, now + record.lifespanMs, true, true, from)
-      this.#take(item, m.depth, now)
+      this.#take(known, item, m.depth, now, 1)
     }
   }
 
-  /** Caches (if asked to), orders and de-duplicates a received publication. */
-  #take(received: Pending, depth: number, now: number): void {
+  /**
+   * Caches (if asked to), orders and de-duplicates a received publication (`first`: where its stream starts if it
+   * is new, see `SequenceTracker.accept`).
+   */
+  #take(known: KnownTopic, received: Pending, depth: number, now: number, first: number): void {
     let item = received
     let stored = received.record
-    if (this.#o.keys.covers(item.topic)) {
+    // From here on the stream is known, even if what arrived is dropped below.
+    const stream = this.#received(known, item.publisher, first)
+    if (known.sealed) {
       // This endpoint has the topic's key: what does not open is dropped before it is kept or takes its number.
       const plain = this.#open(item)
       if (plain === undefined) return
@@ -416,11 +464,9 @@ export class TopicLayer {
       item = pending(publisher, from, topic, type, record, expiresAt, reliable, replayed, sender)
       if (plain.length === 0 && r.retain) stored = record // a cleared retained value is kept as cleared
     }
-    if (this.#caches(item.topic)) {
-      this.#store(item.publisher, item.topic, item.type, depth, stored, this.#o.cacheDepth)
-    }
-    const verdict = this.#tracker.accept(item.publisher, item.topic, item.record.seq, item, now)
-    if (verdict === 'deliver') this.#dispatch(item, now)
+    if (known.cached) this.#store(item.publisher, item.topic, item.type, depth, stored, this.#o.cacheDepth)
+    const verdict = this.#tracker.acceptIn(stream, item.record.seq, item, now)
+    if (verdict === 'deliver') this.#dispatch(item, now, known)
     else if (verdict === 'gap') this.#requestRepair(item, now)
   }
 
@@ -446,17 +492,24 @@ export class TopicLayer {
     this.#sendControl(item.from, encodeRepair(missing, TOPIC_ENVELOPE))
   }
 
-  /** Hands a publication to every matching subscription (or to `only`), unless its lifespan is over. */
-  #dispatch(item: Pending, now: number, only?: Subscription<unknown>): void {
+  /**
+   * Hands a publication to every matching subscription (or to `only`), unless its lifespan is over (`known`: its
+   * topic, if at hand).
+   */
+  #dispatch(item: Pending, now: number, known?: KnownTopic, only?: Subscription<unknown>): void {
     if (item.expiresAt <= now) {
       this.#counts.topicExpired++
       return
     }
-    const nameOf = (id: string): string => (id === this.#t.id ? this.#t.name : this.#t.nameOf(id))
     // Sealed ones (kept sealed in history and cache) are opened for the subscriptions; what came from the network on a
     // topic this endpoint has a key for was checked when it arrived (`#take`).
     const open = item.record.sealed === true ? (p: Pending) => this.#open(p) : undefined
-    deliver(item, only === undefined ? this.#subs : [only], this.#counts, nameOf, open)
+    const subs = this.#subs
+    if (only !== undefined) deliver(item, [only], false, undefined, 0, this.#counts, this.#nameOf, open)
+    else {
+      const matching = (known ?? this.#topics.get(item.topic)).matching(subs.all, subs.version)
+      deliver(item, matching, true, subs, subs.version, this.#counts, this.#nameOf, open)
+    }
   }
 
   /** The plain payload of a publication under topic keys, or undefined (dropped, counted, reported once). */
@@ -487,6 +540,7 @@ export class TopicLayer {
   /** Delivers what the tracker released and re-arms the hold timer. */
   #after(now: number): void {
     for (let item = this.#tracker.poll(); item !== undefined; item = this.#tracker.poll()) this.#dispatch(item, now)
+    if (this.#timer === undefined && !this.#tracker.holding) return
     const due = this.#tracker.pollTimeout()
     if (due === undefined || this.#closed) {
       clearTimeout(this.#timer)
@@ -530,8 +584,9 @@ export class TopicLayer {
       return this.#t.broadcast(message, reliable, deadlineMs)
     }
     if (reliable) {
+      if (peers.length === 1) return this.#t.send(peers[0], message, true, deadlineMs)
       const sends = peers.map((id) => this.#t.send(id, message, true, deadlineMs) as Promise<void>)
-      return sends.length === 1 ? sends[0] : Promise.all(sends).then(() => undefined)
+      return Promise.all(sends).then(() => undefined)
     }
     let queued = true
     for (const id of peers) queued = (this.#t.send(id, message, false) as boolean) && queued
@@ -539,12 +594,7 @@ export class TopicLayer {
   }
 
   #wants(topic: string): boolean {
-    for (const sub of this.#subs) if (sub.matcher.matches(topic)) return true
-    return this.#caches(topic)
-  }
-
-  #caches(topic: string): boolean {
-    return this.#cache.some((m) => m.matches(topic))
+    return this.#topics.get(topic).wanted(this.#subs.all, this.#subs.version)
   }
 
   /** Announces the new interest summary once the current task is done (coalesces many subscribes). */
@@ -554,7 +604,7 @@ export class TopicLayer {
     queueMicrotask(() => {
       this.#summaryQueued = false
       if (this.#closed) return
-      const filters = [...[...this.#subs].map((s) => s.filter), ...this.#o.cacheFilters]
+      const filters = [...[...this.#subs.all].map((s) => s.filter), ...this.#o.cacheFilters]
       const summary = filters.length === 0 ? EMPTY : InterestFilter.from(filters).encode()
       if (Buffer.from(summary).equals(this.#summary)) return
       try {

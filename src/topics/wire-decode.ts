@@ -16,11 +16,12 @@ import {
   TopicKind,
 } from './wire-format'
 import type { HistoryMessage, HistoryRecordFields, PublishMessage, TopicWireMessage } from './wire-format'
+import { TOPIC_NAMES, TYPE_NAMES } from './name-cache'
 import { Reader } from './wire-io'
 
 const RESERVED_OK = { reserved: true } as const
 
-/** Reads a topic name and validates it (`$` names allowed). */
+/** Reads a topic name and validates it (`$` names allowed); remembers it in {@link TOPIC_NAMES}. */
 function readTopic(r: Reader, length: number): string {
   const at = r.offset
   const topic = r.text(length, 'topic')
@@ -31,10 +32,11 @@ function readTopic(r: Reader, length: number): string {
       throw new TopicWireError((err as TopicError).message, at, { cause: err })
     }
   }
+  TOPIC_NAMES.add(r.data, at, length, topic)
   return topic
 }
 
-/** Reads a type name ('' for none) and validates it. */
+/** Reads a type name ('' for none) and validates it; remembers it in {@link TYPE_NAMES}. */
 function readType(r: Reader, length: number): string {
   const at = r.offset
   const type = r.text(length, 'type')
@@ -44,6 +46,7 @@ function readType(r: Reader, length: number): string {
   } catch (err) {
     throw new TopicWireError((err as TopicError).message, at, { cause: err })
   }
+  TYPE_NAMES.add(r.data, at, length, type)
   return type
 }
 

@@ -4,9 +4,10 @@
  */
 import { TopicWireError } from './errors'
 
-const TWO_32 = 2 ** 32
+/** 2^32. */
+export const TWO_32 = 2 ** 32
 /** Largest high word of a u64 that is still a safe integer (2^53 - 1). */
-const MAX_SAFE_HIGH = 0x1fffff
+export const MAX_SAFE_HIGH = 0x1fffff
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 /** Text up to this many bytes is checked for ASCII and, if it is, read without the decoder. */
 const ASCII_FAST_MAX = 256
@@ -40,6 +41,11 @@ export class Reader {
   /** Reads `data` from its first byte. */
   constructor(data: Uint8Array) {
     this.#data = data
+  }
+
+  /** The bytes read. */
+  get data(): Uint8Array {
+    return this.#data
   }
 
   /** Bytes left. */
