@@ -7,7 +7,7 @@ import test from 'ava'
 import fc from 'fast-check'
 
 import { InvalidOptionError } from '../src/errors'
-import { type Command, commandArray, decodeBatch, encodeBatch, Op } from '../src/consensus/commands'
+import { type Command, commandArray, decodeBatch, encodeBatch, Op, pack } from '../src/consensus/commands'
 import { groupIdOf, raftIdOf } from '../src/consensus/ids'
 import { resolveConsensusOptions, resolveLockOptions } from '../src/consensus/options'
 import { MemberRoutes } from '../src/consensus/routes'
@@ -111,6 +111,42 @@ test('state machine: a snapshot restores everything, sessions included', (t) => 
   t.like(copy.apply({ op: Op.PUT, session: s('c', 1), key: 'k', value: b('again') }, 4), { op: 'duplicate' })
   t.deepEqual(copy.encode(undefined).length > 0, true)
   t.throws(() => copy.restore(Buffer.from([0x90])))
+})
+
+test('state machine: a session keeps each reply until it is settled, through a snapshot; duplicates do not change it', (t) => {
+  const m = new ConsensusState()
+  m.apply({ op: Op.PUT, session: s('c', 1), key: 'k', value: b('v') }, 5, 2)
+  m.apply({ op: Op.CAS, session: s('c', 2), key: 'k', expected: b('x'), next: b('y') }, 6, 2)
+  m.apply({ op: Op.DELETE, session: s('c', 3), key: 'k' }, 7, 2)
+  m.apply({ op: Op.LOCK, session: s('other', 1), name: 'l', ttlMs: 500, holderName: 'B' }, 8, 3)
+  m.apply({ op: Op.LOCK, session: s('c', 4), name: 'l', ttlMs: 500, holderName: 'A' }, 9, 3)
+  const copy = new ConsensusState()
+  copy.restore(m.encode(undefined))
+  for (const state of [m, copy]) {
+    t.deepEqual(state.reply('c', 1), { index: 5, term: 2, ok: true })
+    t.deepEqual(state.reply('c', 2), { index: 6, term: 2, ok: false }, 'cas: no match')
+    t.deepEqual(state.reply('c', 3), { index: 7, term: 2, ok: true }, 'delete: it had a value')
+    t.deepEqual(state.reply('c', 4), { index: 9, term: 3, ok: false, lock: { holder: 'other', holderName: 'B', token: 8 } }, 'lock: held by another')
+    t.deepEqual(state.reply('other', 1), { index: 8, term: 3, ok: true, lock: { holder: 'other', holderName: 'B', token: 8 } })
+  }
+  t.like(copy.apply({ op: Op.PUT, session: s('c', 1), key: 'k', value: b('again') }, 10, 3), { op: 'duplicate' })
+  t.deepEqual(copy.reply('c', 1), { index: 5, term: 2, ok: true }, 'the first application answers a retry')
+  t.is(copy.reply('c', 99), undefined, 'never applied')
+  copy.apply({ op: Op.PUT, session: s('c', 5, 5), key: 'k', value: b('w') }, 11, 3)
+  const settled = new ConsensusState()
+  settled.restore(copy.encode(undefined))
+  t.is(settled.reply('c', 1), undefined, 'settled (below low): not in a snapshot')
+  t.deepEqual(settled.reply('c', 5), { index: 11, term: 3, ok: true })
+})
+
+test('state machine: a version 1 snapshot (sessions without replies) is restored; its commands stay duplicates', (t) => {
+  const v1 = pack([1, [['k', b('v')]], [], [], [['c', 1, [1, 2]]], null])
+  const m = new ConsensusState()
+  m.restore(v1)
+  t.deepEqual(m.kv.get('k'), b('v'))
+  t.like(m.apply({ op: Op.PUT, session: s('c', 2, 1), key: 'k', value: b('w') }, 3), { op: 'duplicate' })
+  t.is(m.reply('c', 2), undefined, 'no reply known')
+  t.like(m.apply({ op: Op.PUT, session: s('c', 3, 1), key: 'k', value: b('w') }, 4), { op: 'put' })
 })
 
 test('member IDs: endpoint IDs as they are, names hashed; group IDs depend on the name and the member set', (t) => {

@@ -9,7 +9,9 @@
  *   log entry (a batch). A member that is not the leader forwards
  *   its batch to the leader (FORWARD); whoever proposed resolves its operation when it applies the entry itself, so a
  *   write is visible to the writer's own reads at once. Operations not applied within an election timeout are sent
- *   again (to the new leader, at once when the leader changes); sessions make a command take effect once.
+ *   again (to the new leader, at once when the leader changes); sessions make a command take effect once, and keep
+ *   its reply: an operation whose entry this member never applies (it was caught up by a snapshot that holds it) is
+ *   resolved from the snapshot's sessions.
  * - **Linearizable reads** use Raft's ReadIndex (the leader confirms with a majority that it still leads, then the
  *   reader waits until it applied that index): no clocks involved. All reads of one turn share one ReadIndex.
  * - **Locks** are leases: the leader expires a lock whose holder did not renew it for its `ttlMs` (an EXPIRE entry);
@@ -29,7 +31,7 @@ import { groupIdOf, raftIdOf } from './ids'
 import type { NativeCommitted, NativeRaft, NativeRaftReady, NativeRaftStatus, OpenRaft } from './native'
 import type { ResolvedConsensusOptions } from './options'
 import { type GroupMember, MemberRoutes } from './routes'
-import { ConsensusState, type Outcome } from './state-machine'
+import { ConsensusState, type Outcome, type Reply } from './state-machine'
 import type { ConsensusCounts } from './stats'
 import { readGroupId, writeGroupId } from './group-id-file'
 import { decodeEnvelope, encodeEnvelope, groupTopics, Kind } from './wire'
@@ -60,13 +62,6 @@ export interface AppliedEntry {
   readonly data: Buffer
 }
 
-/** The result of an applied command. */
-export interface Applied {
-  readonly outcome: Outcome
-  readonly index: number
-  readonly term: number
-}
-
 /** A command without its session (the group adds it). */
 export type CommandBody = Command extends infer C ? (C extends { session: unknown } ? Omit<C, 'session'> : never) : never
 
@@ -76,7 +71,7 @@ interface Pending {
   readonly deadlineMs: number
   readonly seq: number
   readonly cmd: Command
-  readonly resolve: (applied: Applied) => void
+  readonly resolve: (reply: Reply) => void
   readonly reject: (err: Error) => void
   sentAt: number
   /** Times sent (retries back off: an election timeout × 2^(attempts − 1), at most × 16). */
@@ -254,12 +249,12 @@ export class GroupCore {
     if (this.#removed) throw new NotMemberError(`this endpoint was removed from consensus group ${JSON.stringify(this.name)}`, this.name)
   }
 
-  /** Proposes a command; resolves once this member applied it (the outcome), rejects with QuorumLostError. */
-  submit(body: CommandBody, deadlineMs: number): Promise<Applied> {
+  /** Proposes a command; resolves once this member applied it (its reply), rejects with QuorumLostError. */
+  submit(body: CommandBody, deadlineMs: number): Promise<Reply> {
     this.checkUsable()
     const seq = ++this.#seq
     const cmd = { ...body, session: { client: this.#client, seq, low: 0 } } as Command
-    return new Promise<Applied>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       const p: Pending = {
         deadline: this.#clock.monotonic() + deadlineMs,
         deadlineMs,
@@ -730,9 +725,14 @@ export class GroupCore {
     const commands = decodeBatch(e.data, bad)
     this.#counts.consensusMalformed += bad.count
     for (const c of commands) {
-      const outcome = this.state.apply(c, e.index)
+      const outcome = this.state.apply(c, e.index, e.term)
       this.#counts.consensusEntriesApplied++
-      if (outcome.op === 'duplicate') continue
+      const own = c.session.client === this.#client
+      // A duplicate is answered too: its first application may have been inside a snapshot restored here.
+      if (outcome.op === 'duplicate') {
+        if (own) this.#answer(c.session.seq)
+        continue
+      }
       if (outcome.op === 'member' && outcome.add && !this.routes.known(outcome.raftId)) {
         this.routes.name(outcome.raftId, outcome.name)
         this.#peersChanged() // it may be a peer already
@@ -740,8 +740,16 @@ export class GroupCore {
       if (outcome.op === 'member') this.memberNamed?.(outcome.raftId, outcome.add)
       if (outcome.op === 'user') this.#applyListeners.emit({ index: e.index, term: e.term, data: outcome.data })
       for (const cb of this.#outcomeListeners) cb(outcome, e.index)
-      if (c.session.client === this.#client) this.#pending.get(c.session.seq)?.resolve({ outcome, index: e.index, term: e.term })
+      if (own) this.#answer(c.session.seq)
     }
+  }
+
+  /** Resolves operation `seq` if the state holds its reply (it was applied, here or in a snapshot restored here). */
+  #answer(seq: number): void {
+    const p = this.#pending.get(seq)
+    if (p === undefined) return
+    const reply = this.state.reply(this.#client, seq)
+    if (reply !== undefined) p.resolve(reply)
   }
 
   /** Called when a MEMBER command was applied (the leader then proposes the conf change). */
@@ -758,6 +766,8 @@ export class GroupCore {
     this.#sinceSnapshot = 0
     this.#onStatus(this.#native.status())
     for (const l of this.#restoreListeners) l.after(index)
+    // Operations of this member that the snapshot holds were committed, but their entries are not applied here.
+    for (const seq of [...this.#pending.keys()]) this.#answer(seq)
   }
 
   readonly #restoreListeners = new Set<RestoreListener>()

@@ -140,16 +140,14 @@ export class ConsensusKv<V = unknown> {
     const deadline = resolveDeadline(options, this.#deadlineMs)
     const e = expected === undefined ? null : this.#encode(expected)
     const n = next === undefined ? null : this.#encode(next)
-    const { outcome } = await this.#core.submit({ op: Op.CAS, key, expected: e, next: n }, deadline)
-    return outcome.op === 'cas' && outcome.ok
+    return (await this.#core.submit({ op: Op.CAS, key, expected: e, next: n }, deadline)).ok
   }
 
   /** Deletes `key`; resolves to whether it had a value. */
   async delete(key: string, options?: OperationOptions): Promise<boolean> {
     validateKey(key)
     const deadline = resolveDeadline(options, this.#deadlineMs)
-    const { outcome } = await this.#core.submit({ op: Op.DELETE, key }, deadline)
-    return outcome.op === 'delete' && outcome.previous !== undefined
+    return (await this.#core.submit({ op: Op.DELETE, key }, deadline)).ok
   }
 
   /** Calls `cb` for every committed change of a key starting with `prefix`, in log order; returns the unsubscribe. */

@@ -100,17 +100,17 @@ export class GroupLocks {
     for (;;) {
       const askedAt = this.#clock.monotonic()
       const left = Math.max(1, o.deadlineMs - (askedAt - start))
-      const { outcome } = await this.#core.submit({ op: Op.LOCK, name, ttlMs: o.ttlMs, holderName }, left)
-      if (outcome.op !== 'lock') throw new Error('unexpected outcome')
-      if (outcome.granted) {
-        const held = new HeldLock(this, this.#core, this.#clock, name, outcome.lock.token, o.ttlMs, askedAt, o.deadlineMs)
+      const { ok: granted, lock } = await this.#core.submit({ op: Op.LOCK, name, ttlMs: o.ttlMs, holderName }, left)
+      if (lock === undefined) throw new Error('unexpected reply')
+      if (granted) {
+        const held = new HeldLock(this, this.#core, this.#clock, name, lock.token, o.ttlMs, askedAt, o.deadlineMs)
         this.#held.add(held)
         return held
       }
       const waited = this.#clock.monotonic() - start
       if (waited >= o.waitMs) {
-        const holder = { id: outcome.lock.holder.split('.')[0], name: outcome.lock.holderName }
-        throw new TimeoutError(`lock ${JSON.stringify(name)} is held (token ${outcome.lock.token}) and was not freed within ${o.waitMs} ms by`, [holder])
+        const holder = { id: lock.holder.split('.')[0], name: lock.holderName }
+        throw new TimeoutError(`lock ${JSON.stringify(name)} is held (token ${lock.token}) and was not freed within ${o.waitMs} ms by`, [holder])
       }
       await this.#whenFreed(name, o.waitMs - waited)
     }
@@ -207,9 +207,9 @@ class HeldLock implements Lock {
     const askedAt = this.#clock.monotonic()
     const left = Math.max(1, Math.floor(this.#validUntil - askedAt))
     this.#core.submit({ op: Op.RENEW, name: this.name, token: this.token }, left).then(
-      ({ outcome }) => {
+      ({ ok }) => {
         if (this.#lost !== undefined) return
-        if (outcome.op === 'renew' && outcome.ok) {
+        if (ok) {
           this.#validUntil = Math.max(this.#validUntil, askedAt + this.#ttlMs)
           this.#armExpiry()
           this.#scheduleRenew()
@@ -235,8 +235,8 @@ class HeldLock implements Lock {
     if (this.#lost === undefined && this.#clock.monotonic() >= this.#validUntil) this.lose(`no renewal committed within its ttlMs (${this.#ttlMs} ms)`)
     if (this.#lost !== undefined) throw this.#lost
     this.#clock.cancel(this.#renewTimer)
-    const { outcome } = await this.#core.submit({ op: Op.UNLOCK, name: this.name, token: this.token }, this.#deadlineMs)
-    if (outcome.op === 'unlock' && !outcome.ok) {
+    const { ok } = await this.#core.submit({ op: Op.UNLOCK, name: this.name, token: this.token }, this.#deadlineMs)
+    if (!ok) {
       this.lose('it had been expired before the release committed')
       throw this.#lost
     }
