@@ -52,9 +52,10 @@ async function pingPong(a: Endpoint, b: Endpoint, n: number): Promise<void> {
   }
 }
 
-test('option: receiveOn is io or js, from the option or GLUE_RECEIVE_ON; anything else names it', (t) => {
-  t.is(resolveOptions({ env: false }).native.receiveOn, 'io')
-  t.is(resolveOptions({ env: false, receiveOn: 'js' }).native.receiveOn, 'js')
+test('option: receiveOn is io or js (the default), from the option or GLUE_RECEIVE_ON; anything else names it', (t) => {
+  t.is(resolveOptions({ env: false }).native.receiveOn, 'js')
+  t.is(resolveOptions({ env: false, receiveOn: 'io' }).native.receiveOn, 'io')
+  t.is(resolveOptions({ env: { GLUE_RECEIVE_ON: 'io' } }).native.receiveOn, 'io')
   t.is(resolveOptions({ env: { GLUE_RECEIVE_ON: 'js' } }).native.receiveOn, 'js')
   t.throws(() => resolveOptions({ env: false, receiveOn: 'both' as never }), { instanceOf: InvalidOptionError, message: /receiveOn/ })
   t.throws(() => resolveOptions({ env: { GLUE_RECEIVE_ON: 'x' } }), { instanceOf: InvalidOptionError, message: /GLUE_RECEIVE_ON/ })

@@ -22,8 +22,9 @@ export function isolatedOptions(overrides: EndpointOptions = {}): EndpointOption
     announcePeriodMs: 100,
     expiryMultiplier: 3,
     env: false,
-    // `GLUE_TEST_RECEIVE_ON=js npm test` runs the loopback suites with the JavaScript thread reading the sockets.
-    ...(process.env.GLUE_TEST_RECEIVE_ON === 'js' ? { receiveOn: 'js' as const } : {}),
+    // `GLUE_TEST_RECEIVE_ON=io` runs the loopback suites with the I/O thread reading the sockets (`npm run test:io`);
+    // by default they run in the library's default mode ('js').
+    ...(process.env.GLUE_TEST_RECEIVE_ON === 'io' || process.env.GLUE_TEST_RECEIVE_ON === 'js' ? { receiveOn: process.env.GLUE_TEST_RECEIVE_ON } : {}),
     ...overrides,
   }
 }

@@ -48,7 +48,7 @@ export interface NativeConfig {
   sendQueueBytes?: number
   /** Busy polling after activity, µs (trades CPU for latency). Default 0 (off). */
   busyPollUs?: number
-  /** Which thread reads the sockets (see `TransportOptions.receiveOn`); default 'io'. */
+  /** Which thread reads the sockets (see `TransportOptions.receiveOn`); 'io' when absent (TypeScript always sets it). */
   receiveOn?: 'io' | 'js'
   /** How long an ACK may wait to ride on a reply, µs. Default 0 (off). */
   ackHoldUs?: number

@@ -79,9 +79,11 @@ export interface TransportOptions {
   /**
    * Which thread reads the sockets: `'js'` — the JavaScript thread, through libuv poll handles on Node's event
    * loop, so that a datagram wakes one thread (like `node:dgram`) and a round trip costs less; the I/O thread keeps
-   * timers, announcements and queued sends. `'io'` — the native I/O thread, which hands batches to JavaScript (two
-   * wake-ups per message, but reading and acknowledging go on while JavaScript is busy). `'js'` falls back to
-   * `'io'` where libuv is not available to the addon. Env `GLUE_RECEIVE_ON`. Default `'io'`.
+   * timers, announcements and queued sends, and reads while traffic is heavy (streams of large or of many small
+   * messages, floods), so that those use two cores. `'io'` — the native I/O thread always reads and hands batches
+   * to JavaScript (two wake-ups per message, but reading and acknowledging go on while JavaScript is busy). `'js'`
+   * falls back to `'io'` where libuv is not available to the addon (off Unix, or a runtime without it). Env
+   * `GLUE_RECEIVE_ON`. Default `'js'`.
    */
   receiveOn?: ReceiveOn
 }
@@ -92,7 +94,7 @@ export type ReceiveOn = 'io' | 'js'
 /** Resolves `receiveOn` (option or `GLUE_RECEIVE_ON`); throws InvalidOptionError naming it. */
 export function resolveReceiveOn(source: ReadOption<'receiveOn'>): ReceiveOn {
   const found = source('receiveOn')
-  if (found === undefined) return 'io'
+  if (found === undefined) return 'js'
   if (found.value === 'io' || found.value === 'js') return found.value
   throw invalid(found, "'io' or 'js'")
 }
