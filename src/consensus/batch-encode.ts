@@ -39,64 +39,40 @@ function arrayHeader(out: Buffer, at: number, n: number): number {
     out[at] = 0x90 | n
     return at + 1
   }
-  if (n < 0x10000) {
-    out[at] = 0xdc
-    out.writeUInt16BE(n, at + 1)
-    return at + 3
-  }
-  out[at] = 0xdd
-  out.writeUInt32BE(n, at + 1)
-  return at + 5
+  return n < 0x10000 ? codeAnd(out, at, 0xdc, n, 2) : codeAnd(out, at, 0xdd, n, 4)
 }
 
-/** Writes a length-prefixed header: `small` (fix) below `fixMax`, else the 8/16/32-bit form from `code8`. */
-function lengthHeader(out: Buffer, at: number, n: number, fix: number, fixMax: number, code8: number): number {
+/** Writes `code`, then `n` in `bytes` (1, 2 or 4) big-endian bytes. */
+function codeAnd(out: Buffer, at: number, code: number, n: number, bytes: 1 | 2 | 4): number {
+  out[at] = code
+  if (bytes === 1) out[at + 1] = n
+  else if (bytes === 2) out.writeUInt16BE(n, at + 1)
+  else out.writeUInt32BE(n, at + 1)
+  return at + 1 + bytes
+}
+
+/**
+ * Writes `n` as MessagePack sizes it: `fix | n` below `fixMax`, else `code8` (`code8 + 1`, `code8 + 2`) and `n` in
+ * 1 (2, 4) bytes. Naturals are the same scheme (no fix bits, below 128, from 0xcc).
+ */
+function sized(out: Buffer, at: number, n: number, fix: number, fixMax: number, code8: number): number {
   if (n < fixMax) {
     out[at] = fix | n
     return at + 1
   }
-  if (n < 0x100) {
-    out[at] = code8
-    out[at + 1] = n
-    return at + 2
-  }
-  if (n < 0x10000) {
-    out[at] = code8 + 1
-    out.writeUInt16BE(n, at + 1)
-    return at + 3
-  }
-  out[at] = code8 + 2
-  out.writeUInt32BE(n, at + 1)
-  return at + 5
+  if (n < 0x100) return codeAnd(out, at, code8, n, 1)
+  return n < 0x10000 ? codeAnd(out, at, code8 + 1, n, 2) : codeAnd(out, at, code8 + 2, n, 4)
 }
 
 function write(out: Buffer, at: number, v: unknown): number {
-  if (typeof v === 'number') {
-    if (v < 0x80) {
-      out[at] = v
-      return at + 1
-    }
-    if (v < 0x100) {
-      out[at] = 0xcc
-      out[at + 1] = v
-      return at + 2
-    }
-    if (v < 0x10000) {
-      out[at] = 0xcd
-      out.writeUInt16BE(v, at + 1)
-      return at + 3
-    }
-    out[at] = 0xce
-    out.writeUInt32BE(v, at + 1)
-    return at + 5
-  }
+  if (typeof v === 'number') return sized(out, at, v, 0, 0x80, 0xcc)
   if (typeof v === 'string') {
     const n = Buffer.byteLength(v)
-    const start = lengthHeader(out, at, n, 0xa0, 32, 0xd9)
+    const start = sized(out, at, n, 0xa0, 32, 0xd9)
     return start + out.write(v, start, n, 'utf8')
   }
   if (v instanceof Uint8Array) {
-    const start = lengthHeader(out, at, v.length, 0, 0, 0xc4)
+    const start = sized(out, at, v.length, 0, 0, 0xc4)
     out.set(v, start)
     return start + v.length
   }
