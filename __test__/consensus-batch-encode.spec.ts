@@ -47,5 +47,7 @@ test('numbers beyond 32-bit naturals go to the generic encoder', (t) => {
   t.is(encodeCommands([[1, 2 ** 32]]), undefined)
   t.is(encodeCommands([[1, -1]]), undefined)
   t.is(encodeCommands([[1, 0.5]]), undefined)
+  t.is(encodeCommands([[1], 'x' as never]), undefined)
+  t.is(encodeCommands({} as never), undefined)
   t.deepEqual(unpack(encodeBatch([[1, 2 ** 40]])), [[1, 2 ** 40]])
 })

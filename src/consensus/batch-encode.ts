@@ -1,8 +1,9 @@
 /**
  * A MessagePack writer for batches of commands (see commands.ts): arrays of small naturals, strings, binaries,
  * nil and booleans, written straight into one Buffer — the generic encoder's code is most of a put's encode time
- * when it runs once per proposal. Anything else (a number that is not a 32-bit natural) returns undefined and the
- * caller uses the generic encoder; both give MessagePack that decodes to the same values.
+ * when it runs once per proposal. Anything else (a number that is not a 32-bit natural, a batch or command that is
+ * not an array) returns undefined and the caller uses the generic encoder; both give MessagePack that decodes to the
+ * same values.
  */
 
 /** Bytes a value takes at most, or -1 when this writer does not take it. */
@@ -16,8 +17,10 @@ function sizeOf(v: unknown): number {
 
 /** The batch `commands` as MessagePack, or undefined when a value is not one this writer takes. */
 export function encodeCommands(commands: readonly unknown[][]): Buffer | undefined {
+  if (!Array.isArray(commands)) return undefined
   let max = 5
   for (const c of commands) {
+    if (!Array.isArray(c)) return undefined
     max += 5
     for (const v of c) {
       const n = sizeOf(v)
