@@ -22,6 +22,7 @@ mod config;
 mod endpoint;
 mod error;
 mod raft;
+mod raft_flat;
 mod raft_types;
 #[cfg(unix)]
 mod receive;
