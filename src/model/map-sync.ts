@@ -467,7 +467,7 @@ export function splitEntries(entries: readonly Entry[]): Entry[][] {
   const groups: Entry[][] = [[]]
   let size = 0
   for (const e of entries) {
-    const bytes = e.key.length + (e.value?.length ?? 0) + 24
+    const bytes = e.key.length + e.size + 24
     if (size + bytes > CHUNK_BYTES && groups[groups.length - 1].length > 0) {
       groups.push([])
       size = 0

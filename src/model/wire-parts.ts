@@ -24,7 +24,8 @@
  * ```
  */
 import { CausalContext } from './causal-context'
-import { Entry } from './entry'
+import { Entry, latin1Of } from './entry'
+import { ModelReader } from './model-reader'
 import type { Origin, OriginTable } from './origins'
 import type { ByteWriter } from '../util/byte-writer'
 import type { Reader } from '../topics/wire-io'
@@ -135,20 +136,17 @@ export function writeEntry(w: ByteWriter, e: Entry, refs: OriginRefs): void {
   w.varint(refs.ref(e.origin))
   w.varint(e.counter)
   w.varint(e.hlc)
-  if (e.value === undefined) {
+  if (e.latin1 === undefined) {
     w.varint(0)
     return
   }
-  w.varint(e.value.length + 1)
+  w.varint(e.size + 1)
   w.u8(e.codec)
-  w.bytes(e.value)
+  w.latin1(e.latin1)
 }
 
-/**
- * Reads one entry. Its value is copied out of the message (so that a kept entry does not keep the whole message
- * alive); `copy: false` keeps a view (for entries applied and dropped at once).
- */
-export function readEntry(r: Reader, origins: readonly Origin[], copy = true): Entry {
+/** Reads one entry. Its value is copied out of the message (a kept entry does not keep the whole message alive). */
+export function readEntry(r: Reader, origins: readonly Origin[]): Entry {
   const key = readKey(r)
   const origin = readRef(r, origins)
   const counterAt = r.offset
@@ -158,12 +156,9 @@ export function readEntry(r: Reader, origins: readonly Origin[], copy = true): E
   const size = r.varint('value length')
   if (size === 0) return new Entry(key, origin, counter, hlc, 0, undefined)
   const codec = r.u8('codec')
-  const value = copy ? r.copy(size - 1, 'value') : r.bytes(size - 1, 'value')
+  const value = r instanceof ModelReader ? r.latin1(size - 1, 'value') : latin1Of(r.bytes(size - 1, 'value'))
   return new Entry(key, origin, counter, hlc, codec, value)
 }
-
-/** A copy of `bytes` in a buffer of its own (`Buffer#slice` would be a view). */
-export const copyBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes)
 
 /** Reads a count that announces at least `minBytes` bytes per item; more than the message holds is malformed. */
 export function readCount(r: Reader, field: string, minBytes: number): number {

@@ -76,6 +76,12 @@ export class ByteWriter {
     this.offset += bytes.length
   }
 
+  /** Raw bytes given as a Latin-1 string (one char per byte, as `Buffer#toString('latin1')` makes them). */
+  latin1(bytes: string): void {
+    const n = bytes.length
+    this.offset += this.#room(n).write(bytes, this.offset, n, 'latin1')
+  }
+
   /** A varint length, then the bytes. */
   lengthPrefixed(bytes: Uint8Array): void {
     this.varint(bytes.length)

@@ -1,0 +1,26 @@
+/**
+ * The topic layer's {@link Reader} with one more field type for the model layer: bytes read as a Latin-1 string
+ * (one char per byte, how entries keep their values), taken straight from the message without a view of it.
+ */
+import { Reader } from '../topics/wire-io'
+
+type Latin1Slice = (this: Uint8Array, start: number, end: number) => string
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Latin1Slice }).latin1Slice
+
+/** See the module doc. */
+export class ModelReader extends Reader {
+  readonly #source: Uint8Array
+
+  constructor(data: Uint8Array) {
+    super(data)
+    this.#source = data
+  }
+
+  /** `length` bytes as a Latin-1 string (a copy); throws TopicWireError when the message is shorter. */
+  latin1(length: number, field: string): string {
+    const at = this.offset
+    if (length > this.remaining) this.bytes(length, field) // throws
+    this.offset = at + length
+    return latin1Slice.call(this.#source, at, at + length)
+  }
+}
