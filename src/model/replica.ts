@@ -169,19 +169,25 @@ export class Replica {
 
   /**
    * Applies an entry from another replica. Returns false when it was not applied now (seen already, or held back
-   * for its timestamp).
+   * for its timestamp: later than `limit`, by default {@link HybridClock.limit} now).
    */
-  applyEntry(entry: Entry): boolean {
+  applyEntry(entry: Entry, limit = this.clock.limit()): boolean {
     const { origin, counter } = entry
     if (this.context.has(origin.index, counter)) {
       this.counts.duplicates++
       return false
     }
-    if (this.clock.tooFarAhead(entry.hlc)) {
+    if (entry.hlc > limit) {
       this.#hold(entry)
       return false
     }
     return this.#insert(entry)
+  }
+
+  /** {@link applyEntry} of each entry, against one reading of the clock's skew bound. */
+  applyEntries(entries: readonly Entry[]): void {
+    const limit = this.clock.limit()
+    for (const e of entries) this.applyEntry(e, limit)
   }
 
   /** Inserts an entry whose timestamp was checked ({@link HybridClock.tooFarAhead}). */

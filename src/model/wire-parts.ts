@@ -38,14 +38,20 @@ export const MAX_KEY_BYTES = 4096
 export class OriginRefs {
   readonly list: Origin[] = []
   readonly #refs = new Map<Origin, number>()
+  /** The origin of the last call and its ref (the entries of a delta are mostly of one origin). */
+  #last: Origin | undefined
+  #lastRef = 0
 
   /** The ref of `origin`, assigned if new. */
   ref(origin: Origin): number {
+    if (origin === this.#last) return this.#lastRef
     let ref = this.#refs.get(origin)
     if (ref === undefined) {
       ref = this.list.push(origin) - 1
       this.#refs.set(origin, ref)
     }
+    this.#last = origin
+    this.#lastRef = ref
     return ref
   }
 

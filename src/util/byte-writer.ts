@@ -5,6 +5,10 @@
 
 const TWO_32 = 2 ** 32
 
+type Latin1Write = (this: Buffer, text: string, offset: number, length: number) => number
+/** `Buffer#write(text, offset, length, 'latin1')` without its argument checks (offset and length are in range here). */
+const latin1Write = (Buffer.prototype as unknown as { latin1Write: Latin1Write }).latin1Write
+
 /** Bytes needed by {@link ByteWriter.varint} for `value`. */
 export function varintSize(value: number): number {
   let size = 1
@@ -79,7 +83,7 @@ export class ByteWriter {
   /** Raw bytes given as a Latin-1 string (one char per byte, as `Buffer#toString('latin1')` makes them). */
   latin1(bytes: string): void {
     const n = bytes.length
-    this.offset += this.#room(n).write(bytes, this.offset, n, 'latin1')
+    this.offset += latin1Write.call(this.#room(n), bytes, this.offset, n)
   }
 
   /** A varint length, then the bytes. */
