@@ -1,11 +1,13 @@
 /**
  * How entries hold their values (Latin-1 strings, copied) and what is built on that: the entry hash against the
  * reference functions of `hash.ts` (large counters and timestamps included), `ByteWriter.latin1` and
- * `ModelReader.latin1`, raw change events that make their Buffers on first read, and the key check's fast path.
+ * `ModelReader.latin1`, raw change events that make their Buffers on first read; and the hot path's other fast
+ * paths: `ByteWriter.varint` in integer arithmetic, the key check's loop before its regular expression.
  */
 import test from 'ava'
 
-import { Entry, latin1Of } from '../src/model/entry'
+import { Entry } from '../src/model/entry'
+import { latin1Of } from '../src/model/latin1'
 import { hashText, mix32, mixNumber, SEED_1, SEED_2 } from '../src/model/hash'
 import { ModelReader } from '../src/model/model-reader'
 import { ModelNameError } from '../src/model/errors'
@@ -55,6 +57,7 @@ test('an entry keeps a copy of its value; value is a Buffer of its own at each r
   t.is(tomb.value, undefined)
   t.is(tomb.size, 0)
   t.is(latin1Of(Buffer.from([255, 0])), '\u00ff\u0000')
+  t.is(latin1Of(new Uint8Array([1, 2, 255]).subarray(1)), '\u0002\u00ff', 'a plain Uint8Array view')
   t.is(new Entry('k', A, 3, 12, 0, '\u00ff\u0000').size, 2, 'a Latin-1 string is taken as the bytes')
 })
 
@@ -105,4 +108,24 @@ test('keys: lone surrogates are refused, short or long; pairs and plain keys pas
     t.throws(() => validateKey(key), { instanceOf: ModelNameError, message: /lone surrogate/ })
   }
   for (const key of ['', 'plain', 'emoji \ud83d\ude00', 'x'.repeat(100) + '\ud83d\ude00', 'ключ']) t.notThrows(() => validateKey(key))
+})
+
+test('ByteWriter.varint writes the LEB128 bytes of every safe integer (integer fast paths included)', (t) => {
+  const reference = (value: number): number[] => {
+    const out: number[] = []
+    let v = value
+    while (v >= 128) {
+      out.push((v % 128) | 0x80)
+      v = Math.floor(v / 128)
+    }
+    out.push(v)
+    return out
+  }
+  const values = [0, 1, 127, 128, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49, 2 ** 52 + 1, 2 ** 53 - 1]
+  for (let i = 0; i < 2000; i++) values.push(Math.floor(Math.random() * 2 ** (1 + (i % 53))))
+  for (const v of values) {
+    const w = new ByteWriter(16)
+    w.varint(v)
+    t.deepEqual([...w.finish()], reference(v), String(v))
+  }
 })

@@ -7,6 +7,7 @@
  * overwritten all the time. `value` makes a Buffer of them when asked.
  */
 import { hashText, SEED_1, SEED_2 } from './hash'
+import { latin1Of } from './latin1'
 import { compareOrigins, type Origin } from './origins'
 
 // The hashes of `hash.ts` in signed 32-bit arithmetic (the same bits; small integers, no heap numbers on the way).
@@ -65,12 +66,6 @@ function mixHlc(h: number, high: number, low: number): number {
   return mix(mix(h, ((high & 0x3f) << 26) | low), high >>> 6)
 }
 
-/** The bytes of `value` as a Latin-1 string (a copy), or undefined. */
-export function latin1Of(value: Uint8Array | string | undefined): string | undefined {
-  if (value === undefined || typeof value === 'string') return value
-  const buffer = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-  return buffer.toString('latin1')
-}
 
 /**
  * See the module doc. Numbers that would each need a heap box of their own are kept as small integers: the hashes

@@ -3,9 +3,7 @@
  * (one char per byte, how entries keep their values), taken straight from the message without a view of it.
  */
 import { Reader } from '../topics/wire-io'
-
-type Latin1Slice = (this: Uint8Array, start: number, end: number) => string
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Latin1Slice }).latin1Slice
+import { latin1Slice } from './latin1'
 
 /** See the module doc. */
 export class ModelReader extends Reader {

@@ -24,7 +24,8 @@
  * ```
  */
 import { CausalContext } from './causal-context'
-import { Entry, latin1Of } from './entry'
+import { Entry } from './entry'
+import { latin1Of } from './latin1'
 import { ModelReader } from './model-reader'
 import type { Origin, OriginTable } from './origins'
 import type { ByteWriter } from '../util/byte-writer'

@@ -54,12 +54,23 @@ export class ByteWriter {
   /** An unsigned LEB128 varint of a safe non-negative integer. */
   varint(value: number): void {
     const data = this.#room(8)
+    let at = this.offset
     let v = value
-    while (v >= 128) {
-      data[this.offset++] = (v % 128) | 0x80
-      v = Math.floor(v / 128)
+    if (v > 0x7fffffff) {
+      // The low 28 bits as four groups in integer arithmetic, then the rest (below 2^25): the same bytes.
+      let low = v % 0x10000000
+      v = (v - low) / 0x10000000
+      for (let i = 0; i < 4; i++) {
+        data[at++] = (low & 0x7f) | 0x80
+        low >>>= 7
+      }
     }
-    data[this.offset++] = v
+    while (v >= 128) {
+      data[at++] = (v & 0x7f) | 0x80
+      v >>>= 7
+    }
+    data[at++] = v
+    this.offset = at
   }
 
   /** Eight bytes, little-endian, from a safe non-negative integer. */
