@@ -161,7 +161,7 @@ export class DotStore {
     this.#buckets[b] ^= e.h1
     this.#buckets[b + 1] ^= e.h2
     this.#entries++
-    this.#bytes += e.key.length + (e.value?.length ?? 0)
+    this.#bytes += e.key.length + e.size
     if (e.deleted && this.mode === 'lww') this.tombstones.add(e)
   }
 
@@ -170,7 +170,7 @@ export class DotStore {
     this.#buckets[b] ^= e.h1
     this.#buckets[b + 1] ^= e.h2
     this.#entries--
-    this.#bytes -= e.key.length + (e.value?.length ?? 0)
+    this.#bytes -= e.key.length + e.size
     if (e.deleted) this.tombstones.delete(e)
   }
 }

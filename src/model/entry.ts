@@ -1,8 +1,13 @@
 /**
  * One write as a replica stores it: key, dot (origin and counter), timestamp and the encoded value, or no value for
  * a delete (a tombstone). Entries never change once made; a newer write makes a new entry.
+ *
+ * The value's bytes are kept as a Latin-1 string (one char per byte): a single heap object without a backing store,
+ * which costs the garbage collector far less than a typed array per value in a store of many small values that are
+ * overwritten all the time. `value` makes a Buffer of them when asked.
  */
 import { hashText, SEED_1, SEED_2 } from './hash'
+import { latin1Of } from './latin1'
 import { compareOrigins, type Origin } from './origins'
 
 // The hashes of `hash.ts` in signed 32-bit arithmetic (the same bits; small integers, no heap numbers on the way).
@@ -51,6 +56,17 @@ export const NOT_DECODED: unique symbol = Symbol('not decoded')
 /** Timestamps are kept in two parts below 2^31 each (small integers, stored in the entry itself). */
 const HLC_SPLIT = 2 ** 26
 
+/** `mixSafe(h, counter)` without floating point for the usual counters (below 2^31). */
+function mixCounter(h: number, counter: number): number {
+  return counter <= 0x7fffffff ? mix(mix(h, counter), 0) : mixSafe(h, counter)
+}
+
+/** `mixSafe(h, high * HLC_SPLIT + low)` from the two parts (low < 2^26, high < 2^27): the same two words. */
+function mixHlc(h: number, high: number, low: number): number {
+  return mix(mix(h, ((high & 0x3f) << 26) | low), high >>> 6)
+}
+
+
 /**
  * See the module doc. Numbers that would each need a heap box of their own are kept as small integers: the hashes
  * as signed 32-bit words, the timestamp in two parts.
@@ -63,6 +79,10 @@ export class Entry {
   readonly h2: number
   /** The decoded value, once someone asked for it. */
   decoded: unknown = NOT_DECODED
+  /** The encoded value's bytes, one Latin-1 char each; undefined for a delete. */
+  readonly latin1: string | undefined
+  /** Bytes of the encoded value (0 for a delete). */
+  readonly size: number
   readonly #hlcHigh: number
   readonly #hlcLow: number
 
@@ -77,19 +97,28 @@ export class Entry {
     hlc: number,
     /** The value's codec id (see the topic codecs); 0 for a tombstone. */
     readonly codec: number,
-    /** The encoded value; undefined for a delete. */
-    readonly value: Uint8Array | undefined,
+    /** The encoded value (copied; a string: its bytes as Latin-1 chars, see {@link latin1Of}); undefined for a delete. */
+    value: Uint8Array | string | undefined,
   ) {
     const ascii = hashAscii(key)
     const k1 = ascii ? keyHash1 : hashText(key, SEED_1)
     const k2 = ascii ? keyHash2 : hashText(key, SEED_2)
     this.bucket = k1 & 0xff
-    const tomb = value === undefined ? 1 : 0
-    this.h1 = mixSafe(mixSafe(mix(mix(k1, origin.h1), tomb), counter), hlc)
-    this.h2 = mixSafe(mixSafe(mix(mix(k2, origin.h2), tomb), counter), hlc)
+    const bytes = latin1Of(value)
+    this.latin1 = bytes
+    this.size = bytes === undefined ? 0 : bytes.length
+    const tomb = bytes === undefined ? 1 : 0
     const high = Math.floor(hlc / HLC_SPLIT)
+    const low = hlc - high * HLC_SPLIT
     this.#hlcHigh = high
-    this.#hlcLow = hlc - high * HLC_SPLIT
+    this.#hlcLow = low
+    this.h1 = mixHlc(mixCounter(mix(mix(k1, origin.h1), tomb), counter), high, low)
+    this.h2 = mixHlc(mixCounter(mix(mix(k2, origin.h2), tomb), counter), high, low)
+  }
+
+  /** The encoded value, in a Buffer of its own (made at each call); undefined for a delete. */
+  get value(): Buffer | undefined {
+    return this.latin1 === undefined ? undefined : Buffer.from(this.latin1, 'latin1')
   }
 
   /** The hybrid logical clock timestamp (see `hlc.ts`). */
@@ -99,7 +128,7 @@ export class Entry {
 
   /** True for a delete. */
   get deleted(): boolean {
-    return this.value === undefined
+    return this.latin1 === undefined
   }
 }
 

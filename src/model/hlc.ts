@@ -46,7 +46,12 @@ export class HybridClock {
 
   /** True when `hlc` is further ahead of the wall clock than the skew bound allows. */
   tooFarAhead(hlc: number): boolean {
-    return hlc > Math.floor(this.#wall()) * LOGICAL_PER_MS + this.#maxSkew
+    return hlc > this.limit()
+  }
+
+  /** The latest timestamp that is not {@link tooFarAhead} now (one reading of the wall clock for many checks). */
+  limit(): number {
+    return Math.floor(this.#wall()) * LOGICAL_PER_MS + this.#maxSkew
   }
 
   /** Adopts a timestamp whatever its distance (state restored from disk: later writes must sort after it). */

@@ -303,7 +303,7 @@ export class MapSync {
     m.streamedTo = Math.max(m.streamedTo, d.last)
     m.streamedAt = this.#clock.monotonic()
     this.#counts.modelDeltasReceived++
-    for (const e of d.entries) this.#replica.applyEntry(e)
+    this.#replica.applyEntries(d.entries)
     for (const r of d.removals) this.#replica.applyRemoval(r)
     this.#replica.applyRange(d.sender, d.first, d.last)
     this.onApplied?.()
@@ -402,7 +402,7 @@ export class MapSync {
     const got = (this.#pushChunks.get(key) ?? 0) + 1
     this.#pushChunks.set(key, got)
     if (this.#pushChunks.size > 64) this.#pushChunks.delete(this.#pushChunks.keys().next().value as string)
-    for (const e of p.entries) this.#replica.applyEntry(e)
+    this.#replica.applyEntries(p.entries)
     this.#counts.modelEntriesPulled += p.entries.length
     const mine = this.#want?.member === m.id && this.#want.request === p.request
     if (mine && this.#want !== undefined) {
@@ -467,7 +467,7 @@ export function splitEntries(entries: readonly Entry[]): Entry[][] {
   const groups: Entry[][] = [[]]
   let size = 0
   for (const e of entries) {
-    const bytes = e.key.length + (e.value?.length ?? 0) + 24
+    const bytes = e.key.length + e.size + 24
     if (size + bytes > CHUNK_BYTES && groups[groups.length - 1].length > 0) {
       groups.push([])
       size = 0

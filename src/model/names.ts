@@ -30,6 +30,13 @@ function nameProblem(name: unknown): string | undefined {
   return undefined
 }
 
+/** False when no char of `key` is a surrogate (short keys: a loop is cheaper than the expression). */
+function mayHoldSurrogates(key: string): boolean {
+  if (key.length > 64) return true
+  for (let i = 0; i < key.length; i++) if ((key.charCodeAt(i) & 0xf800) === 0xd800) return true
+  return false
+}
+
 /** Throws ModelNameError unless `key` is a valid key. */
 export function validateKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') {
@@ -38,5 +45,5 @@ export function validateKey(key: unknown): asserts key is string {
   if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new ModelNameError(`invalid key ${JSON.stringify(key.slice(0, 40))}...: longer than ${MAX_KEY_BYTES} UTF-8 bytes`, key)
   }
-  if (LONE_SURROGATE.test(key)) throw new ModelNameError(`invalid key ${JSON.stringify(key)}: contains a lone surrogate`, key)
+  if (mayHoldSurrogates(key) && LONE_SURROGATE.test(key)) throw new ModelNameError(`invalid key ${JSON.stringify(key)}: contains a lone surrogate`, key)
 }

@@ -21,6 +21,7 @@ import { DotStore, Inserted, type StoreMode } from './dot-store'
 import { Entry } from './entry'
 import { type HybridClock, LOGICAL_PER_MS } from './hlc'
 import { type Origin, OriginTable } from './origins'
+import { PendingWrites } from './pending-writes'
 
 /** Entries held back for a too-far-ahead timestamp, at most (more are dropped and fetched again later). */
 export const MAX_HELD = 10_000
@@ -92,8 +93,7 @@ export class Replica {
   /** Grows with every change of the state (entries, context): tells when a digest is due. */
   version = 0
   #counter = 0
-  #pendingFrom = 1
-  readonly #pending = new Map<string, Entry>()
+  readonly #pending: PendingWrites
   #removals: Removal[] = []
   /** Held entries by `originIndex:counter`. */
   readonly #held = new Map<string, Entry>()
@@ -105,6 +105,7 @@ export class Replica {
     this.store = new DotStore(mode)
     this.clock = clock
     this.self = this.origins.intern(selfId, incarnation)
+    this.#pending = new PendingWrites(this.self)
   }
 
   /** Writes made by this run. */
@@ -130,13 +131,12 @@ export class Replica {
       for (const e of [...this.store.at(key)]) {
         this.store.remove(e)
         this.#journal({ op: 'remove', removal: e })
-        if (e.origin !== this.self || this.#pending.get(key) !== e) this.#removals.push(e)
+        if (!this.#pending.drop(e)) this.#removals.push(e)
       }
       if (value === undefined) {
         // A delete takes a counter of its own (no entry), so that acknowledging it is acknowledging that counter.
         this.context.add(this.self.index, ++this.#counter)
         this.#journal({ op: 'range', origin: this.self, first: this.#counter, last: this.#counter })
-        this.#pending.delete(key)
         this.#emit(key, winner, undefined, winner as Entry, true)
         return true
       }
@@ -146,42 +146,46 @@ export class Replica {
     const inserted = this.store.insert(entry)
     const before = lookUp ? winner : this.store.previous
     this.#journal({ op: 'entry', entry })
-    this.#pending.set(key, entry)
+    this.#pending.add(entry, this.store.previous)
     this.#emit(key, before, this.#winnerAfter(entry, inserted), entry, true)
     return true
   }
 
   /** True when local writes wait for `takeDelta()`. */
   get hasDelta(): boolean {
-    return this.#pending.size > 0 || this.#removals.length > 0 || this.#pendingFrom <= this.#counter
+    return this.#pending.size > 0 || this.#removals.length > 0 || this.#pending.from <= this.#counter
   }
 
   /** Own writes since the last call (undefined when none): what the next delta carries. */
   takeDelta(): Delta | undefined {
     if (!this.hasDelta) return undefined
-    const entries = [...this.#pending.values()].sort((a, b) => a.counter - b.counter)
-    const delta = { first: this.#pendingFrom, last: this.#counter, entries, removals: this.#removals }
-    this.#pending.clear()
+    const first = this.#pending.from
+    const delta = { first, last: this.#counter, entries: this.#pending.take(this.#counter + 1), removals: this.#removals }
     this.#removals = []
-    this.#pendingFrom = this.#counter + 1
     return delta
   }
 
   /**
    * Applies an entry from another replica. Returns false when it was not applied now (seen already, or held back
-   * for its timestamp).
+   * for its timestamp: later than `limit`, by default {@link HybridClock.limit} now).
    */
-  applyEntry(entry: Entry): boolean {
+  applyEntry(entry: Entry, limit = this.clock.limit()): boolean {
     const { origin, counter } = entry
     if (this.context.has(origin.index, counter)) {
       this.counts.duplicates++
       return false
     }
-    if (this.clock.tooFarAhead(entry.hlc)) {
+    if (entry.hlc > limit) {
       this.#hold(entry)
       return false
     }
     return this.#insert(entry)
+  }
+
+  /** {@link applyEntry} of each entry, against one reading of the clock's skew bound. */
+  applyEntries(entries: readonly Entry[]): void {
+    const limit = this.clock.limit()
+    for (const e of entries) this.applyEntry(e, limit)
   }
 
   /** Inserts an entry whose timestamp was checked ({@link HybridClock.tooFarAhead}). */
@@ -192,6 +196,7 @@ export class Replica {
     this.#journal({ op: 'entry', entry })
     const inserted = this.store.insert(entry)
     if (inserted === Inserted.Dominated) return true
+    if (this.store.mode === 'lww' && this.store.previous !== undefined) this.#pending.shadow(this.store.previous)
     this.#emit(entry.key, this.store.previous, this.#winnerAfter(entry, inserted), entry, false)
     return true
   }
@@ -376,7 +381,7 @@ export class Replica {
   #removeEntry(entry: Entry): void {
     const before = this.store.winner(entry.key)
     this.store.remove(entry)
-    if (this.#pending.get(entry.key) === entry) this.#pending.delete(entry.key)
+    this.#pending.drop(entry)
     this.#emit(entry.key, before, this.store.winner(entry.key), entry, false)
   }
 

@@ -24,9 +24,9 @@ export interface CounterChange {
 
 /** An origin's share, from its entry (only an entry under the origin's own key counts). */
 function share(e: Entry | undefined): number {
-  if (e === undefined || e.value === undefined || e.value.length !== 8) return 0
+  if (e === undefined || e.size !== 8) return 0
   if (e.key !== shareKey(e.origin)) return 0
-  const n = Buffer.from(e.value.buffer, e.value.byteOffset, 8).readDoubleLE(0)
+  const n = (e.value as Buffer).readDoubleLE(0)
   return Number.isFinite(n) ? n : 0
 }
 

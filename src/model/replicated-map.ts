@@ -9,6 +9,7 @@ import type { RawChange } from './replica'
 import { compareEntries } from './entry'
 import { validateKey } from './names'
 import { decodeEntry, encodeFor } from './values'
+import { isRaw, RawMapChange } from './raw-change'
 
 /** One change of a map, local or remote. */
 export interface MapChange<V> {
@@ -141,17 +142,12 @@ export class ReplicatedMap<V = unknown> extends ReplicatedObject<MapChange<V>> {
   }
 
   protected toEvent(raw: RawChange): MapChange<V> | undefined {
+    const deleted = raw.after === undefined || raw.after.deleted
+    if (isRaw(raw.after) && isRaw(raw.before)) return new RawMapChange<V>(raw, deleted, this.originOf(raw))
     const show = (e: RawChange['before']): V | undefined =>
       e === undefined || e.deleted ? undefined : this.#decodeQuietly(e)
     const value = show(raw.after)
-    return {
-      key: raw.key,
-      value,
-      previous: show(raw.before),
-      deleted: raw.after === undefined || raw.after.deleted,
-      origin: this.originOf(raw),
-      local: raw.local,
-    }
+    return { key: raw.key, value, previous: show(raw.before), deleted, origin: this.originOf(raw), local: raw.local }
   }
 
   /** Decodes for an event; a value that cannot be decoded shows as undefined and is counted. */

@@ -24,7 +24,8 @@
 import { createHash } from 'node:crypto'
 
 import { TopicWireError } from '../topics/errors'
-import { Reader } from '../topics/wire-io'
+import type { Reader } from '../topics/wire-io'
+import { ModelReader } from './model-reader'
 import { ByteWriter } from '../util/byte-writer'
 import { compareEntries, type Entry } from './entry'
 import type { JournalOp, Replica } from './replica'
@@ -53,7 +54,7 @@ export function encodeSnapshot(replica: Replica): Buffer {
 
 /** Restores a snapshot into an empty replica. Throws TopicWireError when it is malformed or of the other mode. */
 export function restoreSnapshot(replica: Replica, data: Uint8Array): void {
-  const r = new Reader(data)
+  const r = new ModelReader(data)
   if (r.u8('snapshot version') !== VERSION) throw new TopicWireError('unknown snapshot version', 0)
   const mode = r.u8('mode') === 0 ? 'lww' : 'mv'
   if (mode !== replica.store.mode) throw new TopicWireError(`snapshot of a ${mode} store`, 1)
@@ -71,7 +72,7 @@ export function encodeJournal(ops: readonly JournalOp[]): Buffer {
   for (const op of ops) {
     if (op.op === 'entry') {
       refs.ref(op.entry.origin)
-      size += op.entry.key.length * 3 + (op.entry.value?.length ?? 0) + 26
+      size += op.entry.key.length * 3 + op.entry.size + 26
     } else {
       refs.ref(op.op === 'remove' ? op.removal.origin : op.origin)
       size += 32
@@ -102,7 +103,7 @@ export function encodeJournal(ops: readonly JournalOp[]): Buffer {
 
 /** Replays a journal record. Throws TopicWireError when it is malformed. */
 export function replayJournal(replica: Replica, data: Uint8Array): void {
-  const r = new Reader(data)
+  const r = new ModelReader(data)
   if (r.u8('journal version') !== VERSION) throw new TopicWireError('unknown journal version', 0)
   const origins = readOrigins(r, replica.origins)
   const count = readCount(r, 'op count', 2)

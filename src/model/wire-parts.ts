@@ -25,6 +25,8 @@
  */
 import { CausalContext } from './causal-context'
 import { Entry } from './entry'
+import { latin1Of } from './latin1'
+import { ModelReader } from './model-reader'
 import type { Origin, OriginTable } from './origins'
 import type { ByteWriter } from '../util/byte-writer'
 import type { Reader } from '../topics/wire-io'
@@ -37,14 +39,20 @@ export const MAX_KEY_BYTES = 4096
 export class OriginRefs {
   readonly list: Origin[] = []
   readonly #refs = new Map<Origin, number>()
+  /** The origin of the last call and its ref (the entries of a delta are mostly of one origin). */
+  #last: Origin | undefined
+  #lastRef = 0
 
   /** The ref of `origin`, assigned if new. */
   ref(origin: Origin): number {
+    if (origin === this.#last) return this.#lastRef
     let ref = this.#refs.get(origin)
     if (ref === undefined) {
       ref = this.list.push(origin) - 1
       this.#refs.set(origin, ref)
     }
+    this.#last = origin
+    this.#lastRef = ref
     return ref
   }
 
@@ -135,20 +143,17 @@ export function writeEntry(w: ByteWriter, e: Entry, refs: OriginRefs): void {
   w.varint(refs.ref(e.origin))
   w.varint(e.counter)
   w.varint(e.hlc)
-  if (e.value === undefined) {
+  if (e.latin1 === undefined) {
     w.varint(0)
     return
   }
-  w.varint(e.value.length + 1)
+  w.varint(e.size + 1)
   w.u8(e.codec)
-  w.bytes(e.value)
+  w.latin1(e.latin1)
 }
 
-/**
- * Reads one entry. Its value is copied out of the message (so that a kept entry does not keep the whole message
- * alive); `copy: false` keeps a view (for entries applied and dropped at once).
- */
-export function readEntry(r: Reader, origins: readonly Origin[], copy = true): Entry {
+/** Reads one entry. Its value is copied out of the message (a kept entry does not keep the whole message alive). */
+export function readEntry(r: Reader, origins: readonly Origin[]): Entry {
   const key = readKey(r)
   const origin = readRef(r, origins)
   const counterAt = r.offset
@@ -158,12 +163,9 @@ export function readEntry(r: Reader, origins: readonly Origin[], copy = true): E
   const size = r.varint('value length')
   if (size === 0) return new Entry(key, origin, counter, hlc, 0, undefined)
   const codec = r.u8('codec')
-  const value = copy ? r.copy(size - 1, 'value') : r.bytes(size - 1, 'value')
+  const value = r instanceof ModelReader ? r.latin1(size - 1, 'value') : latin1Of(r.bytes(size - 1, 'value'))
   return new Entry(key, origin, counter, hlc, codec, value)
 }
-
-/** A copy of `bytes` in a buffer of its own (`Buffer#slice` would be a view). */
-export const copyBytes = (bytes: Uint8Array): Uint8Array => Uint8Array.prototype.slice.call(bytes)
 
 /** Reads a count that announces at least `minBytes` bytes per item; more than the message holds is malformed. */
 export function readCount(r: Reader, field: string, minBytes: number): number {

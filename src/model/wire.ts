@@ -60,7 +60,8 @@
  * ```
  */
 import { TopicWireError } from '../topics/errors'
-import { Reader } from '../topics/wire-io'
+import type { Reader } from '../topics/wire-io'
+import { ModelReader } from './model-reader'
 import { ByteWriter } from '../util/byte-writer'
 import type { CausalContext } from './causal-context'
 import { BUCKETS } from './dot-store'
@@ -164,7 +165,7 @@ function writeEntries(w: ByteWriter, entries: readonly Entry[], refs: OriginRefs
 }
 
 const entriesSize = (entries: readonly Entry[]): number =>
-  entries.reduce((sum, e) => sum + e.key.length * 3 + (e.value?.length ?? 0) + 24, 16)
+  entries.reduce((sum, e) => sum + e.key.length * 3 + e.size + 24, 16)
 
 /** A DELTA. */
 export function encodeDelta(d: Omit<DeltaMessage, 'kind'>): Buffer {
@@ -284,7 +285,7 @@ export function encodeAck(incarnation: number, contiguous: number): Buffer {
  * DELTA's counters (the rules are listed in `docs/PROTOCOL.md`, Model messages, Receiving).
  */
 export function decodeModelMessage(data: Uint8Array, origins: OriginTable): ModelMessage {
-  const r = new Reader(data)
+  const r = new ModelReader(data)
   const kind = r.u8('kind')
   const flags = r.u8('flags')
   const message = decodeBody(r, kind, flags, origins)

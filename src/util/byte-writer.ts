@@ -5,6 +5,10 @@
 
 const TWO_32 = 2 ** 32
 
+type Latin1Write = (this: Buffer, text: string, offset: number, length: number) => number
+/** `Buffer#write(text, offset, length, 'latin1')` without its argument checks (offset and length are in range here). */
+const latin1Write = (Buffer.prototype as unknown as { latin1Write: Latin1Write }).latin1Write
+
 /** Bytes needed by {@link ByteWriter.varint} for `value`. */
 export function varintSize(value: number): number {
   let size = 1
@@ -50,12 +54,23 @@ export class ByteWriter {
   /** An unsigned LEB128 varint of a safe non-negative integer. */
   varint(value: number): void {
     const data = this.#room(8)
+    let at = this.offset
     let v = value
-    while (v >= 128) {
-      data[this.offset++] = (v % 128) | 0x80
-      v = Math.floor(v / 128)
+    if (v > 0x7fffffff) {
+      // The low 28 bits as four groups in integer arithmetic, then the rest (below 2^25): the same bytes.
+      let low = v % 0x10000000
+      v = (v - low) / 0x10000000
+      for (let i = 0; i < 4; i++) {
+        data[at++] = (low & 0x7f) | 0x80
+        low >>>= 7
+      }
     }
-    data[this.offset++] = v
+    while (v >= 128) {
+      data[at++] = (v & 0x7f) | 0x80
+      v >>>= 7
+    }
+    data[at++] = v
+    this.offset = at
   }
 
   /** Eight bytes, little-endian, from a safe non-negative integer. */
@@ -74,6 +89,12 @@ export class ByteWriter {
   bytes(bytes: Uint8Array): void {
     this.#room(bytes.length).set(bytes, this.offset)
     this.offset += bytes.length
+  }
+
+  /** Raw bytes given as a Latin-1 string (one char per byte, as `Buffer#toString('latin1')` makes them). */
+  latin1(bytes: string): void {
+    const n = bytes.length
+    this.offset += latin1Write.call(this.#room(n), bytes, this.offset, n)
   }
 
   /** A varint length, then the bytes. */
