@@ -124,11 +124,6 @@ export declare class NativeRaftGroup {
   /** Everything to do now, or null (call it after any input; once per event-loop turn is enough). */
   ready(): NativeRaftReady | null
   /**
-   * `ready()` in the flat form of `raft_flat.rs` (one Buffer; decoded by `src/consensus/ready-decode.ts`), or
-   * null: the same ready, cheaper to hand over.
-   */
-  readyBytes(): Buffer | null
-  /**
    * Compaction: `state` is the application's state with everything up to `applied` applied; it becomes the
    * snapshot and the log up to it is dropped (on disk before this returns).
    */

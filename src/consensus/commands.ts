@@ -20,8 +20,6 @@
  */
 import { Packr } from 'msgpackr'
 
-import { encodeCommands } from './batch-encode'
-
 /** Command op codes. */
 export const Op = { PUT: 1, DELETE: 2, CAS: 3, LOCK: 4, RENEW: 5, UNLOCK: 6, EXPIRE: 7, USER: 8, MEMBER: 9 } as const
 
@@ -71,7 +69,7 @@ export function commandArray(c: Command): unknown[] {
 }
 
 /** Encodes a batch of commands (arrays from {@link commandArray}). */
-export const encodeBatch = (commands: readonly unknown[][]): Buffer => encodeCommands(commands) ?? packr.pack(commands)
+export const encodeBatch = (commands: readonly unknown[][]): Buffer => packr.pack(commands)
 
 /** The commands of a batch; the malformed ones are skipped (every member skips the same ones) and counted in `bad`. */
 export function decodeBatch(data: Uint8Array, bad: { count: number }): Command[] {

@@ -648,63 +648,28 @@ export class GroupCore {
     }
   }
 
-  /**
-   * Takes what the core has ready, until it has nothing more. A ready with messages and committed entries (a
-   * follower's answer to an append that carried the commit index) sends its messages first and is handled in a
-   * microtask queued after the transport's flush: the answer leaves before the entries are applied.
-   */
+  /** Takes what the core has ready, until it has nothing more. */
   #drain(): void {
+    let wantsSnapshot = false
     for (let rounds = 0; rounds < 64; rounds++) {
-      let ready: NativeRaftReady | null | undefined = this.#deferred
-      this.#deferred = undefined
-      if (ready === undefined) {
-        try {
-          ready = this.#native.ready()
-        } catch (err) {
-          return this.#fail(err)
-        }
-        if (ready === null) break
-        if (ready.messages.length > 0 && ready.committed.length > 0 && ready.snapshot == null) {
-          this.#sendMessages(ready)
-          this.#deferred = ready
-          queueMicrotask(this.#resume)
-          return
-        }
+      let ready: NativeRaftReady | null
+      try {
+        ready = this.#native.ready()
+      } catch (err) {
+        return this.#fail(err)
       }
-      this.#handle(ready)
+      if (ready === null) break
+      if (ready.wantsSnapshot) wantsSnapshot = true
+      if (ready.snapshot) this.#restore(ready.snapshot.index, ready.snapshot.data)
+      for (const e of ready.committed) this.#apply(e)
+      if (ready.committed.length > 0 && this.#status.role === 'leader') this.#oweCommitNotice()
+      if (ready.status) this.#onStatus(ready.status)
+      for (const m of ready.messages) this.#sendRaft(m.to, m.data)
+      for (const rs of ready.readStates) this.#onReadState(rs.ctx, rs.index)
     }
     if (this.#reads.length > 0) this.#settleReads()
     this.#native.setApplied(this.#applied)
-    if (this.#wantsSnapshot || this.#sinceSnapshot >= this.#o.snapshotEntries) this.#compact()
-    this.#wantsSnapshot = false
-  }
-
-  /** A ready whose messages went out already, handled by the next `#drain` (first, before any newer one). */
-  #deferred: NativeRaftReady | undefined
-  /** A ready asked for a snapshot since the last compaction check. */
-  #wantsSnapshot = false
-
-  readonly #resume = (): void => {
-    if (this.#deferred !== undefined && !this.#closed && this.#failed === undefined) this.#drain()
-  }
-
-  /** Handles one ready in the order Raft wants (its messages may have gone out already). */
-  #handle(ready: NativeRaftReady): void {
-    if (ready.wantsSnapshot) this.#wantsSnapshot = true
-    if (ready.snapshot) this.#restore(ready.snapshot.index, ready.snapshot.data)
-    for (const e of ready.committed) this.#apply(e)
-    if (ready.committed.length > 0 && this.#status.role === 'leader') this.#oweCommitNotice()
-    if (ready.status) this.#onStatus(ready.status)
-    this.#sendMessages(ready)
-    for (const rs of ready.readStates) this.#onReadState(rs.ctx, rs.index)
-  }
-
-  /** Sends a ready's messages, once. */
-  #sendMessages(ready: NativeRaftReady): void {
-    const messages = ready.messages
-    if (messages.length === 0) return
-    ready.messages = []
-    for (const m of messages) this.#sendRaft(m.to, m.data)
+    if (wantsSnapshot || this.#sinceSnapshot >= this.#o.snapshotEntries) this.#compact()
   }
 
   #sendRaft(to: string, data: Buffer): void {

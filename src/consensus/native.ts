@@ -4,7 +4,6 @@
  * lazily; tests may hand the layer another {@link OpenRaft}.
  */
 import { bindingPath } from '../transport/native'
-import { decodeReady } from './ready-decode'
 
 /** How a group's core is opened. IDs are 16 hex digits (raft IDs, u64). */
 export interface NativeRaftConfig {
@@ -77,25 +76,10 @@ let cached: OpenRaft | undefined
 export function loadNativeRaft(): OpenRaft {
   if (cached === undefined) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const binding = require(bindingPath()) as { NativeRaftGroup?: { open(config: NativeRaftConfig): NativeRaft & FlatReady } }
+    const binding = require(bindingPath()) as { NativeRaftGroup?: { open: OpenRaft } }
     const group = binding.NativeRaftGroup
     if (group === undefined) throw new Error('glue: the native addon has no NativeRaftGroup: rebuild it (`npm run build:native`)')
-    cached = (config) => withFlatReady(group.open(config))
+    cached = (config) => group.open(config)
   }
   return cached
-}
-
-/** The addon's flat form of `ready()` (an older addon may lack it). */
-interface FlatReady {
-  readyBytes?(): Buffer | null
-}
-
-/** `raft` with `ready()` taken in the flat form (one Buffer, decoded in JavaScript) when the addon has it. */
-export function withFlatReady(raft: NativeRaft & FlatReady): NativeRaft {
-  if (typeof raft.readyBytes !== 'function') return raft
-  raft.ready = () => {
-    const b = (raft.readyBytes as () => Buffer | null).call(raft)
-    return b === null ? null : decodeReady(b, () => raft.status())
-  }
-  return raft
 }

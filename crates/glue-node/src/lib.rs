@@ -22,7 +22,6 @@ mod config;
 mod endpoint;
 mod error;
 mod raft;
-mod raft_flat;
 mod raft_types;
 #[cfg(unix)]
 mod receive;

@@ -3,11 +3,10 @@
 //! `ready()` returns and applies the committed entries.
 
 use glue_raft::Group;
-use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::bindgen_prelude::BufferSlice;
 use napi_derive::napi;
 
 use crate::error::{from_raft, JsError};
-use crate::raft_flat::encode_ready;
 use crate::raft_types::{change_kind, index, member, NativeRaftConfig, NativeRaftReady, NativeRaftStatus};
 
 /// One member of a consensus group (tikv's Raft, pre-vote and check-quorum on). Errors carry a `code`:
@@ -92,13 +91,6 @@ impl NativeRaftGroup {
     #[napi]
     pub fn ready(&mut self) -> Result<Option<NativeRaftReady>, JsError> {
         Ok(self.inner.ready().map_err(from_raft)?.map(Into::into))
-    }
-
-    /// `ready()` in the flat form of `raft_flat.rs` (one Buffer; decoded by `src/consensus/ready-decode.ts`), or
-    /// null: the same ready, cheaper to hand over.
-    #[napi]
-    pub fn ready_bytes(&mut self) -> Result<Option<Buffer>, JsError> {
-        Ok(self.inner.ready().map_err(from_raft)?.map(|o| encode_ready(&o).into()))
     }
 
     /// Compaction: `state` is the application's state with everything up to `applied` applied; it becomes the
