@@ -115,7 +115,9 @@ test.serial('re-election when the leader leaves; the others keep the data and go
 test.serial('locks: fencing tokens grow; a second taker waits; a lease that is not renewed runs out', async (t) => {
   const { groups, eps } = await group<unknown>(t)
   const [a, b, c] = groups
-  const first = await a.lock('pump', { ttlMs: 600 })
+  // Locks that must stay held until released get leases that outlast a loaded machine's stalls; only the one that
+  // must run out (the second, whose holder goes away) has a short one.
+  const first = await a.lock('pump', { ttlMs: 3000 })
   t.true(first.held)
   await t.throwsAsync(b.lock('pump', { waitMs: 0 }), { instanceOf: TimeoutError, message: /held/ })
   const waiting = b.lock('pump', { ttlMs: 600, waitMs: 10_000 })
@@ -126,7 +128,7 @@ test.serial('locks: fencing tokens grow; a second taker waits; a lease that is n
   // The holder goes away without releasing: its lease runs out and the lock goes to the next taker.
   const i = groups.indexOf(b)
   await eps[i].close()
-  const third = await c.lock('pump', { ttlMs: 600, waitMs: 10_000 })
+  const third = await c.lock('pump', { ttlMs: 3000, waitMs: 10_000 })
   t.true(third.token > second.token)
   await t.throwsAsync(second.release(), { instanceOf: LockLostError })
   const lost = new Promise<unknown>((resolve) => third.signal.addEventListener('abort', () => resolve(third.signal.reason)))
