@@ -26,7 +26,7 @@ import type { TopicStats } from './stats'
 import { Subscription } from './subscription'
 import { SubscriptionSet } from './subscription-set'
 import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
-import { TickClock } from './tick-clock'
+import { TickClock } from '../util/tick-clock'
 import type { TopicTransport } from './transport'
 import {
   decodeTopicMessage,

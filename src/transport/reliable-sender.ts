@@ -32,6 +32,7 @@ import {
   UnknownPeerError,
 } from '../errors'
 import { Fifo } from '../util/fifo'
+import { TickClock } from '../util/tick-clock'
 import { FlushTracker } from './flush-tracker'
 import type { NativeTransport } from './native-types'
 import { type Channel, describeTarget, type Outgoing, State } from './outgoing'
@@ -98,11 +99,8 @@ export class ReliableSender {
     if (!this.#closed) this.#flushSlab()
   }
   #token: number
-  /** `performance.now()` read once per tick (-1: not yet in this tick): deadlines are ms-grained anyway. */
-  #now = -1
-  readonly #resetClock = (): void => {
-    this.#now = -1
-  }
+  /** `performance.now()` read once per tick: deadlines are ms-grained anyway. */
+  readonly #tick = new TickClock()
   /** Something settled since the last pump: channel room may have been freed. */
   #dirty = false
   #closed = false
@@ -236,7 +234,7 @@ export class ReliableSender {
       peerName: target?.name ?? '',
       data,
       size: data.length,
-      deadline: this.#clock() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
+      deadline: this.#tick.now() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
       passDeadline: deadlineMs !== undefined,
       generation: this.#flush.add(),
       channel,
@@ -443,15 +441,6 @@ export class ReliableSender {
     this.#slabOffsets = []
     this.#slab.clear()
     return messages
-  }
-
-  /** The time of this tick, ms on the `performance.now()` clock. */
-  #clock(): number {
-    if (this.#now < 0) {
-      this.#now = performance.now()
-      queueMicrotask(this.#resetClock)
-    }
-    return this.#now
   }
 
   #nextToken(): number {

@@ -1,7 +1,8 @@
 /**
- * The clocks read once per tick of the event loop (a run of publications, or a received batch, is one tick): reading
- * `performance.now()` or `Date.now()` costs 250-350 ns on this kind of VM, more than the rest of a publication's topic
- * work, and their readers are ms-grained (lifespans, hold timers, repair throttling, a publication's timestamp).
+ * The clocks read once per tick of the event loop (a run of sends or publications, or a received batch, is one tick):
+ * reading `performance.now()` or `Date.now()` costs 250-350 ns on this kind of VM, more than the rest of a publication's
+ * topic work, and their readers are ms-grained (delivery deadlines, lifespans, hold timers, repair throttling, a
+ * publication's timestamp). Used by the reliable transport and the topic layer.
  * A value is as old as the synchronous run that reads it, as Node's own timers see the loop's time.
  */
 
