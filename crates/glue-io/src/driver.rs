@@ -286,7 +286,7 @@ impl<S: Sink> Driver<S> {
             }
         };
         if want_writable != self.writable_interest {
-            if self.register_unicast(want_writable).is_ok() {
+            if self.register_unicast(self.reading, want_writable).is_ok() {
                 self.writable_interest = want_writable;
             } else {
                 // Without writable events, fall back to retrying on a short timer.
@@ -305,20 +305,9 @@ impl<S: Sink> Driver<S> {
     /// Starts or stops reading: registers both sockets for reading (keeping unicast's writability interest)
     /// or deregisters them. Registering reports what is readable already; the flags say so anyway.
     fn set_reading(&mut self, reading: bool) {
+        let _ = self.register_unicast(reading, self.writable_interest);
         let registry = self.poll.registry();
-        let [unicast, discovery] = &mut self.sockets;
-        let unicast_interest = match (reading, self.writable_interest) {
-            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
-            (true, false) => Some(Interest::READABLE),
-            (false, true) => Some(Interest::WRITABLE),
-            (false, false) => None,
-        };
-        // The unicast socket is registered already while it waits for writability.
-        let _ = match (unicast_interest, self.writable_interest) {
-            (Some(interest), true) => registry.reregister(unicast, UNICAST, interest),
-            (Some(interest), false) => registry.register(unicast, UNICAST, interest),
-            (None, _) => registry.deregister(unicast),
-        };
+        let discovery = &mut self.sockets[1];
         let _ = if reading {
             registry.register(discovery, DISCOVERY, Interest::READABLE)
         } else {
@@ -344,17 +333,24 @@ impl<S: Sink> Driver<S> {
         true
     }
 
-    /// (Re-)registers the unicast socket for reading when this thread reads and for writability when
-    /// `writable`; deregisters it when neither.
-    fn register_unicast(&mut self, writable: bool) -> io::Result<()> {
-        let reads = self.reading;
+    /// Registers the unicast socket for reading when `reading` and for writability when `writable`,
+    /// re-registering or deregistering it as what is registered now (`self.reading`,
+    /// `self.writable_interest`) requires; the caller then records the new state.
+    fn register_unicast(&mut self, reading: bool, writable: bool) -> io::Result<()> {
+        let registered = self.reading || self.writable_interest;
+        let interest = match (reading, writable) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        };
         let registry = self.poll.registry();
         let socket = &mut self.sockets[0];
-        match (reads, writable) {
-            (true, true) => registry.reregister(socket, UNICAST, Interest::READABLE | Interest::WRITABLE),
-            (true, false) => registry.reregister(socket, UNICAST, Interest::READABLE),
-            (false, true) => registry.register(socket, UNICAST, Interest::WRITABLE),
-            (false, false) => registry.deregister(socket),
+        match (interest, registered) {
+            (Some(interest), true) => registry.reregister(socket, UNICAST, interest),
+            (Some(interest), false) => registry.register(socket, UNICAST, interest),
+            (None, true) => registry.deregister(socket),
+            (None, false) => Ok(()),
         }
     }
 
