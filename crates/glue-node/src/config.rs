@@ -69,6 +69,15 @@ pub struct NativeConfig {
 }
 
 impl NativeConfig {
+    /// True for `receiveOn: 'js'`; an error naming the field for anything but 'io', 'js' or undefined.
+    pub fn receive_on_js(&self) -> Converted<bool> {
+        match self.receive_on.as_deref() {
+            None | Some("io") => Ok(false),
+            Some("js") => Ok(true),
+            Some(other) => Err(invalid_option("receiveOn", &quote(other), "'io' or 'js'")),
+        }
+    }
+
     /// The runtime configuration; glue-io checks the rest when opening.
     pub fn to_io(&self) -> Converted<IoConfig> {
         let discovery_target = socket_addr("discoveryTarget", &self.discovery_target)?;
@@ -298,16 +307,5 @@ mod tests {
         let e = crate::error::from_io(c.validate().unwrap_err().into());
         assert_eq!(e.code.as_ref(), "ERR_GLUE_INVALID_OPTION");
         assert!(e.message.starts_with("Invalid option expiryMultiplier: 0.5"), "{}", e.message);
-    }
-}
-
-impl NativeConfig {
-    /// True for `receiveOn: 'js'`; an error naming the field for anything but 'io', 'js' or undefined.
-    pub fn receive_on_js(&self) -> Converted<bool> {
-        match self.receive_on.as_deref() {
-            None | Some("io") => Ok(false),
-            Some("js") => Ok(true),
-            Some(other) => Err(invalid_option("receiveOn", &format!("{other:?}"), "'io' or 'js'")),
-        }
     }
 }

@@ -44,9 +44,7 @@ impl UvNotify {
             unsafe { (uv.async_send)(h.0) };
         }
     }
-}
 
-impl UvNotify {
     /// A notifier without a handle yet ([`JsReceiver::start`] gives it one).
     pub fn new() -> Arc<UvNotify> {
         Arc::new(UvNotify { handle: Mutex::new(None) })
@@ -97,7 +95,7 @@ pub struct JsReceiver {
 impl JsReceiver {
     /// Starts receiving on this thread for `endpoint` (opened in caller mode with `notify`), calling `on_batch`
     /// (a JavaScript function) with every batch. `None` when libuv is not there or a handle cannot be made (the
-    /// caller then uses the I/O thread).
+    /// endpoint then fails to open: see `NativeEndpoint::open`, which reads on the I/O thread when libuv is missing).
     ///
     /// # Safety
     /// `env` is the current environment and `on_batch` a function value of it; on the JavaScript thread.
