@@ -293,24 +293,19 @@ function reliabilityErrors(g) {
   for (const k of ['tput64', 'tput64many', 'tput64topic', 'large', 'tput64key', 'largeKey']) {
     const x = g[k];
     if (!x) continue;
-    const bad = [];
-    if (x.missing) bad.push(`${x.missing} missing`);
-    if (x.duplicates) bad.push(`${x.duplicates} duplicated`);
-    if (x.reordered) bad.push(`${x.reordered} out of order`);
-    if (x.failed) bad.push(`${x.failed} sends rejected (${x.firstError})`);
-    if (x.delivered !== undefined && x.delivered !== x.sent - x.failed) bad.push(`${x.sent - x.failed - x.delivered} sends never settled`);
+    const bad = glue.deliveryProblems(x);
     if (bad.length) errs[`${k}_reliability`] = `glue ${k}: ${bad.join(', ')} of ${x.sent} sent`;
   }
   if (g.keyPairs) {
     const all = [...g.keyPairs.runs.tput64.flat(), ...g.keyPairs.runs.large.flat()];
     all.forEach((x, i) => {
-      const bad = x.missing || x.duplicates || x.reordered || x.failed;
-      if (bad) errs[`keyPairs_${i}_reliability`] = `glue ${x.size} B${x.networkKey ? ' with a key' : ''}: ${x.missing} missing, ${x.duplicates} duplicated, ${x.reordered} out of order, ${x.failed} failed of ${x.sent}`;
+      const bad = glue.deliveryProblems(x);
+      if (bad.length) errs[`keyPairs_${i}_reliability`] = `glue ${x.size} B${x.networkKey ? ' with a key' : ''}: ${bad.join(', ')} of ${x.sent} sent`;
     });
   }
   for (const k of ['lat64', 'lat64busy', 'lat64same', 'lat64split', 'lat64busySplit', 'lat64key']) {
-    const x = g[k];
-    if (x && (x.errors || x.mismatched)) errs[`${k}_reliability`] = `glue ${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
+    const bad = g[k] ? glue.pingProblems(g[k]) : [];
+    if (bad.length) errs[`${k}_reliability`] = `glue ${k}: ${bad[0]}`;
   }
   return errs;
 }

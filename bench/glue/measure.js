@@ -165,10 +165,31 @@ async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHold
   });
 }
 
+/**
+ * What went wrong in a throughput() run, as phrases ("3 missing", …): reliable modes must deliver and settle every
+ * message; any mode must deliver none twice or out of order. Empty when nothing did.
+ */
+function deliveryProblems(x) {
+  const bad = [];
+  if (x.mode !== 'besteffort') {
+    if (x.missing) bad.push(`${x.missing} missing`);
+    if (x.failed) bad.push(`${x.failed} sends rejected (${x.firstError})`);
+    if (x.delivered !== undefined && x.delivered !== x.sent - x.failed) bad.push(`${x.sent - x.failed - x.delivered} sends never settled`);
+  }
+  if (x.duplicates) bad.push(`${x.duplicates} duplicated`);
+  if (x.reordered) bad.push(`${x.reordered} out of order`);
+  return bad;
+}
+
+/** What went wrong in a latency() run: send errors and echoes of another ping. Empty when nothing did. */
+function pingProblems(x) {
+  return x.errors || x.mismatched ? [`${x.errors} send errors, ${x.mismatched} unexpected echoes`] : [];
+}
+
 /** Resident set size (bytes) of a bare `node` process that has just started: the base of the memory figures. */
 function bareNodeRss() {
   const out = require('node:child_process').execFileSync(process.execPath, ['-e', 'setTimeout(() => console.log(process.memoryUsage().rss), 200)']);
   return Number(String(out).trim());
 }
 
-module.exports = { throughput, latency, groupAddr, withWorkers, common, bareNodeRss };
+module.exports = { throughput, latency, groupAddr, withWorkers, common, bareNodeRss, deliveryProblems, pingProblems };

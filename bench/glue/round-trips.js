@@ -75,17 +75,13 @@ async function measure({ seconds = 3, warmupS = 1, rounds = 3, log = () => {} } 
 function errors(r) {
   const errs = { ...r.errors };
   for (const [k, x] of Object.entries(r.tput)) {
-    const bad = [];
-    if (x.mode !== 'besteffort') {
-      if (x.missing) bad.push(`${x.missing} missing`);
-      if (x.failed) bad.push(`${x.failed} failed (${x.firstError})`);
-      if (x.delivered !== undefined && x.delivered !== x.sent - x.failed) bad.push(`${x.sent - x.failed - x.delivered} never settled`);
-    }
-    if (x.duplicates) bad.push(`${x.duplicates} duplicated`);
-    if (x.reordered) bad.push(`${x.reordered} out of order`);
+    const bad = glue.deliveryProblems(x);
     if (bad.length) errs[`issue11_${k}`] = `${k}: ${bad.join(', ')} of ${x.sent}`;
   }
-  for (const [k, x] of Object.entries(r.rtt)) if (x.errors || x.mismatched) errs[`issue11_rtt_${k}`] = `${k}: ${x.errors} send errors, ${x.mismatched} unexpected echoes`;
+  for (const [k, x] of Object.entries(r.rtt)) {
+    const bad = glue.pingProblems(x);
+    if (bad.length) errs[`issue11_rtt_${k}`] = `${k}: ${bad[0]}`;
+  }
   return errs;
 }
 
