@@ -249,6 +249,39 @@ test('entries dropped beyond the hold limit stay out of the context, so that the
   t.is(seen(), MAX_HELD + 5, 'after a PUSH ended (what the sender still holds came with it), they may count as seen')
 })
 
+test('a tombstone that a member collected goes here too after a bucket comparison, counted as collected', (t) => {
+  const wall = 1_800_000_000_000
+  const a = new Replica('lww', new HybridClock(() => wall, 60_000), id(1), 1)
+  const b = new Replica('lww', new HybridClock(() => wall, 60_000), id(2), 2)
+  const copy = (from: Replica, to: Replica): void => {
+    const delta = from.takeDelta()
+    if (delta === undefined) return
+    const origin = to.origins.intern(from.self.id, from.self.incarnation)
+    for (const e of delta.entries) to.applyEntry(new Entry(e.key, origin, e.counter, e.hlc, e.codec, e.value))
+    to.applyRange(origin, delta.first, delta.last)
+  }
+  a.write('k', 0, Buffer.from([1]))
+  copy(a, b)
+  t.true(b.write('k', 0, undefined), 'b deletes k: a tombstone')
+  copy(b, a)
+  t.is(a.store.tombstones.size, 1)
+  t.is(b.store.tombstones.size, 1)
+  // a saw every member's report (b's context holds what a's does) and collects; b did not get to it yet.
+  t.is(a.collect([a.context], 86_400_000), 1)
+  t.is(a.store.tombstones.size, 0)
+  // The contexts are equal and the store summaries differ: b compares buckets and learns that a no longer holds it.
+  // What a reports is in a's origin indexes: translated into b's, as decoding the DOTS message does.
+  const toB = new Map([a.self, b.self].map((o) => [a.origins.intern(o.id, o.incarnation).index, b.origins.intern(o.id, o.incarnation).index]))
+  const theirs = new CausalContext()
+  for (const [inA, inB] of toB) for (let c = 1; c <= a.context.contiguous(inA); c++) theirs.add(inB, c)
+  const buckets = new Set([...b.store.tombstones].map((e) => e.bucket))
+  const held = new Map([...a.dots(buckets)].map(([bucket, entries]) => [bucket, new Set(entries.map((e) => `${toB.get(e.origin.index)}:${e.counter}`))]))
+  b.applyDots(theirs, held)
+  t.is(b.store.tombstones.size, 0, 'the tombstone went from b as well')
+  t.is(b.counts.collected, 1, 'and counts as collected there, not as a removal by a peer')
+  t.is(b.counts.removedByPeer, 0)
+})
+
 test('flushed() resolves once every change so far is in the disk store', async (t) => {
   const net = new SimNet(12)
   const m = await net.add(id(1)).layer.map<number>('f', { persist: 'disk' })

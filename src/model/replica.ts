@@ -71,7 +71,7 @@ export interface ReplicaCounts {
   heldAhead: number
   /** Entries dropped because the hold was full. */
   heldDropped: number
-  /** Tombstones collected. */
+  /** Tombstones collected: by `collect()`, or removed after a member that collected them showed it had (`applyDots`). */
   collected: number
   /** Entries removed because another replica had removed them. */
   removedByPeer: number
@@ -321,7 +321,10 @@ export class Replica {
       if (theirs.has(e.origin.index, e.counter) && !dots.has(`${e.origin.index}:${e.counter}`)) doomed.push(e)
     })
     for (const e of doomed) {
-      this.counts.removedByPeer++
+      // A tombstone that a member no longer holds was collected there (it saw every member's report, or the horizon
+      // passed): it is collected here too, and counted as such.
+      if (e.deleted && this.store.mode === 'lww') this.counts.collected++
+      else this.counts.removedByPeer++
       this.#journal({ op: 'remove', removal: e })
       this.#removeEntry(e)
     }

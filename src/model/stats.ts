@@ -24,7 +24,10 @@ export interface ModelCounts {
   modelSendFailures: number
   /** Entries held back because their timestamp was too far ahead of this clock. */
   modelHeldAhead: number
-  /** Tombstones collected. */
+  /**
+   * Tombstones collected: once every member reported seeing the delete (or after the horizon), or because a member
+   * that collected one showed in a bucket comparison that it no longer holds it.
+   */
   modelTombstonesCollected: number
   /** Values that could not be decoded for a change event (the event shows undefined; `get()` throws CodecError). */
   modelDecodeErrors: number
