@@ -19,6 +19,7 @@ import {
   type NsRecord,
   netnsTests,
   setLink,
+  setSysctl,
   spawnIn,
   type TestNet,
   useNet,
@@ -224,6 +225,21 @@ function assertReceived(t: ExecutionContext, o: Outcome, count: number): void {
     if (count > 0) t.deepEqual(final.runs, [[0, count - 1]])
   }
 }
+
+test(title('open: a unicast socket on the wildcard address never takes the discovery port'), async (t) => {
+  t.timeout(TEST_TIMEOUT_MS)
+  const net = useNet(t, 1)
+  const host = net.hosts[0]
+  // Only two ephemeral ports, one of them the discovery port: a unicast socket bound before the discovery socket
+  // got it half of the time, and the discovery bind then failed with AddressInUseError.
+  setSysctl(host, 'net.ipv4.ip_local_port_range=37320 37321')
+  const count = 12
+  const p = spawnIn(net, host, 'netns-open.ts', { options: hostOptions(net, host, { listenAddress: '0.0.0.0:0' }), count })
+  const end = await p.waitFor((r) => r.event === 'done' || r.event === 'error', 60_000)
+  t.is(end.event, 'done', JSON.stringify(end))
+  const ports = p.records.filter((r) => r.event === 'opened').map((r) => String(r.address).split(':')[1])
+  t.deepEqual(ports, Array<string>(count).fill('37321'))
+})
 
 test(title(`reliable unicast: 10 000 messages arrive once and in order through ${LOSS_PERCENT} % loss`), async (t) => {
   t.timeout(TEST_TIMEOUT_MS)

@@ -238,6 +238,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 /** The nftables table holding the loss rule of a host. */
 const LOSS_TABLE = 'glue_loss'
 
+/** Sets a sysctl inside the host's namespace, e.g. `net.ipv4.ip_local_port_range=37320 37321`. */
+export function setSysctl(host: Host, setting: string): void {
+  inNs(host.ns, [systemTool('sysctl') ?? 'sysctl', '-q', '-w', setting])
+}
+
 /**
  * Drops about `percent` % of the UDP datagrams arriving on the host's `eth0`, at random (nftables `numgen random`),
  * counting them. `ports` limits it to those destination ports; default: all UDP (data, ACKs, announcements).

@@ -18,10 +18,12 @@ pub(crate) struct Sockets {
     pub(crate) local: SocketAddrV4,
 }
 
-/// Opens both sockets for `config` (which must be valid).
+/// Opens both sockets for `config` (which must be valid). The discovery socket is bound first: a unicast socket
+/// bound to the wildcard address with port 0 then never gets the discovery port from the kernel (it would, about
+/// once in 28 000 opens, and the discovery bind would fail with `EADDRINUSE`).
 pub(crate) fn open(config: &IoConfig) -> Result<Sockets, Error> {
-    let (unicast, local) = open_unicast(config)?;
     let discovery = open_discovery(config)?;
+    let (unicast, local) = open_unicast(config)?;
     Ok(Sockets { unicast: unicast.into(), discovery: discovery.into(), local })
 }
 
