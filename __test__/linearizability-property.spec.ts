@@ -208,13 +208,14 @@ function apply(store: ReadonlyMap<string, unknown>, o: KvOperation<unknown>): Re
   }
 }
 
-test('5 clients x 2000 operations on 5 keys check in well under a few seconds, and so does a stale read in them', (t) => {
+test('5 clients x 2000 operations on 5 keys check within a bounded search effort, and so does a stale read in them', (t) => {
   const history = clientsHistory(seeded(10), { clients: 5, opsPerClient: 2000, keys: 5 })
   const r = checkLinearizability(history)
   t.is(r.ok, true)
   const unanswered = history.filter(isPending).length
   t.log(`linearizable: ${history.length} operations (${unanswered} unanswered), ${r.stats.steps} steps, ${r.stats.ms.toFixed(0)} ms`)
-  t.true(r.stats.ms < 2000, `${r.stats.ms} ms`)
+  // Search effort, not time (the machine is shared): 14 362 steps on this seeded history.
+  t.true(r.stats.steps < 100_000, `${r.stats.steps} steps`)
 
   let g = 7999 // client 3's last answered get that can be made stale (operations are by client: 2000 each)
   let stale: number[] = []
@@ -230,11 +231,11 @@ test('5 clients x 2000 operations on 5 keys check in well under a few seconds, a
   if (bad.ok !== false) return t.fail(JSON.stringify(bad))
   t.is(bad.key, history[g].op.key)
   t.regex(bad.explanation, new RegExp(`#${g} client 3 get\\(".*"\\) -> ${stale[0]} .* cannot have seen ${stale[0]}`))
-  t.log(`stale read found and explained in ${ms.toFixed(0)} ms`)
-  t.true(ms < 1000, `${ms} ms`)
+  t.log(`stale read found and explained in ${ms.toFixed(0)} ms (${bad.stats.steps} steps)`)
+  t.true(bad.stats.steps < 100_000, `${bad.stats.steps} steps`)
 })
 
-test('the search alone finds a violation in 5 clients x 2000 operations in well under a few seconds', (t) => {
+test('the search alone finds a violation in 5 clients x 2000 operations within a bounded search effort', (t) => {
   const history = clientsHistory(seeded(12), { clients: 5, opsPerClient: 2000, keys: 5, unanswered: 0 })
   let g = 7999
   while (history[g].op.type !== 'get') g--
@@ -245,13 +246,13 @@ test('the search alone finds a violation in 5 clients x 2000 operations in well 
   if (bad.ok !== false) return t.fail(JSON.stringify(bad))
   t.regex(bad.explanation, new RegExp(`#${g} client 3 get\\(".*"\\) -> 99 .*: (the value was .*|the key was absent), not 99`))
   t.log(`found in ${bad.stats.ms.toFixed(0)} ms (${bad.stats.steps} steps), explained in ${(ms - bad.stats.ms).toFixed(0)} ms more`)
-  t.true(ms < 3000, `${ms} ms`)
+  t.true(bad.stats.steps < 100_000, `${bad.stats.steps} steps`) // 16 428 on this seeded history
 })
 
-test('5 clients with 5 % unanswered operations writing unique values on one hot key check in well under a few seconds', (t) => {
+test('5 clients with 5 % unanswered operations writing unique values on one hot key check within a bounded search effort', (t) => {
   const history = clientsHistory(seeded(11), { clients: 5, opsPerClient: 600, keys: 1, unique: true, unanswered: 0.05 })
   const r = checkLinearizability(history)
   t.is(r.ok, true, JSON.stringify(r))
   t.log(`${history.length} operations, ${history.filter(isPending).length} unanswered: ${r.stats.steps} steps, ${r.stats.ms.toFixed(0)} ms`)
-  t.true(r.stats.ms < 3000, `${r.stats.ms} ms`)
+  t.true(r.stats.steps < 2_000_000, `${r.stats.steps} steps`) // 344 226 on this seeded history
 })
