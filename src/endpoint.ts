@@ -2,6 +2,7 @@
  * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
+import { PeerResolver, type PeerResolveCounts } from './discovery/peer-resolver'
 import { AsyncQueue } from './util/async-queue'
 import { BatchDecoder, Message } from './transport/batch-decoder'
 import { ClosedError, fromNativeError, InvalidOptionError, MessageTooLargeError, UnknownPeerError } from './errors'
@@ -42,7 +43,7 @@ import {
 } from './transport/send-options'
 
 /** Counters of the native core plus those of the TypeScript layer, the topic layer, the model layer and consensus. All only grow. */
-export interface EndpointStats extends NativeStats, TopicStats, ModelCounts, ConsensusCounts {
+export interface EndpointStats extends NativeStats, PeerResolveCounts, TopicStats, ModelCounts, ConsensusCounts {
   /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
   droppedQueueFull: number
   /** Messages dropped because the accept filter rejected their sender. */
@@ -122,6 +123,8 @@ export class Endpoint implements AsyncDisposable {
   #finalStats: NativeStats | undefined
   #droppedQueueFull = 0
   #callbackErrors = 0
+  /** Resolves the host names of `peers` again from time to time and hands changed addresses to the core. */
+  readonly #peerResolver: PeerResolver
   /** Keeps Node running while the endpoint is open, like a bound socket (the native core does not). */
   #keepAlive: NodeJS.Timeout | undefined
 
@@ -132,15 +135,18 @@ export class Endpoint implements AsyncDisposable {
    */
   static async open(options?: EndpointOptions): Promise<Endpoint> {
     const resolved = resolveOptions(options) // option errors come first, even without the native addon
-    return new Endpoint(loadNative(), resolved)
+    const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
+    return new Endpoint(loadNative(), resolved, peers)
   }
 
   /** Opens an endpoint on another transport implementation (an in-memory fake in tests). */
   static async openWith(open: NativeOpen, options?: EndpointOptions): Promise<Endpoint> {
-    return new Endpoint(open, resolveOptions(options))
+    const resolved = resolveOptions(options)
+    const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
+    return new Endpoint(open, resolved, peers)
   }
 
-  private constructor(open: NativeOpen, resolved: ResolvedOptions) {
+  private constructor(open: NativeOpen, resolved: ResolvedOptions, peerResolver: PeerResolver) {
     const onError = (err: unknown): void => this.#reportError(err)
     this.#queueLimit = resolved.messageQueueLimit
     // Sealed datagrams carry 36 bytes more (a longer header and the AEAD tag).
@@ -170,11 +176,15 @@ export class Endpoint implements AsyncDisposable {
       refused: (token, reason) => this.#reliable.refused(token, reason),
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+    this.#peerResolver = peerResolver
+    const peerAddresses = peerResolver.addresses()
+    const native = peerAddresses.length === 0 ? resolved.native : { ...resolved.native, peers: peerAddresses }
     try {
-      this.#native = open(resolved.native, (batch) => this.#onBatch(batch))
+      this.#native = open(native, (batch) => this.#onBatch(batch))
     } catch (err) {
       throw fromNativeError(err)
     }
+    peerResolver.start((addresses) => this.#native.setPeers(addresses), onError)
     const { sendQueueBytes, maxMessageSize, deliveryDeadlineMs } = resolved.native
     this.#reliable = new ReliableSender(this.#native, {
       sendQueueBytes,
@@ -475,6 +485,7 @@ export class Endpoint implements AsyncDisposable {
       callbackErrors: this.#callbackErrors,
       reliableMessagesDeferred: this.#reliable.deferred,
       reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
+      ...this.#peerResolver.counts,
       ...this.#topics.stats(),
       ...this.#model.stats(),
       ...this.#consensus.stats(),
@@ -498,6 +509,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.#peerResolver.stop()
     this.#consensus.close()
     await this.#model.close()
     this.#topics.close()
