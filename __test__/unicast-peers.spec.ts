@@ -184,3 +184,28 @@ anyTest('malformed peer entries and multicast values are InvalidOptionErrors nam
   t.is(ok.topics.multicastRatio, Number.POSITIVE_INFINITY, 'without multicast topics go to the interested peers')
   t.true(resolveOptions({ env: false }).native.multicast)
 })
+
+test('setPeers() replaces the addresses at runtime; a bad or unresolvable entry changes nothing', async (t) => {
+  const base = isolatedOptions({ multicast: false })
+  const a = await Endpoint.open({ ...base, name: 'set-a' })
+  const b = await Endpoint.open({
+    ...base,
+    name: 'set-b',
+    lookupPeer: async (host) => {
+      if (host === 'a.glue.test') return ['127.0.0.1']
+      throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' })
+    },
+  })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const bad = await t.throwsAsync(b.setPeers(['127.0.0.1:0']), { instanceOf: InvalidOptionError })
+  t.is(bad?.option, 'peers[0]')
+  const unresolvable = await t.throwsAsync(b.setPeers([a.address, 'nowhere.glue.test']), {
+    instanceOf: PeerResolveError,
+  })
+  t.is(unresolvable?.option, 'peers[1]')
+  t.is(a.peers().length, 0, 'still alone: nothing was applied')
+  await b.setPeers([`a.glue.test:${a.address.split(':')[1]}`])
+  t.true(await until(() => a.peers().length === 1 && b.peers().length === 1, 10_000))
+  await b.close()
+  await t.throwsAsync(b.setPeers([a.address]), { code: 'ERR_GLUE_CLOSED' })
+})

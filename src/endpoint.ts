@@ -2,6 +2,8 @@
  * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
+import { parsePeers } from './discovery/peer-addresses'
+import { explicit } from './option-checks'
 import { PeerResolver, type PeerResolveCounts } from './discovery/peer-resolver'
 import { AsyncQueue } from './util/async-queue'
 import { BatchDecoder, Message } from './transport/batch-decoder'
@@ -473,6 +475,18 @@ export class Endpoint implements AsyncDisposable {
     } catch (err) {
       throw fromNativeError(err)
     }
+  }
+
+  /**
+   * Replaces the unicast peer addresses (the forms of the `peers` option: "ip:port", "[ipv6]:port", "host:port",
+   * port default 37321): host names are resolved first (nothing changes when one fails), then the core announces to
+   * the new addresses at once. Host names keep being looked up again every `peerResolveIntervalMs`.
+   * @throws InvalidOptionError naming the entry (`peers[1]`), PeerResolveError, ClosedError
+   */
+  async setPeers(peers: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    const specs = parsePeers(explicit('peers', peers))
+    await this.#peerResolver.replace(specs)
   }
 
   /** Current counters; after close, the last ones. */

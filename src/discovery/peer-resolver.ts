@@ -21,19 +21,28 @@ export interface PeerResolveCounts {
 /** Resolves the entries of `peers` and hands the addresses to the core whenever they change. */
 export class PeerResolver {
   readonly counts: PeerResolveCounts = { peerResolveFailures: 0, peerResolveRetries: 0, peerAddressChanges: 0 }
+  #specs: readonly PeerSpec[]
   #resolved: string[][]
   #timer: NodeJS.Timeout | undefined
+  #apply: ((addresses: string[]) => void) | undefined
+  #onError: (err: unknown) => void = () => {}
   #retryMs = FIRST_RETRY_MS
   #stopped = false
   #running: Promise<void> | undefined
 
   private constructor(
-    readonly specs: readonly PeerSpec[],
+    specs: readonly PeerSpec[],
     resolved: string[][],
     private readonly lookup: PeerLookup,
     private readonly intervalMs: number,
   ) {
+    this.#specs = specs
     this.#resolved = resolved
+  }
+
+  /** The entries in force. */
+  get specs(): readonly PeerSpec[] {
+    return this.#specs
   }
 
   /**
@@ -41,12 +50,20 @@ export class PeerResolver {
    * @throws PeerResolveError for the first entry (in order) whose host name does not resolve
    */
   static async open(specs: readonly PeerSpec[], lookup: PeerLookup, intervalMs: number): Promise<PeerResolver> {
-    const settled = await Promise.allSettled(specs.map((spec) => resolvePeerSpec(spec, lookup)))
-    const resolved = settled.map((r) => {
-      if (r.status === 'rejected') throw r.reason
-      return r.value
-    })
-    return new PeerResolver(specs, resolved, lookup, intervalMs)
+    return new PeerResolver(specs, await resolveAll(specs, lookup), lookup, intervalMs)
+  }
+
+  /**
+   * Replaces the entries: resolves every one (nothing changes when one fails), then hands the addresses to the core.
+   * @throws PeerResolveError for the first entry whose host name does not resolve
+   */
+  async replace(specs: readonly PeerSpec[]): Promise<void> {
+    const resolved = await resolveAll(specs, this.lookup)
+    if (this.#stopped) return
+    this.#specs = specs
+    this.#resolved = resolved
+    this.#apply?.(this.addresses())
+    if (this.#timer === undefined) this.#schedule(this.intervalMs)
   }
 
   /** The current addresses, "ip:port" each, without repeats. */
@@ -54,54 +71,60 @@ export class PeerResolver {
     return [...new Set(this.#resolved.flat())]
   }
 
-  /** Starts looking host names up again (no-op without host names); `apply` gets the addresses when they change. */
+  /** Starts looking host names up again (while there are any); `apply` gets the addresses when they change. */
   start(apply: (addresses: string[]) => void, onError: (err: unknown) => void): void {
-    if (!this.specs.some((s) => s.isName) || this.#stopped) return
-    const schedule = (ms: number): void => {
-      this.#timer = setTimeout(() => {
-        this.#running = this.#refresh(apply, onError).then(
-          (failed) => {
-            if (this.#stopped) return
-            if (failed) {
-              this.counts.peerResolveRetries += 1
-              schedule(this.#retryMs)
-              this.#retryMs = Math.min(this.#retryMs * 2, this.intervalMs)
-            } else {
-              this.#retryMs = FIRST_RETRY_MS
-              schedule(this.intervalMs)
-            }
-          },
-          (err: unknown) => onError(err),
-        )
-      }, ms)
-      this.#timer.unref()
-    }
-    schedule(this.intervalMs)
+    this.#apply = apply
+    this.#onError = onError
+    this.#schedule(this.intervalMs)
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = undefined
+    if (this.#stopped || this.#apply === undefined || !this.#specs.some((s) => s.isName)) return
+    this.#timer = setTimeout(() => {
+      this.#running = this.#refresh().then(
+        (failed) => {
+          if (failed) {
+            this.counts.peerResolveRetries += 1
+            this.#schedule(this.#retryMs)
+            this.#retryMs = Math.min(this.#retryMs * 2, this.intervalMs)
+          } else {
+            this.#retryMs = FIRST_RETRY_MS
+            this.#schedule(this.intervalMs)
+          }
+        },
+        (err: unknown) => this.#onError(err),
+      )
+    }, ms)
+    this.#timer.unref()
   }
 
   /** One round of lookups; true when one of them failed. */
-  async #refresh(apply: (addresses: string[]) => void, onError: (err: unknown) => void): Promise<boolean> {
+  async #refresh(): Promise<boolean> {
     const before = this.addresses()
+    const specs = this.#specs
+    const resolved = this.#resolved
     let failed = false
     await Promise.all(
-      this.specs.map(async (spec, i) => {
+      specs.map(async (spec, i) => {
         if (!spec.isName) return
         try {
-          this.#resolved[i] = await resolvePeerSpec(spec, this.lookup)
+          resolved[i] = await resolvePeerSpec(spec, this.lookup)
         } catch {
           this.counts.peerResolveFailures += 1
           failed = true
         }
       }),
     )
-    if (this.#stopped) return failed
+    // Stopped, or replaced meanwhile (`replace` applied its own addresses).
+    if (this.#stopped || specs !== this.#specs) return failed
     const after = this.addresses()
     if (after.length !== before.length || after.some((a, i) => a !== before[i])) {
       this.counts.peerAddressChanges += 1
       try {
-        apply(after)
+        this.#apply?.(after)
       } catch (err) {
-        onError(err)
+        this.#onError(err)
       }
     }
     return failed
@@ -113,4 +136,13 @@ export class PeerResolver {
     clearTimeout(this.#timer)
     await this.#running
   }
+}
+
+/** Resolves every entry at the same time; throws the first failure in entry order. */
+async function resolveAll(specs: readonly PeerSpec[], lookup: PeerLookup): Promise<string[][]> {
+  const settled = await Promise.allSettled(specs.map((spec) => resolvePeerSpec(spec, lookup)))
+  return settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason
+    return r.value
+  })
 }
