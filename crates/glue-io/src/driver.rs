@@ -208,8 +208,7 @@ impl<S: Sink> Driver<S> {
         let reads = self.reads(engine);
         let consumer = (self.paused && reads).then(|| now + CONSUMER_RETRY);
         // Reading for the caller: wake when the window ends, to give reading back if traffic was light.
-        let window =
-            (reads && matches!(self.delivery, Delivery::Caller(_))).then(|| engine.load.window_end());
+        let window = (reads && matches!(self.delivery, Delivery::Caller(_))).then(|| engine.load.window_end());
         [engine.core.poll_timeout(), engine.retry_at, consumer, window]
             .into_iter()
             .flatten()

@@ -120,19 +120,11 @@ mod tests {
         let t0 = Instant::now();
         let mut load = ReadLoad::new(t0);
         assert!(!load.heavy(t0, traffic(0, 0), traffic(HEAVY_DATAGRAMS - 1, 100)));
-        assert!(load.heavy(
-            t0 + Duration::from_millis(5),
-            traffic(HEAVY_DATAGRAMS - 1, 100),
-            traffic(HEAVY_DATAGRAMS, 200)
-        ));
+        assert!(load.heavy(t0 + Duration::from_millis(5), traffic(HEAVY_DATAGRAMS - 1, 100), traffic(HEAVY_DATAGRAMS, 200)));
         // A new window forgets the old one's datagrams: the same round is light there.
         let later = t0 + HEAVY_WINDOW * 2;
         assert!(!load.heavy(later, traffic(HEAVY_DATAGRAMS, 200), traffic(HEAVY_DATAGRAMS + 10, 300)));
-        assert!(load.heavy(
-            later,
-            traffic(HEAVY_DATAGRAMS + 10, 300),
-            traffic(HEAVY_DATAGRAMS + 10, 300 + HEAVY_BYTES)
-        ));
+        assert!(load.heavy(later, traffic(HEAVY_DATAGRAMS + 10, 300), traffic(HEAVY_DATAGRAMS + 10, 300 + HEAVY_BYTES)));
     }
 
     #[test]
@@ -144,10 +136,7 @@ mod tests {
         assert!(!load.light(t0 + LIGHT_WINDOW / 2, traffic(5000, 0)), "the window has not ended");
         assert!(!load.light(t0 + LIGHT_WINDOW, traffic(5000 + LIGHT_DATAGRAMS, 0)), "busy window");
         let t1 = t0 + LIGHT_WINDOW;
-        assert!(
-            !load.light(t1 + LIGHT_WINDOW, traffic(5000 + LIGHT_DATAGRAMS, LIGHT_BYTES + 1)),
-            "many bytes"
-        );
+        assert!(!load.light(t1 + LIGHT_WINDOW, traffic(5000 + LIGHT_DATAGRAMS, LIGHT_BYTES + 1)), "many bytes");
         assert!(load.light(t1 + LIGHT_WINDOW * 2, traffic(5000 + LIGHT_DATAGRAMS + 1, LIGHT_BYTES + 1)));
     }
 }
