@@ -151,7 +151,8 @@ fn without_multicast_broadcasts_and_reliable_broadcasts_reach_everyone_as_unicas
     );
     assert!(net.nodes[2].core.stats().unicast_fanout_copies >= 7);
     assert!(net.group_sent.iter().all(|&n| n == 0));
-    // Goodbyes go by unicast too.
+    // Goodbyes go by unicast too (once each: no loss for this part).
+    net.faults.loss = 0.0;
     net.nodes[2].core.close();
     net.run_for(Duration::from_millis(5));
     for i in (0..8).filter(|&i| i != 2) {
@@ -174,6 +175,15 @@ fn sealed_networks_gossip_too() {
         net.add(c);
     }
     discover(&mut net, Duration::from_secs(5));
+    // Reliable broadcasts as sealed unicast copies (one sealed datagram copied to every peer).
+    let now = net.now;
+    for k in 0u32..10 {
+        net.nodes[3].core.broadcast_reliable(now, k.to_le_bytes().to_vec(), Some(k as u64), None).unwrap();
+    }
+    net.run_for(Duration::from_secs(2));
+    for i in (0..6).filter(|&i| i != 3) {
+        assert_eq!(net.counters(i, 3), (0..10).collect::<Vec<_>>(), "n{i} opened every sealed copy");
+    }
     let gossip: u64 = net.nodes.iter().map(|n| n.core.stats().gossip_received).sum();
     assert!(gossip > 0, "sealed PEERS were opened and applied");
     // A plain PEERS (forged by someone without the key) is dropped before anything is looked at.

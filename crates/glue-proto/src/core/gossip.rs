@@ -137,6 +137,7 @@ impl Core {
         if !self.replies.take(now) {
             return;
         }
+        self.peers.gossiped(source, now);
         self.queue_peers(to, source);
     }
 

@@ -363,21 +363,24 @@ impl PeerTable {
     }
 
     /// Whether an accepted peer is due a PEERS answer at `now`: never sent one, or the table changed since the last
-    /// one and `min_gap` passed, or `refresh` passed. Records the answer as sent when it is due.
-    pub fn gossip_due(&mut self, id: EndpointId, now: Instant, min_gap: Duration, refresh: Duration) -> bool {
-        let version = self.version;
-        let Some(e) = self.peers.get_mut(&id).filter(|e| e.accepted()) else { return false };
-        let due = match e.gossiped {
+    /// one and `min_gap` passed, or `refresh` passed.
+    pub fn gossip_due(&self, id: EndpointId, now: Instant, min_gap: Duration, refresh: Duration) -> bool {
+        let Some(e) = self.peers.get(&id).filter(|e| e.accepted()) else { return false };
+        match e.gossiped {
             None => true,
             Some((at, v)) => {
                 let since = now.saturating_duration_since(at);
-                (v != version && since >= min_gap) || since >= refresh
+                (v != self.version && since >= min_gap) || since >= refresh
             }
-        };
-        if due {
+        }
+    }
+
+    /// Records that a PEERS answer went to this peer at `now` (listing the table as it is now).
+    pub fn gossiped(&mut self, id: EndpointId, now: Instant) {
+        let version = self.version;
+        if let Some(e) = self.peers.get_mut(&id) {
             e.gossiped = Some((now, version));
         }
-        due
     }
 
     /// Whether an entry of this ID exists (on probation, accepted or rejected).
