@@ -345,4 +345,3 @@ fn set_peers_replaces_the_list_and_announces_to_new_addresses_at_once() {
     c.peers = vec!["10.0.0.1:0".parse().unwrap()];
     assert_eq!(glue_proto::Core::new(c, net.now).unwrap_err().field, "peers");
 }
-
