@@ -7,8 +7,10 @@
 import { createSocket } from 'node:dgram'
 
 import anyTest, { type TestFn } from 'ava'
+import { Command } from 'commander'
 
 import { Endpoint, type EndpointOptions, type TopicMessage } from '../index'
+import { addCommonOptions, commonEndpointOptions } from '../src/cli/common'
 import { InvalidOptionError, PeerResolveError } from '../src/errors'
 import { resolveOptions } from '../src/options'
 import { isNativeAvailable } from '../src/transport/native'
@@ -208,4 +210,19 @@ test('setPeers() replaces the addresses at runtime; a bad or unresolvable entry 
   t.true(await until(() => a.peers().length === 1 && b.peers().length === 1, 10_000))
   await b.close()
   await t.throwsAsync(b.setPeers([a.address]), { code: 'ERR_GLUE_CLOSED' })
+})
+
+anyTest('the CLI: --peer (repeatable) and --no-multicast', (t) => {
+  const parse = (args: string[]): EndpointOptions => {
+    const command = addCommonOptions(new Command()).exitOverride()
+    command.parse(args, { from: 'user' })
+    return commonEndpointOptions(command.opts())
+  }
+  const o = parse(['--peer', '10.0.0.5:37321', '--peer', 'gateway.local', '--no-multicast'])
+  t.deepEqual(o.peers, ['10.0.0.5:37321', 'gateway.local'])
+  t.false(o.multicast)
+  const d = parse([])
+  t.is(d.peers, undefined)
+  t.is(d.multicast, undefined, 'unset: GLUE_MULTICAST and the default apply')
+  t.deepEqual(resolveOptions({ ...o, env: false }).unicast.peers.map((p) => p.port), [37321, 37321])
 })
