@@ -4,6 +4,7 @@
  * flow; nothing reaches the multicast group. GLUE_PEERS / GLUE_MULTICAST and host names (`localhost`), re-resolution
  * of changed and failing names (counted), and bad peer entries: clear errors naming the entry.
  */
+import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 
 import anyTest, { type TestFn } from 'ava'
@@ -74,6 +75,19 @@ test('8 endpoints without multicast, one peer address each: discovery, reliable 
   t.is(received[2]!.length, 0)
   t.is(heardOnGroup, 0, 'nothing was sent to the multicast group')
   t.true(await until(() => eps.reduce((n, e) => n + e.stats().gossipSent, 0) > 0))
+})
+
+test('a sealed network (network key) without multicast: gossip and broadcast copies are sealed and opened', async (t) => {
+  const base = isolatedOptions({ networkKey: randomBytes(32).toString('hex') })
+  const eps = await chain(4, base)
+  t.teardown(() => Promise.all(eps.map((e) => e.close())))
+  t.true(await until(() => allSeeAll(eps), 15_000))
+  const heard = eps.map(() => 0)
+  eps.forEach((e, i) => e.onMessage((m) => m.broadcast && (heard[i] += 1)))
+  await eps[0]!.broadcast('sealed copies', { reliable: true })
+  t.true(await until(() => heard.every((n, i) => i === 0 || n === 1)))
+  t.true(await until(() => eps.reduce((n, e) => n + e.stats().gossipReceived, 0) > 0))
+  t.is(eps.reduce((n, e) => n + e.stats().droppedUnauthenticated, 0), 0)
 })
 
 test('GLUE_PEERS and GLUE_MULTICAST=false, with a host name (localhost) resolved by dns.lookup', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * The discovery options (network, identity, discovery addresses and timing, the peer policy, the peer table's
- * bound): their documentation, ranges and defaults, and the resolution of the identity, the discovery addresses and
- * the peer policy. `src/options.ts` composes them with the other layers' options.
+ * bound, unicast peers and multicast on or off): their documentation, ranges and defaults, and the resolution of the
+ * identity, the discovery addresses, the peer policy and the unicast side (`peers` entries are parsed here and
+ * resolved when the endpoint opens, see peer-resolver.ts). `src/options.ts` composes them with the other layers' options.
  */
 import { hostname } from 'node:os'
 
