@@ -323,6 +323,23 @@ mod tests {
         assert!(m.contains("interfaceAddress: \"eth0\""), "{m}");
         let m = message(NativeConfig { max_datagram_size: f64::NAN, ..config() });
         assert!(m.contains("maxDatagramSize: NaN"), "{m}");
+        let m =
+            message(NativeConfig { peers: Some(vec!["10.0.0.1:5".into(), "gateway:5".into()]), ..config() });
+        assert!(m.contains("peers[1]: \"gateway:5\""), "{m}");
+    }
+
+    #[test]
+    fn peers_and_multicast_convert() {
+        let c = NativeConfig {
+            peers: Some(vec!["10.0.0.1:5".into(), "[::1]:7".into()]),
+            multicast: Some(false),
+            ..config()
+        }
+        .to_io()
+        .unwrap();
+        assert_eq!(c.peers, vec!["10.0.0.1:5".parse().unwrap(), "[::1]:7".parse().unwrap()]);
+        assert!(!c.multicast);
+        assert!(config().to_io().unwrap().multicast);
     }
 
     #[test]
