@@ -101,6 +101,8 @@ test('GLUE_PEERS and GLUE_MULTICAST=false, with a host name (localhost) resolved
   })
   t.teardown(() => Promise.all([a.close(), b.close()]))
   t.true(await until(() => a.peers().length === 1 && b.peers().length === 1, 10_000))
+  t.deepEqual(b.config.peers, [`127.0.0.1:${port}`], 'both entries resolved to one address')
+  t.false(b.config.multicast)
   t.true(b.stats().gossipReceived + a.stats().gossipReceived > 0 || b.peers().length === 1)
 })
 

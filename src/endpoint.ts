@@ -230,7 +230,7 @@ export class Endpoint implements AsyncDisposable {
     )
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({
-      ...resolved.native,
+      ...native, // with `peers` as resolved at open
       endpointId: this.#native.id,
       ...(hidden === undefined ? {} : { networkKeys: hidden }),
     })
