@@ -162,10 +162,10 @@ impl Core {
         let mut len = 0;
         let mut count = 0;
         for e in entries.iter().take(MAX_PEERS_ENTRIES) {
-            if len + e.len() > max_body {
+            if len + e.encoded_len() > max_body {
                 break;
             }
-            len += e.len();
+            len += e.encoded_len();
             count += 1;
         }
         let mut body = std::mem::take(&mut self.gossip.body);

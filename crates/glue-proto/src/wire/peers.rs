@@ -23,7 +23,7 @@ pub struct PeerEntry {
 
 impl PeerEntry {
     /// Encoded length of this entry, bytes: 16 for IPv4, 28 for IPv6.
-    pub fn len(&self) -> usize {
+    pub fn encoded_len(&self) -> usize {
         Self::len_of(&self.address)
     }
 
