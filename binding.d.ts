@@ -68,6 +68,11 @@ export declare class NativeEndpoint {
    * after close.
    */
   setNetworkKeys(keys: Array<string>): void
+  /**
+   * Replaces the unicast peer addresses ("ip:port" each, resolved by TypeScript): new ones get an announcement
+   * at once. ERR_GLUE_INVALID_OPTION for a bad address (nothing changes), ERR_GLUE_CLOSED after close.
+   */
+  setPeers(peers: Array<string>): void
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /**
@@ -219,6 +224,10 @@ export interface NativeConfig {
   networkKeys?: Array<string>
   /** The AEAD to seal with: 'aes-256-gcm' (default) or 'chacha20-poly1305'. */
   networkCipher?: 'aes-256-gcm' | 'chacha20-poly1305'
+  /** Unicast peer addresses "ip:port", resolved by TypeScript (host names are looked up there). Default none. */
+  peers?: Array<string>
+  /** Whether the multicast group is joined and used. Default true. */
+  multicast?: boolean
 }
 
 /** A peer as the native core reports it. */
@@ -465,6 +474,16 @@ export interface NativeStats {
   channelResyncs: number
   /** Peers evicted from a full table to admit a newcomer. */
   peersEvicted: number
+  /** PEERS (gossip) answers sent to unicast announcements. */
+  gossipSent: number
+  /** PEERS (gossip) received from accepted peers. */
+  gossipReceived: number
+  /** Gossiped addresses probed with a unicast announcement. */
+  probesSent: number
+  /** Gossiped addresses not probed (probe bounds: 8 per PEERS, 32 per announce period, 64 entries). */
+  probesSuppressed: number
+  /** Unicast copies of group datagrams sent (multicast: false). */
+  unicastFanoutCopies: number
   /** Sends dropped because the native send queue was full. */
   droppedSendQueueFull: number
   /** Socket send errors. */

@@ -8,11 +8,14 @@
 // Raw results: bench/results/latest.json.
 //
 //   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only [--consensus]] [--no-model] [--no-consensus]
-//                     [--no-issue11] [--issue11-only]
+//                     [--no-issue11] [--issue11-only] [--no-unicast] [--unicast-only]
 //
 // The "issue 11" table (bench/glue/round-trips.js) compares glue's round trips with node:dgram's and Mosquitto's, in
 // both receive modes, and publish(), `for await` and the README's natural idiom with ddsperf; --issue11-only runs just
 // it and the peers it compares with (ddsperf, Mosquitto).
+// The "unicast peers" table (bench/glue/unicast-discovery.js, issue 12): time until 8 endpoints with multicast off,
+// given one peer address each, all see each other; --unicast-only runs just it (it also runs alone:
+// `node bench/glue/unicast-discovery.js`), --no-unicast skips it.
 // --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
 // (--peers-only skips them too).
 //
@@ -26,6 +29,7 @@ const glue = require('./glue/measure');
 const model = require('./glue/model');
 const consensus = require('./glue/consensus');
 const roundTrips = require('./glue/round-trips');
+const unicastDiscovery = require('./glue/unicast-discovery');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -401,10 +405,27 @@ function glueNotes(g) {
   return notes;
 }
 
+/** The unicast-discovery table, or its error. */
+async function runUnicast() {
+  try {
+    const r = await unicastDiscovery.run({ rounds: 5, log });
+    return { results: r, table: table(['unicast peers (issue 12)', 'glue (median)', 'detail'], unicastDiscovery.rows(r)) };
+  } catch (e) {
+    log(`unicast discovery: FAILED: ${e.message}`);
+    return { error: e.message };
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   const warnings = staleness();
   for (const w of warnings) log(`WARNING: ${w}`);
+  if (flag('--unicast-only')) {
+    const u = await runUnicast();
+    console.log(u.table ?? `unicast discovery FAILED: ${u.error}`);
+    if (u.error) process.exitCode = 1;
+    return;
+  }
   const modelOnly = flag('--model-only');
   const issue11Only = flag('--issue11-only');
   const skipped = flag('--glue-only') || modelOnly ? {} : missingPeers();
@@ -414,6 +435,7 @@ async function main() {
   const issue11 = flag('--peers-only') || modelOnly || flag('--no-issue11') ? null : await roundTrips.measure({ seconds, warmupS: 1, log });
   const modelResults = flag('--peers-only') || flag('--no-model') || issue11Only ? { errors: {} } : await runModel();
   const consensusResults = flag('--peers-only') || flag('--no-consensus') || issue11Only || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
+  const unicast = flag('--peers-only') || flag('--no-unicast') || modelOnly || issue11Only ? null : await runUnicast();
   const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
@@ -423,7 +445,7 @@ async function main() {
   }
   const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
   const consensusErrs = Object.fromEntries(Object.entries(consensusResults.errors).map(([k, v]) => [`consensus_${k}`, v]));
-  const errors = { ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const errors = { ...(unicast?.error ? { unicast_discovery: unicast.error } : {}), ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
   const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
@@ -440,6 +462,10 @@ async function main() {
   const ran = modelOnly || !(flag('--peers-only') || flag('--no-model') || issue11Only);
   if (ran) {
     console.log(modelTable(modelResults));
+    console.log('');
+  }
+  if (unicast?.table) {
+    console.log(unicast.table);
     console.log('');
   }
   if (consensusResults.runs.length || Object.keys(consensusResults.errors).length) {
@@ -468,7 +494,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, model: modelResults, consensus: consensusResults, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, model: modelResults, consensus: consensusResults, unicast: unicast?.results, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {

@@ -2,6 +2,9 @@
  * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
+import { parsePeers } from './discovery/peer-addresses'
+import { explicit } from './option-checks'
+import { PeerResolver, type PeerResolveCounts } from './discovery/peer-resolver'
 import { AsyncQueue } from './util/async-queue'
 import { BatchDecoder, Message } from './transport/batch-decoder'
 import { ClosedError, fromNativeError, InvalidOptionError, MessageTooLargeError, UnknownPeerError } from './errors'
@@ -42,7 +45,7 @@ import {
 } from './transport/send-options'
 
 /** Counters of the native core plus those of the TypeScript layer, the topic layer, the model layer and consensus. All only grow. */
-export interface EndpointStats extends NativeStats, TopicStats, ModelCounts, ConsensusCounts {
+export interface EndpointStats extends NativeStats, PeerResolveCounts, TopicStats, ModelCounts, ConsensusCounts {
   /** Messages and status events dropped because a `messages()` / `status()` iterator was full. */
   droppedQueueFull: number
   /** Messages dropped because the accept filter rejected their sender. */
@@ -122,6 +125,8 @@ export class Endpoint implements AsyncDisposable {
   #finalStats: NativeStats | undefined
   #droppedQueueFull = 0
   #callbackErrors = 0
+  /** Resolves the host names of `peers` again from time to time and hands changed addresses to the core. */
+  readonly #peerResolver: PeerResolver
   /** Keeps Node running while the endpoint is open, like a bound socket (the native core does not). */
   #keepAlive: NodeJS.Timeout | undefined
 
@@ -132,15 +137,18 @@ export class Endpoint implements AsyncDisposable {
    */
   static async open(options?: EndpointOptions): Promise<Endpoint> {
     const resolved = resolveOptions(options) // option errors come first, even without the native addon
-    return new Endpoint(loadNative(), resolved)
+    const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
+    return new Endpoint(loadNative(), resolved, peers)
   }
 
   /** Opens an endpoint on another transport implementation (an in-memory fake in tests). */
   static async openWith(open: NativeOpen, options?: EndpointOptions): Promise<Endpoint> {
-    return new Endpoint(open, resolveOptions(options))
+    const resolved = resolveOptions(options)
+    const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
+    return new Endpoint(open, resolved, peers)
   }
 
-  private constructor(open: NativeOpen, resolved: ResolvedOptions) {
+  private constructor(open: NativeOpen, resolved: ResolvedOptions, peerResolver: PeerResolver) {
     const onError = (err: unknown): void => this.#reportError(err)
     this.#queueLimit = resolved.messageQueueLimit
     // Sealed datagrams carry 36 bytes more (a longer header and the AEAD tag).
@@ -170,11 +178,15 @@ export class Endpoint implements AsyncDisposable {
       refused: (token, reason) => this.#reliable.refused(token, reason),
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+    this.#peerResolver = peerResolver
+    const peerAddresses = peerResolver.addresses()
+    const native = peerAddresses.length === 0 ? resolved.native : { ...resolved.native, peers: peerAddresses }
     try {
-      this.#native = open(resolved.native, (batch) => this.#onBatch(batch))
+      this.#native = open(native, (batch) => this.#onBatch(batch))
     } catch (err) {
       throw fromNativeError(err)
     }
+    peerResolver.start((addresses) => this.#native.setPeers(addresses), onError)
     const { sendQueueBytes, maxMessageSize, deliveryDeadlineMs } = resolved.native
     this.#reliable = new ReliableSender(this.#native, {
       sendQueueBytes,
@@ -218,7 +230,7 @@ export class Endpoint implements AsyncDisposable {
     )
     const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
     this.config = Object.freeze({
-      ...resolved.native,
+      ...native, // with `peers` as resolved at open
       endpointId: this.#native.id,
       ...(hidden === undefined ? {} : { networkKeys: hidden }),
     })
@@ -465,6 +477,18 @@ export class Endpoint implements AsyncDisposable {
     }
   }
 
+  /**
+   * Replaces the unicast peer addresses (the forms of the `peers` option: "ip:port", "[ipv6]:port", "host:port",
+   * port default 37321): host names are resolved first (nothing changes when one fails), then the core announces to
+   * the new addresses at once. Host names keep being looked up again every `peerResolveIntervalMs`.
+   * @throws InvalidOptionError naming the entry (`peers[1]`), PeerResolveError, ClosedError
+   */
+  async setPeers(peers: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    const specs = parsePeers(explicit('peers', peers))
+    await this.#peerResolver.replace(specs)
+  }
+
   /** Current counters; after close, the last ones. */
   stats(): EndpointStats {
     const native = this.#finalStats ?? this.#native.stats()
@@ -475,6 +499,7 @@ export class Endpoint implements AsyncDisposable {
       callbackErrors: this.#callbackErrors,
       reliableMessagesDeferred: this.#reliable.deferred,
       reliableMessagesExpiredWaiting: this.#reliable.expiredWaiting,
+      ...this.#peerResolver.counts,
       ...this.#topics.stats(),
       ...this.#model.stats(),
       ...this.#consensus.stats(),
@@ -498,6 +523,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.#peerResolver.stop()
     this.#consensus.close()
     await this.#model.close()
     this.#topics.close()

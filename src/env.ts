@@ -33,6 +33,10 @@ export const ENV_VARS = {
   networkKey: 'GLUE_NETWORK_KEY',
   /** 'aes-256-gcm' or 'chacha20-poly1305'. */
   networkCipher: 'GLUE_NETWORK_CIPHER',
+  /** Unicast peer addresses, comma-separated "host:port" entries. */
+  peers: 'GLUE_PEERS',
+  /** 'true' / 'false' (or 1 / 0): whether the multicast group is used. */
+  multicast: 'GLUE_MULTICAST',
 } as const
 
 /** An option that an environment variable can set. */

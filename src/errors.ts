@@ -44,6 +44,8 @@ export const ErrorCode = {
   MEMBERSHIP_MISMATCH: 'ERR_GLUE_MEMBERSHIP_MISMATCH',
   /** An operation that only the leader can do was asked of a follower (`NotLeaderError`; ordinary calls forward). */
   NOT_LEADER: 'ERR_GLUE_NOT_LEADER',
+  /** A host name in `peers` / `GLUE_PEERS` could not be resolved when the endpoint opened (`PeerResolveError`). */
+  PEER_RESOLVE: 'ERR_GLUE_PEER_RESOLVE',
 } as const
 
 /** One of the {@link ErrorCode} values. */
@@ -119,6 +121,24 @@ export class InterfaceNotFoundError extends GlueError {
 export class SocketError extends GlueError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.SOCKET, message, options)
+  }
+}
+
+/**
+ * A host name in `peers` (or `GLUE_PEERS`) could not be resolved to an address when the endpoint opened. `option`
+ * names the entry (`peers[1]`, `GLUE_PEERS[0]`), `value` is the entry as given. (A name that resolved before and
+ * fails later is retried and counted in `stats().peerResolveFailures`, never thrown.)
+ */
+export class PeerResolveError extends GlueError {
+  /** The entry at fault, e.g. `peers[1]`. */
+  readonly option?: string
+  /** The entry as given. */
+  readonly value?: unknown
+
+  constructor(message: string, details: OptionErrorDetails = {}) {
+    super(ErrorCode.PEER_RESOLVE, message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.option = details.option
+    this.value = details.value
   }
 }
 

@@ -11,6 +11,8 @@ import {
   resolveDiscoveryAddresses,
   resolveIdentity,
   resolvePeerPolicy,
+  type ResolvedUnicast,
+  resolveUnicast,
 } from './discovery/options'
 import type { Peer } from './discovery/peer-table'
 import { ENV_VARS, type EnvOption, type Environment, readEnv } from './env'
@@ -66,6 +68,8 @@ export interface ResolvedOptions {
   messageQueueLimit: number
   /** The topic layer's options. */
   topics: ResolvedTopicOptions
+  /** Unicast peers (resolved into `native.peers` when the endpoint opens) and multicast on or off. */
+  unicast: ResolvedUnicast
 }
 
 const RANGES = {
@@ -102,6 +106,10 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'receiveOn',
   'networkKey',
   'networkCipher',
+  'peers',
+  'multicast',
+  'peerResolveIntervalMs',
+  'lookupPeer',
   'topics',
   'env',
 ])
@@ -142,6 +150,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   const { nameClash, acceptPeer } = resolvePeerPolicy(options)
   const { maxReceiveMemory, maxMessageSize } = resolveMessageLimits(number)
   const { networkKeys, networkCipher } = resolveSecurity(source)
+  const unicast = resolveUnicast(options, source, number)
   return {
     native: {
       networkId: number('networkId', DISCOVERY_DEFAULTS.networkId),
@@ -168,9 +177,15 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       receiveOn: resolveReceiveOn(source),
       ...(networkKeys === undefined ? {} : { networkKeys }),
       ...(networkCipher === undefined ? {} : { networkCipher }),
+      multicast: unicast.multicast,
     },
+    unicast,
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),
-    topics: resolveTopicOptions(options.topics),
+    // Without multicast a "multicast" would be a unicast copy to every peer: publications go to the interested
+    // peers only (the interest routing knows them), never as a broadcast.
+    topics: unicast.multicast
+      ? resolveTopicOptions(options.topics)
+      : { ...resolveTopicOptions(options.topics), multicastRatio: Number.POSITIVE_INFINITY },
   }
 }

@@ -76,6 +76,11 @@ export function zeroStats(): NativeStats {
     streamResyncs: 0,
     channelResyncs: 0,
     peersEvicted: 0,
+    gossipSent: 0,
+    gossipReceived: 0,
+    probesSent: 0,
+    probesSuppressed: 0,
+    unicastFanoutCopies: 0,
     droppedSendQueueFull: 0,
     sendErrors: 0,
     droppedBatches: 0,
@@ -311,6 +316,14 @@ export class FakeTransport implements NativeTransport {
   setNetworkKeys(keys: string[]): void {
     if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
     this.networkKeys = [...keys]
+  }
+
+  /** The unicast peer addresses last set, for tests of peer re-resolution. */
+  peerAddresses: string[] | undefined
+
+  setPeers(peers: string[]): void {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    this.peerAddresses = [...peers]
   }
 
   stats(): NativeStats {

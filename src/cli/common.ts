@@ -26,6 +26,10 @@ export interface CommonFlags {
   networkKey?: string[]
   networkKeyFile?: string
   networkCipher?: string
+  /** --peer, once per unicast peer address. */
+  peer?: string[]
+  /** False with --no-multicast. */
+  multicast?: boolean
 }
 
 /** A commander argument parser for an integer in min..max. */
@@ -70,6 +74,12 @@ export function addCommonOptions(command: Command): Command {
     )
     .option('--network-key-file <path>', 'file with network keys, one per line, the first seals (# starts a comment)')
     .option('--network-cipher <name>', 'aes-256-gcm or chacha20-poly1305 (env GLUE_NETWORK_CIPHER; default aes-256-gcm)')
+    .option(
+      '--peer <host:port>',
+      'unicast peer address (port default 37321); repeat for more (env GLUE_PEERS, comma-separated)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--no-multicast', 'no multicast: discovery by --peer addresses and gossip only (env GLUE_MULTICAST=false)')
 }
 
 /** The keys of a key file: one per line, blank lines and `#` comments ignored. */
@@ -103,6 +113,9 @@ export function commonEndpointOptions(flags: CommonFlags): EndpointOptions {
   const keys = [...(flags.networkKey ?? []), ...(flags.networkKeyFile === undefined ? [] : readKeyFile(flags.networkKeyFile))]
   if (keys.length > 0) options.networkKey = keys
   if (flags.networkCipher !== undefined) options.networkCipher = flags.networkCipher as EndpointOptions['networkCipher']
+  if (flags.peer !== undefined) options.peers = flags.peer
+  // commander sets `multicast: true` by default for --no-multicast: only the flag itself overrides GLUE_MULTICAST.
+  if (flags.multicast === false) options.multicast = false
   return options
 }
 

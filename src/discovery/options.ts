@@ -1,12 +1,14 @@
 /**
  * The discovery options (network, identity, discovery addresses and timing, the peer policy, the peer table's
- * bound): their documentation, ranges and defaults, and the resolution of the identity, the discovery addresses and
- * the peer policy. `src/options.ts` composes them with the other layers' options.
+ * bound, unicast peers and multicast on or off): their documentation, ranges and defaults, and the resolution of the
+ * identity, the discovery addresses, the peer policy and the unicast side (`peers` entries are parsed here and
+ * resolved when the endpoint opens, see peer-resolver.ts). `src/options.ts` composes them with the other layers' options.
  */
 import { hostname } from 'node:os'
 
 import { checkString, explicit, invalid, type Range, type ReadOption } from '../option-checks'
 import { checkAddress } from '../transport/options'
+import { DEFAULT_PEER_PORT, defaultPeerLookup, type PeerLookup, type PeerSpec, parsePeers } from './peer-addresses'
 import type { Peer } from './peer-table'
 
 /** The default discovery group: announcements and broadcasts go to this multicast group and port. */
@@ -64,6 +66,31 @@ export interface DiscoveryOptions {
   acceptPeer?: (peer: Peer) => boolean
   /** At most this many peers are tracked, 1..1_000_000. Default 1024. */
   maxPeers?: number
+  /**
+   * Unicast peer addresses, for networks without multicast (Docker bridges, WSL2, Wi-Fi that drops it, routed
+   * subnets, cloud VPCs): "ip:port", "[ipv6]:port" or "host:port" (port 1..65535, default 37321; host names resolved
+   * with `dns.lookup` at open — an error if one does not resolve — and again every `peerResolveIntervalMs`).
+   * Announcements also go to each by unicast, and the endpoint there answers with the peers it knows (gossip), so
+   * one reachable address is enough to find everyone. At most 1024 entries.
+   * Env `GLUE_PEERS` (comma-separated). Default none.
+   */
+  peers?: string[]
+  /**
+   * Whether the multicast group is joined and used. false: no multicast at all — discovery by `peers` and gossip
+   * only, broadcasts and multicast publications as unicast copies to the peers. Env `GLUE_MULTICAST`
+   * (`true`/`false`/`1`/`0`). Default true.
+   */
+  multicast?: boolean
+  /**
+   * How often host names in `peers` are looked up again, milliseconds, 1000..86_400_000 (a failed lookup keeps the
+   * last addresses and is retried after 1 s, doubling up to this). Default 30_000.
+   */
+  peerResolveIntervalMs?: number
+  /**
+   * Looks a host name of `peers` up: its IP addresses. Default `dns.lookup` (every IPv4 address). For a service
+   * registry, or tests that must not query DNS.
+   */
+  lookupPeer?: PeerLookup
 }
 
 /** Defaults of the discovery's number options. */
@@ -72,6 +99,8 @@ export const DISCOVERY_DEFAULTS = {
   announcePeriodMs: 1000,
   expiryMultiplier: 3,
   maxPeers: 1024,
+  peerResolveIntervalMs: 30_000,
+  peerPort: DEFAULT_PEER_PORT,
 } as const
 
 /** Limits of the discovery's number options. */
@@ -80,6 +109,7 @@ export const DISCOVERY_RANGES = {
   announcePeriodMs: { min: 10, max: 60_000, integer: true, unit: 'ms' },
   expiryMultiplier: { min: 1.5, max: 100, integer: false, unit: '× the announce period' },
   maxPeers: { min: 1, max: 1_000_000, integer: true, unit: 'peers' },
+  peerResolveIntervalMs: { min: 1000, max: 86_400_000, integer: true, unit: 'ms' },
 } satisfies Record<string, Range>
 
 const ENDPOINT_ID = /^[0-9a-fA-F]{16}$/
@@ -134,4 +164,37 @@ export function resolvePeerPolicy(options: Pick<DiscoveryOptions, 'nameClash' | 
     throw invalid(explicit('acceptPeer', acceptPeer), 'a function (peer) => boolean')
   }
   return { nameClash, acceptPeer }
+}
+
+/** The unicast side of discovery, resolved (host names are looked up when the endpoint opens). */
+export interface ResolvedUnicast {
+  /** The parsed `peers` entries. */
+  peers: PeerSpec[]
+  multicast: boolean
+  peerResolveIntervalMs: number
+  lookupPeer: PeerLookup
+}
+
+/** `peers`, `multicast` and the lookup settings. */
+export function resolveUnicast(
+  options: Pick<DiscoveryOptions, 'lookupPeer'>,
+  source: ReadOption<'peers' | 'multicast'>,
+  number: (key: 'peerResolveIntervalMs', fallback: number) => number,
+): ResolvedUnicast {
+  const peers = parsePeers(source('peers'))
+  const multicastSource = source('multicast')
+  let multicast = true
+  if (multicastSource !== undefined) {
+    const v = multicastSource.value
+    const text = multicastSource.fromEnv ? String(v).toLowerCase() : v
+    if (text === true || text === 'true' || text === '1') multicast = true
+    else if (text === false || text === 'false' || text === '0') multicast = false
+    else throw invalid(multicastSource, multicastSource.fromEnv ? "'true', 'false', '1' or '0'" : 'a boolean')
+  }
+  const peerResolveIntervalMs = number('peerResolveIntervalMs', DISCOVERY_DEFAULTS.peerResolveIntervalMs)
+  const { lookupPeer } = options
+  if (lookupPeer !== undefined && typeof lookupPeer !== 'function') {
+    throw invalid(explicit('lookupPeer', lookupPeer), 'a function (host) => Promise<string[]>')
+  }
+  return { peers, multicast, peerResolveIntervalMs, lookupPeer: lookupPeer ?? defaultPeerLookup }
 }

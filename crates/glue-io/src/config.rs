@@ -78,6 +78,13 @@ pub struct IoConfig {
     /// Who reads the sockets. Default [`ReceiveMode::IoThread`]; [`ReceiveMode::Caller`] endpoints are opened
     /// with [`crate::Endpoint::open_caller`] (which sets it).
     pub receive: ReceiveMode,
+    /// Unicast peer addresses: announcements also go to each by unicast and the endpoints there answer with the
+    /// peers they know (see [`glue_proto::CoreConfig::peers`]). Replace with [`crate::Endpoint::set_peers`].
+    /// Default empty.
+    pub peers: Vec<SocketAddr>,
+    /// Whether the multicast group is joined and used. Default true; false: no group joined or sent to, discovery
+    /// by unicast peers only, broadcasts as unicast copies.
+    pub multicast: bool,
 }
 
 impl IoConfig {
@@ -105,6 +112,8 @@ impl IoConfig {
             busy_poll: Duration::ZERO,
             seal: None,
             receive: ReceiveMode::IoThread,
+            peers: Vec::new(),
+            multicast: true,
         }
     }
 
@@ -122,6 +131,8 @@ impl IoConfig {
         core.incarnation = self.incarnation;
         core.seed = self.seed;
         core.reliable = self.reliable;
+        core.peers = self.peers.clone();
+        core.multicast = self.multicast;
         // A fresh boot ID for every core, whatever the configuration says: reusing a configuration must never reuse
         // (key, sender, boot), whose counter starts at 1 again (nonce reuse).
         core.seal = self.seal.clone().map(|mut seal| {

@@ -338,6 +338,19 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Replaces the unicast peer addresses (see [`IoConfig::peers`]): new ones get an announcement at once. Fails
+    /// with [`Error::InvalidConfig`] for a bad address (nothing changes), [`Error::Closed`] after close.
+    pub fn set_peers(&self, peers: Vec<std::net::SocketAddr>) -> Result<(), Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        let mut engine = self.shared.lock_engine();
+        engine.core.set_peers(peers)?;
+        let unsent = true;
+        self.wake_if_needed(engine, unsent);
+        Ok(())
+    }
+
     /// The counters as of the I/O thread's latest loop iteration (the last ones after close).
     pub fn stats(&self) -> EndpointStats {
         self.shared.stats.read()

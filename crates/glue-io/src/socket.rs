@@ -12,7 +12,7 @@ use crate::{Error, IoConfig};
 pub(crate) struct Sockets {
     /// Bound to the listen address; every datagram is sent from it.
     pub(crate) unicast: std::net::UdpSocket,
-    /// Bound to the discovery address (and joined to the group when it is multicast).
+    /// Bound to the discovery address (and joined to the group when it is multicast and multicast is on).
     pub(crate) discovery: std::net::UdpSocket,
     /// The unicast socket's actual address (the real port when 0 was asked for).
     pub(crate) local: SocketAddrV4,
@@ -73,7 +73,7 @@ fn open_discovery(config: &IoConfig) -> Result<Socket, Error> {
     socket
         .bind(&bind_address(addr).into())
         .map_err(|e| Error::classify(e, format!("bind discovery {addr}"), addr, group))?;
-    if group.is_multicast() {
+    if group.is_multicast() && config.multicast {
         #[cfg(target_os = "linux")]
         socket.set_multicast_all_v4(false).map_err(|e| Error::socket(e, ctx("IP_MULTICAST_ALL")))?;
         socket

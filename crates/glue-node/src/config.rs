@@ -66,6 +66,10 @@ pub struct NativeConfig {
     /// The AEAD to seal with: 'aes-256-gcm' (default) or 'chacha20-poly1305'.
     #[napi(ts_type = "'aes-256-gcm' | 'chacha20-poly1305'")]
     pub network_cipher: Option<String>,
+    /// Unicast peer addresses "ip:port", resolved by TypeScript (host names are looked up there). Default none.
+    pub peers: Option<Vec<String>>,
+    /// Whether the multicast group is joined and used. Default true.
+    pub multicast: Option<bool>,
 }
 
 impl NativeConfig {
@@ -141,6 +145,8 @@ impl NativeConfig {
         c.busy_poll = Duration::from_micros(opt("busyPollUs", self.busy_poll_us, 0, 1_000_000, 0)?);
         c.reliable.ack_hold = Duration::from_micros(opt("ackHoldUs", self.ack_hold_us, 0, 100_000, 0)?);
         self.receive_on_js()?;
+        c.peers = peer_addresses(self.peers.as_deref().unwrap_or_default())?;
+        c.multicast = self.multicast.unwrap_or(true);
         if let Some(keys) = self.network_keys.as_deref().filter(|k| !k.is_empty()) {
             let mut seal = SealConfig::new(network_keys(keys)?);
             seal.suite = match self.network_cipher.as_deref() {
@@ -175,6 +181,23 @@ pub fn network_keys(keys: &[String]) -> Converted<Vec<NetworkKey>> {
                 .collect::<Result<_, _>>()
                 .map_err(|_| bad())?;
             NetworkKey::new(&bytes).map_err(|_| bad())
+        })
+        .collect()
+}
+
+/// Unicast peer addresses, "ip:port" each (IPv6 as "[ip]:port"); the error names `peers[i]`.
+pub fn peer_addresses(peers: &[String]) -> Converted<Vec<std::net::SocketAddr>> {
+    peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.parse().map_err(|_| {
+                invalid_option(
+                    &format!("peers[{i}]"),
+                    &quote(p),
+                    "an address and port, \"ip:port\" or \"[ipv6]:port\"",
+                )
+            })
         })
         .collect()
 }
@@ -226,6 +249,8 @@ mod tests {
             receive_on: None,
             network_keys: None,
             network_cipher: None,
+            peers: None,
+            multicast: None,
         }
     }
 
@@ -298,6 +323,23 @@ mod tests {
         assert!(m.contains("interfaceAddress: \"eth0\""), "{m}");
         let m = message(NativeConfig { max_datagram_size: f64::NAN, ..config() });
         assert!(m.contains("maxDatagramSize: NaN"), "{m}");
+        let m =
+            message(NativeConfig { peers: Some(vec!["10.0.0.1:5".into(), "gateway:5".into()]), ..config() });
+        assert!(m.contains("peers[1]: \"gateway:5\""), "{m}");
+    }
+
+    #[test]
+    fn peers_and_multicast_convert() {
+        let c = NativeConfig {
+            peers: Some(vec!["10.0.0.1:5".into(), "[::1]:7".into()]),
+            multicast: Some(false),
+            ..config()
+        }
+        .to_io()
+        .unwrap();
+        assert_eq!(c.peers, vec!["10.0.0.1:5".parse().unwrap(), "[::1]:7".parse().unwrap()]);
+        assert!(!c.multicast);
+        assert!(config().to_io().unwrap().multicast);
     }
 
     #[test]

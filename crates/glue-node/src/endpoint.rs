@@ -169,6 +169,14 @@ impl NativeEndpoint {
         self.inner.set_network_keys(keys).map_err(js)
     }
 
+    /// Replaces the unicast peer addresses ("ip:port" each, resolved by TypeScript): new ones get an announcement
+    /// at once. ERR_GLUE_INVALID_OPTION for a bad address (nothing changes), ERR_GLUE_CLOSED after close.
+    #[napi]
+    pub fn set_peers(&self, peers: Vec<String>) -> Result<(), JsError> {
+        let peers = crate::config::peer_addresses(&peers)?;
+        self.inner.set_peers(peers).map_err(js)
+    }
+
     /// The counters (the last ones after close).
     #[napi]
     pub fn stats(&self) -> NativeStats {

@@ -124,6 +124,16 @@ native_stats! {
     core.channel_resyncs,
     #[doc = "Peers evicted from a full table to admit a newcomer."]
     core.peers_evicted,
+    #[doc = "PEERS (gossip) answers sent to unicast announcements."]
+    core.gossip_sent,
+    #[doc = "PEERS (gossip) received from accepted peers."]
+    core.gossip_received,
+    #[doc = "Gossiped addresses probed with a unicast announcement."]
+    core.probes_sent,
+    #[doc = "Gossiped addresses not probed (probe bounds: 8 per PEERS, 32 per announce period, 64 entries)."]
+    core.probes_suppressed,
+    #[doc = "Unicast copies of group datagrams sent (multicast: false)."]
+    core.unicast_fanout_copies,
     #[doc = "Sends dropped because the native send queue was full."]
     io.dropped_send_queue_full,
     #[doc = "Socket send errors."]

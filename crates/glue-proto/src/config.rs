@@ -56,7 +56,19 @@ pub struct CoreConfig {
     /// Sealing with the network key: None (the default) sends and accepts plain datagrams only; with keys every
     /// datagram is sealed and only sealed ones from verified senders are accepted (see [`crate::seal`]).
     pub seal: Option<crate::seal::SealConfig>,
+    /// Unicast peer addresses: every announcement also goes to each of them by unicast, and the endpoints there
+    /// answer with the peers they know (gossip), so one reachable address finds the whole network. Replaceable
+    /// later ([`crate::Core::set_peers`]). Default empty; at most [`MAX_CONFIGURED_PEERS`]; no port 0, no
+    /// unspecified, multicast or broadcast address.
+    pub peers: Vec<SocketAddr>,
+    /// Whether the multicast group is used. Default true. When false nothing goes to the group: announcements go
+    /// by unicast to the configured and known peers, broadcasts and the reliable multicast channel as unicast
+    /// copies to every accepted peer.
+    pub multicast: bool,
 }
+
+/// Configured unicast peer addresses at most.
+pub const MAX_CONFIGURED_PEERS: usize = 1024;
 
 impl CoreConfig {
     /// A configuration with the defaults above for the given identity, port and group.
@@ -77,6 +89,8 @@ impl CoreConfig {
             seed: id.0,
             reliable: crate::ReliableLimits::default(),
             seal: None,
+            peers: Vec::new(),
+            multicast: true,
         }
     }
 
@@ -120,6 +134,7 @@ impl CoreConfig {
         if let Some(seal) = &self.seal {
             check_keys(&seal.keys)?;
         }
+        check_peers(&self.peers)?;
         let r = &self.reliable;
         if r.send_window == 0 || r.recv_window == 0 {
             return bad(
@@ -158,6 +173,40 @@ pub(crate) fn check_keys(keys: &[crate::seal::NetworkKey]) -> Result<(), ConfigE
         }
     }
     Ok(())
+}
+
+/// Checks a list of unicast peer addresses: at most [`MAX_CONFIGURED_PEERS`], each one a unicast address
+/// (not unspecified, multicast or broadcast) with a port.
+pub(crate) fn check_peers(peers: &[SocketAddr]) -> Result<(), ConfigError> {
+    if peers.len() > MAX_CONFIGURED_PEERS {
+        return Err(ConfigError {
+            field: "peers",
+            value: format!("{} addresses", peers.len()),
+            reason: "must hold at most 1024 addresses",
+        });
+    }
+    for (i, p) in peers.iter().enumerate() {
+        if let Some(reason) = unicast_address_problem(p) {
+            return Err(ConfigError { field: "peers", value: format!("peers[{i}] = {p}"), reason });
+        }
+    }
+    Ok(())
+}
+
+/// Why `address` cannot be a peer's unicast address, if it cannot.
+pub(crate) fn unicast_address_problem(address: &SocketAddr) -> Option<&'static str> {
+    let ip = address.ip();
+    if address.port() == 0 {
+        Some("needs a port other than 0")
+    } else if ip.is_unspecified() {
+        Some("must not be the unspecified address")
+    } else if ip.is_multicast() {
+        Some("must be a unicast address, not a multicast group")
+    } else if matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast()) {
+        Some("must not be the broadcast address")
+    } else {
+        None
+    }
 }
 
 /// A configuration field holds a value the core cannot work with.

@@ -24,7 +24,7 @@ pub mod seal;
 mod stats;
 pub mod wire;
 
-pub use crate::config::{ConfigError, CoreConfig, NameClashRule};
+pub use crate::config::{ConfigError, CoreConfig, NameClashRule, MAX_CONFIGURED_PEERS};
 pub use crate::core::{Core, SendError, Transmit};
 pub use crate::event::{DownReason, Event, Payload, PeerInfo};
 pub use crate::id::{EndpointId, ParseIdError};

@@ -106,4 +106,15 @@ pub struct Stats {
     pub channel_resyncs: u64,
     /// Peers removed from a full table to admit a newcomer (peers that had sent nothing but announcements).
     pub peers_evicted: u64,
+    /// PEERS (gossip) submessages sent, answering unicast announcements.
+    pub gossip_sent: u64,
+    /// PEERS submessages received from accepted peers and applied.
+    pub gossip_received: u64,
+    /// Announcements sent by unicast to gossiped addresses not known yet (probes).
+    pub probes_sent: u64,
+    /// Gossiped addresses not probed for the probe bound (8 per PEERS, 32 per announce period), or entries beyond the
+    /// 64 a PEERS may carry: a forged PEERS cannot make this endpoint flood an address.
+    pub probes_suppressed: u64,
+    /// Datagrams for the multicast group sent as unicast copies instead (`multicast: false`), one per copy.
+    pub unicast_fanout_copies: u64,
 }

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use doc::hex;
 
 use glue_proto::wire::{
-    Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, RData, Reader, SubmessageIter,
-    EXTENSION_INTEREST,
+    Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, PeerEntry, Peers, RData, Reader, SubmessageIter,
+    ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST,
 };
 use glue_proto::EndpointId;
 
@@ -35,6 +35,14 @@ const INTEREST_RECORD: [u8; 20] = [
     0x10, 0x11, 0x00, 0x01, 0x00, 0x02, 0x06, 0x02, 0x02, 0x02, 0x81, 0x00, 0x00, 0x01, 0x00, 0x00, 0x03,
     0x00, 0x00, 0x08,
 ];
+
+/// The entries of the PEERS vector: one IPv4 and one IPv6 peer.
+fn peer_entries() -> Vec<PeerEntry> {
+    vec![
+        PeerEntry { id: EndpointId(0x1111_2222_3333_4444), address: "10.78.1.2:37321".parse().unwrap() },
+        PeerEntry { id: EndpointId(0x5555_6666_7777_8888), address: "[2001:db8::5]:37321".parse().unwrap() },
+    ]
+}
 
 fn rdata(flags: u8, r: RData<'_>) -> Vec<u8> {
     let mut body = Vec::new();
@@ -71,6 +79,17 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
                 .announce(&Announce { extensions: &INTEREST_RECORD, ..announce() })
                 .finish(),
         ),
+        (
+            "announce-unicast",
+            DatagramBuilder::new(header())
+                .announce(&Announce { flags: ANNOUNCE_FLAG_UNICAST, ..announce() })
+                .finish(),
+        ),
+        ("peers", {
+            let mut body = Vec::new();
+            Peers::encode(&peer_entries(), &mut body);
+            DatagramBuilder::new(header()).raw(0x05, 0, &body).finish()
+        }),
         ("bye", DatagramBuilder::new(header()).bye().finish()),
         ("data", DatagramBuilder::new(header()).data(false, &Data { seq: 7, payload: b"hi" }).finish()),
         (
@@ -133,6 +152,14 @@ fn vectors_decode_back_to_their_fields() {
                     (ext.len(), ext[0].kind, ext[0].value),
                     (1, EXTENSION_INTEREST, &INTEREST_RECORD[3..])
                 );
+            }
+            "announce-unicast" => {
+                assert_eq!(Announce::decode(subs[0].1).unwrap().flags, ANNOUNCE_FLAG_UNICAST)
+            }
+            "peers" => {
+                let p = Peers::decode(subs[0].1).unwrap();
+                let entries: Vec<_> = p.entries().collect::<Result<_, _>>().unwrap();
+                assert_eq!((subs[0].0.kind, entries), (0x05, peer_entries()));
             }
             "bye" => assert_eq!((subs[0].0.kind, subs[0].1.len()), (0x02, 0)),
             "data" => assert_eq!(Data::decode(subs[0].1).unwrap(), Data { seq: 7, payload: b"hi" }),

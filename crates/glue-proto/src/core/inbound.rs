@@ -8,8 +8,8 @@ use crate::discovery::Touch;
 use crate::event::Payload;
 use crate::seal::SealHeader;
 use crate::wire::{
-    Announce, Cookie, Data, DecodeError, Header, Heartbeat, RData, Reader, SubmessageIter, SubmessageKind,
-    DATA_FLAG_BROADCAST,
+    Announce, Cookie, Data, DecodeError, Header, Heartbeat, Peers, RData, Reader, SubmessageIter,
+    SubmessageKind, DATA_FLAG_BROADCAST,
 };
 use crate::{EndpointId, Event};
 
@@ -135,6 +135,7 @@ impl Core {
                     Heartbeat::decode(body).map(|h| self.on_heartbeat(now, source, sub.flags, &h))
                 }
                 SubmessageKind::Ack => self.on_ack(now, source, sub.flags, body),
+                SubmessageKind::Peers => Peers::decode(body).map(|p| self.on_peers(now, &p)),
             };
             if result.is_err() {
                 self.stats.dropped_malformed += 1;

@@ -2,6 +2,7 @@
 //! No I/O: see the crate docs for the input/output discipline.
 
 mod best_effort;
+mod gossip;
 mod inbound;
 mod peers;
 mod reliable;
@@ -96,6 +97,8 @@ pub struct Core {
     seal: Option<Seal>,
     /// A copy of a sealed datagram handed over read-only, to be opened in place (reused).
     scratch: Vec<u8>,
+    /// Unicast peers, gossip, probes and the unicast fan-out of `multicast: false`.
+    gossip: gossip::Gossip,
 }
 
 /// Both sides of sealing.
@@ -174,6 +177,7 @@ impl Core {
             replies: Budget::new(256.0, 1000.0),
             seal,
             scratch: Vec::new(),
+            gossip: gossip::Gossip::new(config.peers.clone(), config.announce_period),
             config,
         })
     }
@@ -211,13 +215,13 @@ impl Core {
             + self.unicast.values().map(SendChannel::queued_bytes).sum::<usize>()
     }
 
-    /// Says goodbye (queued BYE to the discovery target); afterwards sends fail and timers stop.
+    /// Says goodbye (queued BYE to the discovery target and the unicast peers); afterwards sends fail and timers stop.
     /// Drain [`Core::poll_transmit`] once more to send the goodbye.
     pub fn close(&mut self) {
         if self.closed {
             return;
         }
-        self.outbox.push(self.config.discovery_target, crate::wire::SubmessageKind::Bye as u8, 0, 0, |_| {});
+        self.queue_byes();
         self.closed = true;
     }
 
@@ -231,20 +235,36 @@ impl Core {
     /// windows allow) and pending acknowledgements are packed when the queue runs empty; a held ACK goes
     /// along when data for its peer is queued, else on its own once its hold time is up.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        if self.outbox.is_empty() {
-            self.pump(now);
-            self.flush_acks(now);
+        if let Some(destination) = self.next_fanout(buf) {
+            return Some(self.sent(destination, buf));
         }
-        let (destination, mut datagram) = self.outbox.pop()?;
-        std::mem::swap(buf, &mut datagram);
-        self.outbox.recycle(datagram);
-        if let Some(seal) = &mut self.seal {
-            let c = &self.config;
-            seal.sealer.seal(buf, destination == c.broadcast_target || destination == c.discovery_target);
+        loop {
+            if self.outbox.is_empty() {
+                self.pump(now);
+                self.flush_acks(now);
+            }
+            let (destination, mut datagram) = self.outbox.pop()?;
+            std::mem::swap(buf, &mut datagram);
+            self.outbox.recycle(datagram);
+            let group = self.is_group(destination);
+            if let Some(seal) = &mut self.seal {
+                seal.sealer.seal(buf, group);
+            }
+            if !group || self.config.multicast {
+                return Some(self.sent(destination, buf));
+            }
+            // `multicast: false`: unicast copies to every accepted peer (none: dropped).
+            if let Some(first) = self.start_fanout(buf) {
+                return Some(self.sent(first, buf));
+            }
         }
+    }
+
+    /// Counts a datagram handed out; a unicast copy of a group datagram is counted as one too.
+    fn sent(&mut self, destination: SocketAddr, buf: &[u8]) -> Transmit {
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += buf.len() as u64;
-        Some(Transmit { destination, size: buf.len() })
+        Transmit { destination, size: buf.len() }
     }
 
     /// When [`Core::handle_timeout`] should be called next (None after close).
@@ -268,7 +288,7 @@ impl Core {
             return;
         }
         if self.schedule.is_due(now) {
-            self.queue_announce(self.config.discovery_target);
+            self.announce_round();
             let jitter = self.rng.below(1 << 20) as f64 / (1u64 << 20) as f64;
             self.schedule.sent(now, jitter);
         }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::Core;
 use crate::discovery::{AnnounceSchedule, Observation};
-use crate::wire::{Announce, SubmessageKind};
+use crate::wire::{Announce, SubmessageKind, ANNOUNCE_FLAG_UNICAST};
 use crate::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, SendError};
 
 impl Core {
@@ -39,6 +39,7 @@ impl Core {
             incarnation: a.incarnation,
             extensions: a.extensions.to_vec(),
         };
+        let unicast = a.flags & ANNOUNCE_FLAG_UNICAST != 0;
         match self.peers.observe(now, &info) {
             Observation::Refreshed => {}
             Observation::Changed => {
@@ -50,15 +51,19 @@ impl Core {
                     self.forget_peer(now, old.id);
                     self.events.push_back(Event::PeerDown { peer: old, reason: DownReason::Restarted });
                 }
-                self.add_peer(now, info);
+                self.add_peer(now, info, unicast);
             }
-            Observation::New => self.add_peer(now, info),
+            Observation::New => self.add_peer(now, info, unicast),
+        }
+        if unicast {
+            self.on_unicast_announce(now, source);
         }
     }
 
     /// A newcomer: on probation until a second datagram from it arrives (see [`Core::promote`]); answered at once,
     /// so that it need not wait for our next periodic announcement (and its answer ends its probation).
-    fn add_peer(&mut self, now: Instant, info: PeerInfo) {
+    /// `unicast`: its announcement came by unicast (the answer goes by unicast too, and says so).
+    fn add_peer(&mut self, now: Instant, info: PeerInfo, unicast: bool) {
         if self.peers.is_full() {
             let Some(evicted) = self.peers.evict(now) else {
                 self.stats.dropped_peer_table_full += 1;
@@ -73,7 +78,8 @@ impl Core {
         let address = info.address;
         self.peers.insert(now, info);
         if self.replies.take(now) {
-            self.queue_announce(address);
+            let flags = if unicast || !self.config.multicast { ANNOUNCE_FLAG_UNICAST } else { 0 };
+            self.queue_announce(address, flags);
         }
     }
 
@@ -106,11 +112,12 @@ impl Core {
         }
     }
 
-    pub(super) fn queue_announce(&mut self, dest: SocketAddr) {
+    /// Queues this endpoint's announcement to `dest` with announcement `flags` (`ANNOUNCE_FLAG_UNICAST` or 0).
+    pub(super) fn queue_announce(&mut self, dest: SocketAddr, flags: u8) {
         let c = &self.config;
         let announce = Announce {
             unicast_port: c.unicast_port,
-            flags: 0,
+            flags,
             period_ms: c.announce_period.as_millis() as u32,
             incarnation: c.incarnation,
             name: &c.name,

@@ -88,7 +88,8 @@ impl Core {
         }
         self.outbox.push(to, SubmessageKind::Response as u8, 0, Cookie::LEN, |o| cookie.encode(o));
         self.stats.responses_sent += 1;
-        self.queue_announce(to);
+        let flags = self.unicast_flags_for(to);
+        self.queue_announce(to, flags);
     }
 
     /// Whether `cookie` answers this endpoint's outstanding challenge to `source` (used up if so).

@@ -30,6 +30,10 @@ struct Entry {
     heard: u32,
     /// It sent something other than announcements (data, acknowledgements, heartbeats).
     exchanged: bool,
+    /// Its announcements come by unicast (flag `ANNOUNCE_FLAG_UNICAST`): ours go to it by unicast too.
+    unicast: bool,
+    /// When this endpoint last sent it PEERS, and the table's version then.
+    gossiped: Option<(Instant, u64)>,
 }
 
 impl Entry {
@@ -82,6 +86,8 @@ pub struct PeerTable {
     probation: VecDeque<EndpointId>,
     /// No entry outside probation is evictable before this instant (the last scan found none).
     scan_after: Option<Instant>,
+    /// Changes whenever the set of accepted peers or an accepted peer's address changes (what PEERS would list).
+    version: u64,
 }
 
 impl PeerTable {
@@ -95,6 +101,7 @@ impl PeerTable {
             next_expiry: None,
             probation: VecDeque::new(),
             scan_after: None,
+            version: 0,
         }
     }
 
@@ -137,7 +144,11 @@ impl PeerTable {
             }
             return Observation::Refreshed;
         }
-        let old_name = std::mem::replace(&mut entry.info, info.clone()).name;
+        let old = std::mem::replace(&mut entry.info, info.clone());
+        if old.address != info.address {
+            self.version += 1;
+        }
+        let old_name = old.name;
         if old_name != info.name {
             self.release_name(&old_name, info.id);
             self.names.entry(info.name.clone()).or_insert(info.id);
@@ -155,7 +166,18 @@ impl PeerTable {
             self.probation.retain(|id| peers.get(id).is_some_and(Entry::on_probation));
         }
         self.probation.push_back(info.id);
-        self.peers.insert(info.id, Entry { info, expires_at, rejected: false, heard: 0, exchanged: false });
+        self.peers.insert(
+            info.id,
+            Entry {
+                info,
+                expires_at,
+                rejected: false,
+                heard: 0,
+                exchanged: false,
+                unicast: false,
+                gossiped: None,
+            },
+        );
     }
 
     /// Ends the probation of a peer that was [`Touch::Promoted`]: accepted (its name registered) or rejected.
@@ -166,6 +188,7 @@ impl PeerTable {
         let info = entry.info.clone();
         if !rejected {
             self.names.entry(info.name.clone()).or_insert(id);
+            self.version += 1;
         }
         Some(info)
     }
@@ -250,6 +273,7 @@ impl PeerTable {
         let entry = self.peers.get_mut(&id).filter(|e| e.accepted())?;
         entry.rejected = true;
         let info = entry.info.clone();
+        self.version += 1;
         self.release_name(&info.name, id);
         Some(info)
     }
@@ -260,6 +284,7 @@ impl PeerTable {
         if !entry.accepted() {
             return None;
         }
+        self.version += 1;
         self.release_name(&entry.info.name, id);
         Some(entry.info)
     }
@@ -313,6 +338,54 @@ impl PeerTable {
     /// Every accepted peer.
     pub fn accepted(&self) -> impl Iterator<Item = &PeerInfo> {
         self.peers.values().filter(|e| e.accepted()).map(|e| &e.info)
+    }
+
+    /// Records that an entry's announcements come by unicast (ours go to it by unicast from now on).
+    pub fn mark_unicast(&mut self, id: EndpointId) {
+        if let Some(e) = self.peers.get_mut(&id) {
+            e.unicast = true;
+        }
+    }
+
+    /// Whether an entry (in any state) announces by unicast.
+    pub fn is_unicast(&self, id: EndpointId) -> bool {
+        self.peers.get(&id).is_some_and(|e| e.unicast)
+    }
+
+    /// Whether an entry with this unicast address exists and announces by unicast.
+    pub fn is_unicast_address(&self, address: SocketAddr) -> bool {
+        self.peers.values().any(|e| e.unicast && e.info.address == address)
+    }
+
+    /// The addresses of accepted peers whose announcements come by unicast (all accepted peers with `all`).
+    pub fn unicast_addresses(&self, all: bool) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.peers.values().filter(move |e| e.accepted() && (all || e.unicast)).map(|e| e.info.address)
+    }
+
+    /// Whether an accepted peer is due a PEERS answer at `now`: never sent one, or the table changed since the last
+    /// one and `min_gap` passed, or `refresh` passed.
+    pub fn gossip_due(&self, id: EndpointId, now: Instant, min_gap: Duration, refresh: Duration) -> bool {
+        let Some(e) = self.peers.get(&id).filter(|e| e.accepted()) else { return false };
+        match e.gossiped {
+            None => true,
+            Some((at, v)) => {
+                let since = now.saturating_duration_since(at);
+                (v != self.version && since >= min_gap) || since >= refresh
+            }
+        }
+    }
+
+    /// Records that a PEERS answer went to this peer at `now` (listing the table as it is now).
+    pub fn gossiped(&mut self, id: EndpointId, now: Instant) {
+        let version = self.version;
+        if let Some(e) = self.peers.get_mut(&id) {
+            e.gossiped = Some((now, version));
+        }
+    }
+
+    /// Whether an entry of this ID exists (on probation, accepted or rejected).
+    pub fn contains(&self, id: EndpointId) -> bool {
+        self.peers.contains_key(&id)
     }
 
     /// The unicast address of an accepted peer.

@@ -5,6 +5,11 @@ use super::{DecodeError, Reader};
 /// Longest endpoint name, in UTF-8 bytes.
 pub const MAX_NAME_LEN: usize = 255;
 
+/// Announcement flag: it was sent by unicast (to a configured peer, a peer whose announcements come by
+/// unicast, or a gossiped address being probed). The receiver keeps announcing to the sender by unicast and may
+/// answer with PEERS (docs/PROTOCOL.md, "Unicast peers and gossip").
+pub const ANNOUNCE_FLAG_UNICAST: u8 = 0x01;
+
 /// Extension type of an interest summary: the topic filters the endpoint subscribes to (docs/PROTOCOL.md).
 pub const EXTENSION_INTEREST: u8 = 0x10;
 
@@ -17,14 +22,14 @@ pub struct Extension<'a> {
     pub value: &'a [u8],
 }
 
-/// The body of an ANNOUNCE submessage (kind 0x01, flags 0). The source endpoint ID is in the datagram
-/// header; the peer's unicast address is the datagram's source IP with `unicast_port`.
+/// The body of an ANNOUNCE submessage (kind 0x01, submessage flags 0; body flags: [`ANNOUNCE_FLAG_UNICAST`]).
+/// The source endpoint ID is in the datagram header; the peer's unicast address is the datagram's source IP with `unicast_port`.
 ///
 /// ```text
 ///  0                   1                   2                   3
 ///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
 /// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-/// |     unicast port (u16 LE)     |   name length |   flags = 0   |
+/// |     unicast port (u16 LE)     |   name length |     flags     |
 /// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 /// |                 announce period, ms (u32 LE)                  |
 /// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -39,7 +44,7 @@ pub struct Extension<'a> {
 pub struct Announce<'a> {
     /// The UDP port of the endpoint's unicast socket.
     pub unicast_port: u16,
-    /// Announcement flags; none are defined in version 1.
+    /// Announcement flags: [`ANNOUNCE_FLAG_UNICAST`] (0x01); other bits are 0 and ignored by receivers.
     pub flags: u8,
     /// How often the endpoint announces, in milliseconds (≥ 1); peers expire it after a multiple of this.
     pub period_ms: u32,

@@ -11,13 +11,15 @@ mod error;
 mod handshake;
 mod header;
 mod heartbeat;
+mod peers;
 mod rdata;
 mod reader;
 mod submessage;
 
 pub use ack::{Ack, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC, MAX_ACK_RANGES};
 pub use announce::{
-    extension_records, set_extension_record, Announce, Extension, EXTENSION_INTEREST, MAX_NAME_LEN,
+    extension_records, set_extension_record, Announce, Extension, ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST,
+    MAX_NAME_LEN,
 };
 pub use builder::DatagramBuilder;
 pub use bye::Bye;
@@ -26,6 +28,7 @@ pub use error::DecodeError;
 pub use handshake::Cookie;
 pub use header::{Header, HEADER_LEN, MAGIC, VERSION};
 pub use heartbeat::{Heartbeat, HEARTBEAT_FLAG_DIRECT, HEARTBEAT_FLAG_MULTICAST};
+pub use peers::{PeerEntry, Peers, MAX_PEERS_ENTRIES, PEERS_FAMILY_V4, PEERS_FAMILY_V6};
 pub use rdata::{RData, RDATA_FLAG_FIRST, RDATA_FLAG_LAST, RDATA_FLAG_MULTICAST};
 pub use reader::Reader;
 pub use submessage::{SubmessageHeader, SubmessageIter, SubmessageKind, SUBMESSAGE_HEADER_LEN};

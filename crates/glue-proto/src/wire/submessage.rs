@@ -17,6 +17,8 @@ pub enum SubmessageKind {
     Challenge = 0x03,
     /// Answers a challenge (sealed datagrams only).
     Response = 0x04,
+    /// Gossip: peers the sender knows, the answer to a unicast announcement.
+    Peers = 0x05,
     /// Application data, best-effort.
     Data = 0x10,
     /// One fragment of a reliable message.
@@ -35,6 +37,7 @@ impl SubmessageKind {
             0x02 => Some(Self::Bye),
             0x03 => Some(Self::Challenge),
             0x04 => Some(Self::Response),
+            0x05 => Some(Self::Peers),
             0x10 => Some(Self::Data),
             0x11 => Some(Self::RData),
             0x12 => Some(Self::Heartbeat),

@@ -87,6 +87,10 @@ pub struct Net {
     /// When set, every datagram put on the network is recorded here (receiver index, source, bytes), as an attacker
     /// on the segment would capture it.
     pub capture: Option<Vec<(usize, SocketAddr, Vec<u8>)>>,
+    /// When set, the switch drops every datagram for the group (a network without multicast).
+    pub drop_multicast: bool,
+    /// Datagrams put on the network for the group, by sender index.
+    pub group_sent: Vec<u64>,
 }
 
 impl Net {
@@ -100,6 +104,8 @@ impl Net {
             order: 0,
             buf: Vec::new(),
             capture: None,
+            drop_multicast: false,
+            group_sent: Vec::new(),
         }
     }
 
@@ -177,6 +183,13 @@ impl Net {
                 continue;
             }
             let targets: Vec<usize> = if t.destination == GROUP {
+                if self.group_sent.len() <= i {
+                    self.group_sent.resize(i + 1, 0);
+                }
+                self.group_sent[i] += 1;
+                if self.drop_multicast {
+                    continue;
+                }
                 (0..self.nodes.len()).collect()
             } else {
                 (0..self.nodes.len()).filter(|&j| self.nodes[j].addr == t.destination).collect()

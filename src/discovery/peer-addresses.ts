@@ -1,0 +1,125 @@
+/**
+ * Unicast peer addresses (`peers`, `GLUE_PEERS`): parsing "host:port" entries (IPv4, "[IPv6]" or a host name; the
+ * port defaults to {@link DEFAULT_PEER_PORT}) and resolving host names to the "ip:port" strings the core takes.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises'
+import { isIPv4, isIPv6 } from 'node:net'
+
+import { PeerResolveError } from '../errors'
+import { invalid, type Source } from '../option-checks'
+
+/** The port of a peer entry that gives none: the conventional fixed unicast port of glue endpoints. */
+export const DEFAULT_PEER_PORT = 37321
+
+/** Peer entries at most (the core's bound). */
+export const MAX_PEER_ENTRIES = 1024
+
+/** One parsed entry of `peers`. */
+export interface PeerSpec {
+  /** The entry as given, e.g. "gateway.local:37321". */
+  text: string
+  /** Where it came from, for errors: `peers[1]` or `GLUE_PEERS[1]`. */
+  label: string
+  /** An IP address (IPv6 without brackets) or a host name. */
+  host: string
+  /** UDP port, 1..65535. */
+  port: number
+  /** True when `host` is a name to look up (not an IP address). */
+  isName: boolean
+}
+
+/** Looks a host name up: its addresses (IPv4 dotted quads or IPv6), or throws. */
+export type PeerLookup = (host: string) => Promise<string[]>
+
+/** The default lookup: `dns.lookup` (the OS resolver: /etc/hosts, DNS, mDNS where configured), every IPv4 address. */
+export const defaultPeerLookup: PeerLookup = async (host) =>
+  (await dnsLookup(host, { all: true, family: 4 })).map((a) => a.address)
+
+const HOST_LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/
+
+function isHostName(text: string): boolean {
+  return text.length <= 253 && text.split('.').every((label) => HOST_LABEL.test(label))
+}
+
+/** Parses one entry; `source.label` is the entry's label (`peers[1]`). */
+export function parsePeerSpec(source: Source): PeerSpec {
+  const expected = `"host:port", "ip:port" or "[ipv6]:port" (port 1..65535, default ${DEFAULT_PEER_PORT})`
+  if (typeof source.value !== 'string') throw invalid(source, expected)
+  const text = source.value.trim()
+  let host: string
+  let portText: string | undefined
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  if (bracket) {
+    host = bracket[1]!
+    portText = bracket[2]
+    if (!isIPv6(host.split('%')[0]!)) throw invalid(source, expected)
+  } else {
+    const colon = text.lastIndexOf(':')
+    if (colon >= 0 && text.indexOf(':') !== colon) throw invalid(source, `${expected}; IPv6 addresses in brackets`)
+    host = colon < 0 ? text : text.slice(0, colon)
+    portText = colon < 0 ? undefined : text.slice(colon + 1)
+    if (!isIPv4(host) && (!isHostName(host) || /^[\d.]+$/.test(host))) throw invalid(source, expected)
+  }
+  const port = portText === undefined ? DEFAULT_PEER_PORT : Number(portText)
+  if (!/^\d{1,5}$/.test(portText ?? '1') || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalid(source, expected)
+  }
+  if (!bracket && isIPv4(host)) {
+    const first = Number(host.split('.')[0])
+    if (host === '0.0.0.0' || host === '255.255.255.255' || (first >= 224 && first <= 239)) {
+      throw invalid(source, 'a unicast address (not 0.0.0.0, a multicast group or the broadcast address)')
+    }
+  }
+  return { text, label: source.label, host, port, isName: !isIPv4(host) && !isIPv6(host.split('%')[0]!) }
+}
+
+/**
+ * The `peers` option (an array of strings) or `GLUE_PEERS` (comma-separated), parsed; [] when unset.
+ * @throws InvalidOptionError naming the entry (`peers[1]`)
+ */
+export function parsePeers(source: Source | undefined): PeerSpec[] {
+  if (source === undefined) return []
+  let entries: unknown[]
+  if (source.fromEnv) {
+    entries = String(source.value)
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')
+  } else {
+    if (!Array.isArray(source.value)) throw invalid(source, 'an array of "host:port" strings')
+    entries = source.value
+  }
+  if (entries.length > MAX_PEER_ENTRIES) throw invalid(source, `at most ${MAX_PEER_ENTRIES} entries`)
+  return entries.map((value, i) => parsePeerSpec({ ...source, value, label: `${source.label}[${i}]` }))
+}
+
+/** An address as the core takes it: "ip:port", "[ipv6]:port". */
+export function formatPeerAddress(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
+}
+
+/**
+ * Resolves one entry: an IP address as is, a host name through `lookup`.
+ * @throws PeerResolveError naming the entry when the name does not resolve (or resolves to nothing)
+ */
+export async function resolvePeerSpec(spec: PeerSpec, lookup: PeerLookup): Promise<string[]> {
+  if (!spec.isName) return [formatPeerAddress(spec.host, spec.port)]
+  let ips: string[]
+  try {
+    ips = await lookup(spec.host)
+  } catch (err) {
+    const why = (err as { code?: string }).code ?? (err as Error).message
+    throw new PeerResolveError(`${spec.label}: ${JSON.stringify(spec.text)}: cannot resolve ${spec.host} (${why})`, {
+      option: spec.label,
+      value: spec.text,
+      cause: err,
+    })
+  }
+  if (!Array.isArray(ips) || ips.length === 0) {
+    throw new PeerResolveError(`${spec.label}: ${JSON.stringify(spec.text)}: ${spec.host} has no address`, {
+      option: spec.label,
+      value: spec.text,
+    })
+  }
+  return ips.map((ip) => formatPeerAddress(ip, spec.port))
+}
