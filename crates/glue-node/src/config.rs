@@ -1,7 +1,7 @@
 //! `NativeConfig` (see `src/transport/native-types.ts`) and its conversion into [`glue_io::IoConfig`].
 //! Every value is checked here or in glue-io; errors name the JavaScript option and the value.
 
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use glue_io::{EndpointId, IoConfig, NameClashRule};
@@ -347,7 +347,7 @@ mod tests {
             ..config()
         };
         let c = dual.to_io().unwrap();
-        let group: SocketAddrV6 = "[ff12::137:1]:37320".parse().unwrap();
+        let group: std::net::SocketAddrV6 = "[ff12::137:1]:37320".parse().unwrap();
         assert_eq!(c.dual_stack, Some(group));
         assert!(c.validate().is_ok());
     }
