@@ -166,7 +166,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       expiryMultiplier: number('expiryMultiplier', DISCOVERY_DEFAULTS.expiryMultiplier),
       nameClash,
       multicastTtl: number('multicastTtl', TRANSPORT_DEFAULTS.multicastTtl),
-      maxDatagramSize: number('maxDatagramSize', defaultDatagramSize(loopback)),
+      maxDatagramSize: number('maxDatagramSize', defaultDatagramSize(loopback, family !== 'ipv4')),
       maxPeers: number('maxPeers', DISCOVERY_DEFAULTS.maxPeers),
       socketBufferSize: number('socketBufferSize', TRANSPORT_DEFAULTS.socketBufferSize),
       maxMessageSize,

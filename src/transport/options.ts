@@ -52,7 +52,7 @@ export interface TransportOptions {
   multicastTtl?: number
   /**
    * Largest datagram sent, bytes of UDP payload, 512..65507. Default 65000 on loopback, 1472 otherwise
-   * (an Ethernet MTU of 1500 less IP and UDP headers).
+   * (an Ethernet MTU of 1500 less IP and UDP headers), 1452 with IPv6 sockets (IPv6 or dual-stack).
    */
   maxDatagramSize?: number
   /** Socket receive and send buffer size, bytes, 4096..1 GiB (set with the FORCE variants as root). Default 16 MiB. */
@@ -155,9 +155,12 @@ export const TRANSPORT_RANGES = {
   ackHoldUs: { min: 0, max: 100_000, integer: true, unit: 'µs' },
 } satisfies Record<string, Range>
 
-/** The default `maxDatagramSize`: 65000 on loopback, else an Ethernet MTU less IP and UDP headers. */
-export function defaultDatagramSize(loopback: boolean): number {
-  return loopback ? 65_000 : 1472
+/**
+ * The default `maxDatagramSize`: 65000 on loopback, else an Ethernet MTU of 1500 less the IP and UDP headers: 1472
+ * over IPv4, 1452 when the sockets are IPv6 (a 40-byte header; IPv6 routers never fragment).
+ */
+export function defaultDatagramSize(loopback: boolean, ipv6 = false): number {
+  return loopback ? 65_000 : ipv6 ? 1452 : 1472
 }
 
 /**
