@@ -163,3 +163,43 @@ test(title('dual-stack: an IPv4-only and an IPv6-only host both reach a dual-sta
     'the single-family hosts never saw each other',
   )
 })
+
+test(title('dual-stack: topic publications flow between the dual-stack host and each single-family host'), async (t) => {
+  t.timeout(TEST_TIMEOUT_MS)
+  const net = useNet(t, 3)
+  const v6 = addIPv6(net)
+  const [h1, h2, h3] = net.hosts
+  const topics = (host: Host, options: EndpointOptions) =>
+    spawnIn(net, host, 'netns-topics.ts', { options: hostOptions(net, host, options) })
+  const v4Only = topics(h1, { interface: h1.ip, group: '239.192.137.1:37320' })
+  const v6Only = topics(h2, { interface: v6.get(h2)?.ula, group: '[ff12::137:1]:37320' })
+  const dual = topics(h3, { interface: 'eth0', dualStack: true, group: '239.192.137.1:37320' })
+  await dual.waitFor(peerUp('h1'), 30_000)
+  await dual.waitFor(peerUp('h2'), 30_000)
+  await v4Only.waitFor(peerUp('h3'), 30_000)
+  await v6Only.waitFor(peerUp('h3'), 30_000)
+  for (const p of [v4Only, v6Only]) p.command({ op: 'subscribe', filter: 'd/dual' })
+  dual.command({ op: 'subscribe', filter: 'd/from/#' })
+  for (const p of [v4Only, v6Only, dual]) await p.waitFor((r) => r.event === 'subscribed', 10_000)
+  // With history (depth 100), a publication that left before a subscriber's interest arrived is replayed to it.
+  v4Only.command({ op: 'publish', topic: 'd/from/v4', from: 1, to: 20, depth: 100 })
+  v6Only.command({ op: 'publish', topic: 'd/from/v6', from: 1, to: 20, depth: 100 })
+  dual.command({ op: 'publish', topic: 'd/dual', from: 1, to: 20, depth: 100 })
+  const texts = (p: NsProcess, topic: string) =>
+    p.records.filter((r) => r.event === 'message' && r.topic === topic).map((r) => String(r.text))
+  const all = Array.from({ length: 20 }, (_, i) => `${i + 1}`)
+  const complete = (p: NsProcess, topic: string) => (r: NsRecord) =>
+    r.event === 'message' && r.topic === topic && new Set(texts(p, topic)).size === 20
+  await dual.waitFor(complete(dual, 'd/from/v4'), 30_000)
+  await dual.waitFor(complete(dual, 'd/from/v6'), 30_000)
+  await v4Only.waitFor(complete(v4Only, 'd/dual'), 30_000)
+  await v6Only.waitFor(complete(v6Only, 'd/dual'), 30_000)
+  for (const [p, topic] of [
+    [dual, 'd/from/v4'],
+    [dual, 'd/from/v6'],
+    [v4Only, 'd/dual'],
+    [v6Only, 'd/dual'],
+  ] as const) {
+    t.deepEqual([...texts(p, topic)].sort((a, b) => Number(a) - Number(b)), all, `${topic} at ${p.host.ns}, once each`)
+  }
+})
