@@ -128,6 +128,16 @@ fn open_unicast(config: &IoConfig, iface: Interface) -> Result<(Socket, SocketAd
 
 fn open_discovery(config: &IoConfig, iface: Interface) -> Result<Socket, Error> {
     let addr = config.discovery_listen;
+    // The IPv6 group to join, if any; it needs the interface's index (before binding: a link-scope group is bound
+    // with it as its scope).
+    let group6 = match (config.dual_stack, addr) {
+        (Some(group6), _) => Some(*group6.ip()),
+        (None, SocketAddr::V6(a)) if a.ip().is_multicast() => Some(*a.ip()),
+        _ => None,
+    };
+    if let Some(group) = group6.filter(|_| iface.index == 0) {
+        return Err(no_interface(config, &format!("no interface index to join {group}")));
+    }
     // Dual-stack: one IPv6 socket on the wildcard address takes both groups (IPv4 ones arrive IPv4-mapped).
     let bind = match config.dual_stack {
         Some(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), addr.port()),
@@ -154,15 +164,7 @@ fn open_discovery(config: &IoConfig, iface: Interface) -> Result<Socket, Error> 
             socket.set_multicast_loop_v4(true).map_err(|e| Error::socket(e, ctx("IP_MULTICAST_LOOP")))?;
         }
     }
-    let group6 = match (config.dual_stack, addr) {
-        (Some(group6), _) => Some(*group6.ip()),
-        (None, SocketAddr::V6(a)) if a.ip().is_multicast() => Some(*a.ip()),
-        _ => None,
-    };
     if let Some(group) = group6 {
-        if iface.index == 0 {
-            return Err(no_interface(config, &format!("no interface index to join {group}")));
-        }
         #[cfg(target_os = "linux")]
         socket.set_multicast_all_v6(false).map_err(|e| Error::socket(e, ctx("IPV6_MULTICAST_ALL")))?;
         socket.join_multicast_v6(&group, iface.index).map_err(|e| {
