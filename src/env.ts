@@ -12,10 +12,12 @@ export const ENV_VARS = {
   id: 'GLUE_ENDPOINT_ID',
   /** 1..255 UTF-8 bytes. */
   name: 'GLUE_ENDPOINT_NAME',
-  /** "ip:port" or ":port". */
+  /** "ip:port", "[ipv6%scope]:port" or ":port". */
   listenAddress: 'GLUE_LISTEN_ADDRESS',
-  /** Interface name (`lo`, `eth0`) or IPv4 address. */
+  /** Interface name (`lo`, `eth0`), IPv4 or IPv6 address. */
   interface: 'GLUE_LISTEN_INTERFACE',
+  /** "1"/"true" or "0"/"false": IPv6 sockets that carry IPv4 too, and both groups. */
+  dualStack: 'GLUE_DUAL_STACK',
   /** "ip:port" where announcements are sent. */
   discoveryTargetAddress: 'GLUE_DISCOVERY_TARGET_ADDRESS',
   /** "ip:port" where announcements and broadcasts are received. */

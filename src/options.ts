@@ -25,6 +25,7 @@ import type { NativeConfig } from './transport/native-types'
 import {
   defaultDatagramSize,
   RELIABLE_DEFAULTS,
+  resolveDualStack,
   resolveInterfaceAddress,
   resolveListenAddress,
   resolveMessageLimits,
@@ -85,6 +86,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'listenAddress',
   'interface',
   'group',
+  'group6',
+  'dualStack',
   'discoveryTargetAddress',
   'discoveryListenAddress',
   'announcePeriodMs',
@@ -142,11 +145,17 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   }
 
   // In this order: the first bad option is the one reported.
-  const interfaceAddress = resolveInterfaceAddress(source)
+  const dualStack = resolveDualStack(source)
+  const { discoveryTarget, discoveryListen, dualStackGroup, family } = resolveDiscoveryAddresses(
+    options,
+    source,
+    dualStack,
+  )
+  const iface = resolveInterfaceAddress(source, family === 'ipv6')
+  const interfaceAddress = iface.address
   const loopback = isLoopback(interfaceAddress)
   const { endpointId, name } = resolveIdentity(source)
-  const listenAddress = resolveListenAddress(source, loopback)
-  const { discoveryTarget, discoveryListen } = resolveDiscoveryAddresses(options, source)
+  const listenAddress = resolveListenAddress(source, loopback, family)
   const { nameClash, acceptPeer } = resolvePeerPolicy(options)
   const { maxReceiveMemory, maxMessageSize } = resolveMessageLimits(number)
   const { networkKeys, networkCipher } = resolveSecurity(source)
@@ -158,13 +167,15 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       name,
       listenAddress,
       interfaceAddress,
+      ...(iface.name === undefined ? {} : { interfaceName: iface.name }),
+      ...(dualStackGroup === undefined ? {} : { dualStackGroup }),
       discoveryTarget,
       discoveryListen,
       announcePeriodMs: number('announcePeriodMs', DISCOVERY_DEFAULTS.announcePeriodMs),
       expiryMultiplier: number('expiryMultiplier', DISCOVERY_DEFAULTS.expiryMultiplier),
       nameClash,
       multicastTtl: number('multicastTtl', TRANSPORT_DEFAULTS.multicastTtl),
-      maxDatagramSize: number('maxDatagramSize', defaultDatagramSize(loopback)),
+      maxDatagramSize: number('maxDatagramSize', defaultDatagramSize(loopback, family !== 'ipv4')),
       maxPeers: number('maxPeers', DISCOVERY_DEFAULTS.maxPeers),
       socketBufferSize: number('socketBufferSize', TRANSPORT_DEFAULTS.socketBufferSize),
       maxMessageSize,

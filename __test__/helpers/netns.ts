@@ -235,6 +235,36 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
+/** The IPv6 addresses {@link addIPv6} gives a host. */
+export interface HostIPv6 {
+  /** Unique local address fd00:78::<index> (in fd00:78::/64). */
+  ula: string
+  /** Link-local address fe80::78:<index> (needs the scope `%eth0`). */
+  linkLocal: string
+}
+
+/**
+ * Gives every host of `net` the IPv6 addresses fd00:78::<i>/64 and fe80::78:<i>/64 on `eth0`, both `nodad` (usable
+ * at once), after removing the kernel's own link-local address (which would become the source of link-local
+ * multicast once its duplicate address detection ends, moving the host's address under a running test).
+ */
+export function addIPv6(net: TestNet): Map<Host, HostIPv6> {
+  const out = new Map<Host, HostIPv6>()
+  for (const host of net.hosts) {
+    const v6 = { ula: `fd00:78::${host.index}`, linkLocal: `fe80::78:${host.index}` }
+    inNs(host.ns, [IP, '-6', 'addr', 'flush', 'dev', 'eth0', 'scope', 'link'])
+    inNs(host.ns, [IP, '-6', 'addr', 'add', `${v6.ula}/64`, 'dev', 'eth0', 'nodad'])
+    inNs(host.ns, [IP, '-6', 'addr', 'add', `${v6.linkLocal}/64`, 'dev', 'eth0', 'nodad'])
+    out.set(host, v6)
+  }
+  return out
+}
+
+/** The index of `eth0` in the host's namespace (the scope ID of its link-local addresses). */
+export function eth0Index(host: Host): number {
+  return Number(inNs(host.ns, ['cat', '/sys/class/net/eth0/ifindex']).trim())
+}
+
 /** The nftables table holding the loss rule of a host. */
 const LOSS_TABLE = 'glue_loss'
 

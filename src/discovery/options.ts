@@ -7,12 +7,22 @@
 import { hostname } from 'node:os'
 
 import { checkString, explicit, invalid, type Range, type ReadOption } from '../option-checks'
-import { checkAddress } from '../transport/options'
+import { isMulticast, parseSocketAddress } from '../transport/address'
+import { type AddressFamily, checkAddress, isIPv6Address } from '../transport/options'
 import { DEFAULT_PEER_PORT, defaultPeerLookup, type PeerLookup, type PeerSpec, parsePeers } from './peer-addresses'
 import type { Peer } from './peer-table'
 
 /** The default discovery group: announcements and broadcasts go to this multicast group and port. */
 export const DEFAULT_GROUP = '239.192.137.1:37320'
+
+/** The discovery port a group given without one ("[ff12::137:1]") gets. */
+export const DEFAULT_DISCOVERY_PORT = 37320
+
+/**
+ * The default IPv6 group of a dual-stack endpoint (`group6`), with the IPv4 group's port: a transient (ff1x),
+ * link-local (ffx2) group, not an IANA-assigned one.
+ */
+export const DEFAULT_GROUP6_ADDRESS = 'ff12::137:1'
 
 /** Discovery's part of `EndpointOptions` (src/options.ts). */
 export interface DiscoveryOptions {
@@ -29,10 +39,16 @@ export interface DiscoveryOptions {
    */
   name?: string
   /**
-   * Shorthand that sets both discovery addresses to one multicast "ip:port".
-   * Default "239.192.137.1:37320".
+   * Shorthand that sets both discovery addresses to one multicast "ip:port" or "[ipv6]:port" ("[ipv6]" takes port
+   * 37320; a link- or interface-scope IPv6 group is joined on the `interface`). An IPv6 group makes the sockets IPv6.
+   * With `dualStack` it is the IPv4 group. Default "239.192.137.1:37320".
    */
   group?: string
+  /**
+   * The IPv6 group of a dual-stack endpoint (`dualStack: true`), "[ipv6]:port" or "[ipv6]", on the port of the
+   * IPv4 discovery listen address (a different port is an error). Default "[ff12::137:1]" with that port.
+   */
+  group6?: string
   /**
    * Where announcements (and broadcasts) are sent, "ip:port": a multicast group or a unicast address.
    * Env `GLUE_DISCOVERY_TARGET_ADDRESS`. Default: `group`.
@@ -135,20 +151,49 @@ export function resolveIdentity(source: ReadOption<'id' | 'name'>): {
   return { endpointId, name }
 }
 
-/** Where announcements are sent and received. */
+/** Where announcements are sent and received, and the socket family that follows from them. */
 export function resolveDiscoveryAddresses(
-  options: Pick<DiscoveryOptions, 'group' | 'discoveryTargetAddress' | 'discoveryListenAddress'>,
+  options: Pick<DiscoveryOptions, 'group' | 'group6' | 'discoveryTargetAddress' | 'discoveryListenAddress'>,
   source: ReadOption<'discoveryTargetAddress' | 'discoveryListenAddress'>,
-): { discoveryTarget: string; discoveryListen: string } {
+  dualStack = false,
+): { discoveryTarget: string; discoveryListen: string; dualStackGroup: string | undefined; family: AddressFamily } {
   // Explicit discovery addresses beat an explicit `group`, which beats the environment's discovery addresses.
-  const group = options.group === undefined ? undefined : checkAddress(explicit('group', options.group), 1)
-  const discovery = (key: 'discoveryTargetAddress' | 'discoveryListenAddress'): string | undefined => {
+  const groupSource = options.group === undefined ? undefined : explicit('group', options.group)
+  const group = groupSource && checkAddress(groupSource, 1, checkString(groupSource), DEFAULT_DISCOVERY_PORT)
+  const discovery = (key: 'discoveryTargetAddress' | 'discoveryListenAddress') => {
     const found = options[key] === undefined && group !== undefined ? undefined : source(key)
-    return found === undefined ? group : checkAddress(found, 1)
+    if (found === undefined) return group === undefined ? undefined : { address: group, from: groupSource }
+    return { address: checkAddress(found, 1, checkString(found), DEFAULT_DISCOVERY_PORT), from: found }
   }
-  const discoveryTarget = discovery('discoveryTargetAddress') ?? DEFAULT_GROUP
-  const discoveryListen = discovery('discoveryListenAddress') ?? discoveryTarget
-  return { discoveryTarget, discoveryListen }
+  const target = discovery('discoveryTargetAddress') ?? { address: DEFAULT_GROUP, from: undefined }
+  const listen = discovery('discoveryListenAddress') ?? target
+  const v6 = (a: { address: string }) => isIPv6Address(a.address)
+  if (dualStack) {
+    for (const a of [target, listen]) {
+      if (v6(a) && a.from) throw invalid(a.from, 'an IPv4 address with dualStack (the IPv6 group is group6)')
+    }
+    const port = parseSocketAddress(listen.address)?.port ?? DEFAULT_DISCOVERY_PORT
+    const group6Source = options.group6 === undefined ? undefined : explicit('group6', options.group6)
+    const dualStackGroup =
+      group6Source === undefined
+        ? `[${DEFAULT_GROUP6_ADDRESS}]:${port}`
+        : checkAddress(group6Source, 1, checkString(group6Source), port)
+    const parsed = parseSocketAddress(dualStackGroup)
+    if (group6Source && (!v6({ address: dualStackGroup }) || parsed === undefined || !isMulticast(parsed.host))) {
+      throw invalid(group6Source, 'an IPv6 multicast group "[ff12::137:1]:port"')
+    }
+    if (group6Source && parsed?.port !== port) {
+      throw invalid(group6Source, `the port of the IPv4 discovery listen address, ${port} (one socket takes both groups)`)
+    }
+    return { discoveryTarget: target.address, discoveryListen: listen.address, dualStackGroup, family: 'dual' }
+  }
+  if (options.group6 !== undefined) throw invalid(explicit('group6', options.group6), 'dualStack: true beside it')
+  if (v6(target) !== v6(listen)) {
+    const blame = listen.from ?? target.from ?? explicit('discoveryListenAddress', listen.address)
+    throw invalid(blame, 'the same address family as the other discovery address (or dualStack: true)')
+  }
+  const family = v6(target) ? 'ipv6' : 'ipv4'
+  return { discoveryTarget: target.address, discoveryListen: listen.address, dualStackGroup: undefined, family }
 }
 
 /** What to do with a name clash, and the accept filter. */

@@ -14,10 +14,14 @@ export interface NativeConfig {
   endpointId?: string
   /** Endpoint name, 1..=255 UTF-8 bytes. */
   name: string
-  /** Unicast bind address "ip:port"; port 0 = ephemeral. */
+  /** Unicast bind address "ip:port" or "[ipv6%scope]:port"; port 0 = ephemeral. */
   listenAddress: string
-  /** IPv4 address of the interface for multicast (join, IP_MULTICAST_IF). */
+  /** An address of the interface for multicast (IPv4 join and IP_MULTICAST_IF; the interface of an IPv6 one). */
   interfaceAddress: string
+  /** The multicast interface's name or index, when known (its index is used for IPv6 multicast). */
+  interfaceName?: string
+  /** Dual-stack: the IPv6 group "[ipv6]:port" joined and announced to beside the IPv4 one; undefined = one family. */
+  dualStackGroup?: string
   /** Where announcements are sent, "ip:port" (a multicast group, or a unicast address). */
   discoveryTarget: string
   /** Group and port to listen on for announcements and broadcasts, "ip:port". */

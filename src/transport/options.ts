@@ -12,25 +12,47 @@ import {
   type ReadOption,
   type Source,
 } from '../option-checks'
-import { formatSocketAddress, parseSocketAddress, resolveInterface } from './address'
+import {
+  formatSocketAddress,
+  interfaceNames,
+  isIPv6Host,
+  isKnownScope,
+  isLinkLocalIPv6,
+  parseSocketAddress,
+  type ResolvedInterface,
+  resolveInterface,
+} from './address'
 
 /** The transport's part of `EndpointOptions` (src/options.ts). */
 export interface TransportOptions {
   /**
-   * Unicast address to bind, "ip:port"; port 0 picks a free port, ":port" keeps the default IP.
-   * Env `GLUE_LISTEN_ADDRESS`. Default "127.0.0.1:0" when the interface is loopback, else "0.0.0.0:0".
+   * Unicast address to bind: "ip:port", "[ipv6]:port", "[fe80::1%eth0]:port" (a link-local address needs its scope:
+   * an interface name or index), "[ipv6]" (port 0); port 0 picks a free port, ":port" keeps the default IP.
+   * Its family must match the discovery addresses' unless `dualStack`. Env `GLUE_LISTEN_ADDRESS`. Default
+   * "127.0.0.1:0" when the interface is loopback, else "0.0.0.0:0"; "[::1]:0" / "[::]:0" when the group is IPv6;
+   * "[::]:0" with `dualStack`.
    */
   listenAddress?: string
   /**
-   * Network interface for multicast: a name like "lo" or "eth0" (resolved to its first IPv4 address), or an IPv4
-   * address. Env `GLUE_LISTEN_INTERFACE`. Default: loopback, 127.0.0.1.
+   * Network interface for multicast: a name like "lo" or "eth0" (resolved to its first IPv4 address, or its first
+   * IPv6 one when the group is IPv6 or it has no IPv4 address), an IPv4 address, or an IPv6 address ("::1",
+   * "fe80::1%eth0"). IPv4 multicast uses the interface's IPv4 address, IPv6 multicast its index.
+   * Env `GLUE_LISTEN_INTERFACE`. Default: loopback, 127.0.0.1 (::1 when the group is IPv6).
    */
   interface?: string
+  /**
+   * Dual-stack: the sockets are IPv6 with IPV6_V6ONLY off, so that IPv4 peers reach this endpoint too (their
+   * addresses arrive IPv4-mapped and are shown as IPv4), and discovery joins both `group` (IPv4) and `group6`
+   * (IPv6), announcing and broadcasting to both: IPv4-only and IPv6-only endpoints on one network then see and
+   * reach this one. Env `GLUE_DUAL_STACK` ("1"/"true" or "0"/"false"). Default false (one family, as `group`
+   * says), so that nothing binds the IPv6 wildcard or sends IPv6 multicast unasked.
+   */
+  dualStack?: boolean
   /** Multicast TTL in hops, 0..255. Default 1 (stay on the local network). */
   multicastTtl?: number
   /**
    * Largest datagram sent, bytes of UDP payload, 512..65507. Default 65000 on loopback, 1472 otherwise
-   * (an Ethernet MTU of 1500 less IP and UDP headers).
+   * (an Ethernet MTU of 1500 less IP and UDP headers), 1452 with IPv6 sockets (IPv6 or dual-stack).
    */
   maxDatagramSize?: number
   /** Socket receive and send buffer size, bytes, 4096..1 GiB (set with the FORCE variants as root). Default 16 MiB. */
@@ -133,39 +155,94 @@ export const TRANSPORT_RANGES = {
   ackHoldUs: { min: 0, max: 100_000, integer: true, unit: 'µs' },
 } satisfies Record<string, Range>
 
-/** The default `maxDatagramSize`: 65000 on loopback, else an Ethernet MTU less IP and UDP headers. */
-export function defaultDatagramSize(loopback: boolean): number {
-  return loopback ? 65_000 : 1472
+/**
+ * The default `maxDatagramSize`: 65000 on loopback, else an Ethernet MTU of 1500 less the IP and UDP headers: 1472
+ * over IPv4, 1452 when the sockets are IPv6 (a 40-byte header; IPv6 routers never fragment).
+ */
+export function defaultDatagramSize(loopback: boolean, ipv6 = false): number {
+  return loopback ? 65_000 : ipv6 ? 1452 : 1472
 }
 
-/** Checks an "ip:port" value; `text` is what to parse when it differs from the value given (":port" form). */
-export function checkAddress(source: Source, minPort: number, text = checkString(source)): string {
-  const address = parseSocketAddress(text)
-  if (address === undefined || address.port < minPort) throw invalid(source, `"ip:port" (IPv4, port ${minPort}..65535)`)
+/**
+ * Checks an "ip:port" / "[ipv6%scope]:port" value (and "[ipv6]" when `defaultPort` is given); `text` is what to
+ * parse when it differs from the value given (":port" form). A scope must name an interface of this host (or be an
+ * index); a link-local IPv6 unicast address needs one.
+ */
+export function checkAddress(
+  source: Source,
+  minPort: number,
+  text = checkString(source),
+  defaultPort?: number,
+): string {
+  const address = parseSocketAddress(text, defaultPort)
+  const ports = `port ${minPort}..65535`
+  if (address === undefined || address.port < minPort) {
+    throw invalid(source, `"ip:port" or "[ipv6]:port" (${ports}; an IPv6 scope as %interface or %index)`)
+  }
+  if (address.scope !== undefined && !isKnownScope(address.scope)) {
+    throw invalid(source, `a scope ID that names a network interface of this host (known: ${interfaceNames().join(', ')})`)
+  }
+  if (address.scope === undefined && isLinkLocalIPv6(address.host)) {
+    throw invalid(source, 'a scope ID on a link-local IPv6 address, like "[fe80::1%eth0]:37321"')
+  }
   return formatSocketAddress(address)
 }
 
 /**
- * The multicast interface's IPv4 address (an interface name is resolved).
- * @throws InterfaceNotFoundError when the interface name is unknown
+ * The multicast interface (an interface name is resolved to an address; the name is kept for IPv6 multicast).
+ * `ipv6`: the group is IPv6 (the default is then ::1, and a name resolves to its IPv6 address first).
+ * @throws InterfaceNotFoundError when the interface name (or scope) is unknown
  */
-export function resolveInterfaceAddress(source: ReadOption<'interface'>): string {
+export function resolveInterfaceAddress(source: ReadOption<'interface'>, ipv6 = false): ResolvedInterface {
   const interfaceSource = source('interface')
-  return interfaceSource === undefined
-    ? '127.0.0.1'
-    : resolveInterface(checkString(interfaceSource), interfaceSource.label)
+  if (interfaceSource === undefined) return resolveInterface(ipv6 ? '::1' : '127.0.0.1', 'interface')
+  return resolveInterface(checkString(interfaceSource), interfaceSource.label, ipv6)
 }
 
-/** The unicast address to bind; the default IP is loopback's when the interface is loopback. */
-export function resolveListenAddress(source: ReadOption<'listenAddress'>, loopback: boolean): string {
+/** Which sockets an endpoint opens: IPv4, IPv6, or IPv6 carrying IPv4 too. */
+export type AddressFamily = 'ipv4' | 'ipv6' | 'dual'
+
+/** `dualStack` (option or `GLUE_DUAL_STACK`). */
+export function resolveDualStack(source: ReadOption<'dualStack'>): boolean {
+  const found = source('dualStack')
+  if (found === undefined) return false
+  if (typeof found.value === 'boolean') return found.value
+  if (found.fromEnv && typeof found.value === 'string') {
+    const text = found.value.toLowerCase()
+    if (text === '1' || text === 'true') return true
+    if (text === '0' || text === 'false') return false
+  }
+  throw invalid(found, found.fromEnv ? '"1", "true", "0" or "false"' : 'true or false')
+}
+
+/**
+ * The unicast address to bind; the default IP is loopback's when the interface is loopback, the wildcard otherwise,
+ * of the socket family (`[::]` with dual-stack). Its family must be the discovery addresses' (IPv6 with dual-stack).
+ */
+export function resolveListenAddress(
+  source: ReadOption<'listenAddress'>,
+  loopback: boolean,
+  family: AddressFamily = 'ipv4',
+): string {
   const listenSource = source('listenAddress')
-  const defaultHost = loopback ? '127.0.0.1' : '0.0.0.0'
+  const defaultHost = family === 'dual' ? '[::]' : family === 'ipv6' ? (loopback ? '[::1]' : '[::]') : loopback ? '127.0.0.1' : '0.0.0.0'
   let listenAddress = `${defaultHost}:0`
   if (listenSource !== undefined) {
     const text = checkString(listenSource)
-    listenAddress = checkAddress(listenSource, 0, text.startsWith(':') ? defaultHost + text : text)
+    listenAddress = checkAddress(listenSource, 0, text.startsWith(':') ? defaultHost + text : text, 0)
+    const v6 = listenAddress.startsWith('[')
+    if (family === 'dual' && !v6) throw invalid(listenSource, 'an IPv6 address with dualStack, like "[::]:0"')
+    if (family === 'ipv4' && v6) {
+      throw invalid(listenSource, 'an IPv4 address like the discovery addresses (or an IPv6 group, or dualStack: true)')
+    }
+    if (family === 'ipv6' && !v6) throw invalid(listenSource, 'an IPv6 address like the discovery addresses')
   }
   return listenAddress
+}
+
+/** True when a checked address (as {@link checkAddress} formats it) is IPv6. */
+export function isIPv6Address(address: string): boolean {
+  return address.startsWith('[') && isIPv6Host(address.slice(1, address.search(/[%\]]/)))
 }
 
 /** `maxReceiveMemory`, and `maxMessageSize`, which is at most that (and defaults to at most that). */

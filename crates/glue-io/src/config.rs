@@ -1,6 +1,6 @@
 //! [`IoConfig`]: the sockets' addresses and options plus the protocol core's settings.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use glue_proto::wire::{Data, HEADER_LEN, SUBMESSAGE_HEADER_LEN};
@@ -30,18 +30,31 @@ pub enum ReceiveMode {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct IoConfig {
-    /// Unicast bind address; port 0 picks a free (ephemeral) port. Default `127.0.0.1:0`.
-    pub listen: SocketAddrV4,
-    /// IPv4 address of the interface used for multicast (group join and `IP_MULTICAST_IF`); must be an
-    /// address of this host. Default `127.0.0.1`.
-    pub interface: Ipv4Addr,
-    /// Group and port to bind and join for announcements and broadcasts. When it is a unicast address it is
-    /// only bound (with address reuse). Default: the `group` given to [`IoConfig::new`].
-    pub discovery_listen: SocketAddrV4,
-    /// Where announcements, goodbyes and broadcasts are sent. Default: the `group` given to
-    /// [`IoConfig::new`].
-    pub discovery_target: SocketAddrV4,
-    /// Multicast TTL, hops, 0..=255. Default 1 (the local network).
+    /// Unicast bind address, IPv4 or IPv6 (a link-local IPv6 address needs its scope ID); port 0 picks a free
+    /// (ephemeral) port. With [`IoConfig::dual_stack`] it must be IPv6 (`[::]:port` to be reachable over both
+    /// families). Default `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// An address of this host on the interface used for multicast: IPv4 multicast joins and sends
+    /// (`IP_MULTICAST_IF`) with the interface's IPv4 address, IPv6 multicast with its index (found from this
+    /// address unless [`IoConfig::interface_index`] is set). Default `127.0.0.1`.
+    pub interface: IpAddr,
+    /// Index of the multicast interface (e.g. from [`crate::interface_index`]`("eth0")`); 0 looks it up from
+    /// [`IoConfig::interface`]. When set and `interface` is not IPv4, the interface's first IPv4 address is
+    /// used for IPv4 multicast. Default 0.
+    pub interface_index: u32,
+    /// Group and port to bind and join for announcements and broadcasts, IPv4 or IPv6 (of the listen address's
+    /// family; IPv4 with [`IoConfig::dual_stack`]). When it is a unicast address it is only bound (with address
+    /// reuse). Default: the `group` given to [`IoConfig::new`].
+    pub discovery_listen: SocketAddr,
+    /// Where announcements, goodbyes and broadcasts are sent (same family rules as `discovery_listen`).
+    /// Default: the `group` given to [`IoConfig::new`].
+    pub discovery_target: SocketAddr,
+    /// Dual-stack: the IPv6 multicast group (on the port of `discovery_listen`) that is joined beside the IPv4
+    /// group, and to which every announcement and broadcast sent to `discovery_target` is sent as well. Both
+    /// sockets are then IPv6 with `IPV6_V6ONLY` off, so that IPv4-only and IPv6-only endpoints see this one and
+    /// it sees them. Default None (one family).
+    pub dual_stack: Option<SocketAddrV6>,
+    /// Multicast TTL (IPv4) and hop limit (IPv6), hops, 0..=255. Default 1 (the local network).
     pub multicast_ttl: u32,
     /// `SO_RCVBUF` and `SO_SNDBUF` of both sockets, bytes, at most 1 GiB; 0 keeps the OS default.
     /// Default 16 MiB (large messages at full speed need it). Set with `SO_RCVBUFFORCE`/`SO_SNDBUFFORCE` when permitted (root), otherwise the
@@ -88,14 +101,21 @@ pub struct IoConfig {
 }
 
 impl IoConfig {
+    /// The IPv6 group a dual-stack endpoint uses by default (with the IPv4 group's port): a transient (`ff1x`),
+    /// link-local (`ffx2`) group, not an IANA-assigned one.
+    pub const DEFAULT_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff12, 0, 0, 0, 0, 0, 0x137, 1);
+
     /// A configuration with the defaults above, named `name`, using `group` (e.g. 239.192.137.1:37320) for
     /// discovery and broadcasts, with a random ID, incarnation and seed.
-    pub fn new(name: impl Into<String>, group: SocketAddrV4) -> Self {
+    pub fn new(name: impl Into<String>, group: impl Into<SocketAddr>) -> Self {
+        let group = group.into();
         IoConfig {
-            listen: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
-            interface: Ipv4Addr::LOCALHOST,
+            listen: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+            interface: Ipv4Addr::LOCALHOST.into(),
+            interface_index: 0,
             discovery_listen: group,
             discovery_target: group,
+            dual_stack: None,
             multicast_ttl: 1,
             socket_buffer_size: 16 << 20,
             network_id: 0,
@@ -119,7 +139,7 @@ impl IoConfig {
 
     /// The protocol core's configuration for the given bound unicast port.
     pub(crate) fn core_config(&self, unicast_port: u16) -> CoreConfig {
-        let target = SocketAddr::V4(self.discovery_target);
+        let target = self.discovery_target;
         let mut core = CoreConfig::new(self.id, self.name.clone(), unicast_port, target);
         core.network_id = self.network_id;
         core.broadcast_target = target;
@@ -158,13 +178,18 @@ impl IoConfig {
                 reason: "must be at most 1 GiB",
             });
         }
-        if self.interface.is_multicast() || self.interface.is_broadcast() {
+        let not_unicast = match self.interface {
+            IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast(),
+            IpAddr::V6(v6) => v6.is_multicast(),
+        };
+        if not_unicast {
             return Err(ConfigError {
                 field: "interface",
                 value: self.interface.to_string(),
-                reason: "must be a unicast IPv4 address of this host",
+                reason: "must be a unicast address of this host",
             });
         }
+        self.validate_families()?;
         if self.discovery_target.port() == 0 {
             return Err(ConfigError {
                 field: "discovery_target",
@@ -183,6 +208,50 @@ impl IoConfig {
         self.core_config(1).validate()
     }
 
+    /// The socket family rules: one family throughout, or dual-stack (IPv6 sockets, IPv4 discovery addresses
+    /// and an IPv6 group on the same port).
+    fn validate_families(&self) -> Result<(), ConfigError> {
+        let bad = |field, value: String, reason| Err(ConfigError { field, value, reason });
+        let Some(group6) = self.dual_stack else {
+            let v6 = self.listen.is_ipv6();
+            for (field, addr) in
+                [("discovery_listen", self.discovery_listen), ("discovery_target", self.discovery_target)]
+            {
+                if addr.is_ipv6() != v6 {
+                    let reason = if v6 {
+                        "must be IPv6 like the listen address (or turn dual-stack on)"
+                    } else {
+                        "must be IPv4 like the listen address (or turn dual-stack on)"
+                    };
+                    return bad(field, addr.to_string(), reason);
+                }
+            }
+            return Ok(());
+        };
+        if !self.listen.is_ipv6() {
+            return bad("listen", self.listen.to_string(), "must be IPv6 with dual-stack (e.g. [::]:0)");
+        }
+        for (field, addr) in
+            [("discovery_listen", self.discovery_listen), ("discovery_target", self.discovery_target)]
+        {
+            if !addr.is_ipv4() {
+                return bad(
+                    field,
+                    addr.to_string(),
+                    "must be IPv4 with dual-stack (the IPv6 group is dual_stack)",
+                );
+            }
+        }
+        if !group6.ip().is_multicast() || group6.port() != self.discovery_listen.port() {
+            return bad(
+                "dual_stack",
+                group6.to_string(),
+                "must be an IPv6 multicast group on the port of discovery_listen",
+            );
+        }
+        Ok(())
+    }
+
     /// Largest payload of one message under this configuration, bytes: the datagram less the 16-byte
     /// header, the 4-byte submessage header and the 4-byte data header (and 36 bytes more when sealed).
     pub fn max_payload(&self) -> usize {
@@ -195,6 +264,40 @@ impl IoConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddrV4;
+
+    #[test]
+    fn families_must_agree() {
+        let mut c = config();
+        c.listen = "[::1]:0".parse().unwrap();
+        let e = c.validate().unwrap_err();
+        assert_eq!(
+            (e.field, e.reason),
+            ("discovery_listen", "must be IPv6 like the listen address (or turn dual-stack on)")
+        );
+        let group6: SocketAddr = "[ff12::137:1]:37320".parse().unwrap();
+        c.discovery_listen = group6;
+        c.discovery_target = group6;
+        assert_eq!(c.validate(), Ok(()));
+        c.listen = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(c.validate().unwrap_err().field, "discovery_listen");
+    }
+
+    #[test]
+    fn dual_stack_needs_ipv6_sockets_and_an_ipv6_group_on_the_same_port() {
+        let mut c = config();
+        c.dual_stack = Some(SocketAddrV6::new(IoConfig::DEFAULT_GROUP_V6, 37320, 0, 0));
+        assert_eq!(c.validate().unwrap_err().field, "listen");
+        c.listen = "[::]:0".parse().unwrap();
+        assert_eq!(c.validate(), Ok(()));
+        c.dual_stack = Some("[ff12::137:1]:1".parse().unwrap());
+        assert_eq!(c.validate().unwrap_err().field, "dual_stack");
+        c.dual_stack = Some("[fd00::1]:37320".parse().unwrap());
+        assert_eq!(c.validate().unwrap_err().field, "dual_stack");
+        c.dual_stack = Some("[ff12::137:1]:37320".parse().unwrap());
+        c.discovery_target = "[ff12::1]:37320".parse().unwrap();
+        assert_eq!(c.validate().unwrap_err().field, "discovery_target");
+    }
 
     fn config() -> IoConfig {
         IoConfig::new("a", SocketAddrV4::new(Ipv4Addr::new(239, 192, 137, 1), 37320))
@@ -217,6 +320,9 @@ mod tests {
         let mut c = config();
         c.discovery_target.set_port(0);
         assert_eq!(c.validate().unwrap_err().field, "discovery_target");
+        let mut c = config();
+        c.interface = "ff02::1".parse().unwrap();
+        assert_eq!(c.validate().unwrap_err().field, "interface");
         let mut c = config();
         c.max_datagram_size = 100;
         assert_eq!(c.validate().unwrap_err().field, "max_datagram_size");

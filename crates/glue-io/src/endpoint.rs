@@ -1,6 +1,6 @@
 //! [`Endpoint`]: opens the sockets, starts the I/O thread, and is the handle other threads use.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -56,7 +56,7 @@ impl Drop for ExitGuard {
 #[derive(Debug)]
 pub struct Endpoint {
     id: EndpointId,
-    local: SocketAddrV4,
+    local: SocketAddr,
     max_payload: usize,
     max_message_size: usize,
     /// Bytes of an announcement without extensions (body), to check extension sizes up front.
@@ -133,7 +133,11 @@ impl Endpoint {
         }
         let reader = if notifier.is_some() { Reader::Caller } else { Reader::Io };
         let sender = mio::net::UdpSocket::from_std(sender);
-        let engine = Engine::new(core, sender, reader, caller_discovery.map(mio::net::UdpSocket::from_std));
+        let mut engine =
+            Engine::new(core, sender, reader, caller_discovery.map(mio::net::UdpSocket::from_std));
+        if let Some(group6) = config.dual_stack {
+            engine.tx.dual_stack(config.discovery_target, group6.into());
+        }
         let (mailbox, inbox) = Mailbox::new(waker);
         let shared = Arc::new(Shared {
             mailbox,
@@ -171,7 +175,7 @@ impl Endpoint {
     }
 
     /// The unicast socket's address (with the actual port when port 0 was configured).
-    pub fn local_addr(&self) -> SocketAddrV4 {
+    pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 

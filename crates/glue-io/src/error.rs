@@ -1,7 +1,7 @@
 //! [`Error`]: everything that can go wrong when opening or using an endpoint.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use glue_proto::ConfigError;
 
@@ -18,17 +18,17 @@ pub enum Error {
         /// What was being done, e.g. "bind unicast 127.0.0.1:37321".
         context: String,
         /// The address that is taken.
-        address: SocketAddrV4,
+        address: SocketAddr,
         /// The OS error.
         #[source]
         source: io::Error,
     },
     /// An address that must belong to a local interface does not (`EADDRNOTAVAIL`/`ENODEV` on bind, join
-    /// or `IP_MULTICAST_IF`).
+    /// or `IP_MULTICAST_IF`), or the interface an IPv6 group or scope ID needs is not there.
     #[error("no local interface has the address {address} ({context})")]
     InterfaceNotFound {
-        /// The address that is not local.
-        address: Ipv4Addr,
+        /// The address that is not local (for IPv6 multicast: the configured interface address).
+        address: IpAddr,
         /// What was being done, e.g. "join 239.192.137.1 on 192.0.2.1".
         context: String,
         /// The OS error.
@@ -68,9 +68,10 @@ impl Error {
     pub(crate) fn classify(
         source: io::Error,
         context: String,
-        bound: SocketAddrV4,
-        local: Ipv4Addr,
+        bound: SocketAddr,
+        local: impl Into<IpAddr>,
     ) -> Error {
+        let local = local.into();
         if source.kind() == io::ErrorKind::AddrInUse {
             return Error::AddressInUse { context, address: bound, source };
         }
@@ -100,7 +101,9 @@ fn is_no_device(_: &io::Error) -> bool {
 mod tests {
     use super::*;
 
-    const BOUND: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    const BOUND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
 
     #[test]
     fn classifies_os_errors() {
@@ -110,7 +113,7 @@ mod tests {
             io::ErrorKind::AddrNotAvailable.into(),
             "join".into(),
             BOUND,
-            [192, 0, 2, 1].into(),
+            Ipv4Addr::new(192, 0, 2, 1),
         );
         assert!(matches!(e, Error::InterfaceNotFound { .. }), "{e:?}");
         assert!(e.to_string().contains("192.0.2.1"), "{e}");

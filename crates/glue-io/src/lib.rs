@@ -8,6 +8,10 @@
 //! - a **discovery socket** bound to [`IoConfig::discovery_listen`] (the multicast group and port, with
 //!   `SO_REUSEADDR`/`SO_REUSEPORT`) and joined to the group on [`IoConfig::interface`].
 //!
+//! Both families work: IPv4 sockets for IPv4 addresses, IPv6 sockets (`IPV6_V6ONLY`) for IPv6 ones, and with
+//! [`IoConfig::dual_stack`] IPv6 sockets that also carry IPv4 (`IPV6_V6ONLY` off, IPv4 peers seen as
+//! IPv4-mapped addresses and normalised to IPv4) and join an IPv4 and an IPv6 group.
+//!
 //! The thread waits with `mio` until a socket is readable, a command arrives or the core's next timeout;
 //! receives in batches (`recvmmsg` on Linux), feeds the core, sends in batches (`sendmmsg`), and hands the
 //! events of each loop iteration to a [`Sink`] as one [`InboundBatch`] (payload bytes taken out of the core
@@ -31,6 +35,7 @@ mod driver;
 mod endpoint;
 mod engine;
 mod error;
+mod interface;
 mod random;
 mod reading;
 mod receive;
@@ -45,6 +50,7 @@ pub use crate::caller::{Notify, Round};
 pub use crate::config::{IoConfig, ReceiveMode};
 pub use crate::endpoint::Endpoint;
 pub use crate::error::Error;
+pub use crate::interface::index_by_name as interface_index;
 pub use crate::random::random_u64;
 pub use crate::stats::EndpointStats;
 pub use glue_proto::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, ReliableLimits, Stats};

@@ -22,10 +22,10 @@ fn unicast_port_in_use() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let mut c = config("in-use", unique_group());
-    c.listen = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    c.listen = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into();
     match open_err(c) {
         Error::AddressInUse { address, context, .. } => {
-            assert_eq!(address, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+            assert_eq!(address, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into());
             assert_eq!(context, format!("bind unicast 127.0.0.1:{port}"));
         }
         e => panic!("{e:?}"),
@@ -38,7 +38,7 @@ fn discovery_port_held_without_reuse() {
     // A socket without SO_REUSEADDR/SO_REUSEPORT on the group's port keeps everyone else out.
     let _taken = UdpSocket::bind(SocketAddrV4::new(*group.ip(), group.port())).unwrap();
     assert!(
-        matches!(open_err(config("in-use-2", group)), Error::AddressInUse { address, .. } if address == group)
+        matches!(open_err(config("in-use-2", group)), Error::AddressInUse { address, .. } if address == group.into())
     );
 }
 
@@ -49,7 +49,7 @@ fn interface_not_local_fails_before_sending() {
     listener.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
 
     let mut c = config("bad-if", group);
-    c.interface = NOT_LOCAL;
+    c.interface = NOT_LOCAL.into();
     match open_err(c) {
         Error::InterfaceNotFound { address, .. } => assert_eq!(address, NOT_LOCAL),
         e => panic!("{e:?}"),
@@ -61,7 +61,7 @@ fn interface_not_local_fails_before_sending() {
 #[test]
 fn listen_address_not_local() {
     let mut c = config("bad-listen", unique_group());
-    c.listen = SocketAddrV4::new(NOT_LOCAL, 0);
+    c.listen = SocketAddrV4::new(NOT_LOCAL, 0).into();
     let e = open_err(c);
     assert!(matches!(e, Error::InterfaceNotFound { address, .. } if address == NOT_LOCAL), "{e:?}");
     assert!(e.to_string().contains("192.0.2.1"), "{e}");
@@ -87,8 +87,8 @@ fn failed_open_releases_the_unicast_port() {
     let port = probe.local_addr().unwrap().port();
     drop(probe);
     let mut c = config("release", group);
-    c.listen = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-    c.interface = NOT_LOCAL; // the unicast socket is bound, then setting IP_MULTICAST_IF fails
+    c.listen = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into();
+    c.interface = NOT_LOCAL.into(); // the unicast socket is bound, then setting IP_MULTICAST_IF fails
     assert!(matches!(open_err(c), Error::InterfaceNotFound { .. }));
     UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).expect("port released");
 }
@@ -100,7 +100,7 @@ fn unicast_discovery_address_is_bound_with_reuse() {
     drop(probe);
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
     let mut c = config("uni-disc", addr);
-    c.discovery_listen = addr;
+    c.discovery_listen = addr.into();
     let (a, _) = common::open(c.clone());
     let mut c2 = c;
     c2.name = "uni-disc-2".into();

@@ -1,7 +1,7 @@
 //! `NativeConfig` (see `src/transport/native-types.ts`) and its conversion into [`glue_io::IoConfig`].
 //! Every value is checked here or in glue-io; errors name the JavaScript option and the value.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use glue_io::{EndpointId, IoConfig, NameClashRule};
@@ -19,10 +19,15 @@ pub struct NativeConfig {
     pub endpoint_id: Option<String>,
     /// Endpoint name, 1..=255 UTF-8 bytes.
     pub name: String,
-    /// Unicast bind address "ip:port"; port 0 = ephemeral.
+    /// Unicast bind address "ip:port" or "[ipv6%scope]:port"; port 0 = ephemeral.
     pub listen_address: String,
-    /// IPv4 address of the interface for multicast (join, IP_MULTICAST_IF).
+    /// An address of the interface for multicast (IPv4 join and IP_MULTICAST_IF; the interface of an IPv6 one).
     pub interface_address: String,
+    /// The multicast interface's name, when known (its index is used for IPv6 multicast).
+    pub interface_name: Option<String>,
+    /// Dual-stack: the IPv6 group "[ipv6]:port" joined and announced to beside the IPv4 one; undefined = one
+    /// family.
+    pub dual_stack_group: Option<String>,
     /// Where announcements are sent, "ip:port" (a multicast group, or a unicast address).
     pub discovery_target: String,
     /// Group and port to listen on for announcements and broadcasts, "ip:port".
@@ -88,9 +93,25 @@ impl NativeConfig {
         let mut c = IoConfig::new(self.name.clone(), discovery_target);
         c.discovery_listen = socket_addr("discoveryListen", &self.discovery_listen)?;
         c.listen = socket_addr("listenAddress", &self.listen_address)?;
-        c.interface = self.interface_address.parse::<Ipv4Addr>().map_err(|_| {
-            invalid_option("interfaceAddress", &quote(&self.interface_address), "an IPv4 address")
+        c.interface = self.interface_address.parse::<IpAddr>().map_err(|_| {
+            invalid_option("interfaceAddress", &quote(&self.interface_address), "an IPv4 or IPv6 address")
         })?;
+        if let Some(name) = &self.interface_name {
+            c.interface_index = crate::address::scope_index(name)
+                .map_err(|why| invalid_option("interfaceName", &quote(name), &why))?;
+        }
+        if let Some(group) = &self.dual_stack_group {
+            c.dual_stack = match socket_addr("dualStackGroup", group)? {
+                SocketAddr::V6(group) => Some(group),
+                SocketAddr::V4(_) => {
+                    return Err(invalid_option(
+                        "dualStackGroup",
+                        &quote(group),
+                        "an IPv6 group \"[ipv6]:port\"",
+                    ))
+                }
+            };
+        }
         c.network_id = integer("networkId", self.network_id, 0, u32::MAX as u64)? as u32;
         if let Some(id) = &self.endpoint_id {
             c.id = id
@@ -211,8 +232,8 @@ pub(crate) fn integer(field: &str, value: f64, min: u64, max: u64) -> Converted<
     }
 }
 
-fn socket_addr(field: &str, value: &str) -> Converted<SocketAddrV4> {
-    value.parse().map_err(|_| invalid_option(field, &quote(value), "an IPv4 address and port, \"ip:port\""))
+fn socket_addr(field: &str, value: &str) -> Converted<SocketAddr> {
+    crate::address::parse_socket_addr(value).map_err(|why| invalid_option(field, &quote(value), &why))
 }
 
 fn quote(s: &str) -> String {
@@ -230,6 +251,8 @@ mod tests {
             name: "a".into(),
             listen_address: "127.0.0.1:0".into(),
             interface_address: "127.0.0.1".into(),
+            interface_name: None,
+            dual_stack_group: None,
             discovery_target: "239.192.137.1:37320".into(),
             discovery_listen: "239.192.137.1:37321".into(),
             announce_period_ms: 250.0,
@@ -321,6 +344,12 @@ mod tests {
         assert!(m.contains("endpointId: \"xyz\""), "{m}");
         let m = message(NativeConfig { interface_address: "eth0".into(), ..config() });
         assert!(m.contains("interfaceAddress: \"eth0\""), "{m}");
+        let m = message(NativeConfig { interface_name: Some("no-such-if9".into()), ..config() });
+        assert!(m.contains("interfaceName: \"no-such-if9\""), "{m}");
+        let m = message(NativeConfig { listen_address: "[fe80::1%no-such-if9]:0".into(), ..config() });
+        assert!(m.contains("listenAddress") && m.contains("scope ID names no network interface"), "{m}");
+        let m = message(NativeConfig { dual_stack_group: Some("239.1.1.1:1".into()), ..config() });
+        assert!(m.contains("dualStackGroup"), "{m}");
         let m = message(NativeConfig { max_datagram_size: f64::NAN, ..config() });
         assert!(m.contains("maxDatagramSize: NaN"), "{m}");
         let m =
@@ -340,6 +369,29 @@ mod tests {
         assert_eq!(c.peers, vec!["10.0.0.1:5".parse().unwrap(), "[::1]:7".parse().unwrap()]);
         assert!(!c.multicast);
         assert!(config().to_io().unwrap().multicast);
+    }
+
+    #[test]
+    fn ipv6_and_dual_stack_convert() {
+        let v6 = NativeConfig {
+            listen_address: "[::1]:0".into(),
+            interface_address: "::1".into(),
+            discovery_target: "[ff12::137:1]:37320".into(),
+            discovery_listen: "[ff12::137:1]:37320".into(),
+            ..config()
+        };
+        let c = v6.to_io().unwrap();
+        assert!(c.listen.is_ipv6() && c.interface.is_ipv6() && c.validate().is_ok());
+        let dual = NativeConfig {
+            listen_address: "[::]:0".into(),
+            discovery_listen: "239.192.137.1:37320".into(),
+            dual_stack_group: Some("[ff12::137:1]:37320".into()),
+            ..config()
+        };
+        let c = dual.to_io().unwrap();
+        let group: std::net::SocketAddrV6 = "[ff12::137:1]:37320".parse().unwrap();
+        assert_eq!(c.dual_stack, Some(group));
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -142,6 +142,7 @@ fn js_field(field: &str) -> &str {
         "interface" => "interfaceAddress",
         "discovery_target" => "discoveryTarget",
         "discovery_listen" => "discoveryListen",
+        "dual_stack" => "dualStackGroup",
         "announce_period" => "announcePeriodMs",
         "expiry_multiplier" => "expiryMultiplier",
         "name_clash" => "nameClash",
@@ -170,7 +171,7 @@ mod tests {
         let e = glue_io::Error::AddressInUse { context: "bind".into(), address: addr, source: os() };
         assert_eq!(io(e), "ERR_GLUE_ADDRESS_IN_USE");
         let e =
-            glue_io::Error::InterfaceNotFound { address: *addr.ip(), context: "join".into(), source: os() };
+            glue_io::Error::InterfaceNotFound { address: addr.ip(), context: "join".into(), source: os() };
         assert_eq!(io(e), "ERR_GLUE_INTERFACE_NOT_FOUND");
         assert_eq!(io(glue_io::Error::Socket { context: "bind".into(), source: os() }), "ERR_GLUE_SOCKET");
         assert_eq!(Code::UnknownPeer.as_ref(), "ERR_GLUE_UNKNOWN_PEER");

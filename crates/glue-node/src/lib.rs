@@ -17,6 +17,7 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+mod address;
 mod batch;
 mod config;
 mod endpoint;

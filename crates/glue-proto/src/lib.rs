@@ -12,6 +12,7 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+pub mod address;
 mod config;
 mod core;
 pub mod discovery;

@@ -14,9 +14,11 @@ use crate::wire::{
 use crate::{EndpointId, Event};
 
 impl Core {
-    /// Processes one received datagram from `from`. A sealed one is copied first (to be opened in place): a runtime
+    /// Processes one received datagram from `from` (an IPv4-mapped address counts as the IPv4 one, see
+    /// [`crate::address::normalize`]). A sealed one is copied first (to be opened in place): a runtime
     /// that owns its receive buffers calls [`Core::handle_datagram_in_place`] instead.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        let from = crate::address::normalize(from);
         if !SealHeader::is_sealed(datagram) {
             return self.handle_plain(now, from, datagram);
         }
@@ -29,6 +31,7 @@ impl Core {
 
     /// Processes one received datagram from `from`, opening a sealed one in place (its bytes are overwritten).
     pub fn handle_datagram_in_place(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {
+        let from = crate::address::normalize(from);
         if SealHeader::is_sealed(datagram) {
             self.stats.datagrams_received += 1;
             self.stats.bytes_received += datagram.len() as u64;

@@ -18,7 +18,7 @@ impl Core {
         proven: bool,
     ) {
         self.stats.announcements_received += 1;
-        let mut address = SocketAddr::new(from.ip(), a.unicast_port);
+        let mut address = crate::address::with_port(from, a.unicast_port);
         if self.seal.is_some() && !proven {
             // The source address is not sealed: a recorded announcement sent again from elsewhere must not move a
             // peer. A sealed peer moves once it answered a challenge at its new address.
