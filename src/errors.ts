@@ -44,6 +44,8 @@ export const ErrorCode = {
   MEMBERSHIP_MISMATCH: 'ERR_GLUE_MEMBERSHIP_MISMATCH',
   /** An operation that only the leader can do was asked of a follower (`NotLeaderError`; ordinary calls forward). */
   NOT_LEADER: 'ERR_GLUE_NOT_LEADER',
+  /** An MQTT bridge could not connect to its broker at start (refused, unreachable, bad credentials: `MqttConnectError`). */
+  MQTT_CONNECT: 'ERR_GLUE_MQTT_CONNECT',
 } as const
 
 /** One of the {@link ErrorCode} values. */
