@@ -1,10 +1,12 @@
 /**
  * How bridges recognise what they (or another bridge of the same glue network) put somewhere, so that nothing loops.
  *
- * - **MQTT side (MQTT 5).** What a bridge publishes carries the user property `glue-network` = the network's marker;
+ * - **MQTT side (MQTT 5).** What a bridge publishes carries the user property `glue-network` = the network's marker
+ *   (8 hex digits);
  *   every bridge of that network skips messages that carry its own marker (and subscribes with No Local, so the
  *   broker does not even send a bridge its own publications back). Codec and type travel as `glue-codec` and
- *   `glue-type`; the codec also as the standard Content Type (`application/json`, `application/msgpack`).
+ *   `glue-type` (each only when not the default: raw, untyped); the codec also as the standard Content Type
+ *   (`application/json`, `application/msgpack`).
  * - **MQTT side (3.1.1).** No properties: the bridge remembers what it published on each topic (bounded,
  *   {@link EchoFilter}) and skips the same payload when the broker echoes it back.
  * - **glue side.** A bridge's own publications into glue reach its own subscriptions synchronously inside
@@ -21,9 +23,15 @@ export const CODEC_PROPERTY = 'glue-codec'
 /** MQTT 5 user property: the glue type name (absent for untyped). */
 export const TYPE_PROPERTY = 'glue-type'
 
-/** The default marker of the endpoint's glue network: equal on every endpoint of one network. */
+/**
+ * The default marker of the endpoint's glue network: equal on every endpoint of one network (network ID and
+ * discovery target), short (8 hex digits of a hash: it travels in every message).
+ */
 export function defaultNetworkMarker(endpoint: Endpoint): string {
-  return `glue:${endpoint.config.networkId}@${endpoint.config.discoveryTarget}`
+  const text = `${endpoint.config.networkId}@${endpoint.config.discoveryTarget}`
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
 }
 
 const CODEC_NAMES = ['raw', 'json', 'msgpack']

@@ -50,7 +50,10 @@ export interface MqttBridgeOptions {
    * beyond it the oldest is dropped and counted (`dropped.queueFull`), 1..10_000_000. Default 10_000.
    */
   queueLimit?: number
-  /** QoS 1 publications to the broker awaiting PUBACK at most, 1..65535 (also capped by the broker's receive maximum). Default 1000. */
+  /**
+   * QoS 1 publications to the broker awaiting PUBACK at most, 1..65535 (also capped by the broker's receive maximum);
+   * Default 1000.
+   */
   maxInFlight?: number
   /** MQTT protocol: 5, 4 (3.1.1), or 'auto' (try 5, fall back to 3.1.1 when the broker refuses 5). Default 'auto'. */
   protocolVersion?: 5 | 4 | 'auto'

@@ -8,7 +8,7 @@ export interface BridgeDrops {
   queueFull: number
   /** Best-effort glue publications while the broker was unreachable (QoS 0 is never queued). */
   offline: number
-  /** Best-effort glue publications dropped because `queueLimit` QoS 0 writes were still unwritten (slow broker). */
+  /** Best-effort glue publications dropped because 4 MiB were still unwritten to the broker connection (slow broker). */
   backpressure: number
   /** MQTT messages whose topic has no glue name (outside the prefix, empty, or starting with `$`). */
   unmappable: number
@@ -30,7 +30,7 @@ export interface MqttBridgeStats {
   connected: boolean
   /** The MQTT protocol in use: 5, or 4 (3.1.1). */
   protocolVersion: 5 | 4
-  /** glue publications delivered to the broker (QoS 0: written; QoS 1: acknowledged by PUBACK). */
+  /** glue publications delivered to the broker (QoS 0: handed to the connection; QoS 1: acknowledged by PUBACK). */
   toMqtt: number
   /** MQTT messages published into glue (QoS 1 ones acknowledged by every interested endpoint). */
   fromMqtt: number
