@@ -8,13 +8,16 @@
 // Raw results: bench/results/latest.json.
 //
 //   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only [--consensus]] [--no-model] [--no-consensus]
-//                     [--no-issue11] [--issue11-only]
+//                     [--no-issue11] [--issue11-only] [--no-bridge] [--bridge-only]
 //
 // The "issue 11" table (bench/glue/round-trips.js) compares glue's round trips with node:dgram's and Mosquitto's, in
 // both receive modes, and publish(), `for await` and the README's natural idiom with ddsperf; --issue11-only runs just
 // it and the peers it compares with (ddsperf, Mosquitto).
 // --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
 // (--peers-only skips them too).
+//
+// The MQTT bridge row (bench/glue/mqtt-bridge.js, issue 12): glue -> bridge -> Mosquitto -> mqtt.js against mqtt.js
+// direct on the same broker; --bridge-only runs just it (also runnable alone: node bench/glue/mqtt-bridge.js).
 //
 // glue's figures come from bench/glue/measure.js (two processes, counted in the receiver's JS callback, public API of
 // dist/: build it first with `npx tsc -p tsconfig.build.json`); the peers' from bench/peers/cli.js.
@@ -26,6 +29,7 @@ const glue = require('./glue/measure');
 const model = require('./glue/model');
 const consensus = require('./glue/consensus');
 const roundTrips = require('./glue/round-trips');
+const mqttBridge = require('./glue/mqtt-bridge');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -401,10 +405,26 @@ function glueNotes(g) {
   return notes;
 }
 
+/** The bridge row, or { error } (a failed run, or a QoS 1 publication lost after its PUBACK). */
+async function runBridge() {
+  try {
+    const r = await mqttBridge.measure({ seconds, log });
+    return r.rows.qos1 && r.rows.qos1.lost ? { ...r, error: `QoS 1 through the bridge lost ${r.rows.qos1.lost}` } : r;
+  } catch (e) {
+    return { error: String((e && e.stack) || e) };
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   const warnings = staleness();
   for (const w of warnings) log(`WARNING: ${w}`);
+  if (flag('--bridge-only')) {
+    const bridge = await runBridge();
+    if (bridge.rows) console.log(mqttBridge.format(bridge));
+    if (bridge.error) { console.log(`ERRORS:\n  bridge: ${bridge.error.split('\n')[0]}`); process.exitCode = 1; }
+    return;
+  }
   const modelOnly = flag('--model-only');
   const issue11Only = flag('--issue11-only');
   const skipped = flag('--glue-only') || modelOnly ? {} : missingPeers();
@@ -415,6 +435,7 @@ async function main() {
   const modelResults = flag('--peers-only') || flag('--no-model') || issue11Only ? { errors: {} } : await runModel();
   const consensusResults = flag('--peers-only') || flag('--no-consensus') || issue11Only || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
   const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
+  const bridge = flag('--glue-only') || modelOnly || issue11Only || flag('--no-bridge') || skipped.mosquitto ? null : await runBridge();
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
   for (const [k, v] of Object.entries(peers.errors || {})) {
@@ -423,7 +444,7 @@ async function main() {
   }
   const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
   const consensusErrs = Object.fromEntries(Object.entries(consensusResults.errors).map(([k, v]) => [`consensus_${k}`, v]));
-  const errors = { ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const errors = { ...(bridge && bridge.error ? { bridge: bridge.error } : {}), ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
   const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
@@ -444,6 +465,10 @@ async function main() {
   }
   if (consensusResults.runs.length || Object.keys(consensusResults.errors).length) {
     console.log(consensusTable(consensusResults));
+    console.log('');
+  }
+  if (bridge && bridge.rows) {
+    console.log(mqttBridge.format(bridge));
     console.log('');
   }
   if (!modelOnly) {
@@ -468,7 +493,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, model: modelResults, consensus: consensusResults, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, bridge, model: modelResults, consensus: consensusResults, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {

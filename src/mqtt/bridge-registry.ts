@@ -35,9 +35,14 @@ export class BridgeRegistry {
 
   /**
    * Writes `self` into the registry, waits (up to 2 s) for the entries of the bridges already running, and calls
-   * `onChange` with the live entries of `self.key` now and whenever they change.
+   * `onChange` with the live entries of `self.key` (itself included) and the number of other live bridges of the
+   * network (any broker or prefix), now and whenever they change.
    */
-  static async join(endpoint: Endpoint, self: BridgeEntry, onChange: (live: BridgeEntry[]) => void): Promise<BridgeRegistry> {
+  static async join(
+    endpoint: Endpoint,
+    self: BridgeEntry,
+    onChange: (live: BridgeEntry[], othersInNetwork: number) => void,
+  ): Promise<BridgeRegistry> {
     let opening = shared.get(endpoint)
     if (opening === undefined) {
       opening = endpoint.map<BridgeEntry>(REGISTRY_NAME, { codec: 'json' })
@@ -49,7 +54,7 @@ export class BridgeRegistry {
     map.set(self.bridge, self)
     await map.synced({ timeoutMs: SYNC_WAIT_MS }).catch(() => undefined)
     const report = (): void => {
-      if (!registry.#closed) onChange(registry.live())
+      if (!registry.#closed) onChange(registry.live(), registry.#othersInNetwork())
     }
     registry.#offs.push(map.onChange(report), endpoint.onStatus(report))
     report()
@@ -66,6 +71,16 @@ export class BridgeRegistry {
       if (entry.endpoint === here || peers.has(entry.endpoint)) entries.push(entry)
     })
     return entries
+  }
+
+  #othersInNetwork(): number {
+    const here = this.#endpoint.id
+    const peers = new Set(this.#endpoint.peers().map((p) => p.id))
+    let n = 0
+    this.#map.forEach((entry, id) => {
+      if (id !== this.#self.bridge && entry !== undefined && (entry.endpoint === here || peers.has(entry.endpoint))) n++
+    })
+    return n
   }
 
   /** Removes this bridge's entry (the other bridges take its share of the work). */

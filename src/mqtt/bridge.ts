@@ -50,6 +50,9 @@ import { WorkSplit } from './work-split'
 /** Bytes waiting in the broker connection's socket buffer beyond which QoS 0 publications are dropped (counted). */
 const MAX_UNWRITTEN_BYTES = 4 << 20
 
+/** No MQTT 5 properties (raw, untyped, unmarked). */
+const NO_PROPERTIES: Record<string, unknown> = {}
+
 /** Loads mqtt.js (an optional peer dependency) with a clear error when it is missing. */
 function loadMqtt(): MqttModule {
   try {
@@ -108,6 +111,8 @@ export class MqttBridge implements AsyncDisposable {
   #receiveMaximum = Infinity
   #publishing = false
   #corked = false
+  /** Another bridge of this glue network is live: mark what goes to MQTT (alone, No Local suffices). */
+  #marked = false
   #closing: Promise<void> | undefined
   #counts = { toMqtt: 0, fromMqtt: 0, resent: 0, skippedLoop: 0, skippedOtherBridge: 0, bridges: 1 }
 
@@ -145,9 +150,13 @@ export class MqttBridge implements AsyncDisposable {
   /** @internal Joins the registry, connects, subscribes on both sides. */
   async start(): Promise<void> {
     const ep = this.#endpoint
-    this.#registry = await BridgeRegistry.join(ep, this.#entry(), (live) => {
+    this.#registry = await BridgeRegistry.join(ep, this.#entry(), (live, othersInNetwork) => {
       this.#split.update(live)
       this.#counts.bridges = live.length
+      if (this.#marked !== othersInNetwork > 0) {
+        this.#marked = othersInNetwork > 0
+        this.#properties.clear()
+      }
     })
     try {
       await this.#connection.open()
@@ -277,12 +286,17 @@ export class MqttBridge implements AsyncDisposable {
     const key = `${codec}\n${type}`
     let properties = this.#properties.get(key)
     if (properties === undefined) {
-      // Raw and untyped are the defaults on the way back: only the marker travels then.
-      const user: Record<string, string> = { [NETWORK_PROPERTY]: this.#marker }
+      // Raw and untyped are the defaults on the way back, and a bridge alone needs no marker (No Local keeps its own
+      // publications from it): then no property travels at all.
+      const user: Record<string, string> = {}
+      if (this.#marked) user[NETWORK_PROPERTY] = this.#marker
       if (codec !== 0) user[CODEC_PROPERTY] = codecProperty(codec)
       if (type !== '') user[TYPE_PROPERTY] = type
       const content = contentType(codec)
-      properties = content === undefined ? { userProperties: user } : { userProperties: user, contentType: content }
+      const fields: Record<string, unknown> = {}
+      if (Object.keys(user).length > 0) fields.userProperties = user
+      if (content !== undefined) fields.contentType = content
+      properties = Object.keys(fields).length === 0 ? NO_PROPERTIES : fields
       this.#properties.set(key, properties)
     }
     return properties
@@ -307,9 +321,11 @@ export class MqttBridge implements AsyncDisposable {
   #send(client: MqttClient, item: Outbound): void {
     this.#cork(client)
     const v5 = this.#connection.protocolVersion === 5
-    const options = v5
-      ? { qos: item.qos, retain: item.retain, properties: this.#publishProperties(item.codec, item.type) }
-      : { qos: item.qos, retain: item.retain }
+    const properties = v5 ? this.#publishProperties(item.codec, item.type) : undefined
+    const options =
+      properties === undefined || properties === NO_PROPERTIES
+        ? { qos: item.qos, retain: item.retain }
+        : { qos: item.qos, retain: item.retain, properties }
     this.#echo?.add(item.topic, item.payload)
     if (item.qos === 0) {
       // No callback: mqtt.js would wait for 'drain' with one listener per publication (quadratic under load).

@@ -1,8 +1,8 @@
 /**
  * How bridges recognise what they (or another bridge of the same glue network) put somewhere, so that nothing loops.
  *
- * - **MQTT side (MQTT 5).** What a bridge publishes carries the user property `glue-network` = the network's marker
- *   (8 hex digits);
+ * - **MQTT side (MQTT 5).** While another bridge of the same glue network is live, what a bridge publishes carries
+ *   the user property `glue-network` = the network's marker (8 hex digits);
  *   every bridge of that network skips messages that carry its own marker (and subscribes with No Local, so the
  *   broker does not even send a bridge its own publications back). Codec and type travel as `glue-codec` and
  *   `glue-type` (each only when not the default: raw, untyped); the codec also as the standard Content Type
