@@ -198,7 +198,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions): ResolvedBridge
   url.password = ''
   return {
     url: url.href,
-    brokerKey: `${url.protocol}//${url.hostname}:${port}\n${prefix}`,
+    brokerKey: `${url.protocol}//${url.hostname.toLowerCase()}:${port}\n${prefix}`,
     topics: [...topics],
     direction,
     prefix,
