@@ -204,6 +204,49 @@ test('two bridges on one network to one broker: no loop, no duplicates, the work
   t.true(probes >= 1)
   t.is(s0.fromMqtt + s1.fromMqtt, N + 1)
   t.true(s0.skippedOtherBridge > 0 && s1.skippedOtherBridge > 0, 'both did part of the work')
+  // One closes: the other takes over all of the work at once.
+  await bridges[0].close()
+  await waitFor(t, 'the other to see it go', () => bridges[1].otherBridges().length === 0)
+  for (let i = 0; i < N; i++) await app.publish(`two/h/${i}`, `h${i}`, { reliable: true })
+  for (let i = 0; i < N; i++) await mq.client.publishAsync(`two/n/${i}`, `n${i}`, { qos: 1 })
+  await waitFor(t, 'all after the takeover', () => count(mq.received, 'h') >= N && count(glueGot, 'n') >= N)
+  await mq.client.publishAsync('two/end3', 'end', { qos: 1 })
+  await app.publish('two/end4', 'end', { reliable: true })
+  await waitFor(t, 'the last end markers', () => glueGot.some((m) => m.topic === 'two/end3') && mq.received.some((r) => r.topic === 'two/end4'))
+  t.is(count(mq.received, 'h'), N)
+  t.is(count(glueGot, 'n'), N)
+  t.is(count(mq.received, 'n'), N)
+})
+
+test('two bridges of one network with different prefixes on one broker: marked, so nothing loops between them', async (t) => {
+  const broker = await startMosquitto(t)
+  const options = isolatedOptions()
+  const [a, bEp, app] = [await endpoint(t, 'A', options), await endpoint(t, 'B', options), await endpoint(t, 'app', options)]
+  await waitFor(t, 'discovery', () => [a, bEp, app].every((e) => e.peers().length === 2))
+  // A bridges everything unprefixed, so it also sees B's site1/... on the broker; without the network marker it would
+  // import site1/x into glue, B would forward it as site1/site1/x, and so on.
+  const bridges = [
+    await bridge(t, a, { url: broker.url, topics: ['#'] }),
+    await bridge(t, bEp, { url: broker.url, topics: ['x/#'], prefix: 'site1/' }),
+  ]
+  await waitFor(t, 'the registry', () => bridges.every((x) => x.stats().bridges === 1) && bridges.every((x) => x.otherBridges().length === 0))
+  const mq = await mqttClient(t, broker, '#')
+  const glueGot: TopicMessage[] = []
+  app.subscribe('#', { callback: (m) => glueGot.push(m) })
+  await probe(t, () => app.publish('x/probe', 'p'), () => mq.received.some((r) => r.topic === 'x/probe') && mq.received.some((r) => r.topic === 'site1/x/probe'))
+  const before = mq.received.length
+  for (let i = 0; i < 20; i++) await app.publish(`x/${i}`, `${i}`, { reliable: true })
+  await waitFor(t, 'both copies', () => mq.received.filter((r) => /^(site1\/)?x\/\d+$/.test(r.topic)).length >= 40)
+  await mq.client.publishAsync('end', 'end', { qos: 1 })
+  await waitFor(t, 'the end marker in glue', () => glueGot.some((m) => m.topic === 'end'))
+  await app.publish('x/end', 'end', { reliable: true })
+  await waitFor(t, 'the glue end marker', () => mq.received.some((r) => r.topic === 'site1/x/end'))
+  const topics = mq.received.slice(before).map((r) => r.topic)
+  t.is(topics.filter((x) => /^x\/\d+$/.test(x)).length, 20)
+  t.is(topics.filter((x) => /^site1\/x\/\d+$/.test(x)).length, 20)
+  t.false(topics.some((x) => x.startsWith('site1/site1/')), 'no loop')
+  t.is(glueGot.filter((m) => m.from !== app.id && m.topic !== 'end').length, 0, 'nothing imported back into glue')
+  t.true(bridges[0].stats().skippedLoop >= 20)
 })
 
 test('broker restart mid-stream: reliable glue publications and QoS 1 MQTT messages are all delivered', async (t) => {
