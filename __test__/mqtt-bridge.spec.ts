@@ -3,6 +3,11 @@
  * both directions, QoS and retain mapping, codec and type as MQTT 5 user properties, prefix, no loops and no
  * duplicates with two bridges, broker restart with nothing lost for QoS 1 / reliable, the queue bound, bad input.
  */
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
 import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 
@@ -370,4 +375,68 @@ test('MQTT 3.1.1: both ways without user properties, and its own publications ar
   t.is(mq.received.filter((r) => r.topic.startsWith('v4/g/')).length, 20)
   t.is(glueGot.filter((m) => m.topic.startsWith('v4/g/') && m.from !== app.id).length, 0, 'the broker’s echo of its own publications was skipped')
   t.true(b.stats().skippedLoop >= 20)
+})
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in `dir`. */
+function makeCertificates(dir: string): Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=glue test CA')
+  writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n')
+  for (const who of ['server', 'client']) {
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who === 'server' ? '127.0.0.1' : 'glue-bridge'}`)
+    run('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', 'ext')
+  }
+  for (const file of ['ca.pem', 'server.pem', 'server.key']) chmodSync(join(dir, file), 0o644)
+  const at = (f: string) => join(dir, f)
+  return { ca: at('ca.pem'), serverCert: at('server.pem'), serverKey: at('server.key'), clientCert: at('client.pem'), clientKey: at('client.key') }
+}
+
+test('TLS with a client certificate (ca, cert, key as files); without the certificate the first connection fails clearly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'glue-test-tls-'))
+  chmodSync(dir, 0o755)
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const certs = makeCertificates(dir)
+  const broker = await startMosquitto(t, {
+    scheme: 'mqtts',
+    listener: [`cafile ${certs.ca}`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`, 'require_certificate true'],
+  })
+  const ep = await endpoint(t, 'bridge')
+  const b = await bridge(t, ep, { url: broker.url, topics: ['tls/#'], ca: certs.ca, cert: certs.clientCert, key: certs.clientKey })
+  const tls = { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) }
+  const mq = await mqttClient(t, broker, 'tls/#', tls)
+  await ep.publish('tls/a', 'sealed by TLS', { reliable: true })
+  await waitFor(t, 'the message over TLS', () => mq.received.length === 1)
+  t.is(mq.received[0].payload.toString(), 'sealed by TLS')
+  t.true(b.stats().connected)
+  const err = await t.throwsAsync(bridgeMqtt(ep, { url: broker.url, topics: ['tls/#'], ca: certs.ca, connectTimeoutMs: 5000 }), {
+    instanceOf: MqttConnectError,
+  })
+  t.is(err?.code, 'ERR_GLUE_MQTT_CONNECT')
+})
+
+test('status() iterates connection changes with backoff, reconnects and resubscribes, and ends on close', async (t) => {
+  const broker = await startMosquitto(t)
+  const ep = await endpoint(t, 'bridge')
+  const b = await bridge(t, ep, { url: broker.url, topics: ['st/#'], direction: 'from-mqtt', reconnectMinMs: 20, reconnectMaxMs: 200 })
+  const events: MqttBridgeStatus[] = []
+  const iterating = (async () => {
+    for await (const event of b.status()) events.push(event)
+  })()
+  await broker.stop()
+  // While it is down, attempts fail and the delay doubles (with jitter) up to reconnectMaxMs.
+  await waitFor(t, 'several failed attempts', () => events.filter((e) => e.type === 'disconnected').length >= 4)
+  const delays = events.flatMap((e) => (e.type === 'disconnected' ? [e.retryInMs] : []))
+  t.true(delays.every((ms) => ms >= 15 && ms <= 200), JSON.stringify(delays))
+  t.true(delays.at(-1)! > delays[0], `backoff grows: ${JSON.stringify(delays)}`)
+  await broker.start()
+  await waitFor(t, 'the reconnection', () => events.some((e) => e.type === 'connected' && e.reconnect))
+  t.like(b.stats(), { connected: true, reconnects: 1 })
+  // Subscribed again (the broker lost the session): a message after the restart arrives.
+  const got: TopicMessage[] = []
+  ep.subscribe('st/#', { callback: (m) => got.push(m) })
+  const mq = await mqttClient(t, broker)
+  await probe(t, () => void mq.client.publish('st/after', 'x', { qos: 1 }), () => got.length > 0)
+  await b.close()
+  await iterating // the iterator ended
+  t.pass()
 })

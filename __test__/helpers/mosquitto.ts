@@ -47,12 +47,18 @@ export interface Broker {
   start(): Promise<void>
   /** The broker's stderr so far (for failure messages). */
   log(): string
+  /** The broker's directory (config, files, store). */
+  readonly dir: string
 }
 
 /** Options of {@link startMosquitto}. */
 export interface MosquittoOptions {
   /** Keep sessions and queued messages across `stop()` / `start()`. Default false. */
   persistence?: boolean
+  /** Config lines for the listener (after `listener PORT 127.0.0.1`); `{dir}` is replaced by the broker's directory. */
+  listener?: string[]
+  /** The URL scheme the listener speaks. Default 'mqtt'. */
+  scheme?: 'mqtt' | 'mqtts'
 }
 
 /** Starts a private broker for `t` (stopped in its teardown). */
@@ -62,10 +68,13 @@ export async function startMosquitto(t: ExecutionContext, options: MosquittoOpti
   chmodSync(dir, 0o777) // mosquitto drops root privileges and must still read its config and write its store
   const port = await freePort()
   const config = join(dir, 'mosquitto.conf')
+  const at = (line: string): string => line.replaceAll('{dir}', dir)
   writeFileSync(
     config,
     [
+      'per_listener_settings false',
       `listener ${port} 127.0.0.1`,
+      ...(options.listener ?? []).map(at),
       'allow_anonymous true',
       `persistence ${options.persistence === true ? 'true' : 'false'}`,
       `persistence_location ${dir}/`,
@@ -106,5 +115,5 @@ export async function startMosquitto(t: ExecutionContext, options: MosquittoOpti
     rmSync(dir, { recursive: true, force: true })
   })
   await start()
-  return { port, url: `mqtt://127.0.0.1:${port}`, stop, start, log: () => stderr }
+  return { port, url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`, stop, start, log: () => stderr, dir }
 }

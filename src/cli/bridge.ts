@@ -99,6 +99,9 @@ function formatStatus(event: MqttBridgeStatus): string {
     const session = event.sessionPresent ? ', session resumed' : ''
     return `${event.reconnect ? 'reconnected' : 'connected'} to ${event.url} (MQTT ${event.protocolVersion === 5 ? '5' : '3.1.1'}${session})`
   }
+  if (event.type === 'subscribe-failed') {
+    return `the broker refused the subscription ${event.filter} (reason code 0x${event.reasonCode.toString(16)})`
+  }
   const why = event.error === undefined ? 'connection lost' : event.error.message
   return `disconnected from ${event.url}: ${why}; retrying in ${event.retryInMs} ms`
 }

@@ -23,24 +23,15 @@ import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt'
 
 import type { Endpoint } from '../endpoint'
 import { MessageTooLargeError } from '../errors'
-import { builtInCodec, type Codec, rawCodec } from '../topics/codec'
 import { TopicTypeError } from '../topics/errors'
+import { AsyncQueue } from '../util/async-queue'
 import type { TopicMessage } from '../topics/message'
 import type { Subscription } from '../topics/subscription'
 import { compileFilter, type TopicMatcher } from '../topics/topic-name'
 import { BridgeRegistry } from './bridge-registry'
 import { BrokerConnection, type MqttModule } from './connection'
-import {
-  CODEC_PROPERTY,
-  codecOf,
-  codecProperty,
-  contentType,
-  defaultNetworkMarker,
-  EchoFilter,
-  NETWORK_PROPERTY,
-  TYPE_PROPERTY,
-  userProperty,
-} from './loop-marker'
+import { CODEC_PROPERTY, codecOf, defaultNetworkMarker, EchoFilter, NETWORK_PROPERTY, TYPE_PROPERTY, userProperty } from './loop-marker'
+import { passThroughCodec, PublishProperties } from './properties'
 import { type MqttBridgeOptions, resolveBridgeOptions, type ResolvedBridgeOptions } from './options'
 import { type Outbound, OutboundQueue } from './outbound-queue'
 import { type BridgeDrops, type MqttBridgeStats, type MqttBridgeStatus, zeroDrops } from './stats'
@@ -50,9 +41,6 @@ import { WorkSplit } from './work-split'
 /** Bytes waiting in the broker connection's socket buffer beyond which QoS 0 publications are dropped (counted). */
 const MAX_UNWRITTEN_BYTES = 4 << 20
 
-/** No MQTT 5 properties (raw, untyped, unmarked). */
-const NO_PROPERTIES: Record<string, unknown> = {}
-
 /** Loads mqtt.js (an optional peer dependency) with a clear error when it is missing. */
 function loadMqtt(): MqttModule {
   try {
@@ -60,18 +48,6 @@ function loadMqtt(): MqttModule {
   } catch (err) {
     throw new Error('glue-pubsub/mqtt needs the npm package `mqtt` (an optional peer dependency): npm install mqtt', { cause: err })
   }
-}
-
-/** A codec that publishes bytes as they are under codec id `id` (payloads pass unchanged). */
-const passThrough = new Map<number, Codec<never, unknown>>()
-function passThroughCodec(id: number): Codec<never, unknown> {
-  let codec = passThrough.get(id)
-  if (codec === undefined) {
-    const decoding = builtInCodec(id) ?? rawCodec
-    codec = { name: builtInCodec(id)?.name ?? `custom-${id}`, id, encode: (b: Uint8Array) => b, decode: decoding.decode } as Codec<never, unknown>
-    passThrough.set(id, codec)
-  }
-  return codec
 }
 
 /**
@@ -104,17 +80,16 @@ export class MqttBridge implements AsyncDisposable {
   readonly #inFlight = new Set<Outbound>()
   readonly #subs: Subscription[] = []
   readonly #listeners = new Set<(event: MqttBridgeStatus) => void>()
-  readonly #properties = new Map<string, Record<string, unknown>>()
+  readonly #queues = new Set<AsyncQueue<MqttBridgeStatus>>()
+  readonly #properties: PublishProperties
   readonly #dropped: BridgeDrops = zeroDrops()
   #registry: BridgeRegistry | undefined
   #echo: EchoFilter | undefined
   #receiveMaximum = Infinity
   #publishing = false
   #corked = false
-  /** Another bridge of this glue network is live: mark what goes to MQTT (alone, No Local suffices). */
-  #marked = false
   #closing: Promise<void> | undefined
-  #counts = { toMqtt: 0, fromMqtt: 0, resent: 0, skippedLoop: 0, skippedOtherBridge: 0, bridges: 1 }
+  #counts = { toMqtt: 0, fromMqtt: 0, resent: 0, skippedLoop: 0, skippedOtherBridge: 0, bridges: 1, subscribeFailures: 0 }
 
   /** @internal Use {@link bridgeMqtt}. */
   constructor(endpoint: Endpoint, options: ResolvedBridgeOptions, mqtt: MqttModule) {
@@ -123,6 +98,7 @@ export class MqttBridge implements AsyncDisposable {
     this.url = options.url
     this.topics = options.topics
     this.#marker = options.network ?? defaultNetworkMarker(endpoint)
+    this.#properties = new PublishProperties(this.#marker)
     this.#queue = new OutboundQueue(options.queueLimit)
     this.#filters = options.topics.map(compileFilter)
     this.#split = new WorkSplit(this.#entry())
@@ -153,10 +129,7 @@ export class MqttBridge implements AsyncDisposable {
     this.#registry = await BridgeRegistry.join(ep, this.#entry(), (live, othersInNetwork) => {
       this.#split.update(live)
       this.#counts.bridges = live.length
-      if (this.#marked !== othersInNetwork > 0) {
-        this.#marked = othersInNetwork > 0
-        this.#properties.clear()
-      }
+      this.#properties.marked = othersInNetwork > 0
     })
     try {
       await this.#connection.open()
@@ -173,10 +146,29 @@ export class MqttBridge implements AsyncDisposable {
     ep.closed.then(onClosed, onClosed)
   }
 
-  /** Calls `callback` on every status change (connected, disconnected); returns the function that stops it. */
+  /**
+   * Calls `callback` on every status change (connected, disconnected, subscribe-failed); returns the function that
+   * stops it. A callback that throws is reported as an uncaught exception.
+   */
   onStatus(callback: (event: MqttBridgeStatus) => void): () => void {
     this.#listeners.add(callback)
     return () => this.#listeners.delete(callback)
+  }
+
+  /** The status changes as an async iterator, from now on (at most `limit`, default 1000, held: the oldest go); ends on close. */
+  status(options: { limit?: number; signal?: AbortSignal } = {}): AsyncIterableIterator<MqttBridgeStatus, undefined> {
+    const queue: AsyncQueue<MqttBridgeStatus> = new AsyncQueue<MqttBridgeStatus>({
+      limit: options.limit ?? 1000,
+      signal: options.signal,
+      onFinish: () => {
+        off()
+        this.#queues.delete(queue)
+      },
+    })
+    const off = this.onStatus((event) => queue.push(event))
+    this.#queues.add(queue)
+    if (this.#closing !== undefined) queue.end()
+    return queue
   }
 
   /** The counters (see {@link MqttBridgeStats}). */
@@ -218,8 +210,17 @@ export class MqttBridge implements AsyncDisposable {
         const mqtt = mqttFilter(filter, this.#o.prefix, `topics[${i}]`)
         subscriptions[mqtt] = version === 5 ? { qos: 1, nl: true, rap: true, rh: 0 } : { qos: 1 }
       }
-      client.subscribe(subscriptions, (err) => {
-        if (err !== null && err !== undefined && client.connected) client.end(true) // reconnect and try again
+      client.subscribe(subscriptions, (err, granted) => {
+        if (err !== null && err !== undefined) {
+          if (client.connected) client.end(true) // reconnect and try again
+          return
+        }
+        // A refused filter (SUBACK reason code >= 0x80, e.g. not authorised) is reported, not retried.
+        for (const grant of granted ?? []) {
+          if (grant.qos < 0x80) continue
+          this.#counts.subscribeFailures++
+          this.#emit({ type: 'subscribe-failed', url: this.url, filter: grant.topic, reasonCode: grant.qos })
+        }
       })
     }
     this.#emit({ type: 'connected', url: this.url, protocolVersion: version, sessionPresent: connack.sessionPresent, reconnect })
@@ -282,26 +283,6 @@ export class MqttBridge implements AsyncDisposable {
     }
   }
 
-  #publishProperties(codec: number, type: string): Record<string, unknown> {
-    const key = `${codec}\n${type}`
-    let properties = this.#properties.get(key)
-    if (properties === undefined) {
-      // Raw and untyped are the defaults on the way back, and a bridge alone needs no marker (No Local keeps its own
-      // publications from it): then no property travels at all.
-      const user: Record<string, string> = {}
-      if (this.#marked) user[NETWORK_PROPERTY] = this.#marker
-      if (codec !== 0) user[CODEC_PROPERTY] = codecProperty(codec)
-      if (type !== '') user[TYPE_PROPERTY] = type
-      const content = contentType(codec)
-      const fields: Record<string, unknown> = {}
-      if (Object.keys(user).length > 0) fields.userProperties = user
-      if (content !== undefined) fields.contentType = content
-      properties = Object.keys(fields).length === 0 ? NO_PROPERTIES : fields
-      this.#properties.set(key, properties)
-    }
-    return properties
-  }
-
   /**
    * Corks the broker connection until the current task is done: the publications of one glue batch (delivered
    * synchronously, one after another) leave in one write instead of one syscall each.
@@ -321,11 +302,8 @@ export class MqttBridge implements AsyncDisposable {
   #send(client: MqttClient, item: Outbound): void {
     this.#cork(client)
     const v5 = this.#connection.protocolVersion === 5
-    const properties = v5 ? this.#publishProperties(item.codec, item.type) : undefined
-    const options =
-      properties === undefined || properties === NO_PROPERTIES
-        ? { qos: item.qos, retain: item.retain }
-        : { qos: item.qos, retain: item.retain, properties }
+    const properties = v5 ? this.#properties.get(item.codec, item.type) : undefined
+    const options = properties === undefined ? { qos: item.qos, retain: item.retain } : { qos: item.qos, retain: item.retain, properties }
     this.#echo?.add(item.topic, item.payload)
     if (item.qos === 0) {
       // No callback: mqtt.js would wait for 'drain' with one listener per publication (quadratic under load).
@@ -412,6 +390,7 @@ export class MqttBridge implements AsyncDisposable {
     await this.#connection.close()
     this.#dropped.queueFull += this.#queue.clear()
     this.#listeners.clear()
+    for (const queue of this.#queues) queue.end()
   }
 
   /** Same as `close()`, for `await using`. */

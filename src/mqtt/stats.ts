@@ -46,6 +46,8 @@ export interface MqttBridgeStats {
   skippedLoop: number
   /** Messages another bridge of this network and broker forwards instead (see `work-split.ts`). */
   skippedOtherBridge: number
+  /** MQTT filters the broker refused (SUBACK reason code >= 0x80; each also a `subscribe-failed` event). */
+  subscribeFailures: number
   /** The live bridges of this network and broker, this one included. */
   bridges: number
   /** Dropped messages, by cause. */
@@ -71,6 +73,14 @@ export type MqttBridgeStatus =
       readonly error: Error | undefined
       /** When the next attempt starts, ms from now. */
       readonly retryInMs: number
+    }
+  | {
+      readonly type: 'subscribe-failed'
+      readonly url: string
+      /** The MQTT filter (prefix included). */
+      readonly filter: string
+      /** The SUBACK reason code (0x80 unspecified, 0x87 not authorised, 0x8f invalid filter...). */
+      readonly reasonCode: number
     }
 
 /** Zeroed drop counters. */
