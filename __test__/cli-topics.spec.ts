@@ -26,6 +26,7 @@ const message = (fields: Partial<ConstructorParameters<typeof TopicMessage>[0]>)
     value: Buffer.from('hi'),
     payload: Buffer.from('hi'),
     type: '',
+    codec: 0,
     from: '0123456789abcdef',
     fromName: 'A',
     seq: 3,

@@ -8,7 +8,7 @@
 // Raw results: bench/results/latest.json.
 //
 //   node bench/run.js [--seconds N] [--glue-only] [--peers-only] [--model-only [--consensus]] [--no-model] [--no-consensus]
-//                     [--no-issue11] [--issue11-only] [--no-unicast] [--unicast-only]
+//                     [--no-issue11] [--issue11-only] [--no-unicast] [--unicast-only] [--no-bridge] [--bridge-only]
 //
 // The "issue 11" table (bench/glue/round-trips.js) compares glue's round trips with node:dgram's and Mosquitto's, in
 // both receive modes, and publish(), `for await` and the README's natural idiom with ddsperf; --issue11-only runs just
@@ -18,6 +18,9 @@
 // `node bench/glue/unicast-discovery.js`), --no-unicast skips it.
 // --model-only runs just the model layer's rows (bench/glue/model.js: replicated maps, issue 9), --no-model skips them
 // (--peers-only skips them too).
+//
+// The MQTT bridge row (bench/glue/mqtt-bridge.js, issue 12): glue -> bridge -> Mosquitto -> mqtt.js against mqtt.js
+// direct on the same broker; --bridge-only runs just it (also runnable alone: node bench/glue/mqtt-bridge.js).
 //
 // glue's figures come from bench/glue/measure.js (two processes, counted in the receiver's JS callback, public API of
 // dist/: build it first with `npx tsc -p tsconfig.build.json`); the peers' from bench/peers/cli.js.
@@ -30,6 +33,7 @@ const model = require('./glue/model');
 const consensus = require('./glue/consensus');
 const roundTrips = require('./glue/round-trips');
 const unicastDiscovery = require('./glue/unicast-discovery');
+const mqttBridge = require('./glue/mqtt-bridge');
 const { comparisonTable, fmtRate, table } = require('./lib/stats');
 const { which } = require('./lib/proc');
 
@@ -416,6 +420,16 @@ async function runUnicast() {
   }
 }
 
+/** The bridge row, or { error } (a failed run, or a QoS 1 publication lost after its PUBACK). */
+async function runBridge() {
+  try {
+    const r = await mqttBridge.measure({ seconds, log });
+    return r.rows.qos1 && r.rows.qos1.lost ? { ...r, error: `QoS 1 through the bridge lost ${r.rows.qos1.lost}` } : r;
+  } catch (e) {
+    return { error: String((e && e.stack) || e) };
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   const warnings = staleness();
@@ -424,6 +438,12 @@ async function main() {
     const u = await runUnicast();
     console.log(u.table ?? `unicast discovery FAILED: ${u.error}`);
     if (u.error) process.exitCode = 1;
+    return;
+  }
+  if (flag('--bridge-only')) {
+    const bridge = await runBridge();
+    if (bridge.rows) console.log(mqttBridge.format(bridge));
+    if (bridge.error) { console.log(`ERRORS:\n  bridge: ${bridge.error.split('\n')[0]}`); process.exitCode = 1; }
     return;
   }
   const modelOnly = flag('--model-only');
@@ -437,6 +457,7 @@ async function main() {
   const consensusResults = flag('--peers-only') || flag('--no-consensus') || issue11Only || (modelOnly && !flag('--consensus')) ? { errors: {}, runs: [] } : await runConsensus();
   const unicast = flag('--peers-only') || flag('--no-unicast') || modelOnly || issue11Only ? null : await runUnicast();
   const peers = flag('--glue-only') || modelOnly ? { errors: {} } : await runPeers({ seconds, log });
+  const bridge = flag('--glue-only') || modelOnly || issue11Only || flag('--no-bridge') || skipped.mosquitto ? null : await runBridge();
   // Failures of a skipped peer are the skip itself, not errors.
   const peerErrors = {};
   for (const [k, v] of Object.entries(peers.errors || {})) {
@@ -445,7 +466,7 @@ async function main() {
   }
   const modelErrs = Object.fromEntries(Object.entries(modelResults.errors).map(([k, v]) => [`model_${k}`, v]));
   const consensusErrs = Object.fromEntries(Object.entries(consensusResults.errors).map(([k, v]) => [`consensus_${k}`, v]));
-  const errors = { ...(unicast?.error ? { unicast_discovery: unicast.error } : {}), ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
+  const errors = { ...(bridge && bridge.error ? { bridge: bridge.error } : {}), ...(unicast?.error ? { unicast_discovery: unicast.error } : {}), ...consensusErrs, ...glueResults.errors, ...reliabilityErrors(glueResults), ...(issue11 ? roundTrips.errors(issue11) : {}), ...modelErrs, ...modelErrors(modelResults), ...peerErrors };
   const rows = modelOnly ? [] : buildRows(glueResults, peers);
   const systems = ['glue', 'ddsperf', 'mosquitto'];
 
@@ -472,6 +493,10 @@ async function main() {
     console.log(consensusTable(consensusResults));
     console.log('');
   }
+  if (bridge && bridge.rows) {
+    console.log(mqttBridge.format(bridge));
+    console.log('');
+  }
   if (!modelOnly) {
     console.log('Rates: ratio > 1 means glue is faster. Round trips (full ones; ddsperf prints half): ratio < 1 means glue is faster.');
     console.log('Indented "glue …" rows are glue variants compared with the peers\' figures of the row above them.');
@@ -494,7 +519,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify({
     when: new Date().toISOString(), seconds, durationS, node: process.version, cpus: os.cpus().length,
-    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, model: modelResults, consensus: consensusResults, unicast: unicast?.results, peers,
+    loadavg: { before: loadBefore, after: os.loadavg() }, warnings, skipped, errors, rows, modelRows: modelRows(modelResults), glue: glueResults, issue11, bridge, model: modelResults, consensus: consensusResults, unicast: unicast?.results, peers,
   }, null, 2)}\n`);
   console.log(`raw results: ${path.relative(process.cwd(), out) || out}`);
   if (Object.keys(errors).length) {

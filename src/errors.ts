@@ -46,6 +46,8 @@ export const ErrorCode = {
   NOT_LEADER: 'ERR_GLUE_NOT_LEADER',
   /** A host name in `peers` / `GLUE_PEERS` could not be resolved when the endpoint opened (`PeerResolveError`). */
   PEER_RESOLVE: 'ERR_GLUE_PEER_RESOLVE',
+  /** An MQTT bridge could not connect to its broker at start (refused, unreachable, bad credentials: `MqttConnectError`). */
+  MQTT_CONNECT: 'ERR_GLUE_MQTT_CONNECT',
 } as const
 
 /** One of the {@link ErrorCode} values. */

@@ -49,8 +49,11 @@ function canConnect(port) {
   });
 }
 
-/** Start a private mosquitto on 127.0.0.1:<random free port>. Returns { url, port, cmdline, stop() }. */
-async function startBroker() {
+/**
+ * Start a private mosquitto on 127.0.0.1:<random free port>. Returns { url, port, cmdline, stop() }. `extra`: more
+ * config lines (the bridge row raises max_inflight_messages, which is also MQTT 5's Receive Maximum).
+ */
+async function startBroker({ extra = [] } = {}) {
   const bin = which('mosquitto');
   if (!bin) throw new Error('mosquitto not found: run `bash bench/peers/install.sh` (Debian package mosquitto)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glue-mosquitto-'));
@@ -69,6 +72,7 @@ async function startBroker() {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
+      ...extra,
       '',
     ].join('\n'), { mode: 0o644 });
     const proc = spawnTracked(bin, ['-c', conf]);

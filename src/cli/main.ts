@@ -1,6 +1,6 @@
 /**
  * The `glue` command line: `glue demo`, `glue transport`, `glue peers`, `glue pub`, `glue sub`, `glue topics`,
- * `glue map`, `glue consensus`, `glue kv`.
+ * `glue map`, `glue consensus`, `glue kv`, `glue bridge`.
  * bin/glue.js calls {@link run}.
  */
 import { debuglog } from 'node:util'
@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander'
 
 import { ENV_VARS } from '../env'
 import { GlueError } from '../errors'
+import { registerBridge } from './bridge'
 import { type JobRunner, shutdownSignal } from './common'
 import { registerConsensus } from './consensus'
 import { registerDemo } from './demo'
@@ -48,6 +49,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerMap(program, run)
   registerConsensus(program, run)
   registerKv(program, run)
+  registerBridge(program, run)
   return program
 }
 

@@ -55,6 +55,7 @@ const FIELDS: TopicMessageFields<unknown> = {
   value: undefined,
   payload: Buffer.alloc(0),
   type: '',
+  codec: 0,
   from: '',
   fromName: '',
   seq: 0,
@@ -144,6 +145,7 @@ export function deliver(
     f.value = value
     f.payload = payload
     f.type = item.type
+    f.codec = id
     f.from = item.from
     f.fromName = fromName ??= nameOf(item.from)
     f.seq = item.record.seq

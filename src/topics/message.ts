@@ -15,6 +15,8 @@ export class TopicMessage<T = unknown> {
   readonly payload: Buffer
   /** The publisher's type name for the topic; '' for untyped. */
   readonly type: string
+  /** The codec id the payload was encoded with (0 raw, 1 json, 2 msgpack, 128..255 custom), as it travelled. */
+  readonly codec: number
   /** The publishing endpoint's ID, 16 hex digits. */
   readonly from: string
   /** The publishing endpoint's name ('' when it is not, or no longer, in the peer table). */
@@ -36,6 +38,7 @@ export class TopicMessage<T = unknown> {
     this.value = fields.value
     this.payload = fields.payload
     this.type = fields.type
+    this.codec = fields.codec
     this.from = fields.from
     this.fromName = fields.fromName
     this.seq = fields.seq
