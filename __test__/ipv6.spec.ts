@@ -193,3 +193,44 @@ test('bad IPv6 interfaces fail at open with InterfaceNotFoundError', async (t) =
     instanceOf: InterfaceNotFoundError,
   })
 })
+
+/** Options of an endpoint on ::1 with no multicast at all: discovery through `peers` only. */
+function v6Unicast(name: string, networkId: number, groupPort: number, extra: EndpointOptions): EndpointOptions {
+  return isolatedOptions({
+    name,
+    networkId,
+    interface: '::1',
+    group: `[ff12::137:1]:${groupPort}`,
+    multicast: false,
+    announcePeriodMs: 100,
+    ...extra,
+  })
+}
+
+test('unicast peers over IPv6: three endpoints on ::1 without multicast, one peer address each, find everyone', async (t) => {
+  const networkId = randomInt(1, 0xffff_ffff)
+  const groupPort = randomInt(20000, 60000)
+  const hub = await Endpoint.open(v6Unicast('v6-hub', networkId, groupPort, { listenAddress: '[::1]:0' }))
+  t.teardown(() => hub.close())
+  const a = await Endpoint.open(v6Unicast('v6-a', networkId, groupPort, { peers: [hub.address] }))
+  t.teardown(() => a.close())
+  // b knows only a; it learns of the hub through a's gossip.
+  const b = await Endpoint.open(v6Unicast('v6-b', networkId, groupPort, { peers: [a.address] }))
+  t.teardown(() => b.close())
+  const all = [hub, a, b]
+  t.true(await until(() => all.every((ep) => ep.peers().length === 2), 10_000), JSON.stringify(all.map((ep) => ep.peers().length)))
+  t.true(await until(() => b.stats().gossipReceived >= 1, 10_000), 'b heard gossip')
+  t.true(b.peers().some((p) => p.address === hub.address), 'the hub at its IPv6 address')
+  await exchange(t, hub, b)
+})
+
+anyTest('peers: IPv6 entries with a scope, and the family of the sockets', (t) => {
+  const v6 = resolveOptions({ env: false, group: '[ff12::1:3]', peers: ['[fe80::1%lo]:37321', '[::1]'] })
+  t.deepEqual(v6.unicast.peers.map((p) => [p.host, p.port]), [['fe80::1%lo', 37321], ['::1', 37321]])
+  const v4 = t.throws(() => resolveOptions({ env: false, peers: ['10.0.0.1:5', '[::1]:5'] }), { instanceOf: InvalidOptionError })
+  t.is(v4?.option, 'peers[1]')
+  t.regex(v4?.message ?? '', /an IPv4 address: this endpoint's sockets are IPv4/)
+  const onV6 = t.throws(() => resolveOptions({ env: false, group: '[ff12::1:3]', peers: ['10.0.0.1:5'] }), { instanceOf: InvalidOptionError })
+  t.is(onV6?.option, 'peers[0]')
+  t.notThrows(() => resolveOptions({ env: false, dualStack: true, peers: ['10.0.0.1:5', '[::1]:5'] }))
+})

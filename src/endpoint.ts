@@ -2,7 +2,7 @@
  * The public endpoint: peer discovery, unicast `send()`, multicast `broadcast()` (best effort or reliable),
  * inbound messages and status events as callbacks or bounded async iterators, counters, `flush()` and close.
  */
-import { parsePeers } from './discovery/peer-addresses'
+import { checkPeerFamily, parsePeers } from './discovery/peer-addresses'
 import { explicit } from './option-checks'
 import { PeerResolver, type PeerResolveCounts } from './discovery/peer-resolver'
 import { AsyncQueue } from './util/async-queue'
@@ -16,6 +16,7 @@ import { type Peer, PeerTable } from './discovery/peer-table'
 import type { StatusEvent } from './status'
 import type { KeyInput } from './security/keys'
 import { networkKeysHex, SEAL_OVERHEAD } from './security/options'
+import type { AddressFamily } from './transport/options'
 import { ReliableSender } from './transport/reliable-sender'
 import { endpointTransport } from './topics/endpoint-transport'
 import { escapeApplicationPayload, startsWithEnvelope, unescapeApplicationPayload } from './topics/envelope'
@@ -127,6 +128,8 @@ export class Endpoint implements AsyncDisposable {
   #callbackErrors = 0
   /** Resolves the host names of `peers` again from time to time and hands changed addresses to the core. */
   readonly #peerResolver: PeerResolver
+  /** The family of the sockets, which `setPeers()` addresses must match. */
+  readonly #peerFamily: AddressFamily
   /** Keeps Node running while the endpoint is open, like a bound socket (the native core does not). */
   #keepAlive: NodeJS.Timeout | undefined
 
@@ -179,6 +182,7 @@ export class Endpoint implements AsyncDisposable {
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
     this.#peerResolver = peerResolver
+    this.#peerFamily = resolved.unicast.family
     const peerAddresses = peerResolver.addresses()
     const native = peerAddresses.length === 0 ? resolved.native : { ...resolved.native, peers: peerAddresses }
     try {
@@ -486,6 +490,7 @@ export class Endpoint implements AsyncDisposable {
   async setPeers(peers: readonly string[]): Promise<void> {
     this.#assertOpen()
     const specs = parsePeers(explicit('peers', peers))
+    checkPeerFamily(specs, this.#peerFamily)
     await this.#peerResolver.replace(specs)
   }
 

@@ -159,7 +159,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   const { nameClash, acceptPeer } = resolvePeerPolicy(options)
   const { maxReceiveMemory, maxMessageSize } = resolveMessageLimits(number)
   const { networkKeys, networkCipher } = resolveSecurity(source)
-  const unicast = resolveUnicast(options, source, number)
+  const unicast = resolveUnicast(options, source, number, family)
   return {
     native: {
       networkId: number('networkId', DISCOVERY_DEFAULTS.networkId),

@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { checkString, explicit, invalid, type Range, type ReadOption } from '../option-checks'
 import { isMulticast, parseSocketAddress } from '../transport/address'
 import { type AddressFamily, checkAddress, isIPv6Address } from '../transport/options'
-import { DEFAULT_PEER_PORT, defaultPeerLookup, type PeerLookup, type PeerSpec, parsePeers } from './peer-addresses'
+import { checkPeerFamily, DEFAULT_PEER_PORT, defaultPeerLookupFor, type PeerLookup, type PeerSpec, parsePeers } from './peer-addresses'
 import type { Peer } from './peer-table'
 
 /** The default discovery group: announcements and broadcasts go to this multicast group and port. */
@@ -218,6 +218,8 @@ export interface ResolvedUnicast {
   multicast: boolean
   peerResolveIntervalMs: number
   lookupPeer: PeerLookup
+  /** The family of this endpoint's sockets, which peer addresses must match. */
+  family: AddressFamily
 }
 
 /** `peers`, `multicast` and the lookup settings. */
@@ -225,8 +227,10 @@ export function resolveUnicast(
   options: Pick<DiscoveryOptions, 'lookupPeer'>,
   source: ReadOption<'peers' | 'multicast'>,
   number: (key: 'peerResolveIntervalMs', fallback: number) => number,
+  family: AddressFamily = 'ipv4',
 ): ResolvedUnicast {
   const peers = parsePeers(source('peers'))
+  checkPeerFamily(peers, family)
   const multicastSource = source('multicast')
   let multicast = true
   if (multicastSource !== undefined) {
@@ -241,5 +245,5 @@ export function resolveUnicast(
   if (lookupPeer !== undefined && typeof lookupPeer !== 'function') {
     throw invalid(explicit('lookupPeer', lookupPeer), 'a function (host) => Promise<string[]>')
   }
-  return { peers, multicast, peerResolveIntervalMs, lookupPeer: lookupPeer ?? defaultPeerLookup }
+  return { peers, multicast, peerResolveIntervalMs, lookupPeer: lookupPeer ?? defaultPeerLookupFor(family), family }
 }

@@ -5,7 +5,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { isIPv4, isIPv6 } from 'node:net'
 
-import { PeerResolveError } from '../errors'
+import { InvalidOptionError, PeerResolveError } from '../errors'
 import { invalid, type Source } from '../option-checks'
 
 /** The port of a peer entry that gives none: the conventional fixed unicast port of glue endpoints. */
@@ -34,6 +34,16 @@ export type PeerLookup = (host: string) => Promise<string[]>
 /** The default lookup: `dns.lookup` (the OS resolver: /etc/hosts, DNS, mDNS where configured), every IPv4 address. */
 export const defaultPeerLookup: PeerLookup = async (host) =>
   (await dnsLookup(host, { all: true, family: 4 })).map((a) => a.address)
+
+/**
+ * The default lookup for sockets of `family`: IPv4 addresses for IPv4 sockets, IPv6 ones for IPv6 sockets, both
+ * for dual-stack sockets.
+ */
+export function defaultPeerLookupFor(family: 'ipv4' | 'ipv6' | 'dual'): PeerLookup {
+  if (family === 'ipv4') return defaultPeerLookup
+  const wanted = family === 'ipv6' ? 6 : 0
+  return async (host) => (await dnsLookup(host, { all: true, family: wanted })).map((a) => a.address)
+}
 
 const HOST_LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/
 
@@ -91,6 +101,24 @@ export function parsePeers(source: Source | undefined): PeerSpec[] {
   }
   if (entries.length > MAX_PEER_ENTRIES) throw invalid(source, `at most ${MAX_PEER_ENTRIES} entries`)
   return entries.map((value, i) => parsePeerSpec({ ...source, value, label: `${source.label}[${i}]` }))
+}
+
+/**
+ * Checks that literal addresses match the family of the endpoint's sockets (names are looked up in that family).
+ * @throws InvalidOptionError naming the entry
+ */
+export function checkPeerFamily(specs: readonly PeerSpec[], family: 'ipv4' | 'ipv6' | 'dual'): void {
+  if (family === 'dual') return
+  for (const p of specs) {
+    if (p.isName || p.host.includes(':') === (family === 'ipv6')) continue
+    throw new InvalidOptionError(
+      `Invalid option ${p.label}: ${JSON.stringify(p.text)} (expected ` +
+        (family === 'ipv6'
+          ? "an IPv6 address: this endpoint's sockets are IPv6; dualStack: true takes both)"
+          : "an IPv4 address: this endpoint's sockets are IPv4; dualStack: true or an IPv6 listenAddress takes IPv6 peers)"),
+      { option: p.label, value: p.text },
+    )
+  }
 }
 
 /** An address as the core takes it: "ip:port", "[ipv6]:port". */

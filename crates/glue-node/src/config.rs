@@ -206,21 +206,10 @@ pub fn network_keys(keys: &[String]) -> Converted<Vec<NetworkKey>> {
         .collect()
 }
 
-/// Unicast peer addresses, "ip:port" each (IPv6 as "[ip]:port"); the error names `peers[i]`.
+/// Unicast peer addresses, "ip:port" each (IPv6 as "[ip]:port" or "[ip%scope]:port", the scope an interface name or
+/// index); the error names `peers[i]`.
 pub fn peer_addresses(peers: &[String]) -> Converted<Vec<std::net::SocketAddr>> {
-    peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            p.parse().map_err(|_| {
-                invalid_option(
-                    &format!("peers[{i}]"),
-                    &quote(p),
-                    "an address and port, \"ip:port\" or \"[ipv6]:port\"",
-                )
-            })
-        })
-        .collect()
+    peers.iter().enumerate().map(|(i, p)| socket_addr(&format!("peers[{i}]"), p)).collect()
 }
 
 /// A whole number in `min..=max`.
