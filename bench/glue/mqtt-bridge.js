@@ -18,7 +18,7 @@
 // QoS 1 within the broker's receive maximum, queueing the rest). The subscriber counts per second after a warm-up;
 // lost = what the bridge received from glue minus what the subscriber got (QoS 1 must lose nothing).
 // Uses dist/ (build it first: `npx tsc -p tsconfig.build.json`).
-const { spawnTracked, stop, tail, sleep } = require('../lib/proc');
+const { stop, sleep, withTimeout, startRoleChild } = require('../lib/proc');
 const mqttPeer = require('../peers/mqtt');
 
 const HOST_OPTIONS = () => ({
@@ -29,24 +29,7 @@ const HOST_OPTIONS = () => ({
   env: false,
 });
 
-function withTimeout(promise, ms, what) {
-  let t;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(t));
-}
-
-async function startChild(role, params) {
-  const child = spawnTracked(process.execPath, [__filename, '--child', JSON.stringify({ role, ...params })], { ipc: true });
-  child.messages = [];
-  child.on('message', (m) => child.messages.push(m));
-  await withTimeout(new Promise((resolve, reject) => {
-    child.on('message', (m) => { if (m && m.ready) resolve(); });
-    child.exited.then(({ code }) => reject(new Error(`bridge bench ${role} child exited (code ${code})\n${tail(child)}`)));
-  }), 20000, `bridge bench ${role} child start`);
-  return child;
-}
+const startChild = (role, params) => startRoleChild(__filename, 'bridge bench', role, params, 20000);
 
 function ask(child, request, key, ms = 10000) {
   const before = child.messages.length;

@@ -84,4 +84,28 @@ function tail(child, n = 8) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { which, spawnTracked, stop, tail, sleep, killAllSync };
+/** Rejects after `ms` unless the promise settles first. */
+function withTimeout(promise, ms, what) {
+  let t;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
+  ]).finally(() => clearTimeout(t));
+}
+
+/**
+ * Forks `file` as a child in `role` (`--child <json>`, with IPC); resolves once it sends `{ ready: true }`, rejects
+ * if it exits first or after `timeoutMs`. Its IPC messages are collected in `child.messages`.
+ */
+async function startRoleChild(file, label, role, params, timeoutMs) {
+  const child = spawnTracked(process.execPath, [file, '--child', JSON.stringify({ role, ...params })], { ipc: true });
+  child.messages = [];
+  child.on('message', (m) => child.messages.push(m));
+  await withTimeout(new Promise((resolve, reject) => {
+    child.on('message', (m) => { if (m && m.ready) resolve(); });
+    child.exited.then(({ code }) => reject(new Error(`${label} ${role} child exited (code ${code})\n${tail(child)}`)));
+  }), timeoutMs, `${label} ${role} child start`);
+  return child;
+}
+
+module.exports = { which, spawnTracked, stop, tail, sleep, killAllSync, withTimeout, startRoleChild };

@@ -22,7 +22,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const net = require('node:net');
 const path = require('node:path');
-const { which, spawnTracked, stop, tail, sleep } = require('../lib/proc');
+const { which, spawnTracked, stop, tail, sleep, withTimeout, startRoleChild } = require('../lib/proc');
 const { summarize } = require('../lib/stats');
 
 const HOST = '127.0.0.1';
@@ -95,26 +95,8 @@ async function startBroker({ extra = [] } = {}) {
   throw lastErr;
 }
 
-/** Reject after ms unless the promise settles first. */
-function withTimeout(promise, ms, what) {
-  let t;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(t));
-}
-
 /** Fork this file as a child role ('pub' | 'pong'); resolves when it reports ready. */
-async function startChild(role, params) {
-  const child = spawnTracked(process.execPath, [__filename, '--child', JSON.stringify({ role, ...params })], { ipc: true });
-  child.messages = [];
-  child.on('message', (m) => child.messages.push(m));
-  await withTimeout(new Promise((resolve, reject) => {
-    child.on('message', (m) => { if (m && m.ready) resolve(); });
-    child.exited.then(({ code }) => reject(new Error(`mqtt ${role} child exited (code ${code})\n${tail(child)}`)));
-  }), 10000, `mqtt ${role} child start`);
-  return child;
-}
+const startChild = (role, params) => startRoleChild(__filename, 'mqtt', role, params, 10000);
 
 function nextMessage(child, key, ms) {
   return withTimeout(new Promise((resolve) => {
