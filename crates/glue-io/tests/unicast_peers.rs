@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use glue_io::Event;
@@ -21,7 +20,7 @@ fn four_endpoints_without_multicast_find_each_other_through_one_peer_each() {
         let mut c = common::config(&format!("uni-{i}"), group);
         c.multicast = false;
         if let Some((prev, _)) = eps.last() {
-            c.peers = vec![SocketAddr::V4(prev.local_addr())];
+            c.peers = vec![prev.local_addr()];
         }
         eps.push(common::open(c));
     }
@@ -56,7 +55,7 @@ fn set_peers_joins_an_endpoint_that_had_none() {
     assert!(!a_log.items.iter().any(|i| matches!(i, Item::Event(Event::PeerUp(_)))));
     let err = b.set_peers(vec!["127.0.0.1:0".parse().unwrap()]).unwrap_err();
     assert!(err.to_string().contains("peers"), "{err}");
-    b.set_peers(vec![SocketAddr::V4(a.local_addr())]).unwrap();
+    b.set_peers(vec![a.local_addr()]).unwrap();
     a_log.wait_peer_up(b.id());
     b_log.wait_peer_up(a.id());
 }
