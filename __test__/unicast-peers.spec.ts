@@ -188,8 +188,12 @@ anyTest('malformed peer entries and multicast values are InvalidOptionErrors nam
   }
   env({ GLUE_PEERS: '10.0.0.1:1,10.0.0.2:x' }, 'GLUE_PEERS[1]')
   env({ GLUE_MULTICAST: 'maybe' }, 'GLUE_MULTICAST')
+  // An IPv6 peer needs IPv6 sockets (dual-stack here); see ipv6.spec.ts for the family checks.
+  env({ GLUE_PEERS: '10.0.0.1:1,[::1]:7' }, 'GLUE_PEERS[1]')
   // Good ones: the default port, names, IPv6 in brackets, whitespace in the variable.
-  const ok = resolveOptions({ env: { GLUE_PEERS: ' gateway.local , 10.0.0.5:4000,[::1]:7 ', GLUE_MULTICAST: '0' } })
+  const ok = resolveOptions({
+    env: { GLUE_PEERS: ' gateway.local , 10.0.0.5:4000,[::1]:7 ', GLUE_MULTICAST: '0', GLUE_DUAL_STACK: '1' },
+  })
   t.deepEqual(
     ok.unicast.peers.map((p) => [p.host, p.port, p.isName, p.label]),
     [
