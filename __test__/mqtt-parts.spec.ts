@@ -3,11 +3,14 @@
  * exactly one forwarder), the bounded outbound queue, the 3.1.1 echo filter, codec properties.
  */
 import test from 'ava'
+import { generate } from 'mqtt-packet'
 
 import { InvalidOptionError } from '../index'
 import { codecOf, codecProperty, EchoFilter } from '../src/mqtt/loop-marker'
 import { resolveBridgeOptions } from '../src/mqtt/options'
 import { type Outbound, OutboundQueue } from '../src/mqtt/outbound-queue'
+import { PublishProperties } from '../src/mqtt/properties'
+import { MAX_REMAINING_LENGTH, PublishBatch } from '../src/mqtt/publish-batch'
 import { mqttFilter, toGlueTopic, toMqttTopic } from '../src/mqtt/topic-map'
 import { type BridgeEntry, WorkSplit } from '../src/mqtt/work-split'
 
@@ -107,4 +110,38 @@ test('codec properties round-trip; unknown ones are refused', (t) => {
   t.is(codecOf(undefined, 'text/plain'), 0)
   t.is(codecOf('nope', undefined), undefined)
   t.is(codecOf('7', undefined), undefined, 'reserved ids')
+})
+
+test('the QoS 0 batch writes the bytes mqtt-packet generates, for MQTT 3.1.1 and 5, in one write per batch', (t) => {
+  const written: Buffer[] = []
+  const sink = { write: (chunk: Buffer) => written.push(Buffer.from(chunk)) > 0 }
+  const batch = new PublishBatch()
+  const props = new PublishProperties('0badcafe')
+  const cases: Array<[string, number, boolean, number, string]> = [
+    ['a', 0, false, 0, ''],
+    ['sensors/tëmp/1', 64, true, 1, ''],
+    ['x/y', 200, false, 2, 'Reading'], // remaining length > 127: two varint bytes
+    ['big', 20_000, false, 0, 'T'], // > 16383: three varint bytes, and the buffer grows
+  ]
+  for (const version of [4, 5] as const) {
+    for (const marked of [false, true]) {
+      props.marked = marked
+      const expected: Buffer[] = []
+      for (const [topic, size, retain, codec, type] of cases) {
+        const payload = Buffer.alloc(size, size & 0xff)
+        const properties = version === 5 ? props.get(codec, type) : undefined
+        t.true(batch.add(topic, payload, retain, version === 5 ? props.block(codec, type) : undefined))
+        expected.push(generate({ cmd: 'publish', topic, payload, qos: 0, dup: false, retain, ...(properties ? { properties } : {}) }, { protocolVersion: version }))
+      }
+      t.is(batch.count, cases.length)
+      written.length = 0
+      batch.flush(sink)
+      t.is(written.length, 1, 'one write')
+      t.deepEqual(written[0], Buffer.concat(expected), `MQTT ${version}, marked ${marked}`)
+      batch.flush(sink)
+      t.is(written.length, 1, 'an empty batch writes nothing')
+    }
+  }
+  t.false(batch.add('t', { length: MAX_REMAINING_LENGTH } as unknown as Uint8Array, false, undefined), 'too large for MQTT')
+  t.is(batch.count, 0)
 })

@@ -10,10 +10,12 @@
 //   direct   bench/peers/mqtt.js throughput(): an mqtt.js publisher process → broker → an mqtt.js subscriber here.
 //   bridge   a glue publisher process → (glue, loopback) → a bridge process (an endpoint + bridgeMqtt, to-mqtt) →
 //            broker → the same kind of mqtt.js subscriber here.
-// The glue publisher offers 1.5× the rate the direct run reached (paced every millisecond; glue best effort has no
-// backpressure, and a publisher flooding at full speed would only take CPU from the bridge on this 2-core machine):
-// the row says whether the bridge carries what mqtt.js carries (ratios up to 1.5 can show; at QoS 0 what the broker
-// does not take is dropped by the bridge and counted as backpressure). QoS 0: best-effort publications (the bridge drops,
+// The glue publisher offers the rate the direct run reached (paced every millisecond; glue best effort has no
+// backpressure, and a publisher flooding at full speed would only take CPU from the bridge and the broker on this
+// 2-core machine): the row says whether the bridge carries what mqtt.js carries. BRIDGE_BENCH_OFFER=1.5 offers more
+// (an overload: what the broker does not take is dropped by the bridge and counted as backpressure, and the CPU the
+// excess takes on the glue side is the broker's loss, so fewer arrive than at 1.0; 0.68–0.82× measured here).
+// QoS 0: best-effort publications (the bridge drops,
 // counted, what the broker connection cannot take); QoS 1: reliable ones, at most 1024 unsettled (the bridge sends
 // QoS 1 within the broker's receive maximum, queueing the rest). The subscriber counts per second after a warm-up;
 // lost = what the bridge received from glue minus what the subscriber got (QoS 1 must lose nothing).
@@ -98,7 +100,7 @@ async function bridgeThroughput(broker, qos, seconds, { warmup = 1, rate }) {
 }
 
 /** The glue publisher offers this multiple of the rate the direct run just reached. */
-const OFFER = 1.5;
+const OFFER = Number(process.env.BRIDGE_BENCH_OFFER) || 1.0;
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
@@ -141,7 +143,7 @@ async function measure({ seconds = 3, rounds = 3, log = () => {} } = {}) {
 
 /** The printed table. */
 function format(result) {
-  const lines = ['MQTT bridge, 64 B, msgs/s at an mqtt.js subscriber (same broker, same run, medians; target bridge/direct >= 0.8)'];
+  const lines = [`MQTT bridge, 64 B, msgs/s at an mqtt.js subscriber (same broker, same run, medians; glue offers ${OFFER}x the direct rate; target bridge/direct >= 0.8)`];
   lines.push('  QoS  mqtt.js direct   glue -> bridge   bridge/direct   rounds            notes');
   for (const [name, r] of Object.entries(result.rows)) {
     const notes = [];

@@ -32,6 +32,7 @@ import { BridgeRegistry } from './bridge-registry'
 import { BrokerConnection, type MqttModule } from './connection'
 import { CODEC_PROPERTY, codecOf, defaultNetworkMarker, EchoFilter, NETWORK_PROPERTY, TYPE_PROPERTY, userProperty } from './loop-marker'
 import { passThroughCodec, PublishProperties } from './properties'
+import { PublishBatch } from './publish-batch'
 import { type MqttBridgeOptions, resolveBridgeOptions, type ResolvedBridgeOptions } from './options'
 import { type Outbound, OutboundQueue } from './outbound-queue'
 import { type BridgeDrops, type MqttBridgeStats, type MqttBridgeStatus, zeroDrops } from './stats'
@@ -86,6 +87,10 @@ export class MqttBridge implements AsyncDisposable {
   #registry: BridgeRegistry | undefined
   #echo: EchoFilter | undefined
   #receiveMaximum = Infinity
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK), bytes. */
+  #maximumPacketSize = Infinity
+  /** QoS 0 publications of the current glue batch, written at its end in one write. */
+  readonly #batch = new PublishBatch()
   #publishing = false
   #corked = false
   #closing: Promise<void> | undefined
@@ -203,6 +208,8 @@ export class MqttBridge implements AsyncDisposable {
 
   #onConnect(client: MqttClient, connack: IConnackPacket, version: 5 | 4, reconnect: boolean): void {
     this.#receiveMaximum = connack.properties?.receiveMaximum ?? Infinity
+    this.#maximumPacketSize = connack.properties?.maximumPacketSize ?? Infinity
+    this.#batch.clear() // what a lost connection did not write (QoS 0: dropped; its count went to toMqtt)
     this.#echo = version === 4 && this.#o.direction === 'both' ? (this.#echo ?? new EchoFilter()) : undefined
     if (this.#fromMqttOn && !connack.sessionPresent) {
       const subscriptions: Record<string, { qos: 1; nl?: boolean; rap?: boolean; rh?: number }> = {}
@@ -285,32 +292,40 @@ export class MqttBridge implements AsyncDisposable {
 
   /**
    * Corks the broker connection until the current task is done: the publications of one glue batch (delivered
-   * synchronously, one after another) leave in one write instead of one syscall each.
+   * synchronously, one after another) leave in one write instead of one syscall each; the QoS 0 ones of the batch
+   * are written then, encoded in one buffer (`publish-batch.ts`).
    */
   #cork(client: MqttClient): void {
     if (this.#corked) return
-    const stream = client.stream as { cork?: () => void; uncork?: () => void }
-    if (typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return
+    const stream = client.stream as { cork?: () => void; uncork?: () => void; write(chunk: Buffer): boolean }
+    const corks = typeof stream.cork === 'function' && typeof stream.uncork === 'function'
     this.#corked = true
-    stream.cork()
+    if (corks) stream.cork?.()
     queueMicrotask(() => {
       this.#corked = false
-      stream.uncork?.()
+      if (this.#connection.client === client) this.#batch.flush(stream)
+      else this.#batch.clear()
+      if (corks) stream.uncork?.()
     })
   }
 
   #send(client: MqttClient, item: Outbound): void {
     this.#cork(client)
     const v5 = this.#connection.protocolVersion === 5
-    const properties = v5 ? this.#properties.get(item.codec, item.type) : undefined
-    const options = properties === undefined ? { qos: item.qos, retain: item.retain } : { qos: item.qos, retain: item.retain, properties }
     this.#echo?.add(item.topic, item.payload)
     if (item.qos === 0) {
-      // No callback: mqtt.js would wait for 'drain' with one listener per publication (quadratic under load).
-      client.publish(item.topic, item.payload, options)
+      // Encoded here, not by mqtt.js (see publish-batch.ts): a QoS 0 packet keeps no state.
+      const block = v5 ? this.#properties.block(item.codec, item.type) : undefined
+      const size = 5 + 2 + Buffer.byteLength(item.topic) + (block?.length ?? 0) + item.payload.length
+      if (size > this.#maximumPacketSize || !this.#batch.add(item.topic, item.payload, item.retain, block)) {
+        this.#dropped.tooLarge++
+        return
+      }
       this.#counts.toMqtt++
       return
     }
+    const properties = v5 ? this.#properties.get(item.codec, item.type) : undefined
+    const options = properties === undefined ? { qos: item.qos, retain: item.retain } : { qos: item.qos, retain: item.retain, properties }
     this.#inFlight.add(item)
     client.publish(item.topic, item.payload, options, (err) => {
       // A lost connection's callbacks: #onClose put the item back in the queue already.

@@ -3,12 +3,14 @@
  * and the pass-through codecs it publishes into glue with (payloads pass unchanged under their codec id).
  */
 import { builtInCodec, type Codec, rawCodec } from '../topics/codec'
+import { encodeProperties } from './publish-batch'
 import { CODEC_PROPERTY, codecProperty, contentType, NETWORK_PROPERTY, TYPE_PROPERTY } from './loop-marker'
 
 /** The publish properties by codec and type; undefined when none is needed. */
 export class PublishProperties {
   readonly #marker: string
   readonly #cache = new Map<string, Record<string, unknown> | undefined>()
+  readonly #blocks = new Map<string, Buffer>()
   #marked = false
 
   constructor(marker: string) {
@@ -23,6 +25,18 @@ export class PublishProperties {
     if (marked === this.#marked) return
     this.#marked = marked
     this.#cache.clear()
+    this.#blocks.clear()
+  }
+
+  /** The same properties as an encoded MQTT 5 properties block (for the QoS 0 batch, `publish-batch.ts`). */
+  block(codec: number, type: string): Buffer {
+    const key = `${codec}\n${type}`
+    let block = this.#blocks.get(key)
+    if (block === undefined) {
+      block = encodeProperties(this.get(codec, type))
+      this.#blocks.set(key, block)
+    }
+    return block
   }
 
   /** The properties of a publication with this codec id and type name ('' untyped). */
