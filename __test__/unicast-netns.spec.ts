@@ -9,13 +9,12 @@
  * Needs root, iproute2 and nftables; otherwise every test is skipped with the reason in its title. Serial.
  */
 import type { EndpointOptions } from '../index'
-import { type NsProcess, type NsRecord, netnsTests, spawnIn } from './helpers/netns'
+import { type NsProcess, type NsRecord, netnsTests, setLink, spawnIn } from './helpers/netns'
 import {
   dropMulticast,
   multicastDropped,
   type RoutedHost,
   type RoutedNet,
-  setRoutedLink,
   useRoutedNet,
 } from './helpers/netns-routed'
 
@@ -114,12 +113,12 @@ test(title('two subnets and a router, multicast dropped, one peer address each: 
   // keep each other (they learned each other's addresses); when it heals it is found again.
   const gone = net.hosts.find((h) => name(h) === 's2h1')!
   const marks = procs.map((pr) => pr.records.length)
-  setRoutedLink(net, gone, 'down')
+  setLink(net, gone, 'down')
   for (const pr of procs.filter((x) => x !== p('s2h1'))) await waitAfter(pr, marks[procs.indexOf(pr)]!, peerDown('s2h1'))
   p('s1h3').command({ op: 'send', to: 's2h3', text: 'during the partition' })
   await p('s2h3').waitFor((r) => r.event === 'message' && r.text === 'during the partition')
   const healMarks = procs.map((pr) => pr.records.length)
-  setRoutedLink(net, gone, 'up')
+  setLink(net, gone, 'up')
   for (const pr of procs.filter((x) => x !== p('s2h1'))) {
     await waitAfter(pr, healMarks[procs.indexOf(pr)]!, peerUp('s2h1'), 30_000)
   }

@@ -4,25 +4,14 @@
  * with a default route to the router. Multicast with TTL 1 does not cross the router, and `dropMulticast` makes each
  * host drop all multicast it receives (nftables, counted), as a switch that drops it would. The result is a
  * {@link TestNet} (its `bridgeNs` is the router), so `spawnIn` and `destroyNet` of helpers/netns.ts work on it;
- * `useRoutedNet` tears it down after the test, and an exit handler does if the worker dies first.
+ * `useRoutedNet` tears it down after the test, and netns.ts's exit handler does if the worker dies first; a
+ * partition is netns.ts's `setLink` (the host's veth end in the router namespace).
  */
-import { execFileSync } from 'node:child_process'
-import { randomBytes, randomInt } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { randomInt } from 'node:crypto'
 
 import type { ExecutionContext } from 'ava'
 
-import { destroyNet, type Host, type TestNet } from './netns'
-
-const tool = (name: string): string =>
-  ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p)) ?? name
-const IP = tool('ip')
-const NFT = tool('nft')
-
-const run = (file: string, args: string[], input?: string): string =>
-  execFileSync(file, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
-const inNs = (ns: string, args: string[], input?: string): string => run(IP, ['netns', 'exec', ns, ...args], input)
+import { destroyNet, destroyNetSync, freshPrefix, type Host, IP, inNs, NFT, nftDropped, run, type TestNet, trackNet } from './netns'
 
 /** A host of a routed net: which subnet (1 or 2) it is on. */
 export interface RoutedHost extends Host {
@@ -34,37 +23,11 @@ export interface RoutedNet extends TestNet {
   hosts: RoutedHost[]
 }
 
-const live = new Set<RoutedNet>()
-
-function deleteSync(net: RoutedNet): void {
-  for (const p of net.procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
-  for (const ns of [...net.hosts.map((h) => h.ns), net.bridgeNs]) {
-    try {
-      run(IP, ['netns', 'del', ns])
-    } catch {
-      // gone already
-    }
-  }
-  live.delete(net)
-}
-process.on('exit', () => {
-  for (const net of live) deleteSync(net)
-})
-
-/** A prefix `r<4 hex>` that no existing namespace uses. */
-function freshPrefix(): string {
-  const taken = run(IP, ['netns', 'list'])
-  for (;;) {
-    const prefix = `r${randomBytes(2).toString('hex')}`
-    if (!taken.includes(`${prefix}-`)) return prefix
-  }
-}
-
 /** Creates the router and `perSubnet[0]` hosts on 10.78.1.0/24, `perSubnet[1]` on 10.78.2.0/24. */
 export function createRoutedNet(perSubnet: [number, number]): RoutedNet {
-  const prefix = freshPrefix()
+  const prefix = freshPrefix('r')
   const net: RoutedNet = { prefix, bridgeNs: `${prefix}-rt`, hosts: [], networkId: randomInt(1, 0xffff_ffff), procs: new Set() }
-  live.add(net)
+  trackNet(net)
   try {
     run(IP, ['netns', 'add', net.bridgeNs])
     inNs(net.bridgeNs, [IP, 'link', 'set', 'lo', 'up'])
@@ -97,7 +60,7 @@ export function createRoutedNet(perSubnet: [number, number]): RoutedNet {
       }
     }
   } catch (err) {
-    deleteSync(net)
+    destroyNetSync(net)
     throw err
   }
   return net
@@ -106,10 +69,7 @@ export function createRoutedNet(perSubnet: [number, number]): RoutedNet {
 /** A routed net torn down when the test ends (pass or fail). */
 export function useRoutedNet(t: ExecutionContext, perSubnet: [number, number]): RoutedNet {
   const net = createRoutedNet(perSubnet)
-  t.teardown(async () => {
-    await destroyNet(net)
-    deleteSync(net)
-  })
+  t.teardown(() => destroyNet(net))
   return net
 }
 
@@ -132,15 +92,5 @@ export function dropMulticast(host: Host): void {
 
 /** Multicast datagrams the host's drop rule has dropped so far. */
 export function multicastDropped(host: Host): number {
-  try {
-    const listing = inNs(host.ns, [NFT, 'list', 'table', 'inet', NOMC])
-    return [...listing.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
-  } catch {
-    return 0
-  }
-}
-
-/** Partitions (`'down'`) or heals (`'up'`) a host: its veth end in the router namespace. */
-export function setRoutedLink(net: RoutedNet, host: Host, state: 'up' | 'down'): void {
-  inNs(net.bridgeNs, [IP, 'link', 'set', host.veth, state])
+  return nftDropped(host.ns, 'inet', NOMC)
 }

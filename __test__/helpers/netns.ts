@@ -74,19 +74,20 @@ function systemTool(name: string): string | undefined {
   return ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((dir) => join(dir, name)).find((path) => existsSync(path))
 }
 
-const IP = systemTool('ip') ?? 'ip'
-const NFT = systemTool('nft') ?? 'nft'
+/** `ip` (iproute2) and `nft` (nftables), by absolute path when installed. */
+export const IP = systemTool('ip') ?? 'ip'
+export const NFT = systemTool('nft') ?? 'nft'
 
 /** Nets not yet torn down, for the emergency cleanup on exit. */
 const live = new Set<TestNet>()
 
 /** Runs a command synchronously; throws with its stderr on failure. */
-function run(file: string, args: string[], input?: string): string {
+export function run(file: string, args: string[], input?: string): string {
   return execFileSync(file, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
 }
 
 /** Runs `ip netns exec <ns> <args...>`. */
-function inNs(ns: string, args: string[], input?: string): string {
+export function inNs(ns: string, args: string[], input?: string): string {
   return run(IP, ['netns', 'exec', ns, ...args], input)
 }
 
@@ -138,11 +139,11 @@ export function netnsSkipReason(): string | undefined {
   return undefined
 }
 
-/** A prefix `g<4 hex>` that no existing namespace uses. */
-function freshPrefix(): string {
+/** A prefix `<letter><4 hex>` (`g1a2b`) that no existing namespace uses. */
+export function freshPrefix(letter = 'g'): string {
   const taken = run(IP, ['netns', 'list'])
   for (;;) {
-    const prefix = `g${randomBytes(2).toString('hex')}`
+    const prefix = `${letter}${randomBytes(2).toString('hex')}`
     if (!taken.includes(`${prefix}-`)) return prefix
   }
 }
@@ -182,7 +183,7 @@ export function createNet(hostCount: number): TestNet {
     networkId: randomInt(1, 0xffff_ffff),
     procs: new Set(),
   }
-  live.add(net)
+  trackNet(net)
   try {
     createBridge(net.bridgeNs)
     for (let i = 1; i <= hostCount; i++) createHost(net, i)
@@ -191,6 +192,14 @@ export function createNet(hostCount: number): TestNet {
     throw err
   }
   return net
+}
+
+/**
+ * Registers a net for the emergency cleanup on exit (its hosts and `bridgeNs` are deleted and its processes killed
+ * if the worker dies before the teardown). `createNet` does it; other net builders (helpers/netns-routed.ts) too.
+ */
+export function trackNet(net: TestNet): void {
+  live.add(net)
 }
 
 /** Deletes the namespaces (which deletes their veths) and any veth left in our own namespace by a failed setup. */
@@ -203,8 +212,8 @@ function deleteNamespaces(net: TestNet): void {
   live.delete(net)
 }
 
-/** Synchronous teardown for exit handlers: SIGKILL every process, then delete the namespaces. */
-function destroyNetSync(net: TestNet): void {
+/** Synchronous teardown (exit handlers, a failed setup): SIGKILL every process, then delete the namespaces. */
+export function destroyNetSync(net: TestNet): void {
   for (const p of net.procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL')
   deleteNamespaces(net)
 }
@@ -300,9 +309,14 @@ export function removeLoss(host: Host): void {
 
 /** How many datagrams the host's loss rule has dropped so far (0 without a rule). */
 export function lossDropped(host: Host): number {
+  return nftDropped(host.ns, 'inet', LOSS_TABLE)
+}
+
+/** The packets the counters of nftables table `family table` in namespace `ns` counted, summed (0 without it). */
+export function nftDropped(ns: string, family: 'inet' | 'bridge', table: string): number {
   try {
-    const listing = inNs(host.ns, [NFT, 'list', 'table', 'inet', LOSS_TABLE])
-    return Number(/counter packets (\d+)/.exec(listing)?.[1] ?? 0)
+    const listing = inNs(ns, [NFT, 'list', 'table', family, table])
+    return [...listing.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
   } catch {
     return 0
   }
@@ -370,12 +384,7 @@ export function healCuts(net: TestNet): void {
 
 /** How many frames the cuts have dropped so far (both directions, every cut host; 0 without cuts). */
 export function cutDropped(net: TestNet): number {
-  try {
-    const listing = inNs(net.bridgeNs, [NFT, 'list', 'table', 'bridge', CUT_TABLE])
-    return [...listing.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
-  } catch {
-    return 0
-  }
+  return nftDropped(net.bridgeNs, 'bridge', CUT_TABLE)
 }
 
 /** Where the fixtures live. */
