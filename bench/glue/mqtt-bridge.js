@@ -20,7 +20,7 @@
 // QoS 1 within the broker's receive maximum, queueing the rest). The subscriber counts per second after a warm-up;
 // lost = what the bridge received from glue minus what the subscriber got (QoS 1 must lose nothing).
 // Uses dist/ (build it first: `npx tsc -p tsconfig.build.json`).
-const { stop, sleep, withTimeout, startRoleChild } = require('../lib/proc');
+const { stop, sleep, startRoleChild, childReply, ratesPerSecond } = require('../lib/proc');
 const mqttPeer = require('../peers/mqtt');
 
 const HOST_OPTIONS = () => ({
@@ -33,16 +33,11 @@ const HOST_OPTIONS = () => ({
 
 const startChild = (role, params) => startRoleChild(__filename, 'bridge bench', role, params, 20000);
 
+/** Sends `request` to a child and waits for its reply carrying `key`. */
 function ask(child, request, key, ms = 10000) {
-  const before = child.messages.length;
+  const since = child.messages.length;
   child.send(request);
-  return withTimeout(new Promise((resolve) => {
-    const look = () => {
-      const hit = child.messages.slice(before).find((m) => m && m[key] !== undefined);
-      if (hit) resolve(hit); else setTimeout(look, 10);
-    };
-    look();
-  }), ms, `bridge bench child ${key}`);
+  return childReply(child, key, ms, 'bridge bench', since);
 }
 
 /** Messages per second at an mqtt.js subscriber for glue → bridge → broker, at one QoS. */
@@ -67,16 +62,7 @@ async function bridgeThroughput(broker, qos, seconds, { warmup = 1, rate }) {
     if (received === 0) throw new Error('no publication reached the subscriber through the bridge in 15 s');
     pub.send({ start: true });
     await sleep(warmup * 1000);
-    const perSecond = [];
-    let c = received;
-    let t = process.hrtime.bigint();
-    for (let i = 0; i < seconds; i++) {
-      await sleep(1000);
-      const now = process.hrtime.bigint();
-      perSecond.push((received - c) / (Number(now - t) / 1e9));
-      c = received;
-      t = now;
-    }
+    const { perSecond, mean } = await ratesPerSecond(() => received, seconds);
     const { sent } = await ask(pub, { stop: true }, 'sent', 20000);
     // Drain: until the bridge has nothing queued or in flight and the subscriber stopped growing.
     let stats = (await ask(bridge, { stats: true }, 'stats')).stats;
@@ -88,7 +74,7 @@ async function bridgeThroughput(broker, qos, seconds, { warmup = 1, rate }) {
     }
     const intoBridge = stats.toMqtt + Object.values(stats.dropped).reduce((a, b) => a + b, 0) + stats.queued + stats.inFlight;
     return {
-      qos, size: 64, seconds, msgsPerSec: perSecond.reduce((a, b) => a + b, 0) / perSecond.length, perSecond,
+      qos, size: 64, seconds, msgsPerSec: mean, perSecond,
       published: sent, bridged: stats.toMqtt, received, dropped: stats.dropped,
       lost: qos === 1 ? stats.toMqtt - Math.min(received, stats.toMqtt) : undefined, intoBridge,
     };

@@ -108,4 +108,35 @@ async function startRoleChild(file, label, role, params, timeoutMs) {
   return child;
 }
 
-module.exports = { which, spawnTracked, stop, tail, sleep, killAllSync, withTimeout, startRoleChild };
+/**
+ * The first IPC message of a role child (`startRoleChild`) that has field `key`, from its `since`-th message on
+ * (one already received, or the next to come); rejects after `ms`.
+ */
+function childReply(child, key, ms, label, since = 0) {
+  let listener;
+  return withTimeout(new Promise((resolve) => {
+    const hit = child.messages.slice(since).find((m) => m && m[key] !== undefined);
+    if (hit) return resolve(hit);
+    listener = (m) => { if (m && m[key] !== undefined) resolve(m); };
+    child.on('message', listener);
+  }), ms, `${label} child ${key}`).finally(() => { if (listener) child.off('message', listener); });
+}
+
+/** Samples `count()` once a second for `seconds` s: the rate of each second, their mean, and the time taken (s). */
+async function ratesPerSecond(count, seconds) {
+  const perSecond = [];
+  const t0 = process.hrtime.bigint();
+  let c = count();
+  let t = t0;
+  for (let i = 0; i < seconds; i++) {
+    await sleep(1000);
+    const now = process.hrtime.bigint();
+    const n = count();
+    perSecond.push((n - c) / (Number(now - t) / 1e9));
+    c = n;
+    t = now;
+  }
+  return { perSecond, mean: perSecond.reduce((a, b) => a + b, 0) / perSecond.length, elapsedS: Number(t - t0) / 1e9 };
+}
+
+module.exports = { which, spawnTracked, stop, tail, sleep, killAllSync, withTimeout, startRoleChild, childReply, ratesPerSecond };

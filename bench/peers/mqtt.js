@@ -22,7 +22,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const net = require('node:net');
 const path = require('node:path');
-const { which, spawnTracked, stop, tail, sleep, withTimeout, startRoleChild } = require('../lib/proc');
+const { which, spawnTracked, stop, tail, sleep, withTimeout, startRoleChild, childReply, ratesPerSecond } = require('../lib/proc');
 const { summarize } = require('../lib/stats');
 
 const HOST = '127.0.0.1';
@@ -98,13 +98,7 @@ async function startBroker({ extra = [] } = {}) {
 /** Fork this file as a child role ('pub' | 'pong'); resolves when it reports ready. */
 const startChild = (role, params) => startRoleChild(__filename, 'mqtt', role, params, 10000);
 
-function nextMessage(child, key, ms) {
-  return withTimeout(new Promise((resolve) => {
-    const hit = child.messages.find((m) => m && m[key] !== undefined);
-    if (hit) return resolve(hit);
-    child.on('message', (m) => { if (m && m[key] !== undefined) resolve(m); });
-  }), ms, `mqtt child ${key}`);
-}
+const nextMessage = (child, key, ms) => childReply(child, key, ms, 'mqtt');
 
 /** Throughput at the subscriber for one QoS level. */
 async function throughput(qos, seconds = 3, { size = 64, warmup = 1, window = 64, broker } = {}) {
@@ -123,19 +117,7 @@ async function throughput(qos, seconds = 3, { size = 64, warmup = 1, window = 64
       pub = await startChild('pub', { url: broker.url, topic, qos, size, window, maxSeconds: seconds + warmup + 15 });
       pub.send({ start: true });
       await sleep(warmup * 1000);
-      const perSecond = [];
-      const t0 = process.hrtime.bigint();
-      let c = received;
-      let t = t0;
-      for (let i = 0; i < seconds; i++) {
-        await sleep(1000);
-        const now = process.hrtime.bigint();
-        perSecond.push((received - c) / (Number(now - t) / 1e9));
-        c = received;
-        t = now;
-      }
-      const elapsed = Number(t - t0) / 1e9;
-      const inWindow = perSecond.reduce((x, r) => x + r, 0) / perSecond.length;
+      const { perSecond, mean: inWindow, elapsedS: elapsed } = await ratesPerSecond(() => received, seconds);
       pub.send({ stop: true });
       const { sent } = await nextMessage(pub, 'sent', 5000);
       const drainUntil = Date.now() + 1000;
