@@ -53,6 +53,17 @@ export function checkNumber(source: Source, range: Range): number {
   return value
 }
 
+/** Checks a boolean: `true`/`false`, or from the environment "1", "true", "0", "false" (any case); returns it. */
+export function checkBoolean(source: Source): boolean {
+  if (typeof source.value === 'boolean') return source.value
+  if (source.fromEnv && typeof source.value === 'string') {
+    const text = source.value.toLowerCase()
+    if (text === '1' || text === 'true') return true
+    if (text === '0' || text === 'false') return false
+  }
+  throw invalid(source, source.fromEnv ? '"1", "true", "0" or "false"' : 'true or false')
+}
+
 /** An explicitly given option as a {@link Source}. */
 export function explicit(label: string, value: unknown): Source {
   return { value, label, fromEnv: false }

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os'
 
-import { checkString, explicit, invalid, type Range, type ReadOption } from '../option-checks'
+import { checkBoolean, checkString, explicit, invalid, type Range, type ReadOption } from '../option-checks'
 import { isMulticast, parseSocketAddress } from '../transport/address'
 import { type AddressFamily, checkAddress, isIPv6Address } from '../transport/options'
 import { checkPeerFamily, DEFAULT_PEER_PORT, defaultPeerLookupFor, type PeerLookup, type PeerSpec, parsePeers } from './peer-addresses'
@@ -103,7 +103,8 @@ export interface DiscoveryOptions {
    */
   peerResolveIntervalMs?: number
   /**
-   * Looks a host name of `peers` up: its IP addresses. Default `dns.lookup` (every IPv4 address). For a service
+   * Looks a host name of `peers` up: its IP addresses. Default `dns.lookup` in the sockets' family (IPv4, IPv6, or
+   * both with `dualStack`). For a service
    * registry, or tests that must not query DNS.
    */
   lookupPeer?: PeerLookup
@@ -232,14 +233,7 @@ export function resolveUnicast(
   const peers = parsePeers(source('peers'))
   checkPeerFamily(peers, family)
   const multicastSource = source('multicast')
-  let multicast = true
-  if (multicastSource !== undefined) {
-    const v = multicastSource.value
-    const text = multicastSource.fromEnv ? String(v).toLowerCase() : v
-    if (text === true || text === 'true' || text === '1') multicast = true
-    else if (text === false || text === 'false' || text === '0') multicast = false
-    else throw invalid(multicastSource, multicastSource.fromEnv ? "'true', 'false', '1' or '0'" : 'a boolean')
-  }
+  const multicast = multicastSource === undefined ? true : checkBoolean(multicastSource)
   const peerResolveIntervalMs = number('peerResolveIntervalMs', DISCOVERY_DEFAULTS.peerResolveIntervalMs)
   const { lookupPeer } = options
   if (lookupPeer !== undefined && typeof lookupPeer !== 'function') {

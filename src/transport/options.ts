@@ -4,6 +4,7 @@
  * with the other layers' options.
  */
 import {
+  checkBoolean,
   checkString,
   explicit,
   invalid,
@@ -205,14 +206,7 @@ export type AddressFamily = 'ipv4' | 'ipv6' | 'dual'
 /** `dualStack` (option or `GLUE_DUAL_STACK`). */
 export function resolveDualStack(source: ReadOption<'dualStack'>): boolean {
   const found = source('dualStack')
-  if (found === undefined) return false
-  if (typeof found.value === 'boolean') return found.value
-  if (found.fromEnv && typeof found.value === 'string') {
-    const text = found.value.toLowerCase()
-    if (text === '1' || text === 'true') return true
-    if (text === '0' || text === 'false') return false
-  }
-  throw invalid(found, found.fromEnv ? '"1", "true", "0" or "false"' : 'true or false')
+  return found === undefined ? false : checkBoolean(found)
 }
 
 /**
