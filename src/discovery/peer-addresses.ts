@@ -3,10 +3,10 @@
  * port defaults to {@link DEFAULT_PEER_PORT}) and resolving host names to the "ip:port" strings the core takes.
  */
 import { lookup as dnsLookup } from 'node:dns/promises'
-import { isIPv4, isIPv6 } from 'node:net'
 
 import { InvalidOptionError, PeerResolveError } from '../errors'
 import { invalid, type Source } from '../option-checks'
+import { isIPv6Host, isMulticast, isUnspecified, parseSocketAddress } from '../transport/address'
 
 /** The port of a peer entry that gives none: the conventional fixed unicast port of glue endpoints. */
 export const DEFAULT_PEER_PORT = 37321
@@ -56,31 +56,28 @@ export function parsePeerSpec(source: Source): PeerSpec {
   const expected = `"host:port", "ip:port" or "[ipv6]:port" (port 1..65535, default ${DEFAULT_PEER_PORT})`
   if (typeof source.value !== 'string') throw invalid(source, expected)
   const text = source.value.trim()
-  let host: string
-  let portText: string | undefined
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
-  if (bracket) {
-    host = bracket[1]!
-    portText = bracket[2]
-    if (!isIPv6(host.split('%')[0]!)) throw invalid(source, expected)
-  } else {
-    const colon = text.lastIndexOf(':')
-    if (colon >= 0 && text.indexOf(':') !== colon) throw invalid(source, `${expected}; IPv6 addresses in brackets`)
-    host = colon < 0 ? text : text.slice(0, colon)
-    portText = colon < 0 ? undefined : text.slice(colon + 1)
-    if (!isIPv4(host) && (!isHostName(host) || /^[\d.]+$/.test(host))) throw invalid(source, expected)
+  const spec = (host: string, port: number, isName: boolean): PeerSpec => {
+    if (port < 1) throw invalid(source, expected)
+    return { text, label: source.label, host, port, isName }
   }
-  const port = portText === undefined ? DEFAULT_PEER_PORT : Number(portText)
-  if (!/^\d{1,5}$/.test(portText ?? '1') || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalid(source, expected)
-  }
-  if (!bracket && isIPv4(host)) {
-    const first = Number(host.split('.')[0])
-    if (host === '0.0.0.0' || host === '255.255.255.255' || (first >= 224 && first <= 239)) {
+  // An IP address: the address options' parser (the port defaults to DEFAULT_PEER_PORT).
+  const literal = parseSocketAddress(text, DEFAULT_PEER_PORT) ?? parseSocketAddress(`${text}:${DEFAULT_PEER_PORT}`)
+  if (literal !== undefined) {
+    if (!isIPv6Host(literal.host) && (isUnspecified(literal.host) || isMulticast(literal.host) || literal.host === '255.255.255.255')) {
       throw invalid(source, 'a unicast address (not 0.0.0.0, a multicast group or the broadcast address)')
     }
+    return spec(literal.scope === undefined ? literal.host : `${literal.host}%${literal.scope}`, literal.port, false)
   }
-  return { text, label: source.label, host, port, isName: !isIPv4(host) && !isIPv6(host.split('%')[0]!) }
+  if (text.startsWith('[')) throw invalid(source, expected)
+  // A host name, with an optional port.
+  const colon = text.lastIndexOf(':')
+  if (colon >= 0 && text.indexOf(':') !== colon) throw invalid(source, `${expected}; IPv6 addresses in brackets`)
+  const host = colon < 0 ? text : text.slice(0, colon)
+  const portText = colon < 0 ? String(DEFAULT_PEER_PORT) : text.slice(colon + 1)
+  if (!isHostName(host) || /^[\d.]+$/.test(host) || !/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw invalid(source, expected)
+  }
+  return spec(host, Number(portText), true)
 }
 
 /**
