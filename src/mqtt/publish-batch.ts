@@ -60,14 +60,19 @@ export function encodeProperties(properties: Record<string, unknown> | undefined
 }
 
 function varint(n: number): Buffer {
-  const out: number[] = []
+  const out = Buffer.allocUnsafe(4)
+  return out.subarray(0, writeVarint(out, 0, n))
+}
+
+/** Writes `n` as an MQTT variable byte integer (1..4 bytes) at `o`; returns the offset after it. */
+function writeVarint(buf: Buffer, o: number, n: number): number {
   do {
     let byte = n & 0x7f
     n >>>= 7
     if (n > 0) byte |= 0x80
-    out.push(byte)
+    buf[o++] = byte
   } while (n > 0)
-  return Buffer.from(out)
+  return o
 }
 
 /** See the module doc. One per bridge; `add` during a batch, `flush` at its end. */
@@ -90,13 +95,7 @@ export class PublishBatch {
     const buf = this.#buf
     let o = this.#used
     buf[o++] = retain ? 0x31 : 0x30
-    let n = remaining
-    do {
-      let byte = n & 0x7f
-      n >>>= 7
-      if (n > 0) byte |= 0x80
-      buf[o++] = byte
-    } while (n > 0)
+    o = writeVarint(buf, o, remaining)
     buf[o++] = topicBytes >>> 8
     buf[o++] = topicBytes & 0xff
     o += buf.write(topic, o, topicBytes, 'utf8')
