@@ -22,7 +22,8 @@ export { Endpoint, type EndpointStats, type FlushOptions, type IterateOptions, t
 export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './src/transport/send-options'
 export { Message } from './src/transport/batch-decoder'
 export type { Peer, PeerDownReason, PeerEvent } from './src/discovery/peer-table'
-export type { StatusEvent, TopicKeyErrorEvent } from './src/status'
+export type { StatusEvent, SubscribersChangedEvent, TopicKeyErrorEvent } from './src/status'
+export type { MatchedSubscriber, SubscribersOptions, WaitForSubscribersOptions } from './src/topics/matched-subscribers'
 export {
   DEFAULT_GROUP,
   type EndpointOptions,

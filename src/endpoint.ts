@@ -25,6 +25,12 @@ import type { PublishOptions, SubscribeOptions } from './topics/options'
 import type { TopicStats } from './topics/stats'
 import type { Subscription } from './topics/subscription'
 import { TopicLayer } from './topics/topic-layer'
+import {
+  type MatchedSubscriber,
+  MatchedSubscribers,
+  type SubscribersOptions,
+  type WaitForSubscribersOptions,
+} from './topics/matched-subscribers'
 import { ModelLayer, type SetOptions } from './model/model-layer'
 import { realClock } from './model/model-topics'
 import type { MapOptions, ReplicaOptions } from './model/options'
@@ -114,6 +120,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #status: Listeners<StatusEvent>
   readonly #reliable: ReliableSender
   readonly #topics: TopicLayer
+  readonly #matched: MatchedSubscribers
   readonly #model: ModelLayer
   readonly #consensus: ConsensusLayer
   readonly #queues = new Set<{ end(): void }>()
@@ -172,6 +179,7 @@ export class Endpoint implements AsyncDisposable {
       },
       status: (event) => {
         this.#topics.peerEvent(event)
+        this.#matched.peerEvent(event.type, event.peer)
         this.#model.peerEvent(event)
         this.#consensus.peerEvent()
         this.#status.emit(event)
@@ -218,6 +226,16 @@ export class Endpoint implements AsyncDisposable {
         return peer !== undefined
       },
     )
+    const topicLayer = this.#topics
+    this.#matched = new MatchedSubscribers({
+      interested: (topic) => topicLayer.interestedPeers(topic),
+      peerWants: (id, topic) => topicLayer.peerWants(id, topic),
+      peer: (id) => this.#peers.get(id),
+      wantsLocally: (topic) => topicLayer.wantsLocally(topic),
+      self: { id: this.#native.id, name: resolved.native.name, address: this.#native.address },
+      emit: (event) => this.#status.emit(event),
+    })
+    topicLayer.onLocalInterest(() => this.#matched.localChanged())
     const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
     const modelTopics = topicsAdapter(this.#topics, self)
     this.#model = new ModelLayer(modelTopics, realClock, onError)
@@ -391,6 +409,11 @@ export class Endpoint implements AsyncDisposable {
    *
    * Best effort (the default) returns false when a send queue was full. Reliable returns a Promise that resolves when
    * every interested peer acknowledged it (at once when none is interested) and rejects like `send()`.
+   *
+   * A publication reaches the peers whose interest is known *now*: right after 'peer-up' (or after `open()`) a peer's
+   * interest summary may not have arrived yet, and then `publish()` returns true (or resolves) having reached no one.
+   * To publish only once someone listens, `await ep.waitForSubscribers(topic)` first (see {@link subscribers});
+   * keep `depth` or `retain` for late joiners.
    * @throws TopicError (invalid topic or type name), TopicTypeError (another type than this endpoint publishes on the
    *   topic), CodecError (the value cannot be encoded), MessageTooLargeError, InvalidOptionError, ClosedError
    */
@@ -398,7 +421,40 @@ export class Endpoint implements AsyncDisposable {
   publish(topic: string, value: unknown, options?: PublishOptions & { reliable?: false }): boolean
   publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void>
   publish(topic: string, value: unknown, options?: PublishOptions): boolean | Promise<void> {
-    return this.#topics.publish(topic, value, options)
+    const result = this.#topics.publish(topic, value, options)
+    this.#matched.published(topic)
+    return result
+  }
+
+  /**
+   * The endpoints whose interest matches `topic` now (DDS "publication matched"): the remote peers a publication on
+   * it goes to, as `{ id, name, address, local: false }`. This endpoint's own subscriptions count only with
+   * `{ local: true }` (then it is listed first, `local: true`, when one of them matches).
+   *
+   * Remote matches come from the interest summaries the peers announce, a Bloom-like hashed summary: a listed peer may
+   * be a false positive (it then drops the publication; about 1 % per filter shape with the default sizing), a peer
+   * that subscribes is never missing once its announcement arrived. A peer whose summary cannot be decoded counts as
+   * matching everything (publications go to it too).
+   * @throws TopicError (invalid topic name, field `topic`), InvalidOptionError
+   */
+  subscribers(topic: string, options?: SubscribersOptions): MatchedSubscriber[] {
+    return this.#matched.list(topic, options)
+  }
+
+  /**
+   * Resolves with {@link subscribers}`(topic)` once at least `min` endpoints (default 1) match — at once when they
+   * already do. Driven by the peers' announcements (no polling). Rejects with TimeoutError after `timeoutMs` (default
+   * 10 000 ms; `Infinity` waits without a limit), with `signal.reason` when aborted, with ClosedError when the
+   * endpoint closes, and with TopicError / InvalidOptionError for bad arguments. While it waits (and after, until
+   * evicted: see 'subscribers-changed') the topic is tracked and 'subscribers-changed' events report its matches.
+   *
+   * ```ts
+   * await ep.waitForSubscribers('sensors/temp', { min: 2, timeoutMs: 5000 })
+   * ep.publish('sensors/temp', '21.5') // reaches at least those two
+   * ```
+   */
+  waitForSubscribers(topic: string, options?: WaitForSubscribersOptions): Promise<MatchedSubscriber[]> {
+    return this.#matched.wait(topic, options)
   }
 
   /**
@@ -528,6 +584,7 @@ export class Endpoint implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    this.#matched.close() // pending waitForSubscribers() reject with ClosedError at once
     await this.#peerResolver.stop()
     this.#consensus.close()
     await this.#model.close()

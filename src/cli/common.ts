@@ -196,6 +196,8 @@ export function formatStatus(event: StatusEvent): string {
       return `${base}: name already held by ${event.existingId}${event.rejected ? ', rejected' : ''}`
     case 'topic-key-error':
       return `${event.type} from ${peer.name} (${peer.id}): ${event.error.message}`
+    case 'subscribers-changed':
+      return `${event.type} ${event.topic}: ${event.added.length > 0 ? '+' : '-'}${peer.name} (${peer.id}), ${event.subscribers} now`
     default:
       return base
   }

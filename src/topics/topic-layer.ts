@@ -126,6 +126,8 @@ export class TopicLayer {
   #digestTimer: NodeJS.Timeout | undefined
   #closed = false
   readonly #direct: DirectChannels
+  /** Told when this endpoint's own subscriptions change (see {@link TopicLayer.onLocalInterest}). */
+  #localInterest: () => void = () => {}
 
   constructor(
     transport: TopicTransport,
@@ -190,6 +192,16 @@ export class TopicLayer {
   /** True when peer `id`'s interest summary may match `topic`. */
   peerWants(id: string, topic: string): boolean {
     return this.#interests.mayWant(id, topic)
+  }
+
+  /** True when one of this endpoint's own subscriptions (or a cache filter) matches the valid topic name `topic`. */
+  wantsLocally(topic: string): boolean {
+    return this.#wants(topic)
+  }
+
+  /** Calls `listener` whenever a subscription of this endpoint starts or ends (one listener: the matched subscribers). */
+  onLocalInterest(listener: () => void): void {
+    this.#localInterest = listener
   }
 
   #publish(topic: string, value: unknown, options: PublishOptions | undefined, reserved: boolean): boolean | Promise<void> {
@@ -284,13 +296,16 @@ export class TopicLayer {
       onDrop: () => this.#counts.topicQueueDrops++,
       onError: this.#onError,
       onEnd: (s) => {
-        if (this.#subs.delete(s)) this.#queueSummary()
+        if (!this.#subs.delete(s)) return
+        this.#queueSummary()
+        this.#localInterest()
       },
     })
     if (!sub.ended) {
       const replays = this.#kept(sub as Subscription<unknown>)
       this.#subs.add(sub as Subscription<unknown>)
       this.#queueSummary()
+      this.#localInterest()
       // Replays go first, on a microtask (the caller has its Subscription by then); live ones wait behind them.
       sub.hold()
       queueMicrotask(() => sub.release(() => this.#replay(sub as Subscription<unknown>, replays)))
