@@ -42,7 +42,8 @@ anyTest('topic messages and values format for the terminal', (t) => {
   t.is(formatTopicMessage(message({ value: { n: 1n }, replayed: true, retained: true })), 'a/b #3 from A (replayed, retained): {"n":"1"}')
   t.is(formatTopicMessage(message({ fromName: '' })), 'a/b #3 from 0123456789abcdef: hi')
   t.deepEqual(parseValue('{"a":1}', 'json'), { a: 1 })
-  t.is(parseValue('plain text', 'msgpack'), 'plain text')
+  t.throws(() => parseValue('plain text', 'msgpack'), { message: /^invalid value "plain text" for --codec msgpack: not JSON/ })
+  t.is(parseValue('"plain text"', 'msgpack'), 'plain text')
   t.is(parseValue('{"a":1}', 'raw'), '{"a":1}')
 })
 
@@ -90,7 +91,7 @@ anyTest.serial('bad topics and filters are clear errors', async (t) => {
 withNative.serial('glue sub gets what glue pub published before it started (history), as JSON lines', async (t) => {
   const flags = isolatedFlags()
   const publication = ['cli/x', '{"v":1}', '--codec', 'json', '--depth', '5', '--count', '2', '--interval', '0']
-  const args = ['--import=tsx', cli, 'pub', ...publication, '--wait', '0.1', '--linger', '60', ...flags]
+  const args = ['--import=tsx', cli, 'pub', ...publication, '--no-wait-subscribers', '--wait', '0.1', '--linger', '60', ...flags]
   const pub = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise((resolve) => pub.on('exit', (code, signal) => resolve(code ?? signal)))
   try {
@@ -132,7 +133,7 @@ withNative.serial('--network-key-file and --network-key: only endpoints with the
   const key = randomBytes(32).toString('hex')
   writeFileSync(file, `# the plant's network key\n${key}\n`)
   const publication = ['cli/secret', '{"v":7}', '--codec', 'json', '--depth', '5', '--count', '1']
-  const args = ['--import=tsx', cli, 'pub', ...publication, '--wait', '0.1', '--linger', '60', '--network-key-file', file, ...flags]
+  const args = ['--import=tsx', cli, 'pub', ...publication, '--no-wait-subscribers', '--wait', '0.1', '--linger', '60', '--network-key-file', file, ...flags]
   const pub = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise((resolve) => pub.on('exit', (code, signal) => resolve(code ?? signal)))
   try {
@@ -140,7 +141,7 @@ withNative.serial('--network-key-file and --network-key: only endpoints with the
       let printed = ''
       pub.stdout.on('data', (chunk: Buffer) => {
         printed += chunk.toString()
-        if (printed.includes('published cli/secret #1')) resolve()
+        if (printed.includes('published 1 message to 0 endpoints on cli/secret')) resolve()
       })
       pub.on('exit', () => reject(new Error(`glue pub exited early: ${printed}`)))
     })
