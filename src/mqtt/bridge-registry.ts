@@ -9,6 +9,7 @@
  */
 import type { Endpoint } from '../endpoint'
 import type { ReplicatedMap } from '../model/replicated-map'
+import type { StatusEvent } from '../status'
 import type { BridgeEntry } from './work-split'
 
 /** The replicated map's name. */
@@ -56,7 +57,11 @@ export class BridgeRegistry {
     const report = (): void => {
       if (!registry.#closed) onChange(registry.live(), registry.#othersInNetwork())
     }
-    registry.#offs.push(map.onChange(report), endpoint.onStatus(report))
+    // Only the peer table matters here (not 'subscribers-changed' or 'topic-key-error', which can come in bursts).
+    const onPeer = (event: StatusEvent): void => {
+      if (event.type === 'peer-up' || event.type === 'peer-down' || event.type === 'peer-changed') report()
+    }
+    registry.#offs.push(map.onChange(report), endpoint.onStatus(onPeer))
     report()
     return registry
   }
