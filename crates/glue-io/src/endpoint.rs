@@ -355,6 +355,12 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Round trip, resends and queue depths of every accepted peer (see [`glue_proto::PeerStats`]), computed now under
+    /// the engine lock (briefly: O(peers)); for monitoring, not for every message.
+    pub fn peer_stats(&self) -> Vec<glue_proto::PeerStats> {
+        self.shared.lock_engine().core.peer_stats()
+    }
+
     /// The counters as of the I/O thread's latest loop iteration (the last ones after close).
     pub fn stats(&self) -> EndpointStats {
         self.shared.stats.read()
