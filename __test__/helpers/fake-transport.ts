@@ -13,6 +13,7 @@ import type {
   NativeConfig,
   NativeOpen,
   NativePeerEvent,
+  NativePeerStats,
   NativeStats,
   NativeTransport,
 } from '../../src/transport/native-types'
@@ -328,6 +329,10 @@ export class FakeTransport implements NativeTransport {
 
   stats(): NativeStats {
     return { ...this.counters }
+  }
+
+  peerStats(): NativePeerStats[] {
+    return []
   }
 
   async close(): Promise<void> {
