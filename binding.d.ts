@@ -75,6 +75,11 @@ export declare class NativeEndpoint {
   setPeers(peers: Array<string>): void
   /** Round trip, resends and queue depths of every accepted peer, computed on demand. */
   peerStats(): Array<NativePeerStats>
+  /**
+   * Measures the round trip to every peer with one heartbeat each (answered by an ACK); peerStats() shows it once
+   * answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED after close.
+   */
+  probePeers(): number
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /**

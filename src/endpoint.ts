@@ -296,6 +296,21 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * Measures the round trip to every peer without sending data: one heartbeat each (part of the reliable protocol,
+   * answered by an ACK; nothing is delivered), timed until the answer. `peerStats()` shows the result (`rttMicros`)
+   * once the answers are in, for peers this endpoint sends no reliable unicast to (whose round trip is otherwise not
+   * measured). At most one probe per peer is outstanding. Returns how many probes went out; 0 after close.
+   */
+  probePeers(): number {
+    if (this.#closing !== undefined) return 0
+    try {
+      return this.#native.probePeers()
+    } catch (err) {
+      throw fromNativeError(err)
+    }
+  }
+
+  /**
    * This endpoint's prom-client Registry holding glue's metrics (every `stats()` counter, per-peer RTT, resends and
    * queue depths), read at scrape time: serve it yourself (`await registry.metrics()`), or merge it into yours. It is
    * what the `metrics` option serves; never the global registry. See also `registerGlueMetrics`.

@@ -335,6 +335,11 @@ export class FakeTransport implements NativeTransport {
     return []
   }
 
+  probePeers(): number {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    return 0
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

@@ -18,6 +18,8 @@ export interface MetricsSource {
   stats(): EndpointStats
   /** The per-peer numbers. */
   peerStats(): PeerStats[]
+  /** Probes the round trip to the peers (optional); called after each scrape's reading, so the next one shows it. */
+  probePeers?(): number
 }
 
 /** One read of both, shared by every metric of one scrape (prom-client calls all collect callbacks in one turn). */
@@ -26,6 +28,7 @@ function snapshots(source: MetricsSource): () => { stats: EndpointStats; peers: 
   return () => {
     if (current === undefined) {
       current = { stats: source.stats(), peers: source.peerStats() }
+      source.probePeers?.()
       queueMicrotask(() => (current = undefined))
     }
     return current
@@ -46,7 +49,9 @@ function groupByMetric(): Map<string, { help: string; fields: Array<[keyof Endpo
 /**
  * Registers every glue metric of `source` (an `Endpoint`) in `registry`: each `stats()` counter (`glue_*_total`,
  * drops with a `cause` label), the per-peer round trip, traffic, resends and queue depths (labels `peer` and
- * `peer_name`), `glue_peers` and `glue_endpoint_info`. Values are read when the registry is scraped. One endpoint per
+ * `peer_name`), `glue_peers` and `glue_endpoint_info`. Values are read when the registry is scraped; each scrape also
+ * probes the round trip to the peers (`ep.probePeers()`, one heartbeat each), so that `glue_peer_rtt_seconds` shows
+ * peers this endpoint sends no reliable traffic to from the next scrape on. One endpoint per
  * registry (the names would clash: give each endpoint its own registry). Returns a function that removes them again.
  * @throws Error from prom-client when a metric of the same name is already registered
  */

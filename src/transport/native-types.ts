@@ -306,6 +306,11 @@ export interface NativeTransport {
   stats(): NativeStats
   /** Round trip, resends and queue depths of every accepted peer, computed on demand (see {@link NativePeerStats}). */
   peerStats(): NativePeerStats[]
+  /**
+   * Measure the round trip to every peer with one direct heartbeat each (answered by an ACK); `peerStats()` shows it
+   * once answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED.
+   */
+  probePeers(): number
   /** Send a goodbye, stop the I/O thread, close the sockets. Idempotent. */
   close(): Promise<void>
 }

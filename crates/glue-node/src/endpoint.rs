@@ -183,6 +183,13 @@ impl NativeEndpoint {
         self.inner.peer_stats().into_iter().map(NativePeerStats::from).collect()
     }
 
+    /// Measures the round trip to every peer with one heartbeat each (answered by an ACK); peerStats() shows it once
+    /// answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED after close.
+    #[napi]
+    pub fn probe_peers(&self) -> Result<u32, JsError> {
+        self.inner.probe_peers().map(|n| n as u32).map_err(js)
+    }
+
     /// The counters (the last ones after close).
     #[napi]
     pub fn stats(&self) -> NativeStats {

@@ -12,8 +12,8 @@ use crate::EndpointId;
 pub struct PeerStats {
     /// The peer.
     pub id: EndpointId,
-    /// Smoothed round-trip time of the reliable unicast channel to the peer (RFC 6298); None until a reliable
-    /// message to the peer was acknowledged (round trips are measured on reliable unicast traffic only).
+    /// Smoothed round-trip time to the peer (RFC 6298): of the reliable unicast channel to it once a reliable message
+    /// to it was acknowledged, else of the probes of [`crate::Core::probe_peers`]; None before either.
     pub srtt: Option<Duration>,
     /// Variation of the round-trip time (RFC 6298 `RTTVAR`); None with `srtt`.
     pub rttvar: Option<Duration>,

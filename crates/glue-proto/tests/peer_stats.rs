@@ -106,3 +106,27 @@ fn shows_queue_depth_resends_and_the_out_of_order_buffer_under_loss() {
     let r = of(&net, 1, 0);
     assert_eq!((r.reliable_messages_received, r.recv_buffered_fragments), (300, 0));
 }
+
+#[test]
+fn probes_measure_the_round_trip_without_data_and_change_nothing_else() {
+    let mut net = two(4);
+    let now = net.now;
+    assert_eq!(net.nodes[0].core.probe_peers(now), 1, "one probe per peer");
+    assert_eq!(net.nodes[0].core.probe_peers(now), 0, "at most one outstanding");
+    net.run_for(Duration::from_millis(20));
+    let s = of(&net, 0, 1);
+    let srtt = s.srtt.expect("the probe was answered");
+    // 100 µs each way in the simulated network.
+    assert!(srtt >= Duration::from_micros(200) && srtt < Duration::from_millis(5), "{srtt:?}");
+    assert_eq!((s.reliable_messages_sent, s.fragments_resent, s.unacked_fragments), (0, 0, 0));
+    assert_eq!(of(&net, 1, 0).srtt, None, "only the prober measured");
+    assert_eq!(net.nodes[1].core.stats().dropped_invalid_heartbeat, 0);
+    assert_eq!(net.nodes[1].core.stats().stream_resyncs, 0, "the probe says nothing new");
+    // Reliable traffic afterwards still arrives (the probe did not disturb the streams).
+    let b = net.nodes[1].core.id();
+    assert_eq!(net.nodes[0].core.probe_peers(net.now), 1, "answered: a new probe may go");
+    net.nodes[0].core.broadcast_reliable(net.now, vec![1; 2000], Some(1), None).unwrap();
+    net.nodes[0].core.send_reliable(net.now, b, vec![2; 10], Some(2), None).unwrap();
+    net.run_for(Duration::from_millis(200));
+    assert_eq!(of(&net, 1, 0).reliable_messages_received, 2);
+}

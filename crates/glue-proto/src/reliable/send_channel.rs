@@ -53,7 +53,14 @@ struct Track {
     stepped_at: Option<Instant>,
     /// Fragments resent to this receiver's own address (repairs by unicast and timeouts; statistics only).
     resent: u64,
+    /// When the unanswered round-trip probe (a direct heartbeat, see `SendChannel::probe`) was sent.
+    probe_at: Option<Instant>,
+    /// Round trips measured by probes (statistics only: never used for retransmission timers).
+    probed: Rtt,
 }
+
+/// A round-trip probe not answered within this long is taken as lost (another may be sent).
+const PROBE_LOST: Duration = Duration::from_secs(1);
 
 /// A receiver that lags behind where its channel starts is stepped forward a window at a time, at most this often.
 const STEP_INTERVAL: Duration = Duration::from_millis(5);
@@ -258,6 +265,26 @@ impl SendChannel {
         self.next_assign - self.next_send
     }
 
+    /// Measures the round trip to `peer` without data: sends it a direct heartbeat (as on `add_receiver`; it says
+    /// nothing new, the receiver answers it with an ACK) and times the next ACK from it. At most one probe is
+    /// outstanding per receiver; a new one replaces a probe unanswered for a second (lost). False when `peer` is not a
+    /// receiver or a probe is still waiting.
+    pub(crate) fn probe(&mut self, ctx: &mut ChannelCtx<'_>, peer: EndpointId) -> bool {
+        let Some(t) = self.tracks.iter().position(|t| t.peer == peer) else { return false };
+        let waiting = self.tracks[t].probe_at.is_some_and(|at| ctx.now.saturating_duration_since(at) < PROBE_LOST);
+        if waiting {
+            return false;
+        }
+        self.direct_heartbeat(ctx, t);
+        self.tracks[t].probe_at = Some(ctx.now);
+        true
+    }
+
+    /// The smoothed round trip and its variation measured by probes to `peer`, if any.
+    pub(crate) fn probed_rtt(&self, peer: EndpointId) -> Option<(Duration, Duration)> {
+        self.tracks.iter().find(|t| t.peer == peer).and_then(|t| t.probed.measured())
+    }
+
     /// What `peer` holds of this channel (None when it is not a receiver). O(acknowledged runs).
     pub(crate) fn receiver_view(&self, peer: EndpointId) -> Option<ReceiverView> {
         let t = self.tracks.iter().find(|t| t.peer == peer)?;
@@ -309,6 +336,8 @@ impl SendChannel {
             reported: cum,
             stepped_at: None,
             resent: 0,
+            probe_at: None,
+            probed: Rtt::default(),
         };
         self.tracks.push(t);
         self.direct_heartbeat(ctx, self.tracks.len() - 1);
@@ -487,6 +516,10 @@ impl SendChannel {
         }
         ctx.stats.acks_received += 1;
         let t = &mut self.tracks[ti];
+        if let Some(at) = t.probe_at.take() {
+            // The ACK's delay field counts from the receiver's last fragment, not from the probe: not subtracted.
+            t.probed.sample(ctx.now.saturating_duration_since(at));
+        }
         t.window = ack.window;
         t.ahead_since = None;
         t.reported = ack.next;
