@@ -193,3 +193,25 @@ withNative('per-peer RTT, traffic and counters move after reliable traffic betwe
   await a.close()
   t.deepEqual(a.peerStats(), [], 'empty after close')
 })
+
+anyTest('an IPv6 metrics host is served and reported in brackets', async (t) => {
+  const ep = await openFake(t, { metrics: { port: 0, host: '::1' } })
+  t.regex(ep.metricsAddress ?? '', /^\[::1\]:\d+$/)
+  const { samples } = await scrape(ep.metricsAddress)
+  t.is(value(samples, 'glue_endpoint_info', { id: ep.id }), 1)
+})
+
+withNative('probePeers() measures the round trip to a peer without sending it data', async (t) => {
+  const a = await Endpoint.open(isolatedOptions({ name: 'A' }))
+  const b = await Endpoint.open(isolatedOptions({ name: 'B', group: a.config.discoveryTarget, networkId: a.config.networkId }))
+  t.teardown(() => Promise.all([a.close(), b.close()]).then(() => {}))
+  t.true(await until(() => a.peers().length === 1 && b.peers().length === 1, 10_000))
+  t.is(a.peerStats()[0].rttMicros, undefined)
+  t.is(a.probePeers(), 1, 'one probe per peer')
+  t.true(await until(() => a.peerStats()[0]?.rttMicros !== undefined, 10_000))
+  t.like(a.peerStats()[0], { name: 'B', reliableMessagesSent: 0, fragmentsResent: 0 })
+  t.true((a.peerStats()[0].rttMicros ?? 0) > 0)
+  t.like(b.stats(), { messagesReceived: 0, droppedInvalidHeartbeat: 0, streamResyncs: 0 })
+  await a.close()
+  t.is(a.probePeers(), 0, 'nothing after close')
+})
