@@ -73,6 +73,13 @@ export declare class NativeEndpoint {
    * at once. ERR_GLUE_INVALID_OPTION for a bad address (nothing changes), ERR_GLUE_CLOSED after close.
    */
   setPeers(peers: Array<string>): void
+  /** Round trip, resends and queue depths of every accepted peer, computed on demand. */
+  peerStats(): Array<NativePeerStats>
+  /**
+   * Measures the round trip to every peer with one heartbeat each (answered by an ACK); peerStats() shows it once
+   * answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED after close.
+   */
+  probePeers(): number
   /** The counters (the last ones after close). */
   stats(): NativeStats
   /**
@@ -260,6 +267,38 @@ export interface NativePeerEvent {
    * interest summary). A change of any of them is a 'peer-changed' event.
    */
   extensions: Array<NativeAnnounceExtension>
+}
+
+/** One accepted peer's reliable-transport state (see `src/transport/native-types.ts`). */
+export interface NativePeerStats {
+  /** The peer's ID, 16 hex digits. */
+  id: string
+  /** Smoothed round-trip time of the reliable unicast channel to the peer, µs; absent until measured. */
+  srttMicros?: number
+  /** Round-trip time variation (RFC 6298 RTTVAR), µs; absent until measured. */
+  rttVarMicros?: number
+  /** Reliable messages queued to the peer by unicast. */
+  reliableMessagesSent: number
+  /** Payload bytes of those messages. */
+  reliableBytesSent: number
+  /** Reliable messages delivered from the peer (unicast and multicast). */
+  reliableMessagesReceived: number
+  /** Payload bytes of those messages. */
+  reliableBytesReceived: number
+  /** Fragments resent to the peer's own address. */
+  fragmentsResent: number
+  /** Reliable unicast messages to the peer not finished (unacknowledged or waiting for the window). */
+  sendQueueMessages: number
+  /** Payload bytes of those messages. */
+  sendQueueBytes: number
+  /** Fragments sent and not acknowledged by the peer yet (unicast and multicast channels). */
+  unackedFragments: number
+  /** Fragments of unicast messages to the peer waiting for the window. */
+  unsentFragments: number
+  /** Out-of-order fragments from the peer buffered until a gap is repaired. */
+  recvBufferedFragments: number
+  /** Bytes of those fragments. */
+  recvBufferedBytes: number
 }
 
 /** A configuration change that took effect. */

@@ -50,6 +50,12 @@ export {
   UnknownPeerError,
 } from './src/errors'
 export type { NativeBatch, NativeConfig, NativeOpen, NativePeerEvent, NativeStats, NativeTransport } from './src/transport/native'
+export type { NativePeerStats } from './src/transport/native-types'
+export type { PeerStats } from './src/transport/peer-stats'
+export { registerGlueMetrics, type MetricsSource } from './src/metrics/collector'
+export { PEER_METRICS, STATS_METRICS } from './src/metrics/catalog'
+export { MetricsBindError } from './src/metrics/errors'
+export { METRICS_ENV, type MetricsOptions } from './src/metrics/options'
 export { TopicMessage, type TopicMessageFields } from './src/topics/message'
 export { Subscription } from './src/topics/subscription'
 export type { CacheOptions, PublishOptions, SubscribeOptions, TopicOptions } from './src/topics/options'

@@ -13,6 +13,7 @@ import type {
   NativeConfig,
   NativeOpen,
   NativePeerEvent,
+  NativePeerStats,
   NativeStats,
   NativeTransport,
 } from '../src/transport/native-types'
@@ -30,9 +31,10 @@ const contract: {
   batch: Exactly<NativeBatch, Binding.NativeBatch>
   event: Exactly<NativePeerEvent, Binding.NativePeerEvent>
   stats: Exactly<NativeStats, Binding.NativeStats>
+  peerStats: Exactly<NativePeerStats, Binding.NativePeerStats>
   endpoint: Binding.NativeEndpoint extends NativeTransport ? true : false
   open: typeof Binding.NativeEndpoint.open extends NativeOpen ? true : false
-} = { config: true, batch: true, event: true, stats: true, endpoint: true, open: true }
+} = { config: true, batch: true, event: true, stats: true, peerStats: true, endpoint: true, open: true }
 
 const test = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
 

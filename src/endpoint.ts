@@ -43,6 +43,10 @@ import { ConsensusLayer } from './consensus/consensus-layer'
 import type { ConsensusGroup } from './consensus/consensus-group'
 import type { ConsensusOptions } from './consensus/options'
 import type { ConsensusCounts } from './consensus/stats'
+import { MetricsLayer } from './metrics/metrics-layer'
+import type { ResolvedMetricsOptions } from './metrics/options'
+import { type PeerStats, toPeerStats } from './transport/peer-stats'
+import type { Registry } from 'prom-client'
 import {
   type BestEffortSendOptions,
   checkSendOptions,
@@ -123,6 +127,7 @@ export class Endpoint implements AsyncDisposable {
   readonly #matched: MatchedSubscribers
   readonly #model: ModelLayer
   readonly #consensus: ConsensusLayer
+  readonly #metrics: MetricsLayer = new MetricsLayer(this)
   readonly #queues = new Set<{ end(): void }>()
   readonly #queueLimit: number
   /** Largest best-effort payload, bytes: the datagram less its header (16), the DATA submessage header (4) and
@@ -148,14 +153,26 @@ export class Endpoint implements AsyncDisposable {
   static async open(options?: EndpointOptions): Promise<Endpoint> {
     const resolved = resolveOptions(options) // option errors come first, even without the native addon
     const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
-    return new Endpoint(loadNative(), resolved, peers)
+    return new Endpoint(loadNative(), resolved, peers).#serveMetrics(resolved.metrics)
   }
 
   /** Opens an endpoint on another transport implementation (an in-memory fake in tests). */
   static async openWith(open: NativeOpen, options?: EndpointOptions): Promise<Endpoint> {
     const resolved = resolveOptions(options)
     const peers = await PeerResolver.open(resolved.unicast.peers, resolved.unicast.lookupPeer, resolved.unicast.peerResolveIntervalMs)
-    return new Endpoint(open, resolved, peers)
+    return new Endpoint(open, resolved, peers).#serveMetrics(resolved.metrics)
+  }
+
+  /** Starts the metrics server when asked for; closes the endpoint again (and rethrows) when it cannot listen. */
+  async #serveMetrics(options: ResolvedMetricsOptions | undefined): Promise<Endpoint> {
+    if (options === undefined) return this
+    try {
+      await this.#metrics.serve(options)
+    } catch (err) {
+      await this.close()
+      throw err
+    }
+    return this
   }
 
   private constructor(open: NativeOpen, resolved: ResolvedOptions, peerResolver: PeerResolver) {
@@ -285,6 +302,44 @@ export class Endpoint implements AsyncDisposable {
   /** The current peers (accepted ones only), oldest first. Empty after close. */
   peers(): Peer[] {
     return this.#peers.list()
+  }
+
+  /**
+   * Round trip (µs), traffic, resends and queue depths of every accepted peer, computed by the native core when
+   * called (cheap, but meant for monitoring, not for every message): see {@link PeerStats}. Empty after close.
+   */
+  peerStats(): PeerStats[] {
+    if (this.#closing !== undefined) return []
+    return toPeerStats(this.#native.peerStats(), (id) => this.#peers.nameOf(id))
+  }
+
+  /**
+   * Measures the round trip to every peer without sending data: one heartbeat each (part of the reliable protocol,
+   * answered by an ACK; nothing is delivered), timed until the answer. `peerStats()` shows the result (`rttMicros`)
+   * once the answers are in, for peers this endpoint sends no reliable unicast to (whose round trip is otherwise not
+   * measured). At most one probe per peer is outstanding. Returns how many probes went out; 0 after close.
+   */
+  probePeers(): number {
+    if (this.#closing !== undefined) return 0
+    try {
+      return this.#native.probePeers()
+    } catch (err) {
+      throw fromNativeError(err)
+    }
+  }
+
+  /**
+   * This endpoint's prom-client Registry holding glue's metrics (every `stats()` counter, per-peer RTT, resends and
+   * queue depths), read at scrape time: serve it yourself (`await registry.metrics()`), or merge it into yours. It is
+   * what the `metrics` option serves; never the global registry. See also `registerGlueMetrics`.
+   */
+  metricsRegistry(): Registry {
+    return this.#metrics.registry()
+  }
+
+  /** Where the `metrics` server listens, "host:port" (the actual port when 0 was asked for); undefined without one. */
+  get metricsAddress(): string | undefined {
+    return this.#metrics.address
   }
 
   /**
@@ -585,6 +640,7 @@ export class Endpoint implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#matched.close() // pending waitForSubscribers() reject with ClosedError at once
+    await this.#metrics.close()
     await this.#peerResolver.stop()
     this.#consensus.close()
     await this.#model.close()

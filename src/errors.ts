@@ -48,6 +48,8 @@ export const ErrorCode = {
   PEER_RESOLVE: 'ERR_GLUE_PEER_RESOLVE',
   /** An MQTT bridge could not connect to its broker at start (refused, unreachable, bad credentials: `MqttConnectError`). */
   MQTT_CONNECT: 'ERR_GLUE_MQTT_CONNECT',
+  /** The metrics server could not listen on its host and port (`MetricsBindError`). */
+  METRICS_BIND: 'ERR_GLUE_METRICS_BIND',
 } as const
 
 /** One of the {@link ErrorCode} values. */

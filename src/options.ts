@@ -17,6 +17,7 @@ import {
 import type { Peer } from './discovery/peer-table'
 import { ENV_VARS, type EnvOption, type Environment, readEnv } from './env'
 import { InvalidOptionError } from './errors'
+import { type MetricsOptions, resolveMetricsOptions, type ResolvedMetricsOptions } from './metrics/options'
 import { checkNumber, describe, explicit, invalid, type Range, type Source } from './option-checks'
 import { resolveSecurity, type SecurityOptions } from './security/options'
 import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topics/options'
@@ -47,6 +48,12 @@ export interface EndpointOptions extends DiscoveryOptions, TransportOptions, Sec
   /** The topic layer: caching, ordering hold time, multicast ratio, history bounds (see {@link TopicOptions}). */
   topics?: TopicOptions
   /**
+   * Serve this endpoint's metrics over HTTP in the Prometheus text format at `http://host:port/metrics` (see
+   * {@link MetricsOptions}; `ep.metricsAddress` says where). Default: off, unless `GLUE_METRICS_PORT` is set;
+   * false keeps it off whatever the environment says.
+   */
+  metrics?: MetricsOptions | false
+  /**
    * Where `GLUE_*` variables are read from; false ignores the environment. Default `process.env`.
    */
   env?: Environment | false
@@ -71,6 +78,8 @@ export interface ResolvedOptions {
   topics: ResolvedTopicOptions
   /** Unicast peers (resolved into `native.peers` when the endpoint opens) and multicast on or off. */
   unicast: ResolvedUnicast
+  /** The metrics server's options; undefined when there is none. */
+  metrics: ResolvedMetricsOptions | undefined
 }
 
 const RANGES = {
@@ -114,6 +123,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof EndpointOptions>([
   'peerResolveIntervalMs',
   'lookupPeer',
   'topics',
+  'metrics',
   'env',
 ])
 
@@ -160,6 +170,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
   const { maxReceiveMemory, maxMessageSize } = resolveMessageLimits(number)
   const { networkKeys, networkCipher } = resolveSecurity(source)
   const unicast = resolveUnicast(options, source, number, family)
+  const metrics = resolveMetricsOptions(options.metrics, options.env === false ? {} : (options.env ?? process.env))
   return {
     native: {
       networkId: number('networkId', DISCOVERY_DEFAULTS.networkId),
@@ -191,6 +202,7 @@ export function resolveOptions(options: EndpointOptions = {}): ResolvedOptions {
       multicast: unicast.multicast,
     },
     unicast,
+    metrics,
     acceptPeer,
     messageQueueLimit: number('messageQueueLimit', 1 << 16),
     // Without multicast a "multicast" would be a unicast copy to every peer: publications go to the interested

@@ -13,6 +13,7 @@ import type {
   NativeConfig,
   NativeOpen,
   NativePeerEvent,
+  NativePeerStats,
   NativeStats,
   NativeTransport,
 } from '../../src/transport/native-types'
@@ -328,6 +329,15 @@ export class FakeTransport implements NativeTransport {
 
   stats(): NativeStats {
     return { ...this.counters }
+  }
+
+  peerStats(): NativePeerStats[] {
+    return []
+  }
+
+  probePeers(): number {
+    if (this.closed) throw nativeError('ERR_GLUE_CLOSED')
+    return 0
   }
 
   async close(): Promise<void> {

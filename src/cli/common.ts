@@ -30,6 +30,10 @@ export interface CommonFlags {
   peer?: string[]
   /** False with --no-multicast. */
   multicast?: boolean
+  /** --metrics-port: serve Prometheus metrics on this TCP port (0: any free one). */
+  metricsPort?: number
+  /** --metrics-host: the metrics server's listen address. */
+  metricsHost?: string
 }
 
 /** A commander argument parser for an integer in min..max. */
@@ -80,6 +84,12 @@ export function addCommonOptions(command: Command): Command {
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option('--no-multicast', 'no multicast: discovery by --peer addresses and gossip only (env GLUE_MULTICAST=false)')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://HOST:PORT/metrics, 0 = any free port (env GLUE_METRICS_PORT; default off)',
+      integer('--metrics-port', 0, 65535),
+    )
+    .option('--metrics-host <ip>', 'listen address of --metrics-port (env GLUE_METRICS_HOST; default 127.0.0.1)')
 }
 
 /** The keys of a key file: one per line, blank lines and `#` comments ignored. */
@@ -116,6 +126,15 @@ export function commonEndpointOptions(flags: CommonFlags): EndpointOptions {
   if (flags.peer !== undefined) options.peers = flags.peer
   // commander sets `multicast: true` by default for --no-multicast: only the flag itself overrides GLUE_MULTICAST.
   if (flags.multicast === false) options.multicast = false
+  if (flags.metricsPort !== undefined || flags.metricsHost !== undefined) {
+    if (flags.metricsPort === undefined && !process.env.GLUE_METRICS_PORT?.trim()) {
+      throw new InvalidOptionError('--metrics-host needs --metrics-port', { option: '--metrics-host', value: flags.metricsHost })
+    }
+    options.metrics = {
+      ...(flags.metricsPort === undefined ? {} : { port: flags.metricsPort }),
+      ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }),
+    }
+  }
   return options
 }
 

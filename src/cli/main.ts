@@ -18,6 +18,7 @@ import { translateLegacyArgs } from './legacy-flags'
 import { registerMap } from './map'
 import { registerPeers } from './peers'
 import { registerPubSub } from './pubsub'
+import { registerStats } from './stats'
 import { registerTopics } from './topics'
 import { registerTransport } from './transport'
 
@@ -50,6 +51,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerConsensus(program, run)
   registerKv(program, run)
   registerBridge(program, run)
+  registerStats(program, run)
   return program
 }
 

@@ -304,9 +304,51 @@ export interface NativeTransport {
   setPeers(peers: Array<string>): void
   /** The counters (the last ones after close). */
   stats(): NativeStats
+  /** Round trip, resends and queue depths of every accepted peer, computed on demand (see {@link NativePeerStats}). */
+  peerStats(): NativePeerStats[]
+  /**
+   * Measure the round trip to every peer with one direct heartbeat each (answered by an ACK); `peerStats()` shows it
+   * once answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED.
+   */
+  probePeers(): number
   /** Send a goodbye, stop the I/O thread, close the sockets. Idempotent. */
   close(): Promise<void>
 }
 
 /** Opens a native endpoint; throws an Error with `code` (see errors.ts) on failure. */
 export type NativeOpen = (config: NativeConfig, onBatch: (batch: NativeBatch) => void) => NativeTransport
+
+/**
+ * One accepted peer's reliable-transport state as the core sees it (computed when asked). Counters count since the
+ * channel to (or stream from) the peer was created: they restart at zero when the peer is forgotten and comes back.
+ */
+export interface NativePeerStats {
+  /** The peer's ID, 16 hex digits. */
+  id: string
+  /** Smoothed round-trip time of the reliable unicast channel to the peer, µs; absent until one was measured. */
+  srttMicros?: number
+  /** Round-trip time variation (RFC 6298 RTTVAR), µs; absent until measured. */
+  rttVarMicros?: number
+  /** Reliable messages queued to the peer by unicast. */
+  reliableMessagesSent: number
+  /** Payload bytes of those messages. */
+  reliableBytesSent: number
+  /** Reliable messages delivered from the peer (unicast and multicast). */
+  reliableMessagesReceived: number
+  /** Payload bytes of those messages. */
+  reliableBytesReceived: number
+  /** Fragments resent to the peer's own address. */
+  fragmentsResent: number
+  /** Reliable unicast messages to the peer not finished (unacknowledged or waiting for the window). */
+  sendQueueMessages: number
+  /** Payload bytes of those messages. */
+  sendQueueBytes: number
+  /** Fragments sent and not acknowledged by the peer yet (unicast and multicast channels). */
+  unackedFragments: number
+  /** Fragments of unicast messages to the peer waiting for the window. */
+  unsentFragments: number
+  /** Out-of-order fragments from the peer buffered until a gap is repaired. */
+  recvBufferedFragments: number
+  /** Bytes of those fragments. */
+  recvBufferedBytes: number
+}

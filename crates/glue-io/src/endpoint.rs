@@ -355,6 +355,25 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Round trip, resends and queue depths of every accepted peer (see [`glue_proto::PeerStats`]), computed now under
+    /// the engine lock (briefly: O(peers)); for monitoring, not for every message.
+    pub fn peer_stats(&self) -> Vec<glue_proto::PeerStats> {
+        self.shared.lock_engine().core.peer_stats()
+    }
+
+    /// Measures the round trip to every accepted peer with one direct heartbeat each, timed until its ACK (see
+    /// [`glue_proto::Core::probe_peers`]); [`Endpoint::peer_stats`] shows it once answered. Returns how many probes
+    /// went out (a peer with one still unanswered gets none). [`Error::Closed`] after close.
+    pub fn probe_peers(&self) -> Result<usize, Error> {
+        if self.shared.mailbox.close_requested() {
+            return Err(Error::Closed);
+        }
+        let mut engine = self.shared.lock_engine();
+        let sent = engine.core.probe_peers(Instant::now());
+        self.wake_if_needed(engine, sent > 0);
+        Ok(sent)
+    }
+
     /// The counters as of the I/O thread's latest loop iteration (the last ones after close).
     pub fn stats(&self) -> EndpointStats {
         self.shared.stats.read()

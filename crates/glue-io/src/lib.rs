@@ -53,4 +53,6 @@ pub use crate::error::Error;
 pub use crate::interface::index_by_name as interface_index;
 pub use crate::random::random_u64;
 pub use crate::stats::EndpointStats;
-pub use glue_proto::{DownReason, EndpointId, Event, NameClashRule, PeerInfo, ReliableLimits, Stats};
+pub use glue_proto::{
+    DownReason, EndpointId, Event, NameClashRule, PeerInfo, PeerStats, ReliableLimits, Stats,
+};

@@ -17,7 +17,7 @@ use crate::receive::{JsReceiver, ReceiverSlot, UvNotify};
 #[cfg(not(unix))]
 type ReceiverSlot = ();
 use crate::error::{error, Code, Converted, Failure, JsError};
-use crate::{NativeConfig, NativeStats};
+use crate::{NativeConfig, NativePeerStats, NativeStats};
 
 /// How long the goodbye may take when Node exits with the endpoint still open.
 const EXIT_CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
@@ -175,6 +175,19 @@ impl NativeEndpoint {
     pub fn set_peers(&self, peers: Vec<String>) -> Result<(), JsError> {
         let peers = crate::config::peer_addresses(&peers)?;
         self.inner.set_peers(peers).map_err(js)
+    }
+
+    /// Round trip, resends and queue depths of every accepted peer, computed on demand.
+    #[napi]
+    pub fn peer_stats(&self) -> Vec<NativePeerStats> {
+        self.inner.peer_stats().into_iter().map(NativePeerStats::from).collect()
+    }
+
+    /// Measures the round trip to every peer with one heartbeat each (answered by an ACK); peerStats() shows it once
+    /// answered. Returns how many probes went out. Throws ERR_GLUE_CLOSED after close.
+    #[napi]
+    pub fn probe_peers(&self) -> Result<u32, JsError> {
+        self.inner.probe_peers().map(|n| n as u32).map_err(js)
     }
 
     /// The counters (the last ones after close).

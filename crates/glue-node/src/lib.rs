@@ -22,6 +22,7 @@ mod batch;
 mod config;
 mod endpoint;
 mod error;
+mod peer_stats;
 mod raft;
 mod raft_types;
 #[cfg(unix)]
@@ -38,4 +39,5 @@ pub use raft_types::{
     NativeRaftChange, NativeRaftConfig, NativeRaftEntry, NativeRaftMessage, NativeRaftReadState,
     NativeRaftReady, NativeRaftSnapshot, NativeRaftStatus,
 };
+pub use peer_stats::NativePeerStats;
 pub use stats::NativeStats;

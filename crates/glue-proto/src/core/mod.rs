@@ -4,6 +4,7 @@
 mod best_effort;
 mod gossip;
 mod inbound;
+mod peer_stats;
 mod peers;
 mod reliable;
 mod secure;

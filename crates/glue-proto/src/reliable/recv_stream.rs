@@ -70,6 +70,8 @@ pub(crate) struct RecvStream {
     /// Something was taken in order since the stream was (last) synchronised: from then on a direct heartbeat
     /// cannot move the start any more (see `on_heartbeat`).
     consumed: bool,
+    /// Messages delivered from this stream, and their payload bytes (statistics only).
+    delivered: (u64, u64),
 }
 
 impl RecvStream {
@@ -92,6 +94,16 @@ impl RecvStream {
     /// Whether everything received so far is in order (no gap waiting for a repair).
     pub(crate) fn in_order(&self) -> bool {
         self.synced && self.buffer.is_empty()
+    }
+
+    /// Messages delivered from this stream and their payload bytes.
+    pub(crate) fn delivered(&self) -> (u64, u64) {
+        self.delivered
+    }
+
+    /// Out-of-order fragments buffered (waiting for a gap to be repaired), and their bytes.
+    pub(crate) fn buffered(&self) -> (usize, usize) {
+        (self.buffer.len(), self.buffered_bytes)
     }
 
     /// Bytes this stream holds.
@@ -246,6 +258,11 @@ impl RecvStream {
     fn deliver(&mut self, d: &mut Delivery<'_>, payload: Payload) {
         d.stats.messages_received += 1;
         d.stats.reliable_messages_received += 1;
+        let len = match &payload {
+            Payload::Inbox(r) => r.len(),
+            Payload::Owned(v) => v.len(),
+        };
+        self.delivered = (self.delivered.0 + 1, self.delivered.1 + len as u64);
         d.events.push_back(Event::Message { from: d.from, broadcast: d.broadcast, reliable: true, payload });
     }
 

@@ -38,6 +38,11 @@ impl Rtt {
         self.srtt.unwrap_or(INITIAL_RTO / 2)
     }
 
+    /// The smoothed RTT and its variation, once at least one round trip was measured (for statistics).
+    pub fn measured(&self) -> Option<(Duration, Duration)> {
+        self.srtt.map(|srtt| (srtt, self.rttvar))
+    }
+
     /// How long a fragment may stay unacknowledged, while later ones are acknowledged, before it is
     /// considered lost rather than reordered: the smoothed RTT plus twice its variation (≥ 200 µs).
     pub fn loss_delay(&self) -> Duration {
@@ -62,10 +67,14 @@ mod tests {
     fn converges_and_backs_off() {
         let mut r = Rtt::default();
         assert_eq!(r.rto(0), INITIAL_RTO);
+        assert_eq!(r.measured(), None);
         for _ in 0..50 {
             r.sample(Duration::from_micros(200));
         }
         assert!(r.srtt() < Duration::from_micros(250));
+        let (srtt, var) = r.measured().expect("sampled");
+        assert_eq!(srtt, r.srtt());
+        assert!(var < Duration::from_micros(100));
         assert_eq!(r.rto(0), MIN_RTO);
         assert_eq!(r.rto(1), MIN_RTO * 2);
         assert_eq!(r.rto(30), MAX_RTO);

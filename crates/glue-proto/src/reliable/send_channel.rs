@@ -51,7 +51,16 @@ struct Track {
     reported: u64,
     /// When a direct heartbeat last stepped this receiver forward (at most every `STEP_INTERVAL`).
     stepped_at: Option<Instant>,
+    /// Fragments resent to this receiver's own address (repairs by unicast and timeouts; statistics only).
+    resent: u64,
+    /// When the unanswered round-trip probe (a direct heartbeat, see `SendChannel::probe`) was sent.
+    probe_at: Option<Instant>,
+    /// Round trips measured by probes (statistics only: never used for retransmission timers).
+    probed: Rtt,
 }
+
+/// A round-trip probe not answered within this long is taken as lost (another may be sent).
+const PROBE_LOST: Duration = Duration::from_secs(1);
 
 /// A receiver that lags behind where its channel starts is stepped forward a window at a time, at most this often.
 const STEP_INTERVAL: Duration = Duration::from_millis(5);
@@ -166,6 +175,19 @@ pub(crate) struct SendChannel {
     /// Deadlines of queued messages, earliest first: (deadline, first sequence number). Entries of
     /// messages already finished are discarded when they come up.
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Messages queued on this channel since it was created (statistics only).
+    messages_queued: u64,
+    /// Payload bytes of those messages (statistics only).
+    bytes_queued: u64,
+}
+
+/// One receiver's share of a channel, read on demand for statistics (see [`crate::PeerStats`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReceiverView {
+    /// Fragments resent to the receiver's own address.
+    pub resent: u64,
+    /// Fragments sent and not yet acknowledged by the receiver.
+    pub unacked: u64,
 }
 
 impl SendChannel {
@@ -189,6 +211,8 @@ impl SendChannel {
             backoff: 0,
             rto_at: None,
             deadlines: BinaryHeap::new(),
+            messages_queued: 0,
+            bytes_queued: 0,
         }
     }
 
@@ -219,6 +243,55 @@ impl SendChannel {
     /// The smoothed round-trip time of this channel.
     pub(crate) fn srtt(&self) -> Duration {
         self.rtt.srtt()
+    }
+
+    /// The smoothed RTT and its variation, once measured.
+    pub(crate) fn measured_rtt(&self) -> Option<(Duration, Duration)> {
+        self.rtt.measured()
+    }
+
+    /// Messages queued since the channel was created, and their payload bytes.
+    pub(crate) fn queued_totals(&self) -> (u64, u64) {
+        (self.messages_queued, self.bytes_queued)
+    }
+
+    /// Messages not finished yet (sent and unacknowledged, or waiting for the window).
+    pub(crate) fn unfinished_messages(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Fragments assigned but not sent yet (waiting for a window).
+    pub(crate) fn unsent_fragments(&self) -> u64 {
+        self.next_assign - self.next_send
+    }
+
+    /// Measures the round trip to `peer` without data: sends it a direct heartbeat (as on `add_receiver`; it says
+    /// nothing new, the receiver answers it with an ACK) and times the next ACK from it. At most one probe is
+    /// outstanding per receiver; a new one replaces a probe unanswered for a second (lost). False when `peer` is not a
+    /// receiver or a probe is still waiting.
+    pub(crate) fn probe(&mut self, ctx: &mut ChannelCtx<'_>, peer: EndpointId) -> bool {
+        let Some(t) = self.tracks.iter().position(|t| t.peer == peer) else { return false };
+        let waiting = self.tracks[t].probe_at.is_some_and(|at| ctx.now.saturating_duration_since(at) < PROBE_LOST);
+        if waiting {
+            return false;
+        }
+        self.direct_heartbeat(ctx, t);
+        self.tracks[t].probe_at = Some(ctx.now);
+        true
+    }
+
+    /// The smoothed round trip and its variation measured by probes to `peer`, if any.
+    pub(crate) fn probed_rtt(&self, peer: EndpointId) -> Option<(Duration, Duration)> {
+        self.tracks.iter().find(|t| t.peer == peer).and_then(|t| t.probed.measured())
+    }
+
+    /// What `peer` holds of this channel (None when it is not a receiver). O(acknowledged runs).
+    pub(crate) fn receiver_view(&self, peer: EndpointId) -> Option<ReceiverView> {
+        let t = self.tracks.iter().find(|t| t.peer == peer)?;
+        let sent = self.next_send;
+        let from = t.cum.max(self.base).min(sent);
+        let acked: u64 = t.acked.iter().map(|&(s, e)| e.min(sent).saturating_sub(s.max(from))).sum();
+        Some(ReceiverView { resent: t.resent, unacked: (sent - from).saturating_sub(acked) })
     }
 
     fn hb_flags(&self, direct: bool) -> u8 {
@@ -262,6 +335,9 @@ impl SendChannel {
             ahead_since: None,
             reported: cum,
             stepped_at: None,
+            resent: 0,
+            probe_at: None,
+            probed: Rtt::default(),
         };
         self.tracks.push(t);
         self.direct_heartbeat(ctx, self.tracks.len() - 1);
@@ -291,6 +367,8 @@ impl SendChannel {
         let first = self.next_assign;
         self.next_assign += n;
         self.queued_bytes += data.len();
+        self.messages_queued += 1;
+        self.bytes_queued += data.len() as u64;
         let pending = self.tracks.iter().map(|t| t.peer).collect();
         ctx.stats.reliable_messages_sent += 1;
         let m = OutMessage {
@@ -388,6 +466,9 @@ impl SendChannel {
         slot.last_sent = ctx.now;
         slot.sends += 1;
         ctx.stats.fragments_resent += 1;
+        if let Some(t) = self.tracks.iter_mut().find(|t| t.addr == dest) {
+            t.resent += 1;
+        }
     }
 
     /// Where to repair `seq`: the group when several receivers miss it, else the one receiver.
@@ -435,6 +516,10 @@ impl SendChannel {
         }
         ctx.stats.acks_received += 1;
         let t = &mut self.tracks[ti];
+        if let Some(at) = t.probe_at.take() {
+            // The ACK's delay field counts from the receiver's last fragment, not from the probe: not subtracted.
+            t.probed.sample(ctx.now.saturating_duration_since(at));
+        }
         t.window = ack.window;
         t.ahead_since = None;
         t.reported = ack.next;
