@@ -48,6 +48,10 @@ export const ErrorCode = {
   PEER_RESOLVE: 'ERR_GLUE_PEER_RESOLVE',
   /** An MQTT bridge could not connect to its broker at start (refused, unreachable, bad credentials: `MqttConnectError`). */
   MQTT_CONNECT: 'ERR_GLUE_MQTT_CONNECT',
+  /** A replier answered a request with an error: it threw, or refused the request as busy (`ReplyError`). */
+  REPLY: 'ERR_GLUE_REPLY',
+  /** No replier is known for a request's topic (`NoResponderError`). */
+  NO_RESPONDER: 'ERR_GLUE_NO_RESPONDER',
 } as const
 
 /** One of the {@link ErrorCode} values. */
