@@ -452,6 +452,15 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
+   * The peers that advertise a replier whose filter may match `topic` (from their replier summaries: a false positive
+   * is possible, a miss is not); this endpoint's own repliers are not listed. What `request()` chooses from.
+   * @throws TopicError (invalid topic name)
+   */
+  repliers(topic: string): Peer[] {
+    return this.#topics.repliers(topic).flatMap((id) => this.#peers.get(id) ?? [])
+  }
+
+  /**
    * Opens the replicated map `name`: every endpoint that opens the same name holds a replica, writes anywhere reach
    * everyone as deltas, concurrent writes resolve the same way everywhere (last writer wins by hybrid logical clock,
    * or `conflict: 'keep-all'`), a late joiner or a member back from a partition catches up with a digest exchange,

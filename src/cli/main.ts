@@ -18,6 +18,7 @@ import { translateLegacyArgs } from './legacy-flags'
 import { registerMap } from './map'
 import { registerPeers } from './peers'
 import { registerPubSub } from './pubsub'
+import { registerRequest } from './request'
 import { registerTopics } from './topics'
 import { registerTransport } from './transport'
 
@@ -45,6 +46,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerTransport(program, run)
   registerPeers(program, run)
   registerPubSub(program, run)
+  registerRequest(program, run)
   registerTopics(program, run)
   registerMap(program, run)
   registerConsensus(program, run)

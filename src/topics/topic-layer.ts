@@ -218,8 +218,9 @@ export class TopicLayer {
     return this.#rr.requestAll<T>(topic, value, options)
   }
 
-  /** The IDs of the peers whose replier summaries may match `topic` (do not modify the array). */
-  repliersFor(topic: string): readonly string[] {
+  /** The IDs of the peers whose replier summaries may match `topic` (a valid topic name; do not modify the array). */
+  repliers(topic: string): readonly string[] {
+    validateTopicName(topic)
     return this.#rr.repliersFor(topic)
   }
 
