@@ -22,24 +22,30 @@ import * as forge from './helpers/forge'
 import { isolatedOptions, until } from './helpers/loopback'
 
 const test = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
+/** How long any awaited event may take on a loaded machine (a deadline, not a wait). */
+const DEADLINE = 20_000
 
-/** Opens endpoints on one private group; all are closed in the teardown. `open(names)` waits until all know all. */
+/**
+ * Opens endpoints on one private group; all are closed in the teardown. `open(names)` waits until all know all.
+ * Peers expire after 3 s of silence (not 300 ms): a loaded machine that stalls an event loop for a moment must not
+ * make peers go down and up in the middle of a test (a closed endpoint says BYE, so nothing waits for that expiry).
+ */
 function network(t: ExecutionContext, options: EndpointOptions = {}) {
-  const base = isolatedOptions(options)
+  const base = isolatedOptions({ expiryMultiplier: 30, ...options })
   const opened: Endpoint[] = []
   t.teardown(() => Promise.all(opened.map((ep) => ep.close())))
   const open = async (...names: string[]): Promise<Endpoint[]> => {
     const eps = await Promise.all(names.map((name) => Endpoint.open({ ...base, name })))
     opened.push(...eps)
     const all = opened.filter((ep) => !ep.closed)
-    if (!(await until(() => all.every((ep) => ep.peers().length === all.length - 1), 10_000))) throw new Error('no discovery')
+    if (!(await until(() => all.every((ep) => ep.peers().length === all.length - 1), DEADLINE))) throw new Error('no discovery')
     return eps
   }
   return { base, open }
 }
 
-/** Resolves once `ep` saw a peer-changed (or peer-up) event of `peer` satisfying `check` on its extensions. */
-function waitForRepliers(ep: Endpoint, peer: Endpoint, present: boolean, timeoutMs = 10_000): Promise<void> {
+/** Resolves once `ep` sees `peer` with (`present`) or without a replier summary (announcement extension 0x11). */
+function waitForRepliers(ep: Endpoint, peer: Endpoint, present: boolean, timeoutMs = DEADLINE): Promise<void> {
   const has = () => ep.peers().find((p) => p.id === peer.id)?.extensions.has(0x11) === present
   return until(has, timeoutMs).then((ok) => {
     if (!ok) throw new Error(`${ep.name} never saw ${peer.name}'s replier summary ${present ? 'appear' : 'go'}`)
@@ -178,7 +184,7 @@ test("a replier's endpoint closes mid-request: another replier answers; with non
     asked2.resolve()
     return new Promise(() => {})
   })
-  t.true(await until(() => summary() !== old), "Q sees R2's new replier summary")
+  t.true(await until(() => summary() !== old, DEADLINE), "Q sees R2's new replier summary")
   const before = q.stats().requestsSent
   const pending2 = q.request('fo/y', 'y', { timeoutMs: 30_000 })
   await asked2.promise
@@ -222,14 +228,14 @@ test('the concurrency bound: at most N handler calls at once, a bounded queue, t
   )
   await waitForRepliers(b, a, true)
   const requests = [0, 1, 2].map((i) => b.request('cc/x', `${i}`, { timeoutMs: 30_000 }))
-  t.true(await until(() => gates.length === 2 && a.stats().requestsReceived === 3), 'two run, one waits')
+  t.true(await until(() => gates.length === 2 && a.stats().requestsReceived === 3, DEADLINE), 'two run, one waits')
   const refused = await t.throwsAsync(b.request('cc/x', '3', { timeoutMs: 30_000 }), { instanceOf: ReplyError })
   t.true(refused?.busy)
   t.is(a.stats().requestsRefused, 1)
   let finished = false
   const done = Promise.all(requests).finally(() => (finished = true))
   // Open the gates one by one (each poll) until every accepted request was answered, the queued one included.
-  t.true(await until(() => (gates.shift()?.(), finished), 10_000))
+  t.true(await until(() => (gates.shift()?.(), finished), DEADLINE))
   t.deepEqual((await done).map((m) => m.text()), ['0', '1', '2'])
   t.is(most, 2)
 })
@@ -343,7 +349,7 @@ test('hostile datagrams: forged and best-effort REQUEST/REPLY are dropped and co
     await attacker.send(b.address, forge.datagram(networkId, a.id, forge.data(2000 + i, datagrams[i])))
   }
   t.true(
-    await until(() => a.stats().topicMalformed + b.stats().topicMalformed - malformedBefore >= 2 * datagrams.length),
+    await until(() => a.stats().topicMalformed + b.stats().topicMalformed - malformedBefore >= 2 * datagrams.length, DEADLINE),
     `dropped and counted: ${a.stats().topicMalformed + b.stats().topicMalformed - malformedBefore}`,
   )
   t.is(a.stats().requestsReceived, 0, 'the forged request never reached the handler')
