@@ -257,6 +257,7 @@ test('codecs: json, msgpack and raw requests; the reply codec defaults to the re
   a.reply('c/echo', (req) => req.value)
   a.reply('c/mp', (req) => ({ doubled: (req.value as { n: number }).n * 2 }), { codec: 'msgpack' })
   a.reply('c/bad', () => ({ n: 1n }), { codec: 'json' })
+  a.reply('c/ack', () => {})
   await waitForRepliers(b, a, true)
   const json = await b.request('c/echo', { a: [1, 'two'] }, { codec: 'json' })
   t.deepEqual([json.codec, json.value], [1, { a: [1, 'two'] }])
@@ -268,6 +269,9 @@ test('codecs: json, msgpack and raw requests; the reply codec defaults to the re
   t.deepEqual([...(raw.value as Buffer)], [0, 255, 7])
   const doubled = await b.request('c/mp', { n: 21 }, { codec: 'json' })
   t.deepEqual([doubled.codec, doubled.value], [2, { doubled: 42 }])
+  // A handler that returns nothing acknowledges with an empty raw reply.
+  const ack = await b.request('c/ack', { x: 1 }, { codec: 'json' })
+  t.deepEqual([ack.codec, ack.payload.length], [0, 0])
   // A value the reply codec cannot encode is an error reply, not a crash.
   await t.throwsAsync(b.request('c/bad', '', { timeoutMs: 30_000 }), { instanceOf: ReplyError })
 })

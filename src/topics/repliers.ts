@@ -14,7 +14,10 @@ import { ReplyFlag } from './wire-reqrep'
 /** Announcement extension type of the replier summary. */
 export const REPLIER_EXTENSION = 0x11
 
-/** Called for each request; its return value (or the value it resolves to) is the reply. */
+/**
+ * Called for each request; its return value (or the value it resolves to) is the reply, encoded with the replier's
+ * codec; `undefined` is an empty `raw` reply (an acknowledgement). Throwing (or rejecting) sends an error reply.
+ */
 export type ReplyHandler<T = unknown> = (request: TopicMessage<T>) => unknown
 
 /** A request as the replier side sees it, with the way to answer it (exactly once). */
@@ -41,6 +44,7 @@ export interface ReplierCounts {
   requestsExpired: number
 }
 
+const EMPTY = Buffer.alloc(0)
 const text = (message: string): Buffer => Buffer.from(message.length > 1000 ? `${message.slice(0, 1000)}…` : message)
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
@@ -190,8 +194,14 @@ export class Replier<T = unknown> implements Disposable, AsyncDisposable {
         reliable: true,
       })
       const result = await this.#handler(message)
-      codec = this.#o.codec ?? builtInCodec(request.codec) ?? rawCodec
-      reply = encodeValue(codec as Codec<unknown, unknown>, request.topic, result)
+      if (result === undefined) {
+        // A handler that returns nothing acknowledges: an empty raw reply.
+        codec = rawCodec
+        reply = EMPTY
+      } else {
+        codec = this.#o.codec ?? builtInCodec(request.codec) ?? rawCodec
+        reply = encodeValue(codec as Codec<unknown, unknown>, request.topic, result)
+      }
     } catch (err) {
       this.#counts.requestErrors++
       request.respond(ReplyFlag.ERROR, 0, text(messageOf(err)))
