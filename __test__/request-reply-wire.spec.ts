@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 
-import { NoResponderError, ReplyError } from '../index'
+import { MessageTooLargeError, NoResponderError, ReplyError } from '../index'
 import type { Peer, PeerEvent } from '../src/discovery/peer-table'
 import { TopicWireError } from '../src/topics/errors'
 import { TOPIC_ENVELOPE, unwrapTopicMessage } from '../src/topics/envelope'
@@ -63,7 +63,7 @@ test('strict decoding: bad flags, codec, timeout, topic and truncations throw To
 })
 
 /** An in-memory network of request/reply layers; deliveries can be held to let a test act in between. */
-function fakeNetwork() {
+function fakeNetwork(maxMessageSize = 1 << 20) {
   const nodes = new Map<string, { rr: RequestReply; peer: Peer }>()
   const held: (() => void)[] = []
   let hold = false
@@ -93,7 +93,7 @@ function fakeNetwork() {
         }
       },
     }
-    const rr = new RequestReply(transport, { maxMessageSize: 1 << 20 }, (err) => {
+    const rr = new RequestReply(transport, { maxMessageSize }, (err) => {
       throw err
     })
     nodes.set(id, { rr, peer })
@@ -185,4 +185,16 @@ test('fail-over on the fake network: down, none and busy move on; a busy-only en
   net.down('cccccccccccccccc')
   for (const p of first) await t.throwsAsync(p, { instanceOf: NoResponderError })
   a.close()
+})
+
+test('too large: a request fails at once with MessageTooLargeError, a reply becomes an error reply', async (t) => {
+  const net = fakeNetwork(1000)
+  const a = net.make('aaaaaaaaaaaaaaaa', 'A')
+  const b = net.make('bbbbbbbbbbbbbbbb', 'B')
+  b.reply('big/+', (req) => (req.topic === 'big/reply' ? Buffer.alloc(5000) : 'small'))
+  await tick()
+  await t.throwsAsync(a.request('big/request', Buffer.alloc(2000)), { instanceOf: MessageTooLargeError })
+  const err = await t.throwsAsync(a.request('big/reply', 'x'), { instanceOf: ReplyError })
+  t.regex(err?.remoteMessage ?? '', /the reply could not be sent: reply of 5000 bytes is larger than maxMessageSize: 1000 bytes/)
+  t.is((await a.request('big/ok', 'x')).text(), 'small')
 })

@@ -58,8 +58,8 @@ const codecChoices = ['raw', 'json', 'msgpack']
 
 function milliseconds(value: string): number {
   const n = Number(value)
-  if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > 0xffffffff) {
-    throw new InvalidArgumentError(`--timeout must be an integer in 1..4294967295 (ms), got ${JSON.stringify(value)}`)
+  if (!/^\s*\d+\s*$/.test(value) || n < 1 || n > 2 ** 31 - 1) {
+    throw new InvalidArgumentError(`--timeout must be an integer in 1..2147483647 (ms), got ${JSON.stringify(value)}`)
   }
   return n
 }

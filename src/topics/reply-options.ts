@@ -6,7 +6,6 @@
 import { InvalidOptionError } from '../errors'
 import { type Codec, type CodecOption, resolveCodec } from './codec'
 import { numberOption } from './options'
-import { MAX_REQUEST_TIMEOUT_MS } from './wire-reqrep'
 
 /** Options of `ep.reply()`. */
 export interface ReplyOptions {
@@ -30,7 +29,7 @@ export interface ReplyOptions {
 
 /** Options of `ep.request()` and `ep.requestAll()`. */
 export interface RequestOptions {
-  /** How long to wait for the reply (or, for `requestAll`, for every reply), ms, 1..2^32-1. Default 5000. */
+  /** How long to wait for the reply (or, for `requestAll`, for every reply), ms, 1..2^31-1. Default 5000. */
   timeoutMs?: number
   /**
    * How the request value becomes bytes: 'raw', 'json', 'msgpack' or a codec object (as `publish`). A custom codec
@@ -41,6 +40,8 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
+/** Largest `timeoutMs` (what a Node.js timer can wait; about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
 /** Default `timeoutMs` of a request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
 /** Default `concurrency` of a replier. */
@@ -107,7 +108,7 @@ export function resolveReplyOptions(options: ReplyOptions | undefined): Resolved
 export function resolveRequestOptions(options: RequestOptions | undefined): ResolvedRequestOptions {
   const o = objectOption(options)
   return {
-    timeoutMs: integer('timeoutMs', o.timeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_REQUEST_TIMEOUT_MS),
+    timeoutMs: integer('timeoutMs', o.timeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
     codec: codecOption(o.codec),
     signal: signalOption(o.signal),
   }
