@@ -64,3 +64,24 @@ test('glue reply needs --echo or --value, and --duration ends it with status 0',
   const timed = await glue(['reply', 'x', '--value', 'fixed', '--duration', '0.2', ...flags])
   t.is(timed.code, 0, timed.stderr)
 })
+
+test('a replier process that stops without a goodbye expires, and the request fails over to another replier', async (t) => {
+  const { options, flags } = isolated()
+  // Peers expire after 3 s of silence here (the stopped process never says goodbye).
+  const q = await Endpoint.open({ ...options, name: 'Q', expiryMultiplier: 30 })
+  t.teardown(() => q.close())
+  const replier = start(t, ['reply', 'stop/x', '--echo', ...flags])
+  await replier.waitForStderr(/answering stop\/x/)
+  t.true(await until(() => q.repliers('stop/x').length === 1, 30_000), 'Q knows the CLI replier')
+  replier.proc.kill('SIGSTOP')
+  t.teardown(() => void replier.proc.kill('SIGKILL'))
+  const pending = q.request('stop/x', 'hello', { timeoutMs: 60_000 })
+  t.is(q.stats().requestsSent, 1)
+  const r2 = await Endpoint.open({ ...options, name: 'R2' })
+  t.teardown(() => r2.close())
+  r2.reply('stop/x', (req) => `R2:${req.text()}`)
+  const reply = await pending
+  t.is(reply.fromName, 'R2')
+  t.is(reply.text(), 'R2:hello')
+  t.is(q.stats().requestFailovers, 1)
+})
