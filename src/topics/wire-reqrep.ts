@@ -6,13 +6,13 @@
  */
 import { TopicWireError } from './errors'
 import { validateTopicName } from './topic-name'
-import { knownCodec, TOPIC_WIRE_VERSION } from './wire-format'
+import { knownCodec, TOPIC_WIRE_VERSION, TopicKind } from './wire-format'
 import { type Reader, utf8Length, Writer } from './wire-io'
 
 /** Kind of REQUEST messages. */
-export const REQUEST_KIND = 6
+export const REQUEST_KIND = TopicKind.REQUEST
 /** Kind of REPLY messages. */
-export const REPLY_KIND = 7
+export const REPLY_KIND = TopicKind.REPLY
 
 /** REPLY flags (at most one is set; none: a value). */
 export const ReplyFlag = {
