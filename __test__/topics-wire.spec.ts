@@ -169,7 +169,7 @@ test('malformed messages throw TopicWireError with the offset', (t) => {
     ['empty', new Uint8Array(0), /truncated version/],
     ['version', patch(PUBLISH_VECTOR, 0, 2), /unknown version 2 \(at byte 0\)/],
     ['kind 0', patch(PUBLISH_VECTOR, 1, 0), /unknown kind 0/],
-    ['kind 6', patch(DIGEST_VECTOR, 1, 6), /unknown kind 6/],
+    ['kind 8', patch(DIGEST_VECTOR, 1, 8), /unknown kind 8/], // 6 and 7 are REQUEST and REPLY (request-reply-wire.spec.ts)
     ['publish flags', patch(PUBLISH_VECTOR, 2, 5), /unknown flags 5 \(at byte 2\)/],
     ['publish codec', patch(PUBLISH_VECTOR, 3, 3), /reserved codec id 3 \(at byte 3\)/],
     ['publish truncated header', publish.subarray(0, 20), /truncated timestamp/],

@@ -24,6 +24,8 @@ import type { TopicMessage } from './topics/message'
 import type { PublishOptions, SubscribeOptions } from './topics/options'
 import type { TopicStats } from './topics/stats'
 import type { Subscription } from './topics/subscription'
+import type { Replier, ReplyHandler } from './topics/repliers'
+import type { ReplyOptions, RequestOptions } from './topics/reply-options'
 import { TopicLayer } from './topics/topic-layer'
 import {
   type MatchedSubscriber,
@@ -521,6 +523,52 @@ export class Endpoint implements AsyncDisposable {
    */
   subscribe<T = unknown>(filter: string, options?: SubscribeOptions<T>): Subscription<T> {
     return this.#topics.subscribe(filter, options)
+  }
+
+  /**
+   * Answers requests (`request()`, `requestAll()`) on the topics matching `filter` (MQTT wildcards) with what
+   * `handler` returns or resolves to; `handler` gets the request as a {@link TopicMessage}. A handler that throws
+   * sends an error reply (the requester's promise rejects with `ReplyError`). Options (see {@link ReplyOptions}):
+   * `codec` (default: the request's), `concurrency` (64 handler calls at once), `queueLimit` (256 waiting; beyond,
+   * requests are refused as busy), `signal`. The replier is announced to the peers (announcement extension 0x11)
+   * until its handle is closed (`close()`, `using`, `signal`, or closing the endpoint).
+   * @throws TopicError (invalid filter), InvalidOptionError, ClosedError
+   */
+  reply<T = unknown>(filter: string, handler: ReplyHandler<T>, options?: ReplyOptions): Replier<T> {
+    return this.#topics.reply(filter, handler, options)
+  }
+
+  /**
+   * Sends `value` to one replier whose filter matches `topic` and resolves with its reply as a {@link TopicMessage}.
+   * The replier is chosen round robin per topic among this endpoint's own repliers and the peers that advertise one;
+   * if the one asked goes down, has none after all or is busy, the next is asked while time remains. Options (see
+   * {@link RequestOptions}): `timeoutMs` (default 5000), `codec` (default 'raw'), `signal`.
+   * Rejects with NoResponderError (no replier known: at once), TimeoutError (no reply in time), ReplyError (the
+   * replier threw, or every replier was busy), ClosedError, TopicError, CodecError, InvalidOptionError,
+   * MessageTooLargeError; `signal.reason` when aborted.
+   */
+  request<T = unknown>(topic: string, value: unknown, options?: RequestOptions): Promise<TopicMessage<T>> {
+    return this.#topics.request<T>(topic, value, options)
+  }
+
+  /**
+   * Sends `value` to every known replier whose filter matches `topic` (one per endpoint) and yields their replies as
+   * they arrive; ends when each one asked answered or went down, or at `timeoutMs` (default 5000). Error replies are
+   * skipped; when none answered with a value, the iteration ends by throwing the first `ReplyError`. Throws
+   * NoResponderError from the first `next()` when no replier is known. Options as `request()`.
+   * @throws TopicError, CodecError, InvalidOptionError, MessageTooLargeError, ClosedError
+   */
+  requestAll<T = unknown>(topic: string, value: unknown, options?: RequestOptions): AsyncIterableIterator<TopicMessage<T>, undefined> {
+    return this.#topics.requestAll<T>(topic, value, options)
+  }
+
+  /**
+   * The peers that advertise a replier whose filter may match `topic` (from their replier summaries: a false positive
+   * is possible, a miss is not); this endpoint's own repliers are not listed. What `request()` chooses from.
+   * @throws TopicError (invalid topic name)
+   */
+  repliers(topic: string): Peer[] {
+    return this.#topics.repliers(topic).flatMap((id) => this.#peers.get(id) ?? [])
   }
 
   /**

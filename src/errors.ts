@@ -50,6 +50,10 @@ export const ErrorCode = {
   MQTT_CONNECT: 'ERR_GLUE_MQTT_CONNECT',
   /** The metrics server could not listen on its host and port (`MetricsBindError`). */
   METRICS_BIND: 'ERR_GLUE_METRICS_BIND',
+  /** A replier answered a request with an error: it threw, or refused the request as busy (`ReplyError`). */
+  REPLY: 'ERR_GLUE_REPLY',
+  /** No replier is known for a request's topic (`NoResponderError`). */
+  NO_RESPONDER: 'ERR_GLUE_NO_RESPONDER',
 } as const
 
 /** One of the {@link ErrorCode} values. */

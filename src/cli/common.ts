@@ -195,6 +195,24 @@ export function formatMessage(receiver: string, message: Message): string {
   return `${receiver} <- ${message.fromName || message.from} (${message.broadcast ? 'broadcast' : 'unicast'}): ${preview(message.data)}`
 }
 
+/** What announcement extensions 0x10 and 0x11 carry, for {@link formatStatus}. */
+const EXTENSION_NAMES = new Map([
+  [0x10, 'topic interest'],
+  [0x11, 'repliers'],
+])
+
+/** `topic interest and repliers`: the extensions whose bytes differ between two announcements. */
+function changedExtensions(before: ReadonlyMap<number, Buffer>, after: ReadonlyMap<number, Buffer>): string {
+  const names: string[] = []
+  for (const type of new Set([...before.keys(), ...after.keys()])) {
+    const a = before.get(type)
+    const b = after.get(type)
+    if (a !== undefined && b !== undefined && a.equals(b)) continue
+    names.push(EXTENSION_NAMES.get(type) ?? `extension 0x${type.toString(16).padStart(2, '0')}`)
+  }
+  return names.length === 0 ? 'announcement' : names.join(' and ')
+}
+
 /** `peer-up B (0123456789abcdef) at 127.0.0.1:40000`, with the reason / clash details when there are some. */
 export function formatStatus(event: StatusEvent): string {
   const { peer } = event
@@ -208,7 +226,7 @@ export function formatStatus(event: StatusEvent): string {
         previous.name === peer.name &&
         previous.address === peer.address &&
         previous.announcePeriodMs === peer.announcePeriodMs
-      if (same) return `${base}: its announcement extensions (topic interest) changed`
+      if (same) return `${base}: its ${changedExtensions(previous.extensions, peer.extensions)} changed`
       return `${base}, was ${previous.name} at ${previous.address} every ${previous.announcePeriodMs} ms`
     }
     case 'name-clash':

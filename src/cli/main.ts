@@ -19,6 +19,7 @@ import { registerMap } from './map'
 import { registerPeers } from './peers'
 import { registerPubSub } from './pubsub'
 import { registerStats } from './stats'
+import { registerRequest } from './request'
 import { registerTopics } from './topics'
 import { registerTransport } from './transport'
 
@@ -46,6 +47,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerTransport(program, run)
   registerPeers(program, run)
   registerPubSub(program, run)
+  registerRequest(program, run)
   registerTopics(program, run)
   registerMap(program, run)
   registerConsensus(program, run)

@@ -7,6 +7,7 @@ import type { NativeTransport } from '../transport/native-types'
 import type { PeerTable } from '../discovery/peer-table'
 import type { ReliableSender } from '../transport/reliable-sender'
 import { INTEREST_EXTENSION } from './peer-interest'
+import { REPLIER_EXTENSION } from './repliers'
 import type { TopicTransport } from './transport'
 
 /** What the adapter uses of the endpoint. */
@@ -52,5 +53,6 @@ export function endpointTransport(parts: EndpointParts): TopicTransport {
     broadcast: (data, reliable, deadlineMs) =>
       reliable ? sendReliably(parts, undefined, data, deadlineMs) : parts.reliable.sendBestEffort(undefined, data),
     setInterest: (summary) => native(() => parts.native.setAnnounceExtension(INTEREST_EXTENSION, summary)),
+    setReplierSummary: (summary) => native(() => parts.native.setAnnounceExtension(REPLIER_EXTENSION, summary)),
   }
 }

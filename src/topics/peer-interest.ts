@@ -27,10 +27,16 @@ export class PeerInterests {
   readonly #probe = new TopicProbe()
   /** `interested()` answers by topic, valid until a summary changes (publishing to one topic probes once). */
   readonly #answers = new Map<string, readonly string[]>()
+  readonly #extension: number
+
+  /** `extension`: the announcement extension holding the summaries (default the interest summary, 0x10). */
+  constructor(extension = INTEREST_EXTENSION) {
+    this.#extension = extension
+  }
 
   /** Records a peer's summary (peer up or changed); true when it is new or different. */
   update(peer: Peer): boolean {
-    const bytes = peer.extensions.get(INTEREST_EXTENSION)
+    const bytes = peer.extensions.get(this.#extension)
     const previous = this.#byPeer.get(peer.id)
     if (bytes === undefined) return this.#forget(peer.id)
     if (previous?.bytes.equals(bytes) === true) return false

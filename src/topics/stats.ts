@@ -51,4 +51,30 @@ export interface TopicStats {
   topicDirectReceived: number
   /** DIRECT messages received on a channel nothing on this endpoint claims (dropped). */
   topicDirectUnclaimed: number
+  /** Requests this endpoint's repliers received (from peers or from this endpoint). */
+  requestsReceived: number
+  /** Requests answered with a value. */
+  requestsAnswered: number
+  /** Requests answered with an error reply (the handler threw, or its value could not be encoded). */
+  requestErrors: number
+  /** Requests refused with a busy reply (every matching replier's concurrency bound and queue were full). */
+  requestsRefused: number
+  /** Requests no replier of this endpoint matched (a false positive of its replier summary, or a closed replier). */
+  requestsUnmatched: number
+  /** Queued requests dropped unanswered because their requester had stopped waiting. */
+  requestsExpired: number
+  /** REQUEST messages sent by this endpoint's requests (one per replier asked). */
+  requestsSent: number
+  /** Replies with a value handed to `request()` / `requestAll()`. */
+  requestReplies: number
+  /** `request()` calls that timed out. */
+  requestTimeouts: number
+  /** Times `request()` asked another replier because the one asked went away, had none or was busy. */
+  requestFailovers: number
+  /** REPLY messages dropped because no request with their id is pending (late, duplicate or forged). */
+  replyDropUnknown: number
+  /** REPLY messages dropped because their sender was not asked under that id, or answered already (forged). */
+  replyDropUnasked: number
+  /** REPLY messages this endpoint could not send back (not acknowledged, or too large). */
+  replySendFailures: number
 }

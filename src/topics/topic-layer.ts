@@ -27,6 +27,10 @@ import { Subscription } from './subscription'
 import { SubscriptionSet } from './subscription-set'
 import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
 import { TickClock } from '../util/tick-clock'
+import type { Replier, ReplyHandler } from './repliers'
+import type { ReplyOptions, RequestOptions } from './reply-options'
+import { RequestReply } from './request-reply'
+import type { TopicMessage } from './message'
 import type { TopicTransport } from './transport'
 import {
   decodeTopicMessage,
@@ -82,6 +86,20 @@ function zeroStats(): TopicStats {
     topicDirectSent: 0,
     topicDirectReceived: 0,
     topicDirectUnclaimed: 0,
+    // Request/reply's counters live in `request-reply.ts`; `stats()` overwrites these.
+    requestsReceived: 0,
+    requestsAnswered: 0,
+    requestErrors: 0,
+    requestsRefused: 0,
+    requestsUnmatched: 0,
+    requestsExpired: 0,
+    requestsSent: 0,
+    requestReplies: 0,
+    requestTimeouts: 0,
+    requestFailovers: 0,
+    replyDropUnknown: 0,
+    replyDropUnasked: 0,
+    replySendFailures: 0,
   }
 }
 
@@ -128,6 +146,7 @@ export class TopicLayer {
   readonly #direct: DirectChannels
   /** Told when this endpoint's own subscriptions change (see {@link TopicLayer.onLocalInterest}). */
   #localInterest: () => void = () => {}
+  readonly #rr: RequestReply
 
   constructor(
     transport: TopicTransport,
@@ -138,6 +157,7 @@ export class TopicLayer {
   ) {
     this.#onKeyProblem = onKeyProblem
     this.#direct = new DirectChannels(onError)
+    this.#rr = new RequestReply(transport, limits, onError)
     this.#t = transport
     this.#o = options
     this.#limits = limits
@@ -182,6 +202,28 @@ export class TopicLayer {
   onDirect(channel: string, handler: DirectHandler): () => void {
     if (this.#closed) throw new ClosedError()
     return this.#direct.claim(channel, handler)
+  }
+
+  /** See `Endpoint.reply` (request/reply lives in `request-reply.ts`). */
+  reply<T>(filter: string, handler: ReplyHandler<T>, options?: ReplyOptions): Replier<T> {
+    return this.#rr.reply(filter, handler, options)
+  }
+
+  /** See `Endpoint.request`. */
+  request<T>(topic: string, value: unknown, options?: RequestOptions): Promise<TopicMessage<T>> {
+    return this.#rr.request<T>(topic, value, options)
+  }
+
+  /** See `Endpoint.requestAll`. */
+  requestAll<T>(topic: string, value: unknown, options?: RequestOptions): AsyncIterableIterator<TopicMessage<T>, undefined> {
+    if (this.#closed) throw new ClosedError()
+    return this.#rr.requestAll<T>(topic, value, options)
+  }
+
+  /** The IDs of the peers whose replier summaries may match `topic` (a valid topic name; do not modify the array). */
+  repliers(topic: string): readonly string[] {
+    validateTopicName(topic)
+    return this.#rr.repliersFor(topic)
   }
 
   /** The IDs of the peers whose interest summaries may match `topic` (do not modify the array). */
@@ -356,6 +398,11 @@ export class TopicLayer {
 
   #handle(from: string, message: TopicWireMessage, reliable: boolean, now: number): void {
     if (message.kind === 'publish') this.#onPublish(from, message, reliable, now)
+    else if (message.kind === 'request' || message.kind === 'reply') {
+      // They travel reliably only: a best-effort one is malformed (and could be spoofed more cheaply).
+      if (reliable) this.#rr.receive(from, message)
+      else this.#counts.topicMalformed++
+    }
     else if (message.kind === 'direct') {
       this.#counts.topicDirectReceived++
       this.#direct.deliver(from, message.channel, message.payload)
@@ -379,6 +426,7 @@ export class TopicLayer {
   /** Follows the peer table: interest summaries, and digests for peers that came up or want more. */
   peerEvent(event: PeerEvent): void {
     if (this.#closed) return
+    this.#rr.peerEvent(event)
     if (event.type === 'peer-down') {
       this.#interests.remove(event.peer.id)
       return
@@ -408,7 +456,8 @@ export class TopicLayer {
   stats(): TopicStats {
     return {
       ...this.#counts,
-      topicMalformed: this.#counts.topicMalformed + this.#interests.malformed,
+      ...this.#rr.stats(),
+      topicMalformed: this.#counts.topicMalformed + this.#interests.malformed + this.#rr.malformedSummaries,
       topicDuplicates: this.#tracker.duplicates,
       topicSkipped: this.#tracker.skipped,
       topicCacheEvicted: this.#history.evicted,
@@ -420,6 +469,7 @@ export class TopicLayer {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#rr.close()
     clearTimeout(this.#timer)
     clearInterval(this.#digestTimer)
     for (const sub of [...this.#subs.all]) sub.unsubscribe()

@@ -23,4 +23,6 @@ export interface TopicTransport {
   broadcast(data: Uint8Array, reliable: boolean, deadlineMs?: number): boolean | Promise<void>
   /** Announces the interest summary (empty: none). */
   setInterest(summary: Uint8Array): void
+  /** Announces the replier summary (announcement extension 0x11; empty: none). */
+  setReplierSummary(summary: Uint8Array): void
 }

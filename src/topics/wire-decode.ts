@@ -18,6 +18,7 @@ import {
 import type { HistoryMessage, HistoryRecordFields, PublishMessage, TopicWireMessage } from './wire-format'
 import { TOPIC_NAMES, TYPE_NAMES } from './name-cache'
 import { Reader } from './wire-io'
+import { decodeReply, decodeRequest, REPLY_KIND, REQUEST_KIND } from './wire-reqrep'
 
 const RESERVED_OK = { reserved: true } as const
 
@@ -158,6 +159,8 @@ export function decodeTopicMessage(data: Uint8Array): TopicWireMessage {
   const flags = r.u8('flags')
   const fourth = r.u8('codec')
   if (kind === TopicKind.PUBLISH) return decodePublish(r, flags, fourth)
+  if (kind === REQUEST_KIND) return decodeRequest(r, flags, fourth)
+  if (kind === REPLY_KIND) return decodeReply(r, flags, fourth)
   if (kind < TopicKind.HISTORY || kind > TopicKind.DIRECT) throw new TopicWireError(`unknown kind ${kind}`, 1)
   if (flags !== 0 || fourth !== 0) throw new TopicWireError('flags and reserved byte must be 0', 2)
   if (kind === TopicKind.DIRECT) return decodeDirect(r, data)

@@ -12,7 +12,8 @@
  *
  * Kinds: 1 PUBLISH (a live publication), 2 HISTORY (one stream's stored publications: for a late joiner, or a repair
  * answer), 3 DIGEST (what the sender has, per stream, exchanged after a partition), 4 REPAIR (numbers requested),
- * 5 DIRECT (a message of a layer above to one peer, outside any stream: Raft's messages).
+ * 5 DIRECT (a message of a layer above to one peer, outside any stream: Raft's messages), 6 REQUEST and 7 REPLY
+ * (request/reply, see `wire-reqrep.ts`).
  * Decoding is strict: a wrong version or kind, unknown flag bits, a non-zero reserved byte, a length past the end,
  * trailing bytes, invalid UTF-8, an invalid topic or type name, a reserved codec id, out-of-order records or ranges
  * all throw a {@link TopicWireError}; receivers drop the message and count it.
@@ -23,12 +24,13 @@
  */
 import { CodecId, MIN_CUSTOM_CODEC_ID } from './codec'
 import type { StreamDigest, StreamRanges } from './sequence-tracker'
+import type { ReplyMessage, RequestMessage } from './wire-reqrep'
 
 /** Format version. */
 export const TOPIC_WIRE_VERSION = 1
 
 /** Message kinds. */
-export const TopicKind = { PUBLISH: 1, HISTORY: 2, DIGEST: 3, REPAIR: 4, DIRECT: 5 } as const
+export const TopicKind = { PUBLISH: 1, HISTORY: 2, DIGEST: 3, REPAIR: 4, DIRECT: 5, REQUEST: 6, REPLY: 7 } as const
 
 /** Flag of PUBLISH and of HISTORY records: the publication is to be retained. */
 export const RETAIN_FLAG = 0x01
@@ -180,7 +182,14 @@ export interface DirectMessage {
 }
 
 /** Any decoded topic-layer message. */
-export type TopicWireMessage = PublishMessage | HistoryMessage | DigestMessage | RepairMessage | DirectMessage
+export type TopicWireMessage =
+  | PublishMessage
+  | HistoryMessage
+  | DigestMessage
+  | RepairMessage
+  | DirectMessage
+  | RequestMessage
+  | ReplyMessage
 
 const KEY = /^([0-9a-f]{16})\.([0-9a-f]{8})$/
 

@@ -1,7 +1,8 @@
 /**
- * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR, DIRECT). The format, with a bit
- * diagram per message, is specified in `wire-format.ts`, whose exports this module re-exports; the decoder lives in
- * `wire-decode.ts`. Hex test vectors: docs/PROTOCOL.md (checked by `__test__/topics-wire.spec.ts`).
+ * Encoding and decoding of the topic layer's messages (PUBLISH, HISTORY, DIGEST, REPAIR, DIRECT; REQUEST and REPLY
+ * are encoded in `wire-reqrep.ts`). The format, with a bit diagram per message, is specified in `wire-format.ts`,
+ * whose exports this module re-exports; the decoder of every kind lives in `wire-decode.ts`. Hex test vectors:
+ * docs/PROTOCOL.md (checked by `__test__/topics-wire.spec.ts` and `__test__/request-reply-wire.spec.ts`).
  */
 import type { SeqRange, StreamDigest, StreamRanges } from './sequence-tracker'
 import { validateTopicName, validateTypeName } from './topic-name'
