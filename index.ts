@@ -41,6 +41,7 @@ export {
   ErrorCode,
   fromNativeError,
   GlueError,
+  type GlueErrorOptions,
   InterfaceNotFoundError,
   InvalidOptionError,
   MessageTooLargeError,
