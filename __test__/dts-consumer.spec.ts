@@ -83,7 +83,6 @@ test('the type declarations compile in a consumer project under common tsconfig 
     root,
   )
   t.is(emitted.code, 0, emitted.output)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { stripPrivateMarkers } = require('../scripts/dts-compat.js') as { stripPrivateMarkers: (dir: string) => number }
   t.true(stripPrivateMarkers(join(pkg, 'dist')) > 0, 'tsc emitted #private markers to remove')
   for (const dep of ['@types/node', 'mqtt', 'yjs', 'y-protocols']) {

@@ -32,12 +32,12 @@ export function buildProgram(onExit: (code: number) => void, asWritten: (text: s
   const program = new Command('glue')
     .description('glue: brokerless pub/sub over UDP, peers found by multicast announcements')
     .version(packageVersion(), '-V, --version', 'print the version of glue-pubsub')
-    .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
       `\nEnvironment variables fill in what flags leave unset:\n  ${Object.values(ENV_VARS).join('\n  ')}\n\n` +
         'Exit codes: 0 done (also when the reader of the output has gone, as `glue demo | head -1`), 1 an error or a\n' +
-        'usage error (reported on one line: glue: <what is wrong> (see glue <command> --help)), 130 interrupted.',
+        'usage error (reported on one line: glue: <what is wrong> (see glue <command> --help)), 130 interrupted\n' +
+        'before a write was confirmed (map, kv).',
     )
     .exitOverride()
   const run: JobRunner = async (job) => {
