@@ -42,6 +42,7 @@ export {
   ErrorCode,
   fromNativeError,
   GlueError,
+  type GlueErrorOptions,
   InterfaceNotFoundError,
   InvalidOptionError,
   MessageTooLargeError,

@@ -296,6 +296,71 @@ test('codecs: json, msgpack and custom ones; undecodable payloads are counted', 
   t.is(b.stats().topicDecodeErrors, 1)
 })
 
+test('subscribe takes the codec names publish takes (or codec objects) and receives only that codec', async (t) => {
+  const { eps, settle } = await network(t, 2)
+  const [a, b] = eps
+  const upper = customCodec<string>('upper', {
+    id: 201,
+    encode: (s) => Buffer.from(s.toUpperCase()),
+    decode: (d) => Buffer.from(d).toString(),
+  })
+  const json = collect(b, 's/#', { codec: 'json' })
+  const msgpack = collect(b, 's/#', { codec: 'msgpack' })
+  const raw = collect(b, 's/#', { codec: 'raw' })
+  const custom = collect(b, 's/#', { codec: upper })
+  const any = collect(b, 's/#')
+  await settle()
+  await a.publish('s/json', { n: 1 }, { codec: 'json', reliable: true })
+  await a.publish('s/msgpack', [2], { codec: 'msgpack', reliable: true })
+  await a.publish('s/raw', 'three', { reliable: true })
+  await a.publish('s/custom', 'four', { codec: upper, reliable: true })
+  t.true(await until(() => any.got.length === 3 && custom.got.length === 1))
+  t.deepEqual(json.got.map((m) => [m.topic, m.value]), [['s/json', { n: 1 }]])
+  t.deepEqual(msgpack.got.map((m) => [m.topic, m.value]), [['s/msgpack', [2]]])
+  t.deepEqual(raw.got.map((m) => [m.topic, m.text()]), [['s/raw', 'three']])
+  t.deepEqual(custom.got.map((m) => [m.topic, m.value]), [['s/custom', 'FOUR']])
+  t.deepEqual(any.got.map((m) => m.topic), ['s/json', 's/msgpack', 's/raw'], 'without codec: every built-in one')
+  // json, msgpack, raw and custom each drop the three others; the codec-less subscription cannot decode the custom one.
+  t.is(b.stats().topicCodecMismatch, 4 * 3)
+  t.is(b.stats().topicDecodeErrors, 1)
+  t.is(b.stats().topicDelivered, 4 + 3)
+})
+
+test('bad codec and callback options name the option and hold the value given', async (t) => {
+  const { eps } = await network(t, 1)
+  const [a] = eps
+  const notACodec = { decode: () => 1 } // no id
+  const cases: [() => unknown, string, unknown, RegExp][] = [
+    [() => a.subscribe('x', { codec: 'xml' as 'raw' }), 'codec', 'xml', /Invalid option codec: unknown codec "xml": use raw, json or msgpack/],
+    [() => a.subscribe('x', { codec: notACodec as never }), 'codec', notACodec, /expected raw, json, msgpack or a codec object/],
+    [() => a.subscribe('x', { codec: null as never }), 'codec', null, /Invalid option codec/],
+    [() => a.subscribe('x', { callback: 5 as never }), 'callback', 5, /Invalid option callback/],
+    [() => a.subscribe('x', { reliable: 'yes' as never }), 'reliable', 'yes', /Invalid option reliable/],
+    [() => a.publish('x', 'v', { codec: 'xml' as 'raw' }), 'codec', 'xml', /Invalid option codec: unknown codec "xml"/],
+  ]
+  for (const [call, option, value, message] of cases) {
+    const err = t.throws(call, { instanceOf: InvalidOptionError, message })
+    t.is(err?.option, option)
+    t.is(err?.value, value, `${option}: the value given`)
+  }
+})
+
+test('TopicMessage.text() reads the payload as UTF-8 whatever the codec', async (t) => {
+  const { eps, settle } = await network(t, 2)
+  const [a, b] = eps
+  const { got } = collect(b, 't/#')
+  await settle()
+  await a.publish('t/raw', 'grüße', { reliable: true })
+  await a.publish('t/bytes', Buffer.from([0x68, 0xff, 0x69]), { reliable: true })
+  await a.publish('t/json', { n: 1 }, { codec: 'json', reliable: true })
+  await a.publish('t/string', 'hi', { codec: 'json', reliable: true })
+  t.true(await until(() => got.length === 4))
+  t.deepEqual(
+    got.map((m) => m.text()),
+    ['grüße', 'h\ufffdi', '{"n":1}', '"hi"'],
+  )
+})
+
 test('bad input throws named errors at the call', async (t) => {
   const { eps, close } = await network(t, 2)
   const [a, b] = eps

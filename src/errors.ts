@@ -59,8 +59,18 @@ export const ErrorCode = {
 /** One of the {@link ErrorCode} values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
+/**
+ * What glue's error constructors take besides the message: the error that caused this one (`err.cause`). The same
+ * shape as the ES2022 lib's `ErrorOptions`, declared here so that glue's type declarations compile under older `lib`
+ * and `target` settings of consumers too.
+ */
+export interface GlueErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown
+}
+
 /** Extra details of errors about one option or environment variable. */
-export interface OptionErrorDetails extends ErrorOptions {
+export interface OptionErrorDetails extends GlueErrorOptions {
   /** The option name (e.g. `announcePeriodMs`) or environment variable (e.g. `GLUE_NETWORK_ID`) at fault. */
   option?: string
   /** The value that was rejected, as given. */
@@ -75,7 +85,7 @@ export class GlueError extends Error {
   /** Stable machine-readable code, e.g. `ERR_GLUE_CLOSED`. */
   readonly code: ErrorCode
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, options?: GlueErrorOptions) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -106,7 +116,7 @@ export class InvalidOptionError extends TypeError {
 
 /** The listen or discovery address is already taken by another socket. */
 export class AddressInUseError extends GlueError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: GlueErrorOptions) {
     super(ErrorCode.ADDRESS_IN_USE, message, options)
   }
 }
@@ -127,7 +137,7 @@ export class InterfaceNotFoundError extends GlueError {
 
 /** Any other socket failure (bind, join, set option). */
 export class SocketError extends GlueError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: GlueErrorOptions) {
     super(ErrorCode.SOCKET, message, options)
   }
 }
@@ -152,7 +162,7 @@ export class PeerResolveError extends GlueError {
 
 /** `send()` named a peer (by name or ID) that is not in the peer table. */
 export class UnknownPeerError extends GlueError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: GlueErrorOptions) {
     super(ErrorCode.UNKNOWN_PEER, message, options)
   }
 }
@@ -162,14 +172,14 @@ export class UnknownPeerError extends GlueError {
  * reliable one into `maxMessageSize` bytes.
  */
 export class MessageTooLargeError extends GlueError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: GlueErrorOptions) {
     super(ErrorCode.MESSAGE_TOO_LARGE, message, options)
   }
 }
 
 /** The endpoint is closed (or closing). */
 export class ClosedError extends GlueError {
-  constructor(message = 'the endpoint is closed', options?: ErrorOptions) {
+  constructor(message = 'the endpoint is closed', options?: GlueErrorOptions) {
     super(ErrorCode.CLOSED, message, options)
   }
 }
@@ -199,7 +209,7 @@ export class DeliveryError extends GlueError {
   /** The receivers that did not acknowledge; empty if the core named none. */
   readonly missing: readonly MissingReceiver[]
 
-  constructor(missing: readonly MissingReceiver[], message?: string, options?: ErrorOptions) {
+  constructor(missing: readonly MissingReceiver[], message?: string, options?: GlueErrorOptions) {
     super(
       ErrorCode.DELIVERY,
       message ??
@@ -219,12 +229,12 @@ export class DeliveryError extends GlueError {
  * so this only happens when the backlog outlasts the message's deadline.
  */
 export class BackpressureError extends GlueError {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: GlueErrorOptions) {
     super(ErrorCode.BACKPRESSURE, message, options)
   }
 }
 
-type ErrorClass = new (message: string, options?: ErrorOptions) => Error
+type ErrorClass = new (message: string, options?: GlueErrorOptions) => Error
 
 const classByCode: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
   [ErrorCode.INVALID_OPTION, InvalidOptionError],

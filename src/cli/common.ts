@@ -3,6 +3,7 @@
  * and output formatting.
  */
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 
 import { type Command, InvalidArgumentError } from 'commander'
@@ -56,19 +57,35 @@ export function seconds(value: string): number {
   return number
 }
 
-/** Adds --network-id, --interface, --group and --announce-period to a command. */
-export function addCommonOptions(command: Command): Command {
+/**
+ * What a command uses where the common flags are not given, when it differs from the endpoint's defaults (so that
+ * its --help shows the defaults it really applies); the text follows "default ".
+ */
+export interface CommonDefaults {
+  networkId?: string
+  group?: string
+  announcePeriod?: string
+}
+
+/**
+ * Adds --network-id, --interface, --group, --announce-period, the network key flags, --peer and --no-multicast to a
+ * command; `defaults` describes the command's own defaults where they are not the endpoint's.
+ */
+export function addCommonOptions(command: Command, defaults: CommonDefaults = {}): Command {
   return command
     .option(
       '--network-id <n>',
-      'network ID, u32 (env GLUE_NETWORK_ID; default 0)',
+      `network ID, u32 (env GLUE_NETWORK_ID; default ${defaults.networkId ?? '0'})`,
       integer('--network-id', 0, 0xffff_ffff),
     )
     .option('--interface <name|ip>', 'network interface for multicast (env GLUE_LISTEN_INTERFACE; default loopback)')
-    .option('--group <ip:port>', 'discovery multicast group (env GLUE_DISCOVERY_*; default 239.192.137.1:37320)')
+    .option(
+      '--group <ip:port>',
+      `discovery multicast group (env GLUE_DISCOVERY_*; default ${defaults.group ?? '239.192.137.1:37320'})`,
+    )
     .option(
       '--announce-period <ms>',
-      'announce period, ms (env GLUE_DISCOVERY_RATE_MILLISECONDS; default 1000)',
+      `announce period, ms (env GLUE_DISCOVERY_RATE_MILLISECONDS; default ${defaults.announcePeriod ?? '1000'})`,
       integer('--announce-period', 10, 60_000),
     )
     .option(
@@ -261,21 +278,52 @@ export function formatPeerTable(peers: readonly Peer[], now = Date.now()): strin
 }
 
 /**
- * Aborts `done` when `signal` aborts (Ctrl-C), after `durationS` seconds when given, or when stdout's reader has gone
- * (EPIPE: `glue … --watch | head -1` stops quietly); returns the function that removes these hooks again.
+ * Aborts `done` when `signal` aborts (Ctrl-C, SIGTERM, or the reader of stdout or stderr gone: the job's signal covers
+ * EPIPE, see {@link outputClosed}) or after `durationS` seconds when given; returns the function that removes these
+ * hooks again.
  */
 export function stopOnSignalDurationOrEpipe(done: AbortController, signal: AbortSignal, durationS: number | undefined): () => void {
   const stop = (): void => done.abort()
   signal.addEventListener('abort', stop, { once: true })
   const timer = durationS === undefined ? undefined : setTimeout(stop, durationS * 1000)
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== 'EPIPE') throw err
-    stop()
-  }
-  process.stdout.on('error', onStdoutError)
   return () => {
-    process.stdout.off('error', onStdoutError)
     clearTimeout(timer)
     signal.removeEventListener('abort', stop)
   }
+}
+
+const outputGone = new AbortController()
+
+/**
+ * Aborts once the reader of stdout or stderr has gone (EPIPE: `glue demo | head -1`), after
+ * {@link handleClosedOutput} was installed. Every job's signal includes it, so the job closes its endpoint and ends.
+ */
+export const outputClosed: AbortSignal = outputGone.signal
+
+/**
+ * Makes a write to a closed pipe on stdout or stderr end the running job quietly instead of crashing with
+ * `Error: write EPIPE`: the error is swallowed, {@link outputClosed} aborts, and later writes go nowhere. Other
+ * stream errors are rethrown (as Node would). Installed once by bin/glue.js (`run`), not by `main` (tests call it
+ * in-process).
+ */
+export function handleClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err
+      outputGone.abort()
+    })
+  }
+}
+
+/** The version of the glue-pubsub package (from its package.json; from src/ and from dist/src/ alike). */
+export function packageVersion(): string {
+  for (const dir of [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'glue-pubsub' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // not here: try the next directory up
+    }
+  }
+  return 'unknown'
 }

@@ -28,6 +28,9 @@ import {
 /** How long discovery may take before the demo gives up, ms. */
 const DISCOVERY_TIMEOUT_MS = 5000
 
+/** The demo's announce period where neither --announce-period nor GLUE_DISCOVERY_RATE_MILLISECONDS sets one, ms. */
+export const DEMO_ANNOUNCE_PERIOD_MS = 250
+
 interface DemoFlags extends CommonFlags {
   duration: number
   count: number
@@ -54,12 +57,14 @@ export function demoNames(count: number): string[] {
 export function registerDemo(program: Command, run: JobRunner): void {
   const command = program
     .command('demo')
-    .description(
-      'run several endpoints in this process on loopback and let them talk\n(default: a random network ID and a free port for the group)',
-    )
+    .description('run several endpoints in this process on loopback and let them talk')
     .option('--duration <s>', 'how long to send after discovery, seconds', seconds, 5)
     .option('--count <n>', 'number of endpoints', integer('--count', 2, 64), 4)
-  addCommonOptions(command).action((flags: DemoFlags) => run((signal) => demo(flags, signal)))
+  addCommonOptions(command, {
+    networkId: 'a random one',
+    group: '239.192.137.1 with a free port',
+    announcePeriod: String(DEMO_ANNOUNCE_PERIOD_MS),
+  }).action((flags: DemoFlags) => run((signal) => demo(flags, signal)))
 }
 
 /** Runs the demo; resolves to the process exit code. */
@@ -71,7 +76,7 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
     ...commonEndpointOptions(flags),
     group,
     networkId: flags.networkId ?? unlessEnv(ENV_VARS.networkId, randomInt(1, 0xffff_ffff)),
-    announcePeriodMs: flags.announcePeriod ?? unlessEnv(ENV_VARS.announcePeriodMs, 250),
+    announcePeriodMs: flags.announcePeriod ?? unlessEnv(ENV_VARS.announcePeriodMs, DEMO_ANNOUNCE_PERIOD_MS),
     // Each endpoint needs its own ID, name and port: ignore the variables that would give them all the same one.
     env: { ...process.env, [ENV_VARS.id]: undefined, [ENV_VARS.name]: undefined, [ENV_VARS.listenAddress]: undefined },
   }
@@ -85,7 +90,8 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
     }
     const first = endpoints[0].config
     log(
-      `${names.length} endpoints on network ${first.networkId}, group ${first.discoveryTarget}, interface ${first.interfaceAddress}` +
+      `${names.length} endpoints on network ${first.networkId}, group ${first.discoveryTarget}, interface ${first.interfaceAddress}, ` +
+        `announcing every ${first.announcePeriodMs} ms` +
         (first.networkKeys ? `, every datagram sealed with a network key (${first.networkCipher ?? 'aes-256-gcm'})` : ''),
     )
 
@@ -106,7 +112,7 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
       return 1
     }
     log('discovery complete: every endpoint sees every other one')
-    for (const ep of endpoints) ep.onMessage((message) => console.log(formatMessage(ep.name, message)))
+    for (const ep of endpoints) ep.onMessage((message) => log(formatMessage(ep.name, message)))
     subscribeDemo(endpoints, log)
     const publishers = [...endpoints]
     await exchange(endpoints, flags.duration * 1000, signal, log, async (round) => {
@@ -116,7 +122,7 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
     return 0
   } finally {
     await Promise.allSettled(endpoints.map((ep) => ep.close()))
-    if (endpoints.length > 0) printTotals(endpoints)
+    if (endpoints.length > 0) printTotals(endpoints, log)
   }
 }
 
@@ -167,10 +173,10 @@ async function exchange(
   }
 }
 
-function printTotals(endpoints: Endpoint[]): void {
+function printTotals(endpoints: Endpoint[], log: (line: string) => void): void {
   const totals = endpoints.map((ep) => {
     const stats = ep.stats()
     return `${ep.name} sent ${stats.messagesSent}, received ${stats.messagesReceived}`
   })
-  console.log(`closed: ${totals.join('; ')}`)
+  log(`closed: ${totals.join('; ')}`)
 }

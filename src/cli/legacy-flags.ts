@@ -33,3 +33,24 @@ export function translateLegacyArgs(args: readonly string[]): string[] {
   }
   return out
 }
+
+/**
+ * For error messages: maps each translated flag (as commander quotes it, `'--bogus-flag'`) back to what the user
+ * typed (`'-bogusFlag'`), given the arguments before and after {@link translateLegacyArgs}.
+ */
+export function writtenAs(args: readonly string[], translated: readonly string[]): (text: string) => string {
+  const changed = new Map<string, string>()
+  args.forEach((arg, i) => {
+    if (translated[i] !== arg) {
+      changed.set(translated[i], arg)
+      // commander names a flag given as --flag=value by its name alone.
+      const eq = arg.indexOf('=')
+      if (eq > 0) changed.set(translated[i].slice(0, translated[i].indexOf('=')), arg.slice(0, eq))
+    }
+  })
+  if (changed.size === 0) return (text) => text
+  return (text) => text.replace(/'([^']*)'/g, (quoted, inner: string) => {
+    const original = changed.get(inner)
+    return original === undefined ? quoted : `'${original}'`
+  })
+}

@@ -10,11 +10,11 @@ import { Command, CommanderError } from 'commander'
 import { ENV_VARS } from '../env'
 import { GlueError } from '../errors'
 import { registerBridge } from './bridge'
-import { type JobRunner, shutdownSignal } from './common'
+import { handleClosedOutput, type JobRunner, outputClosed, packageVersion, shutdownSignal } from './common'
 import { registerConsensus } from './consensus'
 import { registerDemo } from './demo'
 import { registerKv } from './kv'
-import { translateLegacyArgs } from './legacy-flags'
+import { translateLegacyArgs, writtenAs } from './legacy-flags'
 import { registerMap } from './map'
 import { registerPeers } from './peers'
 import { registerPubSub } from './pubsub'
@@ -25,20 +25,29 @@ import { registerTransport } from './transport'
 
 const debug = debuglog('glue')
 
-/** Builds the program; each command's job runs with a Ctrl-C signal and reports its exit code to `onExit`. */
-export function buildProgram(onExit: (code: number) => void): Command {
+/**
+ * Builds the program; each command's job runs with a signal that aborts on Ctrl-C, SIGTERM or a closed stdout/stderr
+ * (see {@link outputClosed}) and reports its exit code to `onExit`. `asWritten` turns an argument as commander saw it
+ * back into what the user typed (legacy flags are translated before parsing), for error messages.
+ */
+export function buildProgram(onExit: (code: number) => void, asWritten: (text: string) => string = (text) => text): Command {
   const program = new Command('glue')
     .description('glue: brokerless pub/sub over UDP, peers found by multicast announcements')
+    .version(packageVersion(), '-V, --version', 'print the version of glue-pubsub')
     .addHelpText(
       'after',
-      `\nEnvironment variables fill in what flags leave unset:\n  ${Object.values(ENV_VARS).join('\n  ')}`,
+      `\nEnvironment variables fill in what flags leave unset:\n  ${Object.values(ENV_VARS).join('\n  ')}\n\n` +
+        'Exit codes: 0 done (also when the reader of the output has gone, as `glue demo | head -1`), 1 an error or a\n' +
+        'usage error (reported on one line: glue: <what is wrong> (see glue <command> --help)), 130 interrupted\n' +
+        'before a write was confirmed (map, kv).',
     )
-    .showHelpAfterError()
     .exitOverride()
   const run: JobRunner = async (job) => {
     const shutdown = shutdownSignal()
     try {
-      onExit(await job(shutdown.signal))
+      const code = await job(AbortSignal.any([shutdown.signal, outputClosed]))
+      // The reader went away (`| head`): what it wanted was printed; that is success.
+      onExit(outputClosed.aborted ? 0 : code)
     } finally {
       shutdown.dispose()
     }
@@ -54,18 +63,42 @@ export function buildProgram(onExit: (code: number) => void): Command {
   registerKv(program, run)
   registerBridge(program, run)
   registerStats(program, run)
+  formatUsageErrors(program, 'glue', asWritten)
   return program
 }
 
 /**
+ * Makes commander report usage errors of `command` and its subcommands on one line in glue's error style:
+ * `glue: unknown option '-bogusFlag' (see glue demo --help)`, instead of `error: ...` and the whole help.
+ */
+function formatUsageErrors(command: Command, path: string, asWritten: (text: string) => string): void {
+  command.configureOutput({ outputError: (text, write) => write(`${usageErrorLine(asWritten(text), path)}\n`) })
+  for (const sub of command.commands) formatUsageErrors(sub, `${path} ${sub.name()}`, asWritten)
+}
+
+/** `error: unknown option '--x'\n(Did you mean --y?)` of command `glue demo` → one line with the help hint. */
+export function usageErrorLine(text: string, path: string): string {
+  const message = text
+    .trim()
+    .replace(/^(glue: |error: )+/, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ')
+  return `glue: ${message} (see ${path} --help)`
+}
+
+/**
  * Parses `argv` (as in `process.argv`, seed-style single-dash flags allowed) and runs the command.
- * @returns the exit code: 0 on success, 1 on a glue error or failed command, commander's code on a usage error
+ * @returns the exit code: 0 on success (and for --help, --version), 1 on an error, a failed command or a usage error
  */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   let code = 0
-  const program = buildProgram((exit) => (code = exit))
+  const args = argv.slice(2)
+  const translated = translateLegacyArgs(args)
+  const program = buildProgram((exit) => (code = exit), writtenAs(args, translated))
   try {
-    await program.parseAsync(translateLegacyArgs(argv.slice(2)), { from: 'user' })
+    await program.parseAsync(translated, { from: 'user' })
     return code
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode
@@ -76,8 +109,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   }
 }
 
-/** Entry point of bin/glue.js: runs `main` and lets the process exit by itself with its code. */
+/**
+ * Entry point of bin/glue.js: makes a closed stdout/stderr end the job quietly, runs `main` and lets the process exit
+ * by itself with its code.
+ */
 export function run(): void {
+  handleClosedOutput()
   void main().then((code) => {
     process.exitCode = code
     // Everything is closed by now; should anything still hold the event loop, do not hang the shell.

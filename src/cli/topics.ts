@@ -4,10 +4,11 @@
  * second (reliable, retained, history depth 10, so late joiners get the last ten at once). Takes the seed's flags:
  * `-interfaceName lo -multicastAddress 239.192.137.1:37320 -listenPort 37321 -endpointName A -sendMessages`.
  */
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 
 import { Endpoint } from '../endpoint'
 import { formatStatus, type JobRunner, sleep, stopwatch } from './common'
+import { validateTopicFilter } from '../topics/topic-name'
 import { formatTopicMessage } from './pubsub'
 import { addEndpointFlags, type TransportFlags, transportOptions } from './transport'
 
@@ -21,10 +22,20 @@ export function registerTopics(program: Command, run: JobRunner): void {
     .command('topics')
     .alias('endpoint')
     .description('run one endpoint: subscribe to a topic filter and print messages, optionally publish a counter')
-    .option('--subscribe <filter>', 'topic filter to subscribe to', '#')
+    .option('--subscribe <filter>', 'topic filter to subscribe to', topicFilter, '#')
   addEndpointFlags(command, 'publish a counter on glue/<name>/counter every second').action((flags: TopicsFlags) =>
     run((signal) => topics(flags, signal)),
   )
+}
+
+/** A commander parser for a topic filter: a bad one is a usage error before anything opens or prints. */
+export function topicFilter(value: string): string {
+  try {
+    validateTopicFilter(value, '--subscribe')
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+  return value
 }
 
 /** Runs the endpoint until Ctrl-C or --duration; resolves to the exit code. */

@@ -112,6 +112,7 @@ export const STATS_METRICS: { readonly [K in keyof EndpointStats]-?: CounterSpec
   topicMalformed: ['glue_topic_malformed_total', 'Topic messages and interest summaries that could not be decoded.'],
   topicUnwanted: td('unwanted'),
   topicTypeMismatch: td('type_mismatch'),
+  topicCodecMismatch: td('codec_mismatch'),
   topicQosMismatch: td('qos_mismatch'),
   topicExpired: td('expired'),
   topicDecodeErrors: td('decode_error'),

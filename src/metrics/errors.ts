@@ -2,7 +2,7 @@
  * The metrics layer's errors. Bad options are `InvalidOptionError` (naming the option); a metrics server that cannot
  * listen is {@link MetricsBindError}.
  */
-import { ErrorCode, GlueError } from '../errors'
+import { ErrorCode, GlueError, type GlueErrorOptions } from '../errors'
 
 /**
  * The metrics server could not listen on `metrics.host`:`metrics.port` (port taken, address not on this machine,
@@ -16,7 +16,7 @@ export class MetricsBindError extends GlueError {
   /** The socket error code, e.g. `EADDRINUSE`, `EADDRNOTAVAIL`, `EACCES`. */
   readonly reason: string | undefined
 
-  constructor(address: string, reason: string | undefined, options?: ErrorOptions) {
+  constructor(address: string, reason: string | undefined, options?: GlueErrorOptions) {
     const option = reason === 'EADDRNOTAVAIL' || reason === 'EAFNOSUPPORT' ? 'metrics.host' : 'metrics.port'
     super(ErrorCode.METRICS_BIND, `cannot serve metrics on ${address} (${option}): ${reason ?? 'listen failed'}`, options)
     this.option = option

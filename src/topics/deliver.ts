@@ -118,7 +118,11 @@ export function deliver(
       continue
     }
     const id = item.record.codec
-    const codec = builtInCodec(id) ?? (sub.codec?.id === id ? sub.codec : undefined)
+    if (sub.codec !== undefined && sub.codec.id !== id) {
+      counts.topicCodecMismatch++
+      continue
+    }
+    const codec = sub.codec ?? builtInCodec(id)
     if (codec === undefined) {
       counts.topicDecodeErrors++
       continue

@@ -1,7 +1,7 @@
 /**
  * Named error classes of the topic layer: {@link GlueError} subclasses with stable `code` strings from `ErrorCode`.
  */
-import { ErrorCode, GlueError } from '../errors'
+import { ErrorCode, GlueError, type GlueErrorOptions } from '../errors'
 
 /** The stable error codes of the topic layer (a subset of `ErrorCode`). */
 export const TopicErrorCode = {
@@ -65,7 +65,7 @@ export class CodecError extends GlueError {
   readonly direction: CodecDirection
 
   /** `reason` ends the message; pass the codec's own error as `options.cause`. */
-  constructor(topic: string, codec: string, direction: CodecDirection, reason: string, options?: ErrorOptions) {
+  constructor(topic: string, codec: string, direction: CodecDirection, reason: string, options?: GlueErrorOptions) {
     super(
       ErrorCode.CODEC,
       direction === 'encode'
@@ -88,7 +88,7 @@ export class TopicWireError extends GlueError {
   readonly offset: number
 
   /** The message gets ` (at byte <offset>)` appended. */
-  constructor(message: string, offset: number, options?: ErrorOptions) {
+  constructor(message: string, offset: number, options?: GlueErrorOptions) {
     super(ErrorCode.TOPIC_WIRE, `${message} (at byte ${offset})`, options)
     this.offset = offset
   }

@@ -48,7 +48,12 @@ export class TopicMessage<T = unknown> {
     this.reliable = fields.reliable
   }
 
-  /** The payload as UTF-8 text. */
+  /**
+   * The payload as UTF-8 text, whatever the codec (invalid UTF-8 sequences become U+FFFD; decoded on each call): for
+   * `raw` publications the text as published (`publish(topic, 'hello')` reads back `'hello'`, as `Message.text()` on
+   * the transport); for `json` the JSON text as it travelled (`'{"n":1}'`, `'"hi"'` for the string hi); for
+   * `msgpack` and custom codecs the bytes read as UTF-8, rarely meaningful: use `value`.
+   */
   text(): string {
     return this.payload.toString('utf8')
   }

@@ -4,7 +4,7 @@
  * throw `InvalidOptionError` naming the option and the value.
  */
 import { InvalidOptionError } from '../errors'
-import { type Codec, type CodecOption, resolveCodec } from './codec'
+import { type Codec, type CodecName, type CodecOption, resolveCodec } from './codec'
 import type { TopicMessage } from './message'
 import type { KeyInput } from '../security/keys'
 import { TopicKeys } from './topic-keys'
@@ -48,10 +48,13 @@ export interface SubscribeOptions<T = unknown> {
    */
   reliable?: boolean
   /**
-   * The codec for custom codec ids (128..255). Built-in ones (raw, json, msgpack) are decoded by the id the
-   * publication carries. Default: none (publications with a custom codec id are dropped and counted).
+   * Receive only publications encoded with this codec, decoded by it: `'raw'`, `'json'`, `'msgpack'` (the names
+   * `publish` takes) or a codec object (a custom codec from `customCodec`, the same the publisher uses). Publications
+   * with another codec are dropped and counted (`topicCodecMismatch`), as with `type`, so `value` is always what this
+   * codec decodes. Default: any built-in codec, each decoded by the id the publication carries (publications with a
+   * custom codec id are then dropped and counted in `topicDecodeErrors`).
    */
-  codec?: Codec<never, T>
+  codec?: CodecName | Codec<never, T>
   /** Called for each message instead of iterating (the faster way); exceptions become uncaught exceptions. */
   callback?: (message: TopicMessage<T>) => void
   /** Aborting ends the subscription, like `unsubscribe()`. */

@@ -19,6 +19,8 @@ export interface TopicStats {
   topicTypeMismatch: number
   /** Best-effort publications dropped by a reliable-only subscription. */
   topicQosMismatch: number
+  /** Publications dropped by a subscription that asked for another codec (`subscribe(filter, { codec })`). */
+  topicCodecMismatch: number
   /** Publications dropped because their lifespan had passed. */
   topicExpired: number
   /** Publications whose payload the codec could not decode (or whose custom codec id no subscription knows). */

@@ -4,7 +4,7 @@
  */
 import { AsyncQueue } from '../util/async-queue'
 import { InvalidOptionError } from '../errors'
-import type { Codec } from './codec'
+import { type Codec, resolveCodec } from './codec'
 import type { TopicMessage } from './message'
 import type { SubscribeOptions } from './options'
 import { compileFilter, type TopicMatcher, validateTypeName } from './topic-name'
@@ -22,6 +22,28 @@ export interface SubscriptionHooks {
 }
 
 /**
+ * The `codec` option of `subscribe()`: a built-in codec's name (as `publish` takes) or a codec object with `decode`
+ * and an integer `id` 0..255 (`encode` is not needed to receive).
+ */
+function subscribeCodec<T>(codec: SubscribeOptions<T>['codec']): Codec<never, T> | undefined {
+  if (codec === undefined) return undefined
+  if (typeof codec === 'string') {
+    try {
+      return resolveCodec(codec) as Codec<never, T>
+    } catch (err) {
+      throw new InvalidOptionError(`Invalid option codec: ${(err as Error).message}`, { option: 'codec', value: codec, cause: err })
+    }
+  }
+  const { decode, id } = (codec ?? {}) as Partial<Codec<never, T>>
+  if (typeof decode !== 'function' || !Number.isInteger(id) || (id as number) < 0 || (id as number) > 255) {
+    const message =
+      'Invalid option codec: expected raw, json, msgpack or a codec object with decode and an id 0..255 (see customCodec)'
+    throw new InvalidOptionError(message, { option: 'codec', value: codec })
+  }
+  return codec
+}
+
+/**
  * A subscription to a topic filter (MQTT syntax: `+` one level, `#` the rest). Iterate it (`for await (const m of
  * sub)`) unless it was made with a callback; end it with `unsubscribe()`.
  */
@@ -32,7 +54,7 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
   readonly type: string | undefined
   /** Only reliable publications are delivered. */
   readonly reliable: boolean
-  /** The codec for custom codec ids. */
+  /** The only codec delivered (the `codec` option resolved to its codec object); undefined for any built-in one. */
   readonly codec: Codec<never, T> | undefined
   /** @internal The compiled filter. */
   readonly matcher: TopicMatcher
@@ -58,14 +80,10 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
       })
     }
     this.reliable = options.reliable === true
-    const { codec, callback } = options
-    if (codec !== undefined && (typeof codec.decode !== 'function' || typeof codec.id !== 'number')) {
-      const message = 'Invalid option codec: expected a codec object (see customCodec)'
-      throw new InvalidOptionError(message, { option: 'codec' })
-    }
-    this.codec = codec
+    const { callback } = options
+    this.codec = subscribeCodec(options.codec)
     if (callback !== undefined && typeof callback !== 'function') {
-      throw new InvalidOptionError('Invalid option callback: expected a function', { option: 'callback' })
+      throw new InvalidOptionError('Invalid option callback: expected a function', { option: 'callback', value: callback })
     }
     this.#callback = callback
     this.#hooks = hooks

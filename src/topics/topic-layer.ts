@@ -70,6 +70,7 @@ function zeroStats(): TopicStats {
     topicUnwanted: 0,
     topicTypeMismatch: 0,
     topicQosMismatch: 0,
+    topicCodecMismatch: 0,
     topicExpired: 0,
     topicDecodeErrors: 0,
     topicDuplicates: 0,

@@ -1,10 +1,10 @@
 /**
  * The error of the persistent store: {@link PersistError}, code `ERR_GLUE_PERSIST`.
  */
-import { ErrorCode, GlueError } from '../../errors'
+import { ErrorCode, GlueError, type GlueErrorOptions } from '../../errors'
 
 /** What a {@link PersistError} carries besides its message. */
-export interface PersistErrorDetails extends ErrorOptions {
+export interface PersistErrorDetails extends GlueErrorOptions {
   /** The file or directory the failed operation was about. */
   path: string
   /** The operation that failed, e.g. `write`, `fsync`, `rename`, `open`. */
