@@ -51,7 +51,12 @@ anyTest('an interest change is reported as such', (t) => {
   const peer = { id: 'aaaaaaaaaaaaaaaa', name: 'A', address: '127.0.0.1:1', announcePeriodMs: 100, since: new Date() }
   const previous = { ...peer, extensions: new Map() }
   const changed = { ...peer, extensions: new Map([[0x10, Buffer.of(1)]]) }
-  t.regex(formatStatus({ type: 'peer-changed', peer: changed, previous }), /topic interest\) changed$/)
+  t.regex(formatStatus({ type: 'peer-changed', peer: changed, previous }), /: its topic interest changed$/)
+  const both = { ...peer, extensions: new Map([[0x10, Buffer.of(1)], [0x11, Buffer.of(2)]]) }
+  t.regex(formatStatus({ type: 'peer-changed', peer: both, previous: changed }), /: its repliers changed$/)
+  t.regex(formatStatus({ type: 'peer-changed', peer: both, previous }), /: its topic interest and repliers changed$/)
+  const other = { ...peer, extensions: new Map([[0x20, Buffer.of(3)]]) }
+  t.regex(formatStatus({ type: 'peer-changed', peer: other, previous }), /: its extension 0x20 changed$/)
 })
 
 anyTest('pub, sub and topics (alias endpoint) are commands', (t) => {

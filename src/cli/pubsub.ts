@@ -13,13 +13,13 @@ import { TimeoutError } from '../model/errors'
 import type { TopicMessage } from '../topics/message'
 import type { PublishOptions } from '../topics/options'
 import { validateTopicName } from '../topics/topic-name'
+import { parseValue, showValue } from './values'
 import {
   addCommonOptions,
   type CommonFlags,
   commonEndpointOptions,
   integer,
   type JobRunner,
-  preview,
   seconds,
   sleep,
   unlessEnv,
@@ -51,38 +51,14 @@ interface SubFlags extends CommonFlags {
   json?: boolean
 }
 
+export { parseValue }
+
 /** `sensors/a #3 from A (replayed, retained): 21.5`. */
 export function formatTopicMessage(message: TopicMessage): string {
   const notes = [message.replayed && 'replayed', message.retained && 'retained'].filter(Boolean)
   const from = message.fromName || message.from
-  const value = Buffer.isBuffer(message.value) ? preview(message.value) : show(message.value)
+  const value = showValue(message.value)
   return `${message.topic} #${message.seq} from ${from}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}: ${value}`
-}
-
-/** JSON text of a decoded value (BigInts as numbers' text, anything unprintable as its string form). */
-function show(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
-/**
- * The value to publish: the text for the raw codec; for json and msgpack the text parsed as JSON (a JSON string
- * needs its quotes: '"on"'), else InvalidOptionError naming the value and the codec.
- */
-export function parseValue(text: string, codec: PubFlags['codec']): unknown {
-  if (codec === 'raw') return text
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err)
-    throw new InvalidOptionError(
-      `invalid value ${JSON.stringify(text)} for --codec ${codec}: not JSON (${why}); quote a JSON string, e.g. '"on"'`,
-      { option: 'value', value: text },
-    )
-  }
 }
 
 /** A commander parser for a number of seconds >= 0 (`--wait 0` publishes at once). */
@@ -243,7 +219,7 @@ export async function subscribe(filter: string, flags: SubFlags, signal: AbortSi
 const MAX_COUNTED_TOPICS = 100_000
 
 function asRecord(m: TopicMessage): Record<string, unknown> {
-  const value = Buffer.isBuffer(m.value) ? m.value.toString('utf8') : JSON.parse(show(m.value))
+  const value = Buffer.isBuffer(m.value) ? m.value.toString('utf8') : JSON.parse(showValue(m.value))
   const { topic, seq, type, from, fromName, timestamp, replayed, retained } = m
   return { topic, seq, value, type, from, fromName, timestamp, replayed, retained }
 }

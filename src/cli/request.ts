@@ -11,9 +11,10 @@ import { ENV_VARS } from '../env'
 import { TimeoutError } from '../model/errors'
 import type { TopicMessage } from '../topics/message'
 import { NoResponderError } from '../topics/reply-errors'
-import { addCommonOptions, type CommonFlags, commonEndpointOptions, type JobRunner, preview, seconds, sleep, stopOnSignalDurationOrEpipe, unlessEnv } from './common'
+import { type CliCodec, parseValue, showValue } from './values'
+import { addCommonOptions, type CommonFlags, commonEndpointOptions, type JobRunner, seconds, sleep, stopOnSignalDurationOrEpipe, unlessEnv } from './common'
 
-type CodecName = 'raw' | 'json' | 'msgpack'
+type CodecName = CliCodec
 
 interface RequestFlags extends CommonFlags {
   codec: CodecName
@@ -29,29 +30,9 @@ interface ReplyFlags extends CommonFlags {
   duration?: number
 }
 
-/** JSON text of a decoded value (BigInts as their digits), Buffers as text. */
-function show(value: unknown): string {
-  if (Buffer.isBuffer(value)) return preview(value)
-  try {
-    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 /** `svc/echo from A: {"n":1}` (a reply, or a request as a replier sees it). */
 export function formatExchange(message: TopicMessage): string {
-  return `${message.topic} from ${message.fromName || message.from}: ${show(message.value)}`
-}
-
-/** The value to send: parsed as JSON for json and msgpack (plain text when it is not JSON), else the text. */
-function parse(text: string, codec: CodecName): unknown {
-  if (codec === 'raw') return text
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
+  return `${message.topic} from ${message.fromName || message.from}: ${showValue(message.value)}`
 }
 
 const codecChoices = ['raw', 'json', 'msgpack']
@@ -103,7 +84,7 @@ export async function sendRequest(topic: string, text: string, flags: RequestFla
     while (ep.repliers(topic).length === 0 && performance.now() < deadline) {
       if (!(await sleep(20, signal))) return 0
     }
-    const value = parse(text, flags.codec)
+    const value = parseValue(text, flags.codec)
     const options = { codec: flags.codec, timeoutMs: flags.timeout, signal }
     if (!flags.all) {
       console.log(formatExchange(await ep.request(topic, value, options)))
@@ -134,7 +115,7 @@ export async function answer(filter: string, flags: ReplyFlags, signal: AbortSig
   const done = new AbortController()
   const unhook = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   try {
-    const fixed = flags.value === undefined ? undefined : parse(flags.value, flags.codec ?? 'raw')
+    const fixed = flags.value === undefined ? undefined : parseValue(flags.value, flags.codec ?? 'raw')
     const replier = ep.reply(
       filter,
       (req) => {
