@@ -8,15 +8,17 @@
  *   paths: no build needed, and what is tested is the code beside the README).
  * - Every block runs in a network of its own: the GLUE_* variables (src/env.ts) point endpoints that do not name
  *   their addresses at 127.0.0.1, a private multicast group and port, a random network ID, and a 100 ms announce
- *   period; every other GLUE_* variable is removed. A sample that names a `group`, `interface` or `listenAddress`
- *   itself would leave that network, so such blocks are refused here (or marked not-run).
+ *   period; every other GLUE_* variable is removed. A sample may name its own network (options win over the
+ *   variables), but then only on loopback: an `interface` or `listenAddress` that is not loopback, or unicast
+ *   `peers`, fail the test (the network rule) unless the block is marked not-run.
  * - A block that uses `ep` without declaring it continues from an open endpoint: the test prepends
  *   `const ep = await Endpoint.open({ name: 'A' })` and closes it after the block. Names that 'glue-pubsub' exports
  *   and the block uses without importing them (`Endpoint`, error classes) are imported. Nothing else is defined:
  *   a block defines its own data.
  * - `PLANT_KEY` is set to a random network key; `MQTT_URL` to a private Mosquitto on loopback (started for blocks
  *   that import 'glue-pubsub/mqtt'; such blocks fail without one unless mosquitto is installed — see .ci/run).
- * - `<!-- sample: not-run: <reason> -->` on the line(s) just before a block skips it, with the reason in the test title.
+ * - A line `<!-- sample: not-run: <reason> -->` (alone on its line) just before a block, or one line above it,
+ *   skips it, with the reason in the test title.
  *   Keep those rare: addresses of a real deployment (the network rule keeps tests on loopback), and that is all.
  */
 import { spawn } from 'node:child_process'
@@ -69,7 +71,7 @@ export function extractSamples(markdown: string): Sample[] {
     if (LANGUAGES.has(language.toLowerCase())) {
       let notRun: string | undefined
       for (const above of [lines[i - 1], lines[i - 2]]) {
-        const marker = /<!--\s*sample:\s*not-run:\s*(.*?)\s*-->/.exec(above ?? '')
+        const marker = /^\s*<!--\s*sample:\s*not-run:\s*(.*?)\s*-->\s*$/.exec(above ?? '')
         if (marker) notRun ??= marker[1]
       }
       samples.push({ line: i + 1, language, code: lines.slice(i + 1, end).join('\n'), section, notRun })
@@ -125,8 +127,18 @@ export function moduleFor(sample: Sample): string {
   ].join('\n')
 }
 
-/** Options that would take a sample out of its private network. */
-const ADDRESS_OPTIONS = /\b(group|group6|interface|listenAddress|discoveryTargetAddress|discoveryListenAddress|networkId)\s*:/
+/**
+ * The network rule for samples that name addresses themselves (and so leave the private network the test gives
+ * them): every `interface` and `listenAddress` they name is loopback, and they name no unicast `peers`.
+ */
+export function offLoopback(code: string): string[] {
+  const problems: string[] = []
+  for (const [, option, , value] of code.matchAll(/\b(interface|listenAddress)\s*:\s*(['"`])?([^'"`,}\s]*)/g)) {
+    if (!/^(lo|127\.[\d.:]*|::1|\[::1\](:\d+)?)$/.test(value)) problems.push(`${option}: ${value}`)
+  }
+  if (/\bpeers\s*:/.test(code)) problems.push('peers')
+  return problems
+}
 
 /** The environment of a sample: ours without GLUE_*, plus a private loopback network. */
 function sampleEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -172,17 +184,23 @@ const samples = extractSamples(readFileSync(join(root, 'README.md'), 'utf8'))
 test('the README has samples, and the extractor finds blocks, markers and the names a fragment needs', (t) => {
   t.true(samples.length >= 10, `${samples.length} samples`)
   const found = extractSamples(
-    ['# S', '```ts', 'ep.peers()', '```', '<!-- sample: not-run: a reason -->', '```js', 'x()', '```', '```sh', 'ls', '```'].join('\n'),
+    ['# S', 'text `<!-- sample: not-run: x -->`', '```ts', 'ep.peers()', '```', '<!-- sample: not-run: a reason -->', '```js', 'x()', '```', '```sh', 'ls', '```'].join('\n'),
   )
   t.deepEqual(
     found.map((s) => [s.line, s.language, s.notRun]),
     [
-      [2, 'ts', undefined],
-      [6, 'js', 'a reason'],
+      [3, 'ts', undefined],
+      [7, 'js', 'a reason'],
     ],
   )
   t.true(moduleFor(found[0]).includes("const ep = await __glue.Endpoint.open({ name: 'A' })"))
   t.is(moduleFor({ ...found[0], code: "const ep = 1\nep.toString()" }), 'const ep = 1\nep.toString()')
+  t.deepEqual(offLoopback("open({ interface: 'lo', listenAddress: '127.0.0.1:0' }); x = { interface: '::1' }"), [])
+  t.deepEqual(offLoopback("open({ interface: 'eth0', listenAddress: '0.0.0.0:37321', peers: ['h:1'] })"), [
+    'interface: eth0',
+    'listenAddress: 0.0.0.0:37321',
+    'peers',
+  ])
 })
 
 for (const sample of samples) {
@@ -192,7 +210,7 @@ for (const sample of samples) {
     continue
   }
   test.serial(`${title} runs`, async (t: ExecutionContext) => {
-    t.notRegex(sample.code, ADDRESS_OPTIONS, 'a sample names no addresses or network (the test gives it its own)')
+    t.deepEqual(offLoopback(sample.code), [], 'the network rule: loopback only (or mark the block not-run)')
     const dir = mkdtempSync(join(root, '.readme-sample-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     // yjs: its CommonJS build, the one glue's sources load under tsx (whose require hook keeps glue from finding an
