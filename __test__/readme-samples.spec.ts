@@ -15,8 +15,8 @@
  *   `const ep = await Endpoint.open({ name: 'A' })` and closes it after the block. Names that 'glue-pubsub' exports
  *   and the block uses without importing them (`Endpoint`, error classes) are imported. Nothing else is defined:
  *   a block defines its own data.
- * - `PLANT_KEY` is set to a random network key; `MQTT_URL` to a private Mosquitto on loopback (started for blocks
- *   that import 'glue-pubsub/mqtt'; such blocks fail without one unless mosquitto is installed — see .ci/run).
+ * - `PLANT_KEY` is set to a random network key; `MQTT_URL` to a private Mosquitto on loopback, started for blocks
+ *   that import 'glue-pubsub/mqtt' (skipped, saying so, where mosquitto is not installed; .ci/run installs it).
  * - A line `<!-- sample: not-run: <reason> -->` (alone on its line) just before a block, or one line above it,
  *   skips it, with the reason in the test title.
  *   Keep those rare: addresses of a real deployment (the network rule keeps tests on loopback), and that is all.
@@ -26,14 +26,14 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import anyTest, { type ExecutionContext } from 'ava'
+import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 import ts from 'typescript'
 
 import * as glue from '../index'
 import { isNativeAvailable } from '../src/transport/native'
 import { MOSQUITTO, startMosquitto } from './helpers/mosquitto'
 
-const test = isNativeAvailable() ? anyTest : anyTest.skip
+const test = (isNativeAvailable() ? anyTest : anyTest.skip) as TestFn
 const root = join(__dirname, '..')
 /** How long one sample may take (they are meant to end within a few seconds; this leaves room for a loaded host). */
 const DEADLINE_MS = 60_000
@@ -205,8 +205,9 @@ test('the README has samples, and the extractor finds blocks, markers and the na
 
 for (const sample of samples) {
   const title = `README line ${sample.line} (${sample.section})`
-  if (sample.notRun !== undefined) {
-    test.skip(`${title}: not run: ${sample.notRun}`, () => {})
+  const mqtt = sample.code.includes("'glue-pubsub/mqtt'")
+  if (sample.notRun !== undefined || (mqtt && MOSQUITTO === undefined)) {
+    test.skip(`${title}: not run: ${sample.notRun ?? 'mosquitto is not installed'}`, () => {})
     continue
   }
   test.serial(`${title} runs`, async (t: ExecutionContext) => {
@@ -224,7 +225,7 @@ for (const sample of samples) {
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths } }))
     writeFileSync(join(dir, 'sample.mts'), moduleFor(sample))
     const extra: Record<string, string> = {}
-    if (sample.code.includes("'glue-pubsub/mqtt'") && MOSQUITTO !== undefined) {
+    if (mqtt) {
       const broker = await startMosquitto(t)
       extra.MQTT_URL = broker.url
     }
