@@ -12,7 +12,8 @@ use doc::hex;
 
 use glue_proto::wire::{
     Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, PeerEntry, Peers, RData, Reader, SubmessageIter,
-    SubmessageKind, ACK_FLAG_SYNC, ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST, RDATA_FLAG_FIRST, RDATA_FLAG_LAST,
+    SubmessageKind, ACK_FLAG_SYNC, ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST, RDATA_FLAG_FIRST,
+    RDATA_FLAG_LAST,
 };
 use glue_proto::EndpointId;
 
@@ -244,7 +245,9 @@ fn an_unsynced_receiver_sends_the_documented_sync_ack() {
                 SubmessageIter::new(r)
                     .map(Result::unwrap)
                     .filter(|(sub, _)| sub.kind == SubmessageKind::Ack as u8)
-                    .map(|(sub, body)| [&[sub.kind, sub.flags][..], &(body.len() as u16).to_le_bytes(), body].concat())
+                    .map(|(sub, body)| {
+                        [&[sub.kind, sub.flags][..], &(body.len() as u16).to_le_bytes(), body].concat()
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
