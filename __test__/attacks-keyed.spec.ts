@@ -104,8 +104,10 @@ test('a forged ANNOUNCE redirects a peer without a key, never with one', async (
     const { a, b, attacker, networkId, group } = await pair(t, keyed)
     const before = b.ep.stats().droppedUnsealed
     const address = b.ep.peers()[0].address
-    // A's ID with a new incarnation and the attacker's port: B would think A restarted there.
-    const redirect = forge.datagram(networkId, a.ep.id, forge.announce(attacker.port, 'A', 100, 0x0bad))
+    // A's ID with a new incarnation and the attacker's port: B would think A restarted there. B puts the "restarted"
+    // A on probation until a second datagram under A's ID (A's next announcement) promotes it; the forged period
+    // (1 s: a 3 s probation) must outlast A's next announcement on a loaded host (with 100 ms it was 300 ms: flaky).
+    const redirect = forge.datagram(networkId, a.ep.id, forge.announce(attacker.port, 'A', 1000, 0x0bad))
     await attacker.send(group, redirect)
     if (!keyed) {
       const redirected = () => b.events.some((e) => e.type === 'peer-up' && e.peer.address.endsWith(`:${attacker.port}`))

@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import {
   AddressInUseError,
@@ -16,14 +16,16 @@ import { until } from './helpers/loopback'
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
 const B = { id: 'bbbbbbbbbbbbbbbb', name: 'B' }
 
-async function openFake(options: EndpointOptions = {}) {
+/** An endpoint on a fake transport, closed in the test's teardown (closing twice is harmless). */
+async function openFake(t: ExecutionContext, options: EndpointOptions = {}) {
   const { open, transports } = fakeOpen()
   const ep = await Endpoint.openWith(open, { env: false, name: 'self', ...options })
+  t.teardown(() => ep.close())
   return { ep, native: transports[0] }
 }
 
 test('open hands the resolved config to the native core and exposes id, name, address', async (t) => {
-  const { ep, native } = await openFake({ networkId: 5, id: '0123456789abcdef', group: '239.1.2.3:3000' })
+  const { ep, native } = await openFake(t, { networkId: 5, id: '0123456789abcdef', group: '239.1.2.3:3000' })
   t.like(native.config, {
     networkId: 5,
     endpointId: '0123456789abcdef',
@@ -46,7 +48,7 @@ test('a native open failure becomes the named error with cause', async (t) => {
 })
 
 test('callbacks and iterators get messages and status events', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const viaCallback: Message[] = []
   const statusViaCallback: StatusEvent[] = []
   ep.onMessage((m) => viaCallback.push(m))
@@ -70,7 +72,7 @@ test('callbacks and iterators get messages and status events', async (t) => {
 })
 
 test('unsubscribe stops a callback; return() unsubscribes an iterator', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   let count = 0
   const off = ep.onMessage(() => count++)
   const iterator = ep.messages()
@@ -85,7 +87,7 @@ test('unsubscribe stops a callback; return() unsubscribes an iterator', async (t
 })
 
 test('send resolves names, IDs and Peer objects; strings go as UTF-8', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.deliver(new BatchBuilder().peerUp(A).peerUp(B).build())
   t.true(ep.send('A', 'héllo'))
   t.true(ep.send(B.id, Uint8Array.of(1, 2, 3)))
@@ -111,7 +113,7 @@ test('send resolves names, IDs and Peer objects; strings go as UTF-8', async (t)
 })
 
 test('send to an unknown peer throws UnknownPeerError', async (t) => {
-  const { ep } = await openFake()
+  const { ep } = await openFake(t)
   const err = t.throws(() => ep.send('nobody', 'x'), { instanceOf: UnknownPeerError })
   t.is(err?.code, 'ERR_GLUE_UNKNOWN_PEER')
   t.regex(err?.message ?? '', /nobody/)
@@ -119,7 +121,7 @@ test('send to an unknown peer throws UnknownPeerError', async (t) => {
 })
 
 test("a full send queue: the tick's best-effort messages are dropped and counted, later sends say false", async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.deliver(new BatchBuilder().peerUp(A).build())
   native.accepting = false
   t.true(ep.send('A', 'x'))
@@ -129,8 +131,8 @@ test("a full send queue: the tick's best-effort messages are dropped and counted
   t.false(ep.send('A', 'y'), 'the queue is known to be full')
   t.false(ep.broadcast('y'))
   native.accepting = true
-  await new Promise((resolve) => setTimeout(resolve, 20))
-  t.true(ep.send('A', 'z'), 'a few ms later sends are tried again')
+  // Sends say false (sending nothing) for a few ms after a refusal, then are tried again: poll until one is.
+  t.true(await until(() => ep.send('A', 'z'), 5000, 2), 'a few ms later sends are tried again')
   await Promise.resolve()
   t.deepEqual(
     native.sent.map((s) => s.data.toString()),
@@ -140,7 +142,7 @@ test("a full send queue: the tick's best-effort messages are dropped and counted
 })
 
 test('native send errors become named errors', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.deliver(new BatchBuilder().peerUp(A).build())
   const max = ep.config.maxDatagramSize - 24
   t.true(ep.send('A', Buffer.alloc(max)))
@@ -155,7 +157,7 @@ test('native send errors become named errors', async (t) => {
 })
 
 test('a full iterator drops the oldest and counts it', async (t) => {
-  const { ep, native } = await openFake({ messageQueueLimit: 2 })
+  const { ep, native } = await openFake(t, { messageQueueLimit: 2 })
   const iterator = ep.messages()
   const batch = new BatchBuilder().peerUp(A)
   for (let i = 0; i < 5; i++) batch.message(A.id, String(i))
@@ -168,7 +170,7 @@ test('a full iterator drops the oldest and counts it', async (t) => {
 })
 
 test('accept filter: rejected peers are hidden, their messages dropped and counted', async (t) => {
-  const { ep, native } = await openFake({ acceptPeer: (peer) => peer.name === 'A' })
+  const { ep, native } = await openFake(t, { acceptPeer: (peer) => peer.name === 'A' })
   const got: string[] = []
   ep.onMessage((m) => got.push(m.text()))
   native.deliver(new BatchBuilder().peerUp(A).peerUp(B).message(B.id, 'no').message(A.id, 'yes').build())
@@ -184,7 +186,7 @@ test('accept filter: rejected peers are hidden, their messages dropped and count
 })
 
 test('a throwing callback is counted and rethrown asynchronously; others still run', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const boom = new Error('boom')
   let second = 0
   ep.onMessage(() => {
@@ -207,7 +209,7 @@ test('a throwing callback is counted and rethrown asynchronously; others still r
 })
 
 test('close: idempotent, resolves closed, ends iterators, then ClosedError; stats still readable', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.deliver(new BatchBuilder().peerUp(A).build())
   native.counters.messagesReceived = 7
   const messages = ep.messages()
@@ -243,7 +245,7 @@ test('await using closes the endpoint', async (t) => {
 })
 
 test('an aborted signal ends iteration with an AbortError', async (t) => {
-  const { ep } = await openFake()
+  const { ep } = await openFake(t)
   const controller = new AbortController()
   const loop = (async () => {
     for await (const _ of ep.messages({ signal: controller.signal })) t.fail()
@@ -261,8 +263,9 @@ test('four endpoints on a fake network find each other and exchange unicast and 
   )
   const other = await Endpoint.openWith(network.open, { env: false, name: 'X', networkId: 10 })
   t.teardown(() => Promise.all([...eps, other].map((ep) => ep.close())))
-  await new Promise((resolve) => setImmediate(resolve))
-  for (const ep of eps) t.is(ep.peers().length, 3, `${ep.name} sees the other three`)
+  const seen = () => eps.every((ep) => ep.peers().length === 3)
+  t.true(await until(seen), `each sees the other three: ${eps.map((ep) => ep.peers().length)}`)
+  // By now X heard the same announcements (the fake network delivers them to every open transport alike).
   t.is(other.peers().length, 0, 'another network ID is not seen')
 
   const received: string[] = []

@@ -78,11 +78,13 @@ test('four endpoints in one process find each other and exchange unicast and bro
 test('status iterator reports peer-up and peer-down (left) and ends on close', async (t) => {
   const shared = isolatedOptions()
   const a = await Endpoint.open({ ...shared, name: 'A' })
+  t.teardown(() => a.close())
   const events: string[] = []
   const iterating = (async () => {
     for await (const event of a.status()) events.push(`${event.type} ${event.peer.name}`)
   })()
   const b = await Endpoint.open({ ...shared, name: 'B' })
+  t.teardown(() => b.close())
   t.true(await until(() => events.includes('peer-up B')))
   await b.close()
   t.true(await until(() => events.includes('peer-down B')), events.join(', '))

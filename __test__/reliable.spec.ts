@@ -2,7 +2,7 @@
  * Unit tests of reliable sends through the public Endpoint, on the fake transport: promises and tokens, the
  * delivery reports, JavaScript-side flow control, flush and close.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import {
   BackpressureError,
@@ -18,15 +18,17 @@ import {
 } from '../index'
 import { ReliableSender, SLAB_INLINE_MAX_BYTES } from '../src/transport/reliable-sender'
 import { BatchBuilder, fakeOpen, FakeNetwork, FakeTransport, nativeError } from './helpers/fake-transport'
+import { until } from './helpers/loopback'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
 const B = { id: 'bbbbbbbbbbbbbbbb', name: 'B' }
 const reliable = { reliable: true } as const
 
-/** An endpoint on a fake transport that already sees peers A and B. */
-async function openFake(options: EndpointOptions = {}) {
+/** An endpoint on a fake transport that already sees peers A and B, closed in the test's teardown. */
+async function openFake(t: ExecutionContext, options: EndpointOptions = {}) {
   const { open, transports } = fakeOpen()
   const ep = await Endpoint.openWith(open, { env: false, name: 'self', ...options })
+  t.teardown(() => ep.close())
   const native = transports[0]
   native.deliver(new BatchBuilder().peerUp(A).peerUp(B).build())
   return { ep, native }
@@ -36,7 +38,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const texts = (native: FakeTransport) => native.reliable.map((s) => s.data.toString())
 
 test('a reliable send hands the data over under a token and resolves on Delivered', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const bestEffort: boolean = ep.send('A', 'plain')
   t.true(bestEffort)
   const unicast: Promise<void> = ep.send('A', 'héllo', reliable)
@@ -55,7 +57,7 @@ test('a reliable send hands the data over under a token and resolves on Delivere
 })
 
 test('Failed rejects with DeliveryError naming the receivers, departed ones too', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.reliableOutcome = 'hold'
   const unicast = ep.send('A', 'x', reliable)
   const broadcast = ep.broadcast('y', reliable)
@@ -75,7 +77,7 @@ test('Failed rejects with DeliveryError naming the receivers, departed ones too'
 })
 
 test('Refused reports become the named errors', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const reasons = [1, 3, 4, 99]
   native.reliableOutcome = (send) => ({ refused: reasons[send.token] })
   await t.throwsAsync(ep.send('A', 'x', reliable), { instanceOf: UnknownPeerError, message: /A \(a+\)/ })
@@ -86,7 +88,7 @@ test('Refused reports become the named errors', async (t) => {
 })
 
 test('refused for a full channel: offered again under a new token, then delivered', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   let calls = 0
   native.reliableOutcome = () => (calls++ === 0 ? { refused: 2 } : 'delivered')
   await ep.send('B', 'again', reliable)
@@ -98,7 +100,7 @@ test('refused for a full channel: offered again under a new token, then delivere
 })
 
 test('a full command queue: messages wait in order, go out on the timer and resolve', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.accepting = false
   const reused = Buffer.from('one')
   const sends = [ep.send('A', reused, reliable), ep.send('A', 'two', reliable), ep.broadcast('all', reliable)]
@@ -106,7 +108,7 @@ test('a full command queue: messages wait in order, go out on the timer and reso
   await Promise.resolve() // the slab is refused at the end of the tick: its messages wait
   t.is(native.reliable.length, 0)
   t.is(ep.stats().reliableMessagesDeferred, 3)
-  await sleep(20)
+  await sleep(20) // deliberate: nothing goes out while the transport refuses (the timer retries meanwhile)
   t.is(native.reliable.length, 0, 'still waiting')
   native.accepting = true
   await Promise.all(sends)
@@ -117,7 +119,7 @@ test('a full command queue: messages wait in order, go out on the timer and reso
 })
 
 test('a message that waits past its deadline rejects with BackpressureError; the channel recovers', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.accepting = false
   const started = performance.now()
   const err = await t.throwsAsync(ep.send('A', 'late', { reliable: true, deadlineMs: 30 }), {
@@ -134,7 +136,7 @@ test('a message that waits past its deadline rejects with BackpressureError; the
 })
 
 test('flow control per channel: unsettled bytes stay within sendQueueBytes, released in order', async (t) => {
-  const { ep, native } = await openFake({ sendQueueBytes: 65_536 })
+  const { ep, native } = await openFake(t, { sendQueueBytes: 65_536 })
   native.reliableOutcome = 'hold'
   const chunk = (tag: string) => Buffer.alloc(20_000, tag)
   const toA = ['1', '2', '3', '4'].map((tag) => ep.send('A', chunk(tag), reliable))
@@ -142,10 +144,10 @@ test('flow control per channel: unsettled bytes stay within sendQueueBytes, rele
   const first = (send: { data: Buffer }) => String.fromCharCode(send.data[0])
   t.deepEqual(native.reliable.map(first), ['1', '2', '3', 'b'], 'A: three fit in 64 KiB; B has its own channel')
   native.report(1, 'delivered') // the second: its bytes stay counted until the first settles (as in the core)
-  await sleep(10)
+  await sleep(10) // deliberate: nothing is released by it
   t.is(native.reliable.length, 4)
   native.report(0, 'delivered')
-  await sleep(10)
+  t.true(await until(() => native.reliable.length === 5))
   t.deepEqual(native.reliable.map(first), ['1', '2', '3', 'b', '4'])
   for (const send of native.reliable.slice(2)) native.report(send.token, 'delivered')
   await Promise.all([...toA, toB])
@@ -154,22 +156,21 @@ test('flow control per channel: unsettled bytes stay within sendQueueBytes, rele
 })
 
 test('a message larger than sendQueueBytes goes out alone', async (t) => {
-  const { ep, native } = await openFake({ sendQueueBytes: 65_536 })
+  const { ep, native } = await openFake(t, { sendQueueBytes: 65_536 })
   native.reliableOutcome = 'hold'
   const large = ep.send('A', Buffer.alloc(100_000), reliable)
   const small = ep.send('A', 'small', reliable)
   t.is(native.reliable.length, 1)
   native.report(0, 'delivered')
   await large
-  await sleep(10)
-  t.is(native.reliable.length, 2)
+  t.true(await until(() => native.reliable.length === 2))
   native.report(1, 'delivered')
   await small
   await ep.close()
 })
 
 test('flush resolves once everything sent before it is settled, not waiting for later sends', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   await ep.flush() // nothing pending
   native.reliableOutcome = 'hold'
   const one = ep.send('A', '1', reliable)
@@ -178,7 +179,7 @@ test('flush resolves once everything sent before it is settled, not waiting for 
   const flushing = ep.flush().then(() => (flushed = true))
   const three = ep.send('A', '3', reliable)
   native.report(0, 'delivered')
-  await sleep(5)
+  await sleep(5) // deliberate: flush must not resolve while the second is unsettled
   t.false(flushed)
   native.report(1, { failed: [A.id] }) // a failure counts as settled
   await flushing
@@ -197,7 +198,7 @@ test('flush resolves once everything sent before it is settled, not waiting for 
 })
 
 test('close rejects in-flight and waiting messages with ClosedError; later reliable sends reject', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   native.reliableOutcome = 'hold'
   const inFlight = t.throwsAsync(ep.send('A', 'x', reliable), { instanceOf: ClosedError })
   native.accepting = false
@@ -215,7 +216,7 @@ test('close rejects in-flight and waiting messages with ClosedError; later relia
 })
 
 test('reliable send errors reject instead of throwing; best-effort option errors throw', async (t) => {
-  const { ep, native } = await openFake({ maxMessageSize: 1000 })
+  const { ep, native } = await openFake(t, { maxMessageSize: 1000 })
   await t.throwsAsync(ep.send('nobody', 'x', reliable), { instanceOf: UnknownPeerError })
   const tooLarge = await t.throwsAsync(ep.send('A', Buffer.alloc(1001), reliable), { instanceOf: MessageTooLargeError })
   t.regex(tooLarge?.message ?? '', /1001 bytes.*maxMessageSize \(1000 bytes\)/)
@@ -276,7 +277,8 @@ test('on a fake network: reliable unicast, broadcast and a large message arrive 
   const [a, b, c] = await Promise.all(
     ['A', 'B', 'C'].map((name) => Endpoint.openWith(network.open, { env: false, name, networkId: 3 })),
   )
-  await new Promise((resolve) => setImmediate(resolve))
+  t.teardown(() => Promise.all([a, b, c].map((ep) => ep.close())))
+  t.true(await until(() => [a, b, c].every((ep) => ep.peers().length === 2)))
   const got: Message[] = []
   b.onMessage((m) => got.push(m))
   const large = Buffer.alloc(100_000, 9)
@@ -297,7 +299,7 @@ test('on a fake network: reliable unicast, broadcast and a large message arrive 
 })
 
 test('small messages go out once per tick in one slab; a large one goes alone, after them, in order', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const large = Buffer.alloc(SLAB_INLINE_MAX_BYTES + 1, 7)
   const sends = [
     ep.send('A', 'first', reliable),
@@ -315,7 +317,7 @@ test('small messages go out once per tick in one slab; a large one goes alone, a
 })
 
 test('a large message behind a refused slab waits behind its messages, in order', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   const large = Buffer.alloc(SLAB_INLINE_MAX_BYTES + 1, 7)
   native.accepting = false
   const sends = [ep.send('A', 'one', reliable), ep.send('A', 'two', reliable)]

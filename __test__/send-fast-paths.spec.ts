@@ -2,7 +2,7 @@
  * Unit tests of the send path's fast paths, on the fake transport: peers by exact ID, other case or name; send
  * options checked without allocating.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import { Endpoint, InvalidOptionError, UnknownPeerError } from '../index'
 import { checkSendOptions } from '../src/transport/send-options'
@@ -11,16 +11,17 @@ import { BatchBuilder, fakeOpen } from './helpers/fake-transport'
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
 const reliable = { reliable: true } as const
 
-async function openFake() {
+async function openFake(t: ExecutionContext) {
   const { open, transports } = fakeOpen()
   const ep = await Endpoint.openWith(open, { env: false, name: 'self' })
+  t.teardown(() => ep.close())
   const native = transports[0]
   native.deliver(new BatchBuilder().peerUp(A).build())
   return { ep, native }
 }
 
 test('send() finds a peer by exact ID, by ID in other case, or by name', async (t) => {
-  const { ep, native } = await openFake()
+  const { ep, native } = await openFake(t)
   await Promise.all([
     ep.send(A.id, 'exact', reliable),
     ep.send(A.id.toUpperCase(), 'upper', reliable),

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
 import test from 'ava'
 
 import { TopicError, TopicWireError } from '../src/topics/errors'
@@ -7,6 +10,7 @@ import {
   SHAPE_LEVELS,
   TopicProbe,
 } from '../src/topics/interest-filter'
+import { probeStep, summarise } from '../src/topics/interest-keys'
 import { compileFilter } from '../src/topics/topic-name'
 import { protocolVectors } from './helpers/protocol-doc'
 import { seeded } from './helpers/seeded-random'
@@ -264,4 +268,31 @@ test('the interest summary of docs/PROTOCOL.md is what the encoder makes of a/+ 
   t.is(Buffer.from(summary.encode()).toString('hex'), record.subarray(3).toString('hex'))
   const decoded = InterestFilter.decode(record.subarray(3))
   t.true(decoded.mayMatch('a/x') && decoded.mayMatch('b') && decoded.mayMatch('b/c/d'))
+})
+
+test('the wildcard summary of docs/PROTOCOL.md: shapes with "#", inclusive hash indices, keys and steps', (t) => {
+  const summary = protocolVectors('interest-hex').get('summary-wildcards') as Buffer
+  const filters = ['#', '+', 'a/+/#', 'a/b']
+  const built = new InterestFilter({ bits: 64, hashes: 3 })
+  for (const filter of filters) built.add(filter)
+  t.is(Buffer.from(built.encode()).toString('hex'), summary.toString('hex'))
+  t.deepEqual([...summary.subarray(5, 13)], [0x80, 0x00, 0x01, 0x01, 0x82, 0x02, 0x02, 0x00], 'the shape bytes')
+  const doc = readFileSync(join(__dirname, '..', 'docs', 'PROTOCOL.md'), 'utf8')
+  const block = /^```interest-keys summary-wildcards\n([\s\S]*?)^```/m.exec(doc)?.[1] ?? ''
+  const rows = block.trim().split('\n').map((line) => /^'(\S+)'\s+([0-9a-f]{8})\s+([0-9a-f]{8})\s+([\d ]+)$/.exec(line.trim()))
+  t.deepEqual(rows.map((row) => row?.[1]), filters, 'one row per filter')
+  const bloom = summary.subarray(13)
+  for (const row of rows) {
+    if (row === null) continue
+    const [, filter, keyHex, stepHex, bitList] = row
+    const { key } = summarise(filter, false)
+    t.is((key >>> 0).toString(16).padStart(8, '0'), keyHex, `key of ${filter}`)
+    t.is((probeStep(key) >>> 0).toString(16).padStart(8, '0'), stepHex, `step of ${filter}`)
+    const bits = bitList.trim().split(/\s+/).map(Number)
+    t.deepEqual(bits, [0, 1, 2].map((i) => (key + Math.imul(i, probeStep(key))) & 63), `bits of ${filter}: i = 0..hashes-1`)
+    for (const b of bits) t.true((bloom[b >> 3] & (1 << (b & 7))) !== 0, `bit ${b} of ${filter} is set`)
+  }
+  const decoded = InterestFilter.decode(summary)
+  for (const topic of ['x', 'a/b', 'a/q', 'a/q/r', 'zz/top']) t.true(decoded.mayMatch(topic), topic)
+  t.false(decoded.mayMatch('$SYS/x'), 'the $ rule: "#" and "+" do not match $ names')
 })

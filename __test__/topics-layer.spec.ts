@@ -87,7 +87,8 @@ test('wildcard filters receive exactly the topics they match', async (t) => {
   const subs = table.map(([filter]) => collect(b, filter))
   await settle()
   for (const topic of ['a', 'a/b', 'a/c', 'a/b/c', 'x']) await a.publish(topic, topic, { reliable: true })
-  await sleep(20)
+  t.true(await until(() => subs.every((sub, i) => sub.got.length >= table[i][1].length)))
+  await sleep(20) // deliberate: and nothing more arrives
   table.forEach(([filter, expected], i) => {
     t.deepEqual(
       subs[i].got.map((m) => m.topic),
@@ -142,7 +143,7 @@ test('a late subscriber gets the last N publications at once, then live ones, ea
   t.true(await until(() => got.length === 3))
   a.publish('h', '11', { depth: 3 })
   t.true(await until(() => got.length === 4))
-  await sleep(20)
+  await sleep(20) // deliberate: no duplicates arrive later
   t.deepEqual(
     got.map((m) => [m.seq, m.text(), m.replayed]),
     [
@@ -160,11 +161,11 @@ test('a retained value reaches late joiners without history; expired publication
   a.publish('state', 'old', { retain: true })
   a.publish('state', 'new', { retain: true })
   a.publish('brief', 'gone', { depth: 5, lifespanMs: 20 })
-  await sleep(50)
+  await sleep(50) // deliberate: 'brief' outlives its 20 ms lifespan before B subscribes
   const state = collect(b, 'state')
   const brief = collect(b, 'brief')
   t.true(await until(() => state.got.length === 1))
-  await sleep(30)
+  await sleep(30) // deliberate: nothing more (the expired one) arrives
   t.deepEqual(
     state.got.map((m) => [m.text(), m.retained]),
     [['new', true]],
@@ -186,7 +187,7 @@ test('a publication whose lifespan passes while held is not delivered', async (t
   a.publish('t', 'two')
   await Promise.resolve() // the tick's batch is refused: 'two' is lost
   transport(a).accepting = true
-  await sleep(10) // best-effort sends are tried again a few ms after a refusal
+  await sleep(10) // deliberate: best-effort sends are tried again a few ms after a refusal (a window to let pass)
   a.publish('t', 'three', { lifespanMs: 20 })
   a.publish('t', 'four', { lifespanMs: 10_000 })
   t.true(await until(() => got.length === 2, 2000))
@@ -212,7 +213,7 @@ test('after a partition heals the cut-off endpoint gets every missed publication
   net.heal(transport(b))
   await a.publish('p/x', '21', { depth: 100, reliable: true })
   t.true(await until(() => got.length === 21))
-  await sleep(30)
+  await sleep(30) // deliberate: no duplicates arrive later
   t.deepEqual(
     got.map((m) => m.seq),
     Array.from({ length: 21 }, (_, i) => i + 1),
@@ -228,7 +229,7 @@ test('periodic digests repair losses that no later publication reveals (no peer 
   t.true(await until(() => got.length === 3))
   net.mute(transport(b))
   for (let i = 4; i <= 10; i++) a.publish('p/x', `${i}`, { depth: 100 })
-  await sleep(20)
+  await sleep(20) // deliberate: the tick's publications go out (and are lost) while B is muted
   net.mute(transport(b), false)
   t.is(got.length, 3, 'lost while muted')
   t.true(await until(() => got.length === 10), `got ${got.length}`)
@@ -266,7 +267,7 @@ test('a caching peer fills the gap when the publisher is gone', async (t) => {
   await a.close()
   net.heal(transport(b))
   t.true(await until(() => got.length === 10))
-  await sleep(30)
+  await sleep(30) // deliberate: no duplicates arrive later
   t.deepEqual(
     got.map((m) => [m.seq, m.text(), m.from]),
     Array.from({ length: 10 }, (_, i) => [i + 1, `${i + 1}`, a.id]),
@@ -496,7 +497,7 @@ test('a late subscription on the publishing or caching endpoint gets what it kee
   const own = collect(a, 'own/#')
   a.publish('own/x', '6', { depth: 2 }) // live, right away: after the replays, and not twice
   t.true(await until(() => own.got.length === 4))
-  await sleep(20)
+  await sleep(20) // deliberate: nothing more (no second copy) arrives
   t.deepEqual(
     own.got.map((m) => [m.topic, m.text(), m.replayed, m.retained]),
     [

@@ -243,3 +243,13 @@ test('docs/PROTOCOL.md holds exactly these topic vectors, each in its envelope',
   t.false(isTopicPayload(Buffer.from('GT')), 'too short')
   t.false(isTopicPayload(Buffer.from([0x47, 0x54, 2])), 'another version')
 })
+
+test('names are taken byte for byte: a leading U+FEFF (EF BB BF) stays part of the topic and the type', (t) => {
+  const message = encodePublish({ ...PUBLISH, topic: '\uFEFFa/b', type: '\uFEFFT' })
+  t.is(hex(message.subarray(33, 39)), 'efbbbf612f62', 'the topic as sent')
+  const decoded = decodeTopicMessage(message)
+  t.is(decoded.kind === 'publish' ? decoded.topic : '', '\uFEFFa/b', 'not "a/b": another topic')
+  t.is(decoded.kind === 'publish' ? decoded.type : '', '\uFEFFT')
+  const history = decodeTopicMessage(encodeHistory({ ...HISTORY, topic: '\uFEFFs' }))
+  t.is(history.kind === 'history' ? history.topic : '', '\uFEFFs')
+})

@@ -18,7 +18,7 @@ test('a subscriber started 2 s after the publisher gets the last N at once; expi
   try {
     for (let i = 1; i <= 10; i++) pub.publish('h/x', { i }, { codec: 'msgpack', depth: 4 })
     pub.publish('h/short', 'gone', { depth: 4, lifespanMs: 500 })
-    await sleep(2000)
+    await sleep(2000) // deliberate: the scenario (a subscriber 2 s late; 'h/short' outlived its 500 ms lifespan)
     const sub = await Endpoint.open({ ...base, name: 'sub' })
     try {
       const got: TopicMessage[] = []
@@ -26,7 +26,7 @@ test('a subscriber started 2 s after the publisher gets the last N at once; expi
       t.true(await until(() => got.length >= 4))
       await pub.publish('h/x', { i: 11 }, { codec: 'msgpack', depth: 4, reliable: true })
       t.true(await until(() => got.length >= 5))
-      await sleep(100)
+      await sleep(100) // deliberate: nothing more (no duplicate, nothing expired) arrives
       t.deepEqual(
         got.map((m) => [m.topic, m.seq, m.value, m.replayed, m.fromName]),
         [

@@ -8,7 +8,7 @@ import { TopicWireError } from './errors'
 export const TWO_32 = 2 ** 32
 /** Largest high word of a u64 that is still a safe integer (2^53 - 1). */
 export const MAX_SAFE_HIGH = 0x1fffff
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) // a leading U+FEFF is part of the text
 /** Text up to this many bytes is checked for ASCII and, if it is, read without the decoder. */
 const ASCII_FAST_MAX = 256
 /** Latin-1 is ASCII on bytes below 0x80; Buffer's method works on any Uint8Array. */

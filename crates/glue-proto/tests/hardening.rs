@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use glue_proto::discovery::{MAX_ANNOUNCE_PERIOD, PROBATION};
 use glue_proto::wire::{
-    Ack, Announce, DatagramBuilder, Header, Heartbeat, SubmessageKind, ACK_FLAG_MULTICAST,
+    Ack, Announce, DatagramBuilder, Header, Heartbeat, SubmessageKind, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC,
     HEARTBEAT_FLAG_DIRECT, HEARTBEAT_FLAG_MULTICAST,
 };
 use glue_proto::{EndpointId, Event};
@@ -241,4 +241,40 @@ fn a_receiver_more_than_a_window_behind_where_its_channel_resumes_is_stepped_for
         6000,
         "those queued while B was away failed, none was lost silently"
     );
+}
+
+/// An unsynced receiver's ACK (SYNC, `next` 0: its stream does not know where it starts; see PROTOCOL.md `ack-sync`)
+/// says nothing about where it is, so the sender's answer tells it its real start at once, however far the channel
+/// has come. (It once took that `next` for the receiver's position and moved it back to one window, then stepped it
+/// forward a window per round trip, re-synchronising its stream each time.) This happens for real when the direct
+/// heartbeat of an admission is lost, or overtaken by the group's traffic (which comes in on the other socket), so
+/// that the receiver's first fragment or heartbeat of the channel is one sent to the group.
+#[test]
+fn a_sync_ack_is_answered_with_the_receivers_real_start_however_far_the_channel_is() {
+    let mut net = net(2);
+    let now = net.now;
+    // Push the multicast channel far beyond one window (4096) ahead of where it started.
+    for k in 0..30_000u32 {
+        net.nodes[0].core.broadcast_reliable(now, k.to_le_bytes().to_vec(), None, None).unwrap();
+    }
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(received(&net, 1).len(), 30_000);
+    // A newcomer joins the channel at 30 000; it has taken nothing from the channel yet.
+    net.add_default(1);
+    net.run_for(Duration::from_millis(100));
+    assert!(net.fully_discovered());
+    // It asks where its stream of node 0's multicast channel starts, as an unsynced receiver does.
+    let mut body = Vec::new();
+    Ack { next: 0, top: 0, window: 4096, delay_us: 0, ranges: vec![] }.encode(&mut body);
+    let ack = forged(&net, 2, SubmessageKind::Ack, ACK_FLAG_MULTICAST | ACK_FLAG_SYNC, &body);
+    net.inject(0, Net::addr_of(2), &ack);
+    net.run_for(Duration::from_millis(1));
+    let now = net.now;
+    net.nodes[0].core.broadcast_reliable(now, 30_000u32.to_le_bytes().to_vec(), Some(1), None).unwrap();
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(received(&net, 2), vec![30_000], "delivered within a round trip, not a window per round trip");
+    let s = net.nodes[2].core.stats();
+    assert_eq!((s.stream_resyncs, s.dropped_beyond_window), (0, 0), "its stream was not moved back: {s:?}");
+    net.run_for(Duration::from_secs(1));
+    assert!(failed_tokens(&net, 0).is_empty());
 }

@@ -3,14 +3,17 @@
 //! itself against the same blocks.
 
 mod doc;
+mod sim;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use doc::hex;
 
 use glue_proto::wire::{
     Ack, Announce, Data, DatagramBuilder, Header, Heartbeat, PeerEntry, Peers, RData, Reader, SubmessageIter,
-    ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST,
+    SubmessageKind, ACK_FLAG_SYNC, ANNOUNCE_FLAG_UNICAST, EXTENSION_INTEREST, RDATA_FLAG_FIRST,
+    RDATA_FLAG_LAST,
 };
 use glue_proto::EndpointId;
 
@@ -56,6 +59,11 @@ fn heartbeat() -> Heartbeat {
 
 fn ack() -> Ack {
     Ack { next: 5, top: 9, window: 4096, delay_us: 120, ranges: vec![(6, 7), (8, 9)] }
+}
+
+/// What a receiver that does not know where a stream starts acknowledges: nothing (`next` and `top` 0, no ranges).
+fn ack_sync() -> Ack {
+    Ack { next: 0, top: 0, window: 4096, delay_us: 0, ranges: vec![] }
 }
 
 /// Every vector of the document, built from its fields.
@@ -110,6 +118,11 @@ fn built() -> Vec<(&'static str, Vec<u8>)> {
             let mut body = Vec::new();
             ack().encode(&mut body);
             DatagramBuilder::new(header()).raw(0x13, 0x00, &body).finish()
+        }),
+        ("ack-sync", {
+            let mut body = Vec::new();
+            ack_sync().encode(&mut body);
+            DatagramBuilder::new(header()).raw(0x13, ACK_FLAG_SYNC, &body).finish()
         }),
     ]
 }
@@ -185,6 +198,11 @@ fn vectors_decode_back_to_their_fields() {
                 a.decode_into(subs[0].1).unwrap();
                 assert_eq!(a, ack());
             }
+            "ack-sync" => {
+                let mut a = Ack::default();
+                a.decode_into(subs[0].1).unwrap();
+                assert_eq!((subs[0].0.flags, a), (ACK_FLAG_SYNC, ack_sync()));
+            }
             other => panic!("unchecked vector {other}"),
         }
     }
@@ -195,5 +213,46 @@ fn vectors_decode_back_to_their_fields() {
 fn print_vectors() {
     for (name, bytes) in built() {
         println!("```hex {name}\n{}\n```", hex(&bytes));
+    }
+}
+
+/// The `ack-sync` vector is what a real receiver sends: node 1 gets a fragment of node 0's unicast channel before any
+/// direct heartbeat said where that stream starts, buffers it, and acknowledges with SYNC, `next` = `top` = 0 and no
+/// ranges (it does not know which numbers are meant for it), whatever the fragment's number.
+#[test]
+fn an_unsynced_receiver_sends_the_documented_sync_ack() {
+    let documented = documented()["ack-sync"].clone();
+    for seq in [0u64, 3, 1 << 40] {
+        let mut net = sim::Net::new(1, sim::Faults::default());
+        net.add_default(2);
+        net.run_for(Duration::from_millis(50));
+        assert!(net.fully_discovered());
+        let mut body = Vec::new();
+        RData { seq, message_len: None, payload: b"x" }.encode(&mut body);
+        let source = net.nodes[0].core.id();
+        let forged = DatagramBuilder::new(Header { flags: 0, network_id: 0, source })
+            .raw(SubmessageKind::RData as u8, RDATA_FLAG_FIRST | RDATA_FLAG_LAST, &body)
+            .finish();
+        net.capture = Some(Vec::new());
+        net.inject(1, sim::Net::addr_of(0), &forged);
+        let captured = net.capture.take().unwrap();
+        let acks: Vec<Vec<u8>> = captured
+            .iter()
+            .filter(|(to, src, _)| *to == 0 && *src == sim::Net::addr_of(1))
+            .flat_map(|(_, _, bytes)| {
+                let mut r = Reader::new(bytes);
+                Header::decode(&mut r).unwrap();
+                SubmessageIter::new(r)
+                    .map(Result::unwrap)
+                    .filter(|(sub, _)| sub.kind == SubmessageKind::Ack as u8)
+                    .map(|(sub, body)| {
+                        [&[sub.kind, sub.flags][..], &(body.len() as u16).to_le_bytes(), body].concat()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(acks.len(), 1, "seq {seq}: one ACK");
+        assert_eq!(hex(&acks[0]), hex(&documented[16..]), "seq {seq}: the ack-sync vector's submessage");
+        assert!(net.nodes[1].messages.is_empty(), "nothing delivered before the start is known");
     }
 }

@@ -522,7 +522,12 @@ impl SendChannel {
         }
         t.window = ack.window;
         t.ahead_since = None;
-        t.reported = ack.next;
+        // A SYNC ACK's `next` (0) says nothing about where the receiver is: it does not know where its stream starts,
+        // and takes whatever start the direct heartbeat below tells it. Taken as its position, it would send the
+        // receiver back to one window and step it forward a window per round trip.
+        if !sync {
+            t.reported = ack.next;
+        }
         let progress = ack.next > t.cum;
         // Behind where it should be (a stale ACK, or a stream that refused a skip of more than a window): step it on.
         let step = ack.next < t.cum.max(self.base)
