@@ -23,11 +23,11 @@ const { join, resolve } = require('node:path')
 const root = resolve(__dirname, '..')
 
 /**
- * The controlling terminal, when npm has one but hides this script's output (npm shows an install script's output
- * only when it fails, unless --foreground-scripts): progress of a minutes-long build goes there too.
+ * The controlling terminal, when there is one and npm hides this script's output (npm shows an install script's
+ * output only when it fails, unless --foreground-scripts; not in CI): the notice and cargo's progress go there.
  */
 const tty = (() => {
-  if (process.stdout.isTTY || process.env.CI) return undefined
+  if (process.stdout.isTTY || process.env.npm_config_foreground_scripts === 'true' || process.env.CI) return undefined
   try {
     return openSync('/dev/tty', 'w')
   } catch {
