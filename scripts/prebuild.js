@@ -18,7 +18,7 @@
  * After each build the binary's ELF header is checked (architecture, libc, newest GLIBC_ symbol version <= the
  * floor) and a line says what was built. Exits non-zero, saying why, when a tool cannot be installed or a build or
  * check fails. macOS and Windows binaries are not built here: .github/workflows/release.yml builds them on runners
- * with their SDKs.
+ * with their SDKs. `node scripts/prebuild.js --tools-installed` exits 0 when the tools are already installed.
  */
 'use strict'
 
@@ -172,7 +172,19 @@ function build(target, env) {
   return `${target.platform}: npm/${target.platform}/glue.${target.platform}.node, ${info.machine}, newest libc symbol ${libc}, ${size} MB, ${seconds} s`
 }
 
+/** Whether zig and cargo-zigbuild, at their pinned versions, are already in the tools directory. */
+function toolsInstalled() {
+  const zig = join(toolsDir, `ziglang-${ZIG_VERSION}`, 'ziglang', 'zig')
+  const czb = join(toolsBin, 'cargo-zigbuild')
+  return existsSync(zig) && existsSync(czb) && output(czb, ['--version']) === `cargo-zigbuild ${CARGO_ZIGBUILD_VERSION}`
+}
+
 function main() {
+  if (process.argv[2] === '--tools-installed') {
+    // For CI: exit 0 when a build needs no tool installation (zig and cargo-zigbuild are there), 1 otherwise.
+    process.exitCode = toolsInstalled() ? 0 : 1
+    return
+  }
   const wanted = process.argv.slice(2)
   const unknown = wanted.filter((p) => !TARGETS.some((t) => t.platform === p))
   if (unknown.length > 0) {
