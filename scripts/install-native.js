@@ -52,6 +52,7 @@ function fail(message) {
 function platformSuffix() {
   const { platform, arch } = process
   if (platform === 'linux') {
+    if (process.report !== undefined) process.report.excludeNetwork = true // the report is slow with it
     const glibc = process.report?.getReport()?.header?.glibcVersionRuntime
     return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
   }
