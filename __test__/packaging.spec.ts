@@ -123,3 +123,16 @@ test('a platform tarball carries only its package.json, README and .node', (t) =
     t.deepEqual(files, expected, platform)
   }
 })
+
+test('when no native binary loads, the error says how to get one', (t) => {
+  // A process of its own: the loader caches what it loaded. NAPI_RS_NATIVE_LIBRARY_PATH makes the loader try
+  // only that (missing) file, as when no platform package fits and the install script did not run.
+  const out = execFileSync(
+    process.execPath,
+    ['--import=tsx', '-e', "try { require('./src/transport/native').loadNative() } catch (e) { console.log(e.message) }"],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: join(root, 'no-such-binary.node') } },
+  )
+  t.regex(out, /^glue: no native binary loads on \w+-\w+ \(Cannot find native binding/)
+  t.regex(out, /npm install-scripts approve glue-pubsub/)
+  t.true(out.includes(join(root, 'scripts', 'install-native.js')))
+})
