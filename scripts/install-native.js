@@ -3,15 +3,16 @@
  * `npm install` hook: makes sure a native addon for this platform is there. In order:
  *
  * 1. the prebuilt binary of the optional dependency `glue-pubsub-<platform>` (e.g. glue-pubsub-linux-x64-gnu), which
- *    npm installs on the platforms it fits (its package.json has os/cpu/libc) and skips on all others: nothing to do;
+ *    npm installs on the platforms it fits (its package.json has os/cpu/libc) and skips on all others: nothing to do
+ *    (not in a git checkout of glue, which builds its own sources);
  * 2. a local `glue.<platform>.node` at the package root that loads (a git checkout after `npm run build:native`);
  * 3. a build from source, said up front: `cargo build --release --locked -p glue-node` into a temporary
  *    CARGO_TARGET_DIR outside node_modules (removed afterwards, so no target/ is left in the package), with cargo's
  *    progress shown (on the terminal when there is one: npm hides the output of install scripts otherwise), then
  *    the cdylib is copied to `glue.<platform>.node`, the name the generated loader (binding.js) looks for.
  *
- * GLUE_BUILD_FROM_SOURCE=1 skips 1 and 2. A CARGO_TARGET_DIR set by the caller is used and kept. Exits non-zero,
- * saying why, when nothing works.
+ * GLUE_BUILD_FROM_SOURCE=1 skips 1 and 2. A CARGO_TARGET_DIR set by the caller is used and kept, and a git checkout
+ * builds into its own target/. Exits non-zero, saying why, when nothing works.
  */
 'use strict'
 
@@ -89,7 +90,7 @@ function findPrebuilt(suffix) {
   }
 }
 
-function buildFromSource(target, why) {
+function buildFromSource(target, why, checkout) {
   const suffix = platformSuffix()
   if (!existsSync(join(root, 'crates', 'glue-node', 'Cargo.toml'))) {
     fail(`${why}, and there are no Rust sources (crates/glue-node) to build from`)
@@ -102,8 +103,11 @@ function buildFromSource(target, why) {
         `again, or install on a platform with a prebuilt binary (see "Prebuilt binaries" in the README).`,
     )
   }
-  const ownTargetDir = process.env.CARGO_TARGET_DIR === undefined || process.env.CARGO_TARGET_DIR === ''
-  const targetDir = ownTargetDir ? mkdtempSync(join(tmpdir(), 'glue-pubsub-build-')) : resolve(process.env.CARGO_TARGET_DIR)
+  // A checkout builds into its own target/ (kept, for incremental rebuilds), as does a CARGO_TARGET_DIR the caller
+  // set; an installed package into a temporary directory outside node_modules, removed afterwards.
+  const given = process.env.CARGO_TARGET_DIR || (checkout ? join(root, 'target') : undefined)
+  const ownTargetDir = given === undefined
+  const targetDir = ownTargetDir ? mkdtempSync(join(tmpdir(), 'glue-pubsub-build-')) : resolve(given)
   log(`${why}: BUILDING FROM SOURCE for ${suffix} with ${version.stdout.trim()}`)
   log(`this takes 2-5 minutes on 2 cores; build directory ${targetDir}${ownTargetDir ? ' (removed afterwards)' : ''}`)
   log('$ cargo build --release --locked -p glue-node')
@@ -136,10 +140,15 @@ function main() {
   const ownVersion = require(join(root, 'package.json')).version
   log(`platform ${suffix}`)
 
+  // In a git checkout of glue itself the addon is built from the sources at hand: a published platform package
+  // that npm may have installed as an optional dependency would be an older build.
+  const checkout = existsSync(join(root, '.git'))
   let why = 'GLUE_BUILD_FROM_SOURCE=1'
   if (!fromSource) {
-    const prebuilt = findPrebuilt(suffix)
-    if (prebuilt === undefined) {
+    const prebuilt = checkout ? undefined : findPrebuilt(suffix)
+    if (checkout) {
+      why = 'a git checkout (prebuilt packages are for installs from npm)'
+    } else if (prebuilt === undefined) {
       why = `no prebuilt binary for ${suffix} (the optional dependency glue-pubsub-${suffix} is not installed)`
     } else if (prebuilt.version !== ownVersion) {
       why = `the prebuilt ${prebuilt.name} is version ${prebuilt.version}, not ${ownVersion}`
@@ -160,7 +169,7 @@ function main() {
       why += `; the existing ${target} does not load (${error})`
     }
   }
-  buildFromSource(target, why)
+  buildFromSource(target, why, checkout)
   const error = tryLoad(target)
   if (error !== undefined) fail(`the freshly built ${target} does not load: ${error}`)
   if (!existsSync(join(root, 'binding.js'))) {
