@@ -111,6 +111,10 @@ function buildFromSource(target, why, checkout) {
   log(`${why}: BUILDING FROM SOURCE for ${suffix} with ${version.stdout.trim()}`)
   log(`this takes 2-5 minutes on 2 cores; build directory ${targetDir}${ownTargetDir ? ' (removed afterwards)' : ''}`)
   log('$ cargo build --release --locked -p glue-node')
+  // Ctrl-C or a kill reaches cargo too (same process group); this process outlives it to remove the directory.
+  const outlive = () => {}
+  process.on('SIGINT', outlive)
+  process.on('SIGTERM', outlive)
   try {
     const stdio = tty === undefined ? 'inherit' : ['ignore', tty, tty]
     const build = spawnSync('cargo', ['build', '--release', '--locked', '-p', 'glue-node'], {
@@ -120,7 +124,7 @@ function buildFromSource(target, why, checkout) {
     })
     if (build.error !== undefined || build.status !== 0) {
       fail(
-        `cargo build --release --locked -p glue-node failed (${build.error?.message ?? `exit code ${build.status}`}); ` +
+        `cargo build --release --locked -p glue-node failed (${build.error?.message ?? (build.signal ? `killed by ${build.signal}` : `exit code ${build.status}`)}); ` +
           'see the output above',
       )
     }
@@ -130,6 +134,8 @@ function buildFromSource(target, why, checkout) {
     copyFileSync(library, target)
   } finally {
     if (ownTargetDir) rmSync(targetDir, { recursive: true, force: true })
+    process.off('SIGINT', outlive)
+    process.off('SIGTERM', outlive)
   }
 }
 
