@@ -35,7 +35,11 @@ check() { # check "what" command...
   fi
 }
 finish() {
-  echo "arm64-qemu: $passed passed, $failed failed${1:+, 1 skipped}"
+  if [ $((passed + failed)) -eq 0 ]; then
+    echo "arm64-qemu: skipped"
+  else
+    echo "arm64-qemu: $passed passed, $failed failed${1:+, 1 skipped}"
+  fi
   [ "$failed" -eq 0 ]
   exit
 }
