@@ -39,6 +39,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/pkgs"
 
 echo "== pack"
+echo "  $binary: $(node -e 'console.log(JSON.stringify(require("./scripts/lib/elf-info.js").elfInfo(process.argv[1])))' "$binary")"
 npm pack --ignore-scripts --silent --pack-destination "$work/pkgs" >/dev/null
 (cd "npm/$platform" && npm pack --ignore-scripts --silent --pack-destination "$work/pkgs" >/dev/null)
 main_tgz=$(ls "$work/pkgs"/glue-pubsub-[0-9]*.tgz)
