@@ -3,7 +3,7 @@
  * Nothing here runs at import time, so the TypeScript layers work (and are tested) without the addon.
  */
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 import type { NativeOpen } from './native-types'
 
@@ -45,8 +45,22 @@ export function bindingPath(): string {
  */
 export function loadNative(): NativeOpen {
   if (cached === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const binding = require(bindingPath()) as Binding
+    const path = bindingPath()
+    let binding: Binding
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      binding = require(path) as Binding
+    } catch (err) {
+      // No prebuilt platform package fits, and the install script did not build one (npm skipped it, e.g. because
+      // allowScripts does not allow it): say what to do (README, "Prebuilt binaries").
+      throw new Error(
+        `glue: no native binary loads on ${process.platform}-${process.arch} (${err instanceof Error ? err.message.split('\n')[0] : String(err)}). ` +
+          'No prebuilt glue-pubsub-<platform> package fits, or it did not install; the install script builds one from ' +
+          'source when npm runs it: `npm install-scripts approve glue-pubsub` and reinstall, or run ' +
+          `\`node ${join(dirname(path), 'scripts', 'install-native.js')}\` (needs Rust)`,
+        { cause: err },
+      )
+    }
     const { NativeEndpoint } = binding
     cached = (config, onBatch) => NativeEndpoint.open(config, onBatch)
   }
