@@ -23,7 +23,14 @@ export type { BestEffortSendOptions, ReliableSendOptions, SendOptions } from './
 export { Message } from './src/transport/batch-decoder'
 export type { Peer, PeerDownReason, PeerEvent } from './src/discovery/peer-table'
 export type { StatusEvent, SubscribersChangedEvent, TopicKeyErrorEvent } from './src/status'
-export type { MatchedSubscriber, SubscribersOptions, WaitForSubscribersOptions } from './src/topics/matched-subscribers'
+export type {
+  MatchedReplier,
+  MatchedSubscriber,
+  RepliersOptions,
+  SubscribersOptions,
+  WaitForRepliersOptions,
+  WaitForSubscribersOptions,
+} from './src/topics/matched-subscribers'
 export {
   DEFAULT_GROUP,
   type EndpointOptions,

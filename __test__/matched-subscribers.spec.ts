@@ -6,7 +6,7 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 
 import { ClosedError, Endpoint, type EndpointOptions, InvalidOptionError, type StatusEvent, TimeoutError, TopicError } from '../index'
 import type { Peer } from '../src/discovery/peer-table'
-import { MatchedSubscribers, type SubscribersChangedEvent } from '../src/topics/matched-subscribers'
+import { MatchedEndpoints, type SubscribersChangedEvent } from '../src/topics/matched-subscribers'
 import { isNativeAvailable } from '../src/transport/native'
 import { isolatedOptions, until } from './helpers/loopback'
 
@@ -184,6 +184,9 @@ function fakeHost(events: SubscribersChangedEvent[]) {
   const wants = new Map<string, string>() // peer id -> topic prefix
   const peer = (id: string): Peer => ({ id, name: `n${id}`, address: '127.0.0.1:1', announcePeriodMs: 100, since: new Date(0), extensions: new Map() })
   const host = {
+    noun: 'subscriber',
+    listName: 'subscribers()',
+    waitName: 'waitForSubscribers()',
     interested: (topic: string) => [...wants].filter(([, prefix]) => topic.startsWith(prefix)).map(([id]) => id),
     peerWants: (id: string, topic: string) => wants.get(id) !== undefined && topic.startsWith(wants.get(id) as string),
     peer: (id: string) => peers.get(id),
@@ -203,7 +206,7 @@ function fakeHost(events: SubscribersChangedEvent[]) {
 anyTest('tracked topics are bounded: the least recently published go first, waited ones stay', async (t) => {
   const events: SubscribersChangedEvent[] = []
   const { host, up } = fakeHost(events)
-  const m = new MatchedSubscribers(host, 4)
+  const m = new MatchedEndpoints(host, 4)
   t.teardown(() => m.close())
   const waiting = m.wait('t/waited', { timeoutMs: Infinity })
   for (let i = 0; i < 10; i++) m.published(`t/${i}`)

@@ -366,3 +366,109 @@ test('hostile datagrams: forged and best-effort REQUEST/REPLY are dropped and co
   t.is(a.stats().requestsReceived, 0, 'the forged request never reached the handler')
   t.is((await b.request('h/x', 'fine')).text(), 'ok:fine')
 })
+
+/** Tracks whether a promise settled yet (without waiting for it). */
+function settled(p: Promise<unknown>): () => boolean {
+  let done = false
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  )
+  return () => done
+}
+
+/** Lets every pending promise callback and I/O callback run once. */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+test('waitForRepliers: pending until a replier appears on another endpoint, then at once; records like subscribers()', async (t) => {
+  const [q, r] = await network(t).open('Q', 'R')
+  const pending = q.waitForRepliers('calc/add', { timeoutMs: DEADLINE })
+  const done = settled(pending)
+  await t.throwsAsync(q.waitForRepliers('calc/add', { timeoutMs: 0 }), { instanceOf: TimeoutError }, 'none known yet')
+  t.false(done())
+  t.deepEqual(q.repliers('calc/add'), [])
+  r.reply('calc/+', (req) => req.value, { codec: 'json' })
+  const list = await pending
+  const record = { id: r.id, name: 'R', address: r.address, local: false }
+  t.deepEqual(list, [record])
+  t.deepEqual(q.repliers('calc/add'), [record])
+  t.deepEqual(q.repliers('calc/sub'), [record], 'the wildcard filter matches')
+  t.deepEqual(q.repliers('other/add'), [])
+  // Known now: resolves at once (timeoutMs 0 would reject otherwise), and the request finds the replier.
+  t.deepEqual(await q.waitForRepliers('calc/add', { timeoutMs: 0 }), [record])
+  t.deepEqual((await q.request('calc/add', 3, { codec: 'json' })).value, 3)
+})
+
+test('waitForRepliers min 2 waits for the second endpoint; a closed replier leaves repliers() and a new one wakes the wait', async (t) => {
+  const [q, r1, r2] = await network(t).open('Q', 'R1', 'R2')
+  const two = q.waitForRepliers('m/x', { min: 2, timeoutMs: DEADLINE })
+  const done = settled(two)
+  const first = r1.reply('m/x', () => 1)
+  t.deepEqual(
+    (await q.waitForRepliers('m/x')).map((p) => p.id),
+    [r1.id],
+  )
+  await tick()
+  t.false(done(), 'one replier is not two')
+  r2.reply('m/#', () => 2)
+  const both = await two
+  t.deepEqual(new Set(both.map((p) => p.id)), new Set([r1.id, r2.id]))
+  t.true(both.every((p) => !p.local))
+
+  await first.close()
+  t.true(await until(() => q.repliers('m/x').length === 1, DEADLINE), "Q sees R1's replier go")
+  t.deepEqual(q.repliers('m/x'), [{ id: r2.id, name: 'R2', address: r2.address, local: false }])
+  const again = q.waitForRepliers('m/x', { min: 2, timeoutMs: DEADLINE })
+  const againDone = settled(again)
+  await tick()
+  t.false(againDone())
+  r1.reply('m/+', () => 3)
+  t.is((await again).length, 2)
+})
+
+test('waitForRepliers: timeout, abort, close and bad arguments', async (t) => {
+  const [q] = await network(t).open('Q')
+  const err = await t.throwsAsync(q.waitForRepliers('none/x', { timeoutMs: 30 }), { instanceOf: TimeoutError })
+  t.is(err?.code, 'ERR_GLUE_TIMEOUT')
+  t.regex(err?.message ?? '', /fewer than 1 replier of topic "none\/x" within 30 ms \(0 matched\)/)
+  await t.throwsAsync(q.waitForRepliers('none/x', { min: 3, timeoutMs: 0 }), { message: /fewer than 3 repliers/ })
+
+  const controller = new AbortController()
+  const aborted = q.waitForRepliers('none/x', { timeoutMs: Infinity, signal: controller.signal })
+  const reason = new Error('stop waiting')
+  controller.abort(reason)
+  t.is(await t.throwsAsync(aborted), reason)
+  t.is(await t.throwsAsync(q.waitForRepliers('none/x', { signal: controller.signal })), reason, 'an aborted signal rejects at once')
+
+  await t.throwsAsync(q.waitForRepliers('a/+'), { code: 'ERR_GLUE_INVALID_TOPIC' })
+  await t.throwsAsync(q.waitForRepliers('a/x', { min: 0 }), { code: 'ERR_GLUE_INVALID_OPTION', message: /min/ })
+  await t.throwsAsync(q.waitForRepliers('a/x', { timeoutMs: -1 }), { code: 'ERR_GLUE_INVALID_OPTION', message: /timeoutMs/ })
+  await t.throwsAsync(q.waitForRepliers('a/x', { signal: 'no' as never }), { code: 'ERR_GLUE_INVALID_OPTION', message: /signal/ })
+  t.throws(() => q.repliers('a/x', { local: 'yes' as never }), { code: 'ERR_GLUE_INVALID_OPTION', message: /local/ })
+  t.throws(() => q.repliers('a/#'), { code: 'ERR_GLUE_INVALID_TOPIC' })
+
+  const pending = q.waitForRepliers('none/x', { timeoutMs: Infinity })
+  await q.close()
+  await t.throwsAsync(pending, { instanceOf: ClosedError })
+  await t.throwsAsync(q.waitForRepliers('none/x'), { instanceOf: ClosedError })
+})
+
+test("waitForRepliers local: true counts this endpoint's own repliers; reply() wakes it, close() removes it", async (t) => {
+  const [a] = await network(t).open('A')
+  const local = a.waitForRepliers('l/x', { local: true, timeoutMs: DEADLINE })
+  const self = { id: a.id, name: 'A', address: a.address, local: true }
+  const replier = a.reply('l/+', () => 'ok')
+  t.deepEqual(await local, [self])
+  t.deepEqual(a.repliers('l/x', { local: true }), [self])
+  t.deepEqual(a.repliers('l/x'), [], 'own repliers are listed only with local: true')
+  await t.throwsAsync(a.waitForRepliers('l/x', { timeoutMs: 0 }), { instanceOf: TimeoutError }, 'nor counted without it')
+  t.deepEqual(await a.waitForRepliers('l/x', { local: true, timeoutMs: 0 }), [self], 'at once when met')
+  await replier.close()
+  t.deepEqual(a.repliers('l/x', { local: true }), [])
+  const again = a.waitForRepliers('l/x', { local: true, timeoutMs: DEADLINE })
+  const done = settled(again)
+  await tick()
+  t.false(done())
+  a.reply('l/x', () => 'again')
+  t.deepEqual(await again, [self])
+})

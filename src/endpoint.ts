@@ -28,9 +28,12 @@ import type { Replier, ReplyHandler } from './topics/repliers'
 import type { ReplyOptions, RequestOptions } from './topics/reply-options'
 import { TopicLayer } from './topics/topic-layer'
 import {
+  MatchedEndpoints,
+  type MatchedReplier,
   type MatchedSubscriber,
-  MatchedSubscribers,
+  type RepliersOptions,
   type SubscribersOptions,
+  type WaitForRepliersOptions,
   type WaitForSubscribersOptions,
 } from './topics/matched-subscribers'
 import { ModelLayer, type SetOptions } from './model/model-layer'
@@ -126,7 +129,8 @@ export class Endpoint implements AsyncDisposable {
   readonly #status: Listeners<StatusEvent>
   readonly #reliable: ReliableSender
   readonly #topics: TopicLayer
-  readonly #matched: MatchedSubscribers
+  readonly #matched: MatchedEndpoints
+  readonly #matchedRepliers: MatchedEndpoints
   readonly #model: ModelLayer
   readonly #consensus: ConsensusLayer
   readonly #metrics: MetricsLayer = new MetricsLayer(this)
@@ -199,6 +203,7 @@ export class Endpoint implements AsyncDisposable {
       status: (event) => {
         this.#topics.peerEvent(event)
         this.#matched.peerEvent(event.type, event.peer)
+        this.#matchedRepliers.peerEvent(event.type, event.peer)
         this.#model.peerEvent(event)
         this.#consensus.peerEvent()
         this.#status.emit(event)
@@ -246,15 +251,30 @@ export class Endpoint implements AsyncDisposable {
       },
     )
     const topicLayer = this.#topics
-    this.#matched = new MatchedSubscribers({
+    const me = { id: this.#native.id, name: resolved.native.name, address: this.#native.address }
+    this.#matched = new MatchedEndpoints({
+      noun: 'subscriber',
+      listName: 'subscribers()',
+      waitName: 'waitForSubscribers()',
       interested: (topic) => topicLayer.interestedPeers(topic),
       peerWants: (id, topic) => topicLayer.peerWants(id, topic),
       peer: (id) => this.#peers.get(id),
       wantsLocally: (topic) => topicLayer.wantsLocally(topic),
-      self: { id: this.#native.id, name: resolved.native.name, address: this.#native.address },
+      self: me,
       emit: (event) => this.#status.emit(event),
     })
     topicLayer.onLocalInterest(() => this.#matched.localChanged())
+    this.#matchedRepliers = new MatchedEndpoints({
+      noun: 'replier',
+      listName: 'repliers()',
+      waitName: 'waitForRepliers()',
+      interested: (topic) => topicLayer.repliers(topic),
+      peerWants: (id, topic) => topicLayer.peerReplies(id, topic),
+      peer: (id) => this.#peers.get(id),
+      wantsLocally: (topic) => topicLayer.repliesLocally(topic),
+      self: me,
+    })
+    topicLayer.onLocalRepliers(() => this.#matchedRepliers.localChanged())
     const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
     const modelTopics = topicsAdapter(this.#topics, self)
     this.#model = new ModelLayer(modelTopics, realClock, onError)
@@ -563,12 +583,31 @@ export class Endpoint implements AsyncDisposable {
   }
 
   /**
-   * The peers that advertise a replier whose filter may match `topic` (from their replier summaries: a false positive
-   * is possible, a miss is not); this endpoint's own repliers are not listed. What `request()` chooses from.
-   * @throws TopicError (invalid topic name)
+   * The endpoints with a replier whose filter may match `topic`, as `{ id, name, address, local: false }`: the peers
+   * `request()` chooses from. Remote ones come from the replier summaries the peers announce (a false positive is
+   * possible, a miss is not once the announcement arrived). This endpoint's own open repliers count only with
+   * `{ local: true }` (then it is listed first, `local: true`; `request()` asks those too).
+   * @throws TopicError (invalid topic name, field `topic`), InvalidOptionError
    */
-  repliers(topic: string): Peer[] {
-    return this.#topics.repliers(topic).flatMap((id) => this.#peers.get(id) ?? [])
+  repliers(topic: string, options?: RepliersOptions): MatchedReplier[] {
+    return this.#matchedRepliers.list(topic, options)
+  }
+
+  /**
+   * Resolves with {@link repliers}`(topic)` once at least `min` endpoints (default 1) have a matching replier — at
+   * once when they already do; the way to wait for discovery before `request()` (NATS / Zenoh users expect it).
+   * Driven by the peers' announcements and this endpoint's own `reply()` / `Replier.close()` (no polling). Rejects
+   * with TimeoutError after `timeoutMs` (default 10 000 ms; `Infinity` waits without a limit), with `signal.reason`
+   * when aborted, with ClosedError when the endpoint closes, and with TopicError / InvalidOptionError for bad
+   * arguments. `local: true` counts this endpoint's own repliers.
+   *
+   * ```ts
+   * await ep.waitForRepliers('calc/add', { timeoutMs: 5000 })
+   * const sum = await ep.request('calc/add', { a: 1, b: 2 }, { codec: 'json' })
+   * ```
+   */
+  waitForRepliers(topic: string, options?: WaitForRepliersOptions): Promise<MatchedReplier[]> {
+    return this.#matchedRepliers.wait(topic, options)
   }
 
   /**
@@ -688,6 +727,7 @@ export class Endpoint implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#matched.close() // pending waitForSubscribers() reject with ClosedError at once
+    this.#matchedRepliers.close() // and waitForRepliers()
     await this.#metrics.close()
     await this.#peerResolver.stop()
     this.#consensus.close()

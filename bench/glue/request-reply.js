@@ -53,11 +53,7 @@ async function main() {
   try {
     a.reply('bench/+', (req) => req.value);
     b.reply('local/+', (req) => req.value);
-    const deadline = Date.now() + 10_000;
-    while (b.repliers('bench/x').length === 0) {
-      if (Date.now() > deadline) throw new Error('the replier was not discovered within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await b.waitForRepliers('bench/x', { timeoutMs: 10_000 }); // TimeoutError when the replier is not discovered
     await sequential(b, 'bench/x', 300); // warm-up
     const remote = await sequential(b, 'bench/x', seconds * 1000);
     const local = await sequential(b, 'local/x', seconds * 1000);

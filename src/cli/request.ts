@@ -79,10 +79,13 @@ export function registerRequest(program: Command, run: JobRunner): void {
 export async function sendRequest(topic: string, text: string, flags: RequestFlags, signal: AbortSignal): Promise<number> {
   const ep = await open(flags, 'request')
   try {
-    // A new endpoint knows no replier yet: wait (bounded) until one is announced.
-    const deadline = performance.now() + flags.wait * 1000
-    while (ep.repliers(topic).length === 0 && performance.now() < deadline) {
-      if (!(await sleep(20, signal))) return 0
+    // A new endpoint knows no replier yet: wait (at most --wait s) until one is announced; if none is, the request
+    // below fails with NoResponderError. Ctrl-C while waiting ends quietly.
+    try {
+      await ep.waitForRepliers(topic, { timeoutMs: Math.min(flags.wait * 1000, 2 ** 31 - 1), signal })
+    } catch (err) {
+      if (signal.aborted) return 0
+      if (!(err instanceof TimeoutError)) throw err
     }
     const value = parseValue(text, flags.codec)
     const options = { codec: flags.codec, timeoutMs: flags.timeout, signal }

@@ -1,6 +1,11 @@
 /**
- * Matched subscribers (DDS "publication matched"): which endpoints' interest matches a topic, a wait until enough do,
- * and the 'subscribers-changed' status event for the topics this endpoint publishes on or waits on.
+ * Matched endpoints: which endpoints match a topic, a wait until enough do, and (for subscribers) a status event when
+ * the set changes. One class, {@link MatchedEndpoints}, serves two kinds through its host: matched subscribers (DDS
+ * "publication matched": `ep.subscribers()`, `ep.waitForSubscribers()`, the 'subscribers-changed' event for the
+ * topics this endpoint publishes on or waits on), tested against the peers' interest summaries (extension 0x10); and
+ * matched repliers (`ep.repliers()`, `ep.waitForRepliers()`, no event), tested against the peers' replier summaries
+ * (extension 0x11, same format). What follows is said of subscribers; for repliers read "replier summary" and "this
+ * endpoint's own open repliers" (`ep.reply()` / `Replier.close()` settle the `local` waits).
  *
  * **What "matched" means.** A remote endpoint matches a topic when its announced interest summary (see
  * `interest-filter.ts`) may match the topic: exactly the peers a publication on the topic is sent to. The summary is
@@ -27,12 +32,12 @@ import { validateTopicName } from './topic-name'
 
 /** Most topics whose matched set is followed (see the module doc). */
 export const MAX_TRACKED_TOPICS = 1024
-/** Default of `waitForSubscribers()`'s `timeoutMs`. */
+/** Default of `waitForSubscribers()`'s and `waitForRepliers()`'s `timeoutMs`. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 10_000
 /** Largest finite `timeoutMs` (what a Node timer can wait). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-/** An endpoint whose interest matches a topic, as listed by `Endpoint.subscribers()`. */
+/** An endpoint that matches a topic, as listed by `Endpoint.subscribers()` and `Endpoint.repliers()`. */
 export interface MatchedSubscriber {
   /** Endpoint ID, 16 hex digits. */
   readonly id: string
@@ -40,7 +45,10 @@ export interface MatchedSubscriber {
   readonly name: string
   /** Unicast address "ip:port". */
   readonly address: string
-  /** True for this endpoint itself (listed only with `local: true`, when one of its own subscriptions matches). */
+  /**
+   * True for this endpoint itself (listed only with `local: true`, when one of its own subscriptions — for
+   * `repliers()`: one of its own open repliers — matches).
+   */
   readonly local: boolean
 }
 
@@ -66,6 +74,22 @@ export interface WaitForSubscribersOptions extends SubscribersOptions {
   readonly signal?: AbortSignal
 }
 
+/** An endpoint with a replier (`ep.reply()`) whose filter may match a topic, as listed by `Endpoint.repliers()`. */
+export type MatchedReplier = MatchedSubscriber
+
+/**
+ * Options of `Endpoint.repliers()`. `local`: count this endpoint too when one of its own open repliers matches
+ * (`request()` asks those as well). Default: false — only remote endpoints.
+ */
+export type RepliersOptions = SubscribersOptions
+
+/**
+ * Options of `Endpoint.waitForRepliers()`: `min` (integer 1..1_000_000 endpoints, default 1), `timeoutMs` (0..2^31-1
+ * ms or Infinity, default 10_000; TimeoutError when it passes), `signal` (rejects with `signal.reason`), `local`
+ * (as in {@link RepliersOptions}).
+ */
+export type WaitForRepliersOptions = WaitForSubscribersOptions
+
 /**
  * The matched set of a tracked topic changed (only for topics this endpoint published on or waits on; see
  * `Endpoint.subscribers()`). `peer` is the remote endpoint whose announcement (or arrival, or departure) changed it.
@@ -84,20 +108,25 @@ export interface SubscribersChangedEvent {
   removed: readonly MatchedSubscriber[]
 }
 
-/** What the tracker needs from the endpoint and its topic layer. */
-export interface MatchedSubscribersHost {
+/** What the tracker needs from the endpoint and its topic layer: the kind of match it follows. */
+export interface MatchedEndpointsHost {
+  /** What matches, singular, for error messages: "subscriber", "replier". */
+  readonly noun: string
+  /** The list and wait methods, for option errors: "subscribers()", "waitForSubscribers()". */
+  readonly listName: string
+  readonly waitName: string
   /** The IDs of the peers whose summaries may match `topic`. */
   interested(topic: string): readonly string[]
   /** True when peer `id`'s summary may match `topic`. */
   peerWants(id: string, topic: string): boolean
   /** The current (accepted) peer of that ID. */
   peer(id: string): Peer | undefined
-  /** True when one of this endpoint's own subscriptions (or cache filters) matches `topic`. */
+  /** True when this endpoint itself matches `topic` (its own subscriptions or cache filters; its open repliers). */
   wantsLocally(topic: string): boolean
   /** This endpoint. */
   readonly self: { readonly id: string; readonly name: string; readonly address: string }
-  /** Emits a status event. */
-  emit(event: SubscribersChangedEvent): void
+  /** Emits the status event of a change of a tracked topic's matched set (none when absent). */
+  emit?(event: SubscribersChangedEvent): void
 }
 
 interface Waiter {
@@ -125,15 +154,15 @@ const asSubscriber = (p: { id: string; name: string; address: string }, local: b
 })
 
 /** See the module doc. */
-export class MatchedSubscribers {
-  readonly #host: MatchedSubscribersHost
+export class MatchedEndpoints {
+  readonly #host: MatchedEndpointsHost
   readonly #limit: number
   readonly #tracked = new Map<string, Tracked>()
   /** Counts publications and waits; a tracked topic unused for longer than half the limit is moved to the end. */
   #clock = 0
   #closed = false
 
-  constructor(host: MatchedSubscribersHost, limit = MAX_TRACKED_TOPICS) {
+  constructor(host: MatchedEndpointsHost, limit = MAX_TRACKED_TOPICS) {
     this.#host = host
     this.#limit = limit
   }
@@ -141,7 +170,7 @@ export class MatchedSubscribers {
   /** The endpoints matching `topic` now (validated: TopicError naming `topic`). */
   list(topic: string, options?: SubscribersOptions): MatchedSubscriber[] {
     validateTopicName(topic)
-    const local = localOption(optionsObject(options, 'subscribers()'))
+    const local = localOption(optionsObject(options, this.#host.listName))
     return this.#list(topic, local)
   }
 
@@ -164,7 +193,7 @@ export class MatchedSubscribers {
     try {
       if (this.#closed) throw new ClosedError()
       validateTopicName(topic)
-      const o = optionsObject(options, 'waitForSubscribers()')
+      const o = optionsObject(options, this.#host.waitName)
       local = localOption(o)
       min = o.min === undefined ? 1 : checkNumber(explicit('min', o.min), { min: 1, max: 1_000_000, integer: true, unit: 'endpoints' })
       timeoutMs =
@@ -204,7 +233,7 @@ export class MatchedSubscribers {
       if (timeoutMs !== Infinity) {
         timer = setTimeout(() => {
           const have = this.#list(topic, local).length
-          const message = `fewer than ${min} subscriber${min === 1 ? '' : 's'} of topic ${JSON.stringify(topic)} within ${timeoutMs} ms (${have} matched)`
+          const message = `fewer than ${min} ${this.#host.noun}${min === 1 ? '' : 's'} of topic ${JSON.stringify(topic)} within ${timeoutMs} ms (${have} matched)`
           settle(() => reject(new TimeoutError(message)))
         }, timeoutMs)
       }
@@ -234,12 +263,12 @@ export class MatchedSubscribers {
       const record = [asSubscriber(peer, false)]
       const added = is ? record : []
       const removed = is ? [] : record
-      this.#host.emit({ type: 'subscribers-changed', peer, topic, subscribers: entry.members.size, added, removed })
+      this.#host.emit?.({ type: 'subscribers-changed', peer, topic, subscribers: entry.members.size, added, removed })
       if (is) this.#check(topic, entry)
     }
   }
 
-  /** After this endpoint's own subscriptions changed: settles the `local` waits that now hold. */
+  /** After this endpoint's own subscriptions (repliers) changed: settles the `local` waits that now hold. */
   localChanged(): void {
     if (this.#closed) return
     for (const [topic, entry] of this.#tracked) this.#check(topic, entry)

@@ -224,13 +224,18 @@ export class ReplierSet {
   }
   readonly #repliers: Replier<never>[] = []
   readonly #announce: (summary: Uint8Array) => void
+  readonly #changed: () => void
   #turn = 0
   #queued = false
   #announced = ''
 
-  /** `announce`: sets the replier summary (empty: none). */
-  constructor(announce: (summary: Uint8Array) => void) {
+  /**
+   * `announce`: sets the replier summary (empty: none). `changed`: told at once when a replier opens or closes (the
+   * matched repliers settle their `local` waits).
+   */
+  constructor(announce: (summary: Uint8Array) => void, changed: () => void = () => {}) {
     this.#announce = announce
+    this.#changed = changed
   }
 
   /** Adds a replier (see `Endpoint.reply`). */
@@ -239,6 +244,7 @@ export class ReplierSet {
     if (!replier.closed) {
       this.#repliers.push(replier as unknown as Replier<never>)
       this.#queueSummary()
+      this.#changed()
     }
     return replier
   }
@@ -248,6 +254,7 @@ export class ReplierSet {
     if (i < 0) return
     this.#repliers.splice(i, 1)
     this.#queueSummary()
+    this.#changed()
   }
 
   /** True when an open replier of this endpoint matches `topic`. */

@@ -44,12 +44,17 @@ export class RequestReply {
   readonly #onError: (err: unknown) => void
   #replySendFailures = 0
   #closed = false
+  /** Told when a replier of this endpoint opens or closes (see {@link RequestReply.onLocalRepliers}). */
+  #localRepliers: () => void = () => {}
 
   constructor(transport: TopicTransport, limits: RequestReplyLimits, onError: (err: unknown) => void) {
     this.#t = transport
     this.#limits = limits
     this.#onError = onError
-    this.#repliers = new ReplierSet((summary) => this.#announce(summary))
+    this.#repliers = new ReplierSet(
+      (summary) => this.#announce(summary),
+      () => this.#localRepliers(),
+    )
     this.#requester = new Requester({
       id: transport.id,
       nameOf: (id) => (id === transport.id ? transport.name : transport.nameOf(id)),
@@ -174,6 +179,21 @@ export class RequestReply {
   /** The IDs of the peers whose replier summary may match `topic`. */
   repliersFor(topic: string): readonly string[] {
     return this.#peers.interested(topic)
+  }
+
+  /** True when peer `id`'s replier summary may match `topic`. */
+  peerReplies(id: string, topic: string): boolean {
+    return this.#peers.mayWant(id, topic)
+  }
+
+  /** True when an open replier of this endpoint matches `topic`. */
+  repliesLocally(topic: string): boolean {
+    return this.#repliers.matches(topic)
+  }
+
+  /** Calls `listener` whenever a replier of this endpoint opens or closes (one listener: the matched repliers). */
+  onLocalRepliers(listener: () => void): void {
+    this.#localRepliers = listener
   }
 
   #announce(summary: Uint8Array): void {

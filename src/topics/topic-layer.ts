@@ -227,6 +227,21 @@ export class TopicLayer {
     return this.#rr.repliersFor(topic)
   }
 
+  /** True when peer `id`'s replier summary may match `topic`. */
+  peerReplies(id: string, topic: string): boolean {
+    return this.#rr.peerReplies(id, topic)
+  }
+
+  /** True when an open replier of this endpoint matches `topic`. */
+  repliesLocally(topic: string): boolean {
+    return this.#rr.repliesLocally(topic)
+  }
+
+  /** Calls `listener` whenever a replier of this endpoint opens or closes (one listener: the matched repliers). */
+  onLocalRepliers(listener: () => void): void {
+    this.#rr.onLocalRepliers(listener)
+  }
+
   /** The IDs of the peers whose interest summaries may match `topic` (do not modify the array). */
   interestedPeers(topic: string): readonly string[] {
     return this.#interests.interested(topic)
