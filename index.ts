@@ -30,7 +30,7 @@ export type {
   SubscribersOptions,
   WaitForRepliersOptions,
   WaitForSubscribersOptions,
-} from './src/topics/matched-subscribers'
+} from './src/topics/matched-endpoints'
 export {
   DEFAULT_GROUP,
   type EndpointOptions,

@@ -6,7 +6,7 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava'
 
 import { ClosedError, Endpoint, type EndpointOptions, InvalidOptionError, type StatusEvent, TimeoutError, TopicError } from '../index'
 import type { Peer } from '../src/discovery/peer-table'
-import { MatchedEndpoints, type SubscribersChangedEvent } from '../src/topics/matched-subscribers'
+import { MatchedEndpoints, type SubscribersChangedEvent } from '../src/topics/matched-endpoints'
 import { isNativeAvailable } from '../src/transport/native'
 import { isolatedOptions, until } from './helpers/loopback'
 

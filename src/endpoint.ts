@@ -35,7 +35,7 @@ import {
   type SubscribersOptions,
   type WaitForRepliersOptions,
   type WaitForSubscribersOptions,
-} from './topics/matched-subscribers'
+} from './topics/matched-endpoints'
 import { ModelLayer, type SetOptions } from './model/model-layer'
 import { realClock } from './model/model-topics'
 import type { MapOptions, ReplicaOptions } from './model/options'

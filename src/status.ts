@@ -5,9 +5,9 @@
  */
 import type { Peer, PeerEvent } from './discovery/peer-table'
 import type { TopicKeyError } from './topics/errors'
-import type { SubscribersChangedEvent } from './topics/matched-subscribers'
+import type { SubscribersChangedEvent } from './topics/matched-endpoints'
 
-export type { SubscribersChangedEvent } from './topics/matched-subscribers'
+export type { SubscribersChangedEvent } from './topics/matched-endpoints'
 
 /** Publications of `topic` were dropped because of topic keys (reported once per topic and reason). */
 export interface TopicKeyErrorEvent {
