@@ -85,7 +85,10 @@ test('the type declarations compile in a consumer project under common tsconfig 
   t.is(emitted.code, 0, emitted.output)
   const { stripPrivateMarkers } = require('../scripts/dts-compat.js') as { stripPrivateMarkers: (dir: string) => number }
   t.true(stripPrivateMarkers(join(pkg, 'dist')) > 0, 'tsc emitted #private markers to remove')
-  for (const dep of ['@types/node', 'mqtt', 'yjs', 'y-protocols']) {
+  // What an application's install puts beside the package: its dependencies (their types appear in glue's
+  // declarations, e.g. prom-client's Registry), the optional peers and @types/node.
+  const { dependencies } = require('../package.json') as { dependencies: Record<string, string> }
+  for (const dep of [...Object.keys(dependencies), '@types/node', 'mqtt', 'yjs', 'y-protocols']) {
     const target = join(dir, 'node_modules', dep)
     mkdirSync(dirname(target), { recursive: true })
     symlinkSync(realpathSync(join(root, 'node_modules', dep)), target, 'dir')

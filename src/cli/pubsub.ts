@@ -20,6 +20,7 @@ import {
   commonEndpointOptions,
   integer,
   type JobRunner,
+  outputClosed,
   seconds,
   sleep,
   unlessEnv,
@@ -208,7 +209,8 @@ export async function subscribe(filter: string, flags: SubFlags, signal: AbortSi
     signal.removeEventListener('abort', stop)
     const seconds = ((performance.now() - started) / 1000).toFixed(1)
     const many = topics.size >= MAX_COUNTED_TOPICS ? `${MAX_COUNTED_TOPICS}+ topics` : plural(topics.size, 'topic')
-    console.error(`received ${plural(received, 'message')} on ${many} in ${seconds} s`)
+    // Not when the reader went away (`| head -1`): that ends quietly.
+    if (!outputClosed.aborted) console.error(`received ${plural(received, 'message')} on ${many} in ${seconds} s`)
     return 0
   } finally {
     await ep.close()
