@@ -256,3 +256,14 @@ export function fromNativeError(err: unknown): unknown {
   const Class = typeof code === 'string' ? classByCode.get(code) : undefined
   return Class === undefined ? err : new Class(err.message, { cause: err })
 }
+
+/** Something waited for did not happen in time; `pending` names who was still waited for. */
+export class TimeoutError extends GlueError {
+  /** Who was still waited for (e.g. members not caught up with, repliers that did not answer). */
+  readonly pending: readonly MissingReceiver[]
+
+  constructor(message: string, pending: readonly MissingReceiver[] = []) {
+    super(ErrorCode.TIMEOUT, pending.length > 0 ? `${message}: ${describeReceivers(pending)}` : message)
+    this.pending = pending
+  }
+}

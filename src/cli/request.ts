@@ -8,7 +8,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander'
 
 import { Endpoint } from '../endpoint'
 import { ENV_VARS } from '../env'
-import { TimeoutError } from '../model/errors'
+import { TimeoutError } from '../errors'
 import type { TopicMessage } from '../topics/message'
 import { NoResponderError } from '../topics/reply-errors'
 import { type CliCodec, parseValue, showValue } from './values'

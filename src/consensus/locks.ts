@@ -8,7 +8,7 @@
  * group has given to someone else (as long as clocks run at about the same rate).
  */
 import type { ModelClock } from '../model/model-topics'
-import { TimeoutError } from '../model/errors'
+import { TimeoutError } from '../errors'
 import { Op } from './commands'
 import { LockLostError } from './errors'
 import type { GroupCore } from './group'

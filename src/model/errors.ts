@@ -3,6 +3,9 @@
  */
 import { describeReceivers, ErrorCode, GlueError, type MissingReceiver } from '../errors'
 
+/** Shared by every layer that waits (model, topics, consensus); kept here for the model layer's importers. */
+export { TimeoutError } from '../errors'
+
 /** A replicated object's name, or a key, breaks the rules (the message says which and why). */
 export class ModelNameError extends GlueError {
   /** The name or key as given. */
@@ -42,13 +45,3 @@ export class QuorumError extends GlueError {
   }
 }
 
-/** Something waited for did not happen in time; `pending` names who was still waited for. */
-export class TimeoutError extends GlueError {
-  /** Who was still waited for (e.g. members not caught up with). */
-  readonly pending: readonly MissingReceiver[]
-
-  constructor(message: string, pending: readonly MissingReceiver[] = []) {
-    super(ErrorCode.TIMEOUT, pending.length > 0 ? `${message}: ${describeReceivers(pending)}` : message)
-    this.pending = pending
-  }
-}

@@ -26,7 +26,7 @@
  */
 import type { Peer } from '../discovery/peer-table'
 import { ClosedError, InvalidOptionError } from '../errors'
-import { TimeoutError } from '../model/errors'
+import { TimeoutError } from '../errors'
 import { checkNumber, describe, explicit, optionsObject } from '../option-checks'
 import { validateTopicName } from './topic-name'
 

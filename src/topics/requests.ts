@@ -8,7 +8,7 @@
  */
 import { randomFillSync } from 'node:crypto'
 import { BackpressureError, ClosedError, ErrorCode, GlueError } from '../errors'
-import { TimeoutError } from '../model/errors'
+import { TimeoutError } from '../errors'
 import { builtInCodec, type Codec, decodeValue } from './codec'
 import { TopicMessage } from './message'
 import { NoResponderError, ReplyError } from './reply-errors'
