@@ -21,27 +21,15 @@ platform=linux-arm64-gnu
 binary="npm/$platform/glue.$platform.node"
 tools=${GLUE_TOOLS_DIR:-$HOME/.cache/glue-pubsub-prebuild}
 rootfs="$tools/arm64-node-root"
-passed=0
-failed=0
-check() { # check "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "  ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "  FAILED: $what"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=checks.sh
+. "$root/__test__/install/checks.sh"
 finish() {
   if [ $((passed + failed)) -eq 0 ]; then
     echo "arm64-qemu: skipped"
   else
-    echo "arm64-qemu: $passed passed, $failed failed${1:+, 1 skipped}"
+    report arm64-qemu "${1:+, 1 skipped}" || exit 1
   fi
-  [ "$failed" -eq 0 ]
-  exit
+  exit 0
 }
 skip() {
   echo "  SKIPPED: $*"

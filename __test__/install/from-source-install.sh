@@ -9,19 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-passed=0
-failed=0
-check() { # check "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "  ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "  FAILED: $what"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=checks.sh
+. "$root/__test__/install/checks.sh"
 
 [ -f dist/index.js ] || { echo "dist/index.js is missing: run npm install (or npx tsc -p tsconfig.build.json) first" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "cargo is not on PATH: the from-source fallback needs it" >&2; exit 1; }
@@ -63,5 +52,4 @@ out=$(cd "$work/app" && node app.cjs) || true
 echo "  $out"
 check "the app published and received with the built binary" grep -q "\"ok\":true.*node_modules/glue-pubsub/glue.linux-x64-gnu.node" <<<"$out"
 
-echo "from-source-install: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report from-source-install

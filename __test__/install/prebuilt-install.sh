@@ -15,19 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-passed=0
-failed=0
-check() { # check "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "  ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "  FAILED: $what"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=checks.sh
+. "$root/__test__/install/checks.sh"
 
 platform=linux-x64-gnu
 binary="npm/$platform/glue.$platform.node"
@@ -123,5 +112,4 @@ out=$(cd "$work/app-noscripts" && env PATH="$nocargo_path" node app.cjs) || true
 echo "  $out"
 check "the app works without the install script" grep -q '"ok":true' <<<"$out"
 
-echo "prebuilt-install: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report prebuilt-install
