@@ -180,6 +180,28 @@ test('a member that leaves holding a quorum write counts for it, even when its A
   await Promise.all(maps.slice(0, 2).map((m) => m.close()))
 })
 
+test('a member that held a quorum write and left still counts when the last ACK comes after it left', async (t) => {
+  const net = new SimNet(7, { maxDelayMs: 3 })
+  const nodes = [1, 2, 3].map((n) => net.add(id(n), `N${n}`))
+  const maps = await Promise.all(nodes.map((n) => n.layer.map<number>('q')))
+  await net.runUntilTrue(() => maps.every((m) => m.members().length === 2), 5000)
+  // N2's ACKs to N1 are lost: its next periodic digest tells N1 that it holds the write, after N3 acknowledged it and
+  // left (as `glue map --count` does once it printed the change). Both held the write: the quorum of 3 is reached.
+  const ACK = 7
+  net.drop = (from, to, payload) => from === nodes[1] && to === nodes[0] && payload[0] === ACK
+  let done = false
+  let failure: unknown
+  maps[0].set('k', 1, { quorum: 3, deadlineMs: 4000 }).then(() => (done = true), (err) => (failure = err))
+  t.true(await net.runUntilTrue(() => maps[1].get('k') === 1 && maps[2].get('k') === 1, 5000), 'N2 and N3 hold it')
+  await net.runFor(50)
+  t.false(done, "N2's ACK was lost: the write waits")
+  await maps[2].close()
+  t.true(await net.runUntilTrue(() => !maps[0].members().some((m) => m.id === id(3)), 5000), 'N3 left')
+  t.true(await net.runUntilTrue(() => done || failure !== undefined, 5000))
+  t.true(done, String(failure))
+  await Promise.all(maps.slice(0, 2).map((m) => m.close()))
+})
+
 test('synced() resolves once caught up with every reachable member, and times out naming who it lacks', async (t) => {
   const net = new SimNet(6, { maxDelayMs: 3 })
   const a = net.add(id(1), 'A')

@@ -67,8 +67,8 @@ export interface MapOptions extends ReplicaOptions {
 export interface WriteOptions {
   /**
    * Wait until this many endpoints (this one included) hold the change: a number, or `'majority'` (more than half
-   * of this endpoint and the members up). The call then returns a Promise that rejects with `QuorumError` listing
-   * who did not within `deadlineMs`. Default: no wait.
+   * of this endpoint and the members up; a member that held the change and then left still counts). The call then
+   * returns a Promise that rejects with `QuorumError` listing who did not within `deadlineMs`. Default: no wait.
    */
   quorum?: 'majority' | number
   /** How long a quorum write waits, ms, 1..2147483647. Default 5000. */

@@ -12,6 +12,8 @@ import type { ObjectTopics } from './topics'
 interface QuorumWait {
   readonly counter: number
   readonly required: number
+  /** The members seen holding the write while it waited: one that leaves or goes down afterwards still counts. */
+  readonly holders: Set<string>
   readonly resolve: () => void
   readonly reject: (err: Error) => void
   readonly timer: unknown
@@ -71,19 +73,21 @@ export class SyncWaits {
   /** Resolves once `required` endpoints (this one included) hold this replica's write `counter`. */
   quorum(counter: number, required: number, deadlineMs: number): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError())
-    if (this.#held(counter).length + 1 >= required) return Promise.resolve()
-    // The members counted for the quorum now: one that leaves or goes down meanwhile is still missing at the deadline.
+    const holders = new Set(this.#held(counter))
+    if (holders.size + 1 >= required) return Promise.resolve()
+    // The members counted for the quorum now: one that leaves or goes down meanwhile without having held the write
+    // is still missing at the deadline.
     const counted = this.othersUp()
     return new Promise((resolve, reject) => {
       const timer = this.#clock.after(deadlineMs, () => {
         this.#quorum = this.#quorum.filter((w) => w !== wait)
-        const holders = this.#held(counter)
+        this.#record(wait)
         const candidates = new Map(counted.map((m) => [m.id, m]))
         for (const m of this.othersUp()) candidates.set(m.id, m)
-        const missing = [...candidates.values()].filter((m) => !this.#holds(m.id, counter))
-        reject(QuorumError.missed(required, holders.length + 1, missing, deadlineMs))
+        const missing = [...candidates.values()].filter((m) => !holders.has(m.id))
+        reject(QuorumError.missed(required, holders.size + 1, missing, deadlineMs))
       })
-      const wait: QuorumWait = { counter, required, resolve, reject, timer }
+      const wait: QuorumWait = { counter, required, holders, resolve, reject, timer }
       this.#quorum.push(wait)
     })
   }
@@ -106,7 +110,7 @@ export class SyncWaits {
   check(): void {
     if (this.#quorum.length > 0) {
       this.#quorum = this.#quorum.filter((w) => {
-        if (this.#held(w.counter).length + 1 < w.required) return true
+        if (this.#record(w) + 1 < w.required) return true
         this.#clock.cancel(w.timer)
         w.resolve()
         return false
@@ -132,9 +136,14 @@ export class SyncWaits {
     this.#synced = []
   }
 
-  /** True when member `id` (up or not: a counted one may have gone) reported holding this replica's write `counter`. */
-  #holds(id: string, counter: number): boolean {
-    return (this.#members.get(id)?.acked ?? 0) >= counter
+  /**
+   * Adds the members up that hold the write of `w` to its holders and returns how many it has. Called whenever
+   * something arrived, so a member is recorded before it is forgotten (a leaving member's last digest is checked
+   * first): a member that left after its ACK came still counts when the last ACK the quorum needs comes later.
+   */
+  #record(w: QuorumWait): number {
+    for (const id of this.#held(w.counter)) w.holders.add(id)
+    return w.holders.size
   }
 
   /** IDs of the members up that hold this replica's write `counter`. */
