@@ -10,7 +10,8 @@ import {
   type StatusEvent,
   UnknownPeerError,
 } from '../index'
-import { BatchBuilder, fakeOpen, FakeNetwork, nativeError } from './helpers/fake-transport'
+import type { NativeOpen } from '../src/transport/native-types'
+import { BatchBuilder, fakeOpen, FakeNetwork, FakeTransport, nativeError } from './helpers/fake-transport'
 import { until } from './helpers/loopback'
 
 const A = { id: 'aaaaaaaaaaaaaaaa', name: 'A' }
@@ -45,6 +46,19 @@ test('a native open failure becomes the named error with cause', async (t) => {
   const { open } = fakeOpen(cause)
   const err = await t.throwsAsync(Endpoint.openWith(open, { env: false }), { instanceOf: AddressInUseError })
   t.is(err?.cause, cause)
+})
+
+test('an open that fails once the native core runs closes it, and its late batches are ignored', async (t) => {
+  let transport: FakeTransport | undefined
+  const open: NativeOpen = (config, onBatch) => {
+    transport = new FakeTransport(config, onBatch, 40000)
+    // A failure after the core started (none is known today: this stands for any bug in composing the layers).
+    Object.defineProperty(transport, 'address', { get: () => { throw new Error('composing failed') } })
+    return transport
+  }
+  await t.throwsAsync(Endpoint.openWith(open, { env: false }), { message: 'composing failed' })
+  t.true(transport?.closed, 'the native core was closed')
+  t.notThrows(() => transport?.deliver(new BatchBuilder().peerUp(A).message(A.id, 'late').build()))
 })
 
 test('callbacks and iterators get messages and status events', async (t) => {

@@ -222,82 +222,90 @@ export class Endpoint implements AsyncDisposable {
     } catch (err) {
       throw fromNativeError(err)
     }
-    peerResolver.start((addresses) => this.#native.setPeers(addresses), onError)
-    const { sendQueueBytes, maxMessageSize, deliveryDeadlineMs } = resolved.native
-    this.#reliable = new ReliableSender(this.#native, {
-      sendQueueBytes,
-      maxMessageSize,
-      deliveryDeadlineMs,
-      nameOf: (id) => this.#peers.nameOf(id),
-    })
-    this.#topics = new TopicLayer(
-      endpointTransport({
-        native: this.#native,
-        reliable: this.#reliable,
-        peers: this.#peers,
-        name: resolved.native.name,
-      }),
-      resolved.topics,
-      {
-        queueLimit: resolved.messageQueueLimit,
-        maxDatagramPayload: this.#maxDatagramPayload,
+    try {
+      peerResolver.start((addresses) => this.#native.setPeers(addresses), onError)
+      const { sendQueueBytes, maxMessageSize, deliveryDeadlineMs } = resolved.native
+      this.#reliable = new ReliableSender(this.#native, {
+        sendQueueBytes,
         maxMessageSize,
-      },
-      onError,
-      (error, sender) => {
-        const peer = this.#peers.get(sender)
-        if (peer !== undefined) this.#status.emit({ type: 'topic-key-error', peer, topic: error.topic, error })
-        return peer !== undefined
-      },
-    )
-    const topicLayer = this.#topics
-    const me = { id: this.#native.id, name: resolved.native.name, address: this.#native.address }
-    this.#matched = new MatchedEndpoints({
-      noun: 'subscriber',
-      listName: 'subscribers()',
-      waitName: 'waitForSubscribers()',
-      interested: (topic) => topicLayer.interestedPeers(topic),
-      peerWants: (id, topic) => topicLayer.peerWants(id, topic),
-      peer: (id) => this.#peers.get(id),
-      wantsLocally: (topic) => topicLayer.wantsLocally(topic),
-      self: me,
-      emit: (event) => this.#status.emit(event),
-    })
-    topicLayer.onLocalInterest(() => this.#matched.localChanged())
-    this.#matchedRepliers = new MatchedEndpoints({
-      noun: 'replier',
-      listName: 'repliers()',
-      waitName: 'waitForRepliers()',
-      interested: (topic) => topicLayer.repliers(topic),
-      peerWants: (id, topic) => topicLayer.peerReplies(id, topic),
-      peer: (id) => this.#peers.get(id),
-      wantsLocally: (topic) => topicLayer.repliesLocally(topic),
-      self: me,
-    })
-    topicLayer.onLocalRepliers(() => this.#matchedRepliers.localChanged())
-    const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
-    const modelTopics = topicsAdapter(this.#topics, self)
-    this.#model = new ModelLayer(modelTopics, realClock, onError)
-    const topics = this.#topics
-    this.#consensus = new ConsensusLayer(
-      {
-        ...modelTopics,
-        peers: () => this.#peers.list(),
-        sendDirect: (id, channel, payload) => topics.sendDirect(id, channel, payload),
-        onDirect: (channel, handler) => topics.onDirect(channel, handler),
-      },
-      realClock,
-      onError,
-    )
-    const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
-    this.config = Object.freeze({
-      ...native, // with `peers` as resolved at open
-      endpointId: this.#native.id,
-      ...(hidden === undefined ? {} : { networkKeys: hidden }),
-    })
-    this.id = this.#native.id
-    this.name = resolved.native.name
-    this.address = this.#native.address
+        deliveryDeadlineMs,
+        nameOf: (id) => this.#peers.nameOf(id),
+      })
+      this.#topics = new TopicLayer(
+        endpointTransport({
+          native: this.#native,
+          reliable: this.#reliable,
+          peers: this.#peers,
+          name: resolved.native.name,
+        }),
+        resolved.topics,
+        {
+          queueLimit: resolved.messageQueueLimit,
+          maxDatagramPayload: this.#maxDatagramPayload,
+          maxMessageSize,
+        },
+        onError,
+        (error, sender) => {
+          const peer = this.#peers.get(sender)
+          if (peer !== undefined) this.#status.emit({ type: 'topic-key-error', peer, topic: error.topic, error })
+          return peer !== undefined
+        },
+      )
+      const topicLayer = this.#topics
+      const me = { id: this.#native.id, name: resolved.native.name, address: this.#native.address }
+      this.#matched = new MatchedEndpoints({
+        noun: 'subscriber',
+        listName: 'subscribers()',
+        waitName: 'waitForSubscribers()',
+        interested: (topic) => topicLayer.interestedPeers(topic),
+        peerWants: (id, topic) => topicLayer.peerWants(id, topic),
+        peer: (id) => this.#peers.get(id),
+        wantsLocally: (topic) => topicLayer.wantsLocally(topic),
+        self: me,
+        emit: (event) => this.#status.emit(event),
+      })
+      topicLayer.onLocalInterest(() => this.#matched.localChanged())
+      this.#matchedRepliers = new MatchedEndpoints({
+        noun: 'replier',
+        listName: 'repliers()',
+        waitName: 'waitForRepliers()',
+        interested: (topic) => topicLayer.repliers(topic),
+        peerWants: (id, topic) => topicLayer.peerReplies(id, topic),
+        peer: (id) => this.#peers.get(id),
+        wantsLocally: (topic) => topicLayer.repliesLocally(topic),
+        self: me,
+      })
+      topicLayer.onLocalRepliers(() => this.#matchedRepliers.localChanged())
+      const self = { id: this.#native.id, name: resolved.native.name, nameOf: (id: string) => this.#peers.nameOf(id) }
+      const modelTopics = topicsAdapter(this.#topics, self)
+      this.#model = new ModelLayer(modelTopics, realClock, onError)
+      const topics = this.#topics
+      this.#consensus = new ConsensusLayer(
+        {
+          ...modelTopics,
+          peers: () => this.#peers.list(),
+          sendDirect: (id, channel, payload) => topics.sendDirect(id, channel, payload),
+          onDirect: (channel, handler) => topics.onDirect(channel, handler),
+        },
+        realClock,
+        onError,
+      )
+      const hidden = resolved.native.networkKeys?.map(() => '(hidden)') // keys are not shown in the config
+      this.config = Object.freeze({
+        ...native, // with `peers` as resolved at open
+        endpointId: this.#native.id,
+        ...(hidden === undefined ? {} : { networkKeys: hidden }),
+      })
+      this.id = this.#native.id
+      this.name = resolved.native.name
+      this.address = this.#native.address
+    } catch (err) {
+      // Nothing may stay running after a failed open: batches already on their way are ignored.
+      this.#closing = Promise.resolve()
+      void this.#native.close().catch(() => {})
+      void peerResolver.stop()
+      throw err
+    }
     this.#keepAlive = setInterval(() => {}, 0x7fff_ffff)
   }
 
