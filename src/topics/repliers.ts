@@ -9,6 +9,7 @@ import { InterestFilter } from './interest-filter'
 import { TopicMessage } from './message'
 import type { ResolvedReplyOptions } from './reply-options'
 import { TopicMatcher } from './topic-name'
+import { REPLIER_COUNTERS, type TopicStats, zeroCounters } from './stats'
 import { ReplyFlag } from './wire-reqrep'
 
 /** Announcement extension type of the replier summary. */
@@ -35,14 +36,7 @@ export interface IncomingRequest {
 }
 
 /** The replier side's counters (part of `stats()`). */
-export interface ReplierCounts {
-  requestsReceived: number
-  requestsAnswered: number
-  requestErrors: number
-  requestsRefused: number
-  requestsUnmatched: number
-  requestsExpired: number
-}
+export type ReplierCounts = Pick<TopicStats, (typeof REPLIER_COUNTERS)[number]>
 
 const EMPTY = Buffer.alloc(0)
 const text = (message: string): Buffer => Buffer.from(message.length > 1000 ? `${message.slice(0, 1000)}…` : message)
@@ -214,14 +208,7 @@ export class Replier<T = unknown> implements Disposable, AsyncDisposable {
 
 /** The repliers of one endpoint. */
 export class ReplierSet {
-  readonly counts: ReplierCounts = {
-    requestsReceived: 0,
-    requestsAnswered: 0,
-    requestErrors: 0,
-    requestsRefused: 0,
-    requestsUnmatched: 0,
-    requestsExpired: 0,
-  }
+  readonly counts: ReplierCounts = zeroCounters(REPLIER_COUNTERS)
   readonly #repliers: Replier<never>[] = []
   readonly #announce: (summary: Uint8Array) => void
   readonly #changed: () => void

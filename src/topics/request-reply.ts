@@ -14,19 +14,17 @@ import { encodeValue } from './codec'
 import { TOPIC_ENVELOPE } from './envelope'
 import type { TopicMessage } from './message'
 import { PeerInterests } from './peer-interest'
-import { type IncomingRequest, REPLIER_EXTENSION, type Replier, type ReplierCounts, type ReplyHandler, ReplierSet } from './repliers'
+import { type IncomingRequest, REPLIER_EXTENSION, type Replier, type ReplyHandler, ReplierSet } from './repliers'
 import { resolveReplyOptions, resolveRequestOptions, type ReplyOptions, type RequestOptions } from './reply-options'
-import { type RequesterCounts, Requester } from './requests'
+import { Requester } from './requests'
+import type { REQUEST_REPLY_COUNTERS, TopicStats } from './stats'
 import { validateTopicFilter, validateTopicName } from './topic-name'
 import type { TopicTransport } from './transport'
 import { encodeReply, encodeRequest, ReplyFlag, type ReplyMessage, type RequestMessage } from './wire-reqrep'
 import type { Peer, PeerEvent } from '../discovery/peer-table'
 
 /** The counters of request/reply (part of `stats()`). */
-export interface RequestReplyStats extends ReplierCounts, RequesterCounts {
-  /** REPLY messages that could not be sent back (not acknowledged, too large: then an error reply is tried). */
-  replySendFailures: number
-}
+export type RequestReplyStats = Pick<TopicStats, (typeof REQUEST_REPLY_COUNTERS)[number]>
 
 /** Limits of request/reply. */
 export interface RequestReplyLimits {

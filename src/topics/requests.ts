@@ -14,6 +14,7 @@ import { TopicMessage } from './message'
 import { NoResponderError, ReplyError } from './reply-errors'
 import type { ResolvedRequestOptions } from './reply-options'
 import { ReplyStream } from './reply-stream'
+import { REQUESTER_COUNTERS, type TopicStats, zeroCounters } from './stats'
 import { ReplyFlag, type ReplyMessage } from './wire-reqrep'
 
 /** Requests pending at most per endpoint; more reject with `BackpressureError`. */
@@ -34,14 +35,7 @@ export interface RequesterContext {
 }
 
 /** The requester side's counters (part of `stats()`). */
-export interface RequesterCounts {
-  requestsSent: number
-  requestReplies: number
-  requestTimeouts: number
-  requestFailovers: number
-  replyDropUnknown: number
-  replyDropUnasked: number
-}
+export type RequesterCounts = Pick<TopicStats, (typeof REQUESTER_COUNTERS)[number]>
 
 type AskState = 'waiting' | 'done'
 
@@ -68,14 +62,7 @@ const ID_POOL = 8 * 512
 
 /** See the module doc. */
 export class Requester {
-  readonly counts: RequesterCounts = {
-    requestsSent: 0,
-    requestReplies: 0,
-    requestTimeouts: 0,
-    requestFailovers: 0,
-    replyDropUnknown: 0,
-    replyDropUnasked: 0,
-  }
+  readonly counts: RequesterCounts = zeroCounters(REQUESTER_COUNTERS)
   readonly #ctx: RequesterContext
   readonly #pending = new Map<string, Pending>()
   readonly #turns = new Map<string, number>()

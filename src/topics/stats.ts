@@ -80,3 +80,33 @@ export interface TopicStats {
   /** REPLY messages this endpoint could not send back (not acknowledged, or too large). */
   replySendFailures: number
 }
+
+/** The counters of request/reply's replier side (`ReplierSet`). */
+export const REPLIER_COUNTERS = [
+  'requestsReceived',
+  'requestsAnswered',
+  'requestErrors',
+  'requestsRefused',
+  'requestsUnmatched',
+  'requestsExpired',
+] as const satisfies readonly (keyof TopicStats)[]
+
+/** The counters of request/reply's requester side (`Requester`). */
+export const REQUESTER_COUNTERS = [
+  'requestsSent',
+  'requestReplies',
+  'requestTimeouts',
+  'requestFailovers',
+  'replyDropUnknown',
+  'replyDropUnasked',
+] as const satisfies readonly (keyof TopicStats)[]
+
+/** Every counter of request/reply (they live in `request-reply.ts`, which fills them into `stats()`). */
+export const REQUEST_REPLY_COUNTERS = [...REPLIER_COUNTERS, ...REQUESTER_COUNTERS, 'replySendFailures'] as const
+
+/** The named counters of {@link TopicStats}, each 0. */
+export function zeroCounters<K extends keyof TopicStats>(names: readonly K[]): Pick<TopicStats, K> {
+  const counts = {} as Pick<TopicStats, K>
+  for (const name of names) counts[name] = 0
+  return counts
+}

@@ -22,7 +22,7 @@ import { PublishHeader } from './publish-header'
 import { PublishOptionsCache } from './publish-options-cache'
 import { answerRepair, chunks, digestFor, type StoredMeta } from './repair'
 import { SequenceTracker, type StreamHandle } from './sequence-tracker'
-import type { TopicStats } from './stats'
+import { REQUEST_REPLY_COUNTERS, type TopicStats, zeroCounters } from './stats'
 import { Subscription } from './subscription'
 import { SubscriptionSet } from './subscription-set'
 import { compileFilter, type TopicMatcher, validateTopicName } from './topic-name'
@@ -88,19 +88,7 @@ function zeroStats(): TopicStats {
     topicDirectReceived: 0,
     topicDirectUnclaimed: 0,
     // Request/reply's counters live in `request-reply.ts`; `stats()` overwrites these.
-    requestsReceived: 0,
-    requestsAnswered: 0,
-    requestErrors: 0,
-    requestsRefused: 0,
-    requestsUnmatched: 0,
-    requestsExpired: 0,
-    requestsSent: 0,
-    requestReplies: 0,
-    requestTimeouts: 0,
-    requestFailovers: 0,
-    replyDropUnknown: 0,
-    replyDropUnasked: 0,
-    replySendFailures: 0,
+    ...zeroCounters(REQUEST_REPLY_COUNTERS),
   }
 }
 
