@@ -8,6 +8,7 @@
 const assert = require('node:assert/strict')
 const { randomInt } = require('node:crypto')
 const { Endpoint } = require('glue-pubsub')
+const { until: waitUntil } = require('./until.cjs')
 
 const DEADLINE_MS = Number(process.env.GLUE_APP_DEADLINE_MS || 30000)
 
@@ -22,14 +23,7 @@ function options(name) {
   }
 }
 
-/** Resolves when `check()` is true; rejects naming `what` after DEADLINE_MS. */
-async function until(what, check) {
-  const end = Date.now() + DEADLINE_MS
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+const until = (what, check) => waitUntil(what, check, DEADLINE_MS)
 
 async function main() {
   const started = Date.now()

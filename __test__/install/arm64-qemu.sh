@@ -96,7 +96,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/app/node_modules/glue-pubsub-$platform"
 tar -xzf "$work"/glue-pubsub-$platform-*.tgz -C "$work/app/node_modules/glue-pubsub-$platform" --strip-components=1
 cp binding.js "$work/app/binding.js"
-cp __test__/install/native-smoke.cjs "$work/app/native-smoke.cjs"
+cp __test__/install/native-smoke.cjs __test__/install/until.cjs "$work/app/"
 out=$(cd "$work/app" && env -u NAPI_RS_NATIVE_LIBRARY_PATH "$qemu" "$rootfs/usr/bin/node" native-smoke.cjs ./binding.js 2>&1) || true
 echo "  $out"
 check "the arm64 node loaded the binary and called it" grep -q '"ok":true,"arch":"arm64"' <<<"$out"

@@ -25,7 +25,7 @@ main_tgz=$(ls "$work/pkgs"/glue-pubsub-[0-9]*.tgz)
 echo "  $(basename "$main_tgz"): $(stat -c %s "$main_tgz") bytes packed"
 
 echo '{ "name": "glue-source-install-test-app", "version": "1.0.0", "private": true }' >"$work/app/package.json"
-cp __test__/install/app.cjs "$work/app/app.cjs"
+cp __test__/install/app.cjs __test__/install/until.cjs "$work/app/"
 
 echo "== install from the tarball (offline: no platform package can be had, so the install script builds)"
 start=$(date +%s%3N)

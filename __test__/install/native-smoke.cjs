@@ -12,6 +12,7 @@
 
 const assert = require('node:assert/strict')
 const path = require('node:path')
+const { until: waitUntil } = require('./until.cjs')
 
 const bindingPath = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'binding.js'))
 const DEADLINE_MS = Number(process.env.GLUE_SMOKE_DEADLINE_MS || 120000)
@@ -36,13 +37,7 @@ function recorder(log) {
   }
 }
 
-async function until(what, check) {
-  const end = Date.now() + DEADLINE_MS
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+const until = (what, check) => waitUntil(what, check, DEADLINE_MS)
 
 function codeOf(fn) {
   try {

@@ -56,7 +56,7 @@ install_app() { # install_app <dir> <allowScripts JSON> [npm flags...]: npm's ou
   shift 2
   mkdir -p "$dir"
   echo "{ \"name\": \"glue-install-test-app\", \"version\": \"1.0.0\", \"private\": true, \"allowScripts\": $allow }" >"$dir/package.json"
-  cp "$root/__test__/install/app.cjs" "$dir/app.cjs"
+  cp "$root/__test__/install/app.cjs" "$root/__test__/install/until.cjs" "$dir/"
   local start end
   start=$(date +%s%3N)
   (cd "$dir" && env PATH="$nocargo_path" CARGO_HOME="$work/no-cargo-home" RUSTUP_HOME="$work/no-rustup-home" \

@@ -16,7 +16,8 @@
 //   latency(size, opts)           pong + ping, reliable messages (best effort with opts.reliable false), one outstanding;
 //                                 round trip percentiles in µs over `seconds` after `warmupS`. opts.busyPollUs and
 //                                 opts.ackHoldUs are set on both endpoints. opts.transport 'dgram': the same over two
-//                                 node:dgram sockets on 127.0.0.1 (the floor).
+//                                 node:dgram sockets on 127.0.0.1 (the floor); 'request': ep.request() against
+//                                 ep.reply() (request/reply's round trip).
 // opts.networkKey (64 hex digits): both endpoints seal every datagram with it. opts.receiveOn: 'io' | 'js' (default: the
 // library's default).
 // opts.pin: 'none' | 'same' (both processes on CPU 0, via taskset) | 'split' (CPU 0 and CPU 1), as for ddsperf.
@@ -144,7 +145,8 @@ async function throughput(mode, size, { seconds = 3, warmupS = 1, outstanding = 
 async function latency(size, { seconds = 3, warmupS = 1, busyPollUs = 0, ackHoldUs = 0, pin = 'none', networkKey, receiveOn, reliable = true, transport = 'glue' } = {}) {
   const [cpuA, cpuB] = pinning(pin);
   const base = { ...common(size, seconds, warmupS, busyPollUs, ackHoldUs, networkKey, receiveOn), reliable };
-  const [pongRole, pingRole] = transport === 'dgram' ? ['dgramPong', 'dgramPing'] : ['pong', 'ping'];
+  const roles = { dgram: ['dgramPong', 'dgramPing'], request: ['replier', 'requester'], glue: ['pong', 'ping'] };
+  const [pongRole, pingRole] = roles[transport];
   return withWorkers((seconds + warmupS + 30) * 1000, async (start) => {
     const pong = start({ ...base, role: pongRole }, cpuB);
     const { port } = await pong.next('ready');

@@ -21,7 +21,10 @@ const RTT = [
   ['js', 'glue reliable, receiveOn js', { receiveOn: 'js' }],
   ['ioBe', 'glue best effort, receiveOn io', { reliable: false, receiveOn: 'io' }],
   ['jsBe', 'glue best effort, receiveOn js', { reliable: false, receiveOn: 'js' }],
+  // Not an issue 11 target: request/reply's round trip (issue 13), measured in the same rounds for its ratios.
+  ['req', 'glue request() → reply() round trip', { transport: 'request' }],
 ];
+const REFERENCE_ONLY = new Set(['req']);
 
 /** The throughput variants: key, throughput() mode, options. */
 const TPUT = [
@@ -99,6 +102,12 @@ function table(r, peers = {}) {
     for (const [key, label] of RTT.slice(1)) {
       const x = r.rtt[`${key}_${pin}`];
       if (!x || !floor) continue;
+      if (REFERENCE_ONLY.has(key)) {
+        const vsMq = pin === 'none' && mq.p50Us ? `Mosquitto ping-pong (MQTT's request/response) ${us(mq.p50Us)} p50 → ${fx(ratio(x.p50Us, mq.p50Us))}; ` : '';
+        rows.push([`  ${label}`, `${us(x.p50Us)} p50, ${us(x.p99Us)} p99`, 'node:dgram, same rounds', `${fx(ratio(x.p50Us, floor.p50Us))} p50, ${fx(ratio(x.p99Us, floor.p99Us))} p99`,
+          '(reference)', '', `${vsMq}rounds ${x.rounds.map(([a, b]) => `${a.toFixed(0)}/${b.toFixed(0)}`).join(', ')} µs`]);
+        continue;
+      }
       const p50 = ratio(x.p50Us, floor.p50Us), p99 = ratio(x.p99Us, floor.p99Us);
       const vsMq = pin === 'none' && mq.p50Us ? `; Mosquitto ${us(mq.p50Us)} p50 → ${fx(ratio(x.p50Us, mq.p50Us))} ${x.p50Us < mq.p50Us ? 'below' : 'NOT below'}` : '';
       rows.push([`  ${label}`, `${us(x.p50Us)} p50, ${us(x.p99Us)} p99`, 'node:dgram, same rounds', `${fx(p50)} p50, ${fx(p99)} p99`, '≤ 1.0× p50, ≤ 1.5× p99',

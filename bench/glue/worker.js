@@ -23,6 +23,8 @@
 //   ping    sends one reliable message, waits for the echo (checking its sequence number), repeats; round trips
 //           measured with process.hrtime.bigint(); after warmupS it records `seconds` worth and reports percentiles.
 //   dgramPong, dgramPing  the same over two node:dgram sockets on 127.0.0.1 (the floor); dgramPing gets cfg.port.
+//   replier, requester  the same round trip as request/reply: the replier answers `ep.reply('bench/rr', …)` with the
+//           request's bytes (raw codec), the requester awaits `ep.request('bench/rr', …)` once it knows the replier.
 // Every side reports its resident set size (peak, sampled every 100 ms) with its results.
 // Both sides also report their CPU use during the measured window, per thread: the JS main thread, glue's I/O
 // thread (named glue-io-<name>), and the rest (V8 helpers, libuv), from /proc/self/task/*/stat.
@@ -369,6 +371,31 @@ async function pingLoop(send, listen) {
     cpu: result.cpu, rssBytes: process.memoryUsage().rss };
 }
 
-const roles = { sink, source, pong, ping, dgramPong, dgramPing };
+// ---- request/reply: the same ping-pong as `ep.request()` against `ep.reply()` -------------------------------------
+const RR_TOPIC = 'bench/rr';
+
+async function replier() {
+  const ep = await open('pong');
+  ep.reply(RR_TOPIC, (req) => req.payload, { codec: 'raw' });
+  await pongLifecycle(() => ep.stats().requestErrors, {});
+  await ep.close();
+  process.exit(0);
+}
+
+async function requester() {
+  const ep = await open('ping');
+  await ep.waitForRepliers(RR_TOPIC, { timeoutMs: 30_000 });
+  let errors = 0;
+  let onEcho = () => {};
+  const opts = { codec: 'raw', timeoutMs: 5000 };
+  const send = (buf) => { ep.request(RR_TOPIC, buf, opts).then((reply) => onEcho(reply.payload), () => { errors++; }); };
+  const r = await pingLoop(send, (listener) => { onEcho = listener; });
+  post({ ...r, errors: r.errors + errors, stats: wireStats(ep) });
+  await command('exit');
+  await ep.close();
+  process.exit(0);
+}
+
+const roles = { sink, source, pong, ping, dgramPong, dgramPing, replier, requester };
 if (!roles[cfg.role]) { console.error(`unknown role ${cfg.role}`); process.exit(2); }
 roles[cfg.role]().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
