@@ -120,6 +120,19 @@ withNative('--metrics-port 0 serves the CLI endpoint at the port it prints; plai
   await t.throwsAsync(fetch(url), undefined, 'the metrics server closed with the endpoint')
 })
 
+withNative('every command with --metrics-port 0 says where it serves its metrics (glue sub, glue map)', async (t) => {
+  const flags = isolatedFlags()
+  for (const args of [['sub', 'plant/#', '--duration', '60'], ['map', 'cfg', '--watch']]) {
+    const run = start(t, [...args, '--metrics-port', '0', ...flags])
+    await run.waitForStderr(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/)
+    const url = /metrics at (http:\/\/\S+)/.exec(run.stderr())?.[1] ?? ''
+    const samples = parsePrometheusText(await (await fetch(url)).text())
+    t.truthy(samples.find((s) => s.name === 'glue_endpoint_info'), `${args[0]}: its endpoint's page`)
+    run.proc.kill('SIGTERM')
+    t.is(await run.exited, 0, run.stderr())
+  }
+})
+
 withNative('glue stats --url watches another endpoint through its /metrics page', async (t) => {
   const a = await Endpoint.open(isolatedOptions({ name: 'A', metrics: { port: 0 } }))
   const b = await Endpoint.open(isolatedOptions({ name: 'B', group: a.config.discoveryTarget, networkId: a.config.networkId }))

@@ -7,13 +7,23 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 
-import { Endpoint } from '../endpoint'
 import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import { bridgeMqtt } from '../mqtt/bridge'
 import { DIRECTIONS, type BridgeDirection, type MqttBridgeOptions } from '../mqtt/options'
 import type { MqttBridgeStats, MqttBridgeStatus } from '../mqtt/stats'
-import { addCommonOptions, type CommonFlags, commonEndpointOptions, integer, type JobRunner, seconds, sleep, stopwatch, unlessEnv } from './common'
+import {
+  addCommonOptions,
+  type CommonFlags,
+  commonEndpointOptions,
+  integer,
+  type JobRunner,
+  openEndpoint,
+  seconds,
+  sleep,
+  stopwatch,
+  unlessEnv,
+} from './common'
 
 interface BridgeFlags extends CommonFlags {
   topic: string[]
@@ -134,7 +144,7 @@ export async function bridge(url: string, flags: BridgeFlags, signal: AbortSigna
     clientId: flags.clientId,
   }
   const name = unlessEnv(ENV_VARS.name, `glue-bridge-${process.pid}`)
-  const ep = await Endpoint.open({ ...commonEndpointOptions(flags), name })
+  const ep = await openEndpoint({ ...commonEndpointOptions(flags), name })
   try {
     let b
     try {

@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 
 import { type Command, InvalidArgumentError } from 'commander'
 
+import { Endpoint } from '../endpoint'
 import { InvalidOptionError } from '../errors'
 import type { Message } from '../transport/batch-decoder'
 import type { EndpointOptions } from '../options'
@@ -107,6 +108,16 @@ export function addCommonOptions(command: Command, defaults: CommonDefaults = {}
       integer('--metrics-port', 0, 65535),
     )
     .option('--metrics-host <ip>', 'listen address of --metrics-port (env GLUE_METRICS_HOST; default 127.0.0.1)')
+}
+
+/**
+ * Opens a command's endpoint; with --metrics-port (or GLUE_METRICS_PORT) says on stderr where its metrics are served
+ * (`metrics at http://127.0.0.1:PORT/metrics (endpoint NAME)`: with port 0, the port the system chose).
+ */
+export async function openEndpoint(options: EndpointOptions): Promise<Endpoint> {
+  const ep = await Endpoint.open(options)
+  if (ep.metricsAddress !== undefined) console.error(`metrics at http://${ep.metricsAddress}/metrics (endpoint ${ep.name})`)
+  return ep
 }
 
 /** The keys of a key file: one per line, blank lines and `#` comments ignored. */

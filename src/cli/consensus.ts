@@ -18,7 +18,17 @@ import { ENV_VARS } from '../env'
 import { ErrorCode, GlueError } from '../errors'
 import { ModelNameError } from '../model/errors'
 import { validateObjectName } from '../model/names'
-import { addCommonOptions, type CommonFlags, commonEndpointOptions, integer, type JobRunner, seconds, stopOnSignalDurationOrEpipe, stopwatch } from './common'
+import {
+  addCommonOptions,
+  type CommonFlags,
+  commonEndpointOptions,
+  integer,
+  type JobRunner,
+  openEndpoint,
+  seconds,
+  stopOnSignalDurationOrEpipe,
+  stopwatch,
+} from './common'
 
 /** The flags of a command that runs a group member (`consensus`, `kv`). */
 export interface GroupFlags extends CommonFlags {
@@ -276,7 +286,7 @@ export function formatEvent(ev: ConsensusEvent, ctx: EventContext, json: boolean
 
 /** Opens the endpoint under the member's name, checked (see `memberName`). */
 export function openMember(flags: GroupFlags, name: string): Promise<Endpoint> {
-  return Endpoint.open({ ...commonEndpointOptions(flags), name })
+  return openEndpoint({ ...commonEndpointOptions(flags), name })
 }
 
 /** Closes the group and the endpoint (letting the goodbye leave). */

@@ -4,8 +4,9 @@
  * only); and after the second round a late joiner subscribes to `demo/+/round` and gets the last 3 of every
  * publisher at once.
  */
-import { Endpoint } from '../endpoint'
+import type { Endpoint } from '../endpoint'
 import type { EndpointOptions } from '../options'
+import { openEndpoint } from './common'
 import { formatTopicMessage } from './pubsub'
 
 /** History depth of the demo's publications. */
@@ -31,7 +32,7 @@ export function publishRound(endpoints: readonly Endpoint[], round: number, log:
 
 /** Opens the late joiner and subscribes it to every publisher's rounds. */
 export async function openLateJoiner(options: EndpointOptions, log: (line: string) => void): Promise<Endpoint> {
-  const late = await Endpoint.open({ ...options, name: 'late' })
+  const late = await openEndpoint({ ...options, name: 'late' })
   log(`late joins and subscribes to demo/+/round: it gets the last ${DEPTH} of each publisher at once`)
   late.subscribe('demo/+/round', { callback: (m) => log(`late <= ${formatTopicMessage(m)}`) })
   return late

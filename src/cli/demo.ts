@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram'
 
 import type { Command } from 'commander'
 
-import { Endpoint } from '../endpoint'
+import type { Endpoint } from '../endpoint'
 import { ENV_VARS } from '../env'
 import { openLateJoiner, publishRound, subscribeDemo } from './demo-topics'
 import {
@@ -19,6 +19,7 @@ import {
   formatMessage,
   formatStatus,
   integer,
+  openEndpoint,
   seconds,
   sleep,
   stopwatch,
@@ -84,7 +85,7 @@ export async function demo(flags: DemoFlags, signal: AbortSignal): Promise<numbe
   const endpoints: Endpoint[] = []
   try {
     for (const name of names) {
-      const ep = await Endpoint.open({ ...shared, name })
+      const ep = await openEndpoint({ ...shared, name })
       ep.onStatus((event) => log(`${ep.name}: ${formatStatus(event)}`))
       endpoints.push(ep)
     }

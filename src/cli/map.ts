@@ -20,6 +20,7 @@ import {
   commonEndpointOptions,
   integer,
   type JobRunner,
+  openEndpoint,
   seconds,
   sleep,
   stopOnSignalDurationOrEpipe,
@@ -301,7 +302,7 @@ export async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal)
 export async function mapCommand(name: string, flags: MapFlags, signal: AbortSignal): Promise<number> {
   const warn = (line: string): void => console.error(line)
   const writes = resolveWrites(flags)
-  const ep = await Endpoint.open({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-map-${process.pid}`) })
+  const ep = await openEndpoint({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-map-${process.pid}`) })
   let m: ReplicatedMap | undefined
   try {
     const options: MapOptions = { codec: flags.codec, conflict: flags.conflict }

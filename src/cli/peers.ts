@@ -11,6 +11,7 @@ import {
   type JobRunner,
   commonEndpointOptions,
   formatPeerTable,
+  openEndpoint,
   seconds,
   sleep,
   unlessEnv,
@@ -33,7 +34,7 @@ export function registerPeers(program: Command, run: JobRunner): void {
 
 /** Runs the peers command; resolves to the exit code. */
 export async function peers(flags: PeersFlags, signal: AbortSignal): Promise<number> {
-  const ep = await Endpoint.open({
+  const ep = await openEndpoint({
     ...commonEndpointOptions(flags),
     name: unlessEnv(ENV_VARS.name, `glue-peers-${process.pid}`),
   })

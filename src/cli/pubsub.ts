@@ -20,6 +20,7 @@ import {
   commonEndpointOptions,
   integer,
   type JobRunner,
+  openEndpoint,
   outputClosed,
   seconds,
   sleep,
@@ -126,7 +127,7 @@ export function registerPubSub(program: Command, run: JobRunner): void {
 
 async function open(flags: CommonFlags, role: string): Promise<Endpoint> {
   const name = unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`)
-  return Endpoint.open({ ...commonEndpointOptions(flags), name })
+  return openEndpoint({ ...commonEndpointOptions(flags), name })
 }
 
 /** Runs `glue pub`; resolves to the exit code. */

@@ -12,7 +12,17 @@ import { TimeoutError } from '../errors'
 import type { TopicMessage } from '../topics/message'
 import { NoResponderError } from '../topics/reply-errors'
 import { type CliCodec, parseValue, showValue } from './values'
-import { addCommonOptions, type CommonFlags, commonEndpointOptions, type JobRunner, seconds, sleep, stopOnSignalDurationOrEpipe, unlessEnv } from './common'
+import {
+  addCommonOptions,
+  type CommonFlags,
+  commonEndpointOptions,
+  type JobRunner,
+  openEndpoint,
+  seconds,
+  sleep,
+  stopOnSignalDurationOrEpipe,
+  unlessEnv,
+} from './common'
 
 type CodecName = CliCodec
 
@@ -47,7 +57,7 @@ function milliseconds(value: string): number {
 
 async function open(flags: CommonFlags, role: string): Promise<Endpoint> {
   const name = unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`)
-  return Endpoint.open({ ...commonEndpointOptions(flags), name })
+  return openEndpoint({ ...commonEndpointOptions(flags), name })
 }
 
 /** Registers `request` and `reply`. */

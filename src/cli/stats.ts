@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander'
 
-import { Endpoint } from '../endpoint'
 import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import { parsePrometheusText, type Sample } from '../metrics/parse'
@@ -15,6 +14,7 @@ import {
   commonEndpointOptions,
   integer,
   type JobRunner,
+  openEndpoint,
   seconds,
   sleep,
   stopOnSignalDurationOrEpipe,
@@ -80,12 +80,11 @@ export async function stats(flags: StatsFlags, signal: AbortSignal): Promise<num
   const url = flags.url === undefined ? undefined : checkUrl(flags.url)
   const ep =
     url === undefined
-      ? await Endpoint.open({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-stats-${process.pid}`) })
+      ? await openEndpoint({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-stats-${process.pid}`) })
       : undefined
   const done = new AbortController()
   const unhook = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   try {
-    if (ep?.metricsAddress !== undefined) console.error(`metrics at http://${ep.metricsAddress}/metrics`)
     // Newcomers' round trips are probed at once (each reading probes too: see registerGlueMetrics).
     ep?.onStatus((event) => {
       if (event.type === 'peer-up') ep.probePeers()

@@ -6,8 +6,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 
-import { Endpoint } from '../endpoint'
-import { formatStatus, type JobRunner, sleep, stopwatch } from './common'
+import { formatStatus, type JobRunner, openEndpoint, sleep, stopwatch } from './common'
 import { validateTopicFilter } from '../topics/topic-name'
 import { formatTopicMessage } from './pubsub'
 import { addEndpointFlags, type TransportFlags, transportOptions } from './transport'
@@ -42,7 +41,7 @@ export function topicFilter(value: string): string {
 export async function topics(flags: TopicsFlags, signal: AbortSignal): Promise<number> {
   const clock = stopwatch()
   const log = (line: string): void => console.log(`${clock()} ${line}`)
-  const ep = await Endpoint.open(transportOptions(flags))
+  const ep = await openEndpoint(transportOptions(flags))
   try {
     log(`${ep.name} (${ep.id}) at ${ep.address}, network ${ep.config.networkId}, subscribed to ${flags.subscribe}`)
     ep.onStatus((event) => log(formatStatus(event)))

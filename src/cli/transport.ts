@@ -15,6 +15,7 @@ import {
   formatMessage,
   formatStatus,
   integer,
+  openEndpoint,
   seconds,
   sleep,
   stopwatch,
@@ -78,7 +79,7 @@ export function transportOptions(flags: TransportFlags): EndpointOptions {
 export async function transport(flags: TransportFlags, signal: AbortSignal): Promise<number> {
   const clock = stopwatch()
   const log = (line: string): void => console.log(`${clock()} ${line}`)
-  const ep = await Endpoint.open(transportOptions(flags))
+  const ep = await openEndpoint(transportOptions(flags))
   try {
     const { config } = ep
     log(
