@@ -171,7 +171,7 @@ export interface NativeBatch {
   events: Array<NativePeerEvent>
   /** For failed reliable sends: the IDs of the receivers that did not acknowledge. */
   failures: Array<Array<string>>
-  /** Large messages, each its own Buffer (handed over without copying). */
+  /** Large messages, each its own Buffer (handed over without copying), and payloads handed back by refusals. */
   buffers: Array<Buffer>
 }
 

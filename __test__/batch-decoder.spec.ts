@@ -219,7 +219,7 @@ test('a kind-9 entry pointing past the buffers is skipped', (t) => {
   t.deepEqual(messages, [])
 })
 
-test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
+test('delivery reports (kinds 4, 5, 8, with a refusal\'s payload handed back) go to the sink in batch order', (t) => {
   const reports: string[] = []
   const peers = new PeerTable({ accept: undefined, reject: () => {}, onError: () => {} })
   const decoder = new BatchDecoder(peers, {
@@ -227,14 +227,15 @@ test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
     status: () => {},
     delivered: (token) => reports.push(`delivered ${token}`),
     failed: (token, missing) => reports.push(`failed ${token} ${missing.join(',')}`),
-    refused: (token, reason) => reports.push(`refused ${token} ${reason}`),
+    refused: (token, reason, data) => reports.push(`refused ${token} ${reason} ${data?.toString() ?? '-'}`),
   })
   decoder.decode(
     new BatchBuilder()
       .delivered(7)
       .message(A.id, 'x')
       .failed(0xffff_ffff, [A.id, B.id])
-      .refused(3, 2)
+      .refused(3, 2, Buffer.from('handed back'))
+      .refused(4, 1)
       .failed(9, [])
       .build(),
   )
@@ -242,7 +243,8 @@ test('delivery reports (kinds 4, 5, 8) go to the sink in batch order', (t) => {
     'delivered 7',
     'message x',
     `failed ${0xffff_ffff} ${A.id},${B.id}`,
-    'refused 3 2',
+    'refused 3 2 handed back',
+    'refused 4 1 -',
     'failed 9 ',
   ])
   // A sink without report handlers ignores them.

@@ -18,6 +18,7 @@ import type {
   NativeTransport,
 } from '../src/transport/native-types'
 import { RefuseReason } from '../src/transport/reliable-sender'
+import { peerKey, SendSlab } from '../src/transport/send-slab'
 import { isolatedOptions, until } from './helpers/loopback'
 
 /** True when each type is assignable to the other (same required fields, compatible types). */
@@ -66,4 +67,36 @@ test('the real core reports reliable sends as the contract says', async (t) => {
   }
   const closed = t.throws(() => native.broadcastReliable(Buffer.from('x'), 9))
   t.is((closed as Error & { code?: string }).code, 'ERR_GLUE_CLOSED')
+})
+
+test('the real core hands back a reliable payload it refused for a full send queue', async (t) => {
+  const options = isolatedOptions({ sendQueueBytes: 1 << 16 })
+  const batches: NativeBatch[] = []
+  const open = loadNative()
+  const a = open(resolveOptions({ ...options, name: 'full-a' }).native, (batch) => batches.push(batch))
+  const b = open(resolveOptions({ ...options, name: 'full-b' }).native, () => {})
+  const sees = (id: string) => batches.some((batch) => batch.events.some((e) => e.type === 'peer-up' && e.id === id))
+  const refusals = () =>
+    batches.flatMap((batch) => {
+      const found: { token: number; reason: number; data: string | undefined }[] = []
+      for (let i = 0; i + 3 < batch.entries.length; i += 4) {
+        if (batch.entries[i] !== EntryKind.REFUSED) continue
+        const c = batch.entries[i + 3] as number
+        const data = c > 0 ? batch.buffers[c - 1]?.toString() : undefined
+        found.push({ token: batch.entries[i + 1] as number, reason: batch.entries[i + 2] as number, data })
+      }
+      return found
+    })
+  try {
+    t.true(await until(() => sees(b.id)), 'a sees b')
+    // One slab is applied in one go, before an ACK can come back: the second record finds the queue full.
+    const slab = new SendSlab()
+    slab.append(1, peerKey(b.id), undefined, Buffer.alloc((1 << 16) - 10, 1))
+    slab.append(2, peerKey(b.id), undefined, Buffer.from('refused, handed back'))
+    t.true(a.sendSlab(slab.bytes()))
+    t.true(await until(() => refusals().length > 0))
+    t.deepEqual(refusals(), [{ token: 2, reason: RefuseReason.QUEUE_FULL, data: 'refused, handed back' }])
+  } finally {
+    await Promise.all([a.close(), b.close()])
+  }
 })

@@ -30,6 +30,20 @@ test('Fifo: push, shift, unshift, remove, in order across compaction', (t) => {
   t.is(fifo.shift(), 1)
 })
 
+test('Fifo.insertBefore: before the oldest item after it, at the back if none, with a moved head', (t) => {
+  const fifo = new Fifo<number>()
+  for (const n of [0, 1, 5, 7]) fifo.push(n)
+  fifo.shift() // the head has moved
+  fifo.insertBefore(0.5, (other) => other > 0.5) // before the oldest: the unshift path
+  fifo.insertBefore(3, (other) => other > 3)
+  fifo.insertBefore(9, (other) => other > 9)
+  t.deepEqual(fifo.toArray(), [0.5, 1, 3, 5, 7, 9])
+  t.is(fifo.size, 6)
+  const empty = new Fifo<number>()
+  empty.insertBefore(4, () => true)
+  t.deepEqual(empty.toArray(), [4])
+})
+
 test('MinHeap pops in key order', (t) => {
   const heap = new MinHeap<{ k: number }>((item) => item.k)
   const keys = Array.from({ length: 500 }, (_, i) => (i * 7919) % 503)

@@ -99,6 +99,42 @@ test('refused for a full channel: offered again under a new token, then delivere
   await ep.close()
 })
 
+test('refused for a full channel after the caller reused its buffer: offered again with the bytes it sent', async (t) => {
+  const { ep, native } = await openFake(t)
+  native.reliableOutcome = 'hold'
+  const reused = Buffer.from('first bytes')
+  const small = ep.send('B', reused, reliable)
+  const large = Buffer.alloc(SLAB_INLINE_MAX_BYTES + 1, 'a') // handed over in a call of its own
+  const big = ep.send('B', large, reliable)
+  reused.write('XXXXX') // the caller may reuse its buffer once send() returned
+  large.fill('b')
+  await until(() => native.reliable.length === 2)
+  native.reliableOutcome = 'delivered'
+  native.report(native.reliable[0].token, { refused: 2 }) // the core hands its copy back with the refusal
+  native.report(native.reliable[1].token, { refused: 2 })
+  await Promise.all([small, big])
+  t.deepEqual(
+    native.reliable.slice(2).map((s) => s.data.toString().slice(0, 11)),
+    ['first bytes', 'a'.repeat(11)],
+    'the bytes of the send, not of the reused buffer',
+  )
+  t.is(ep.stats().reliableMessagesDeferred, 2)
+  await ep.close()
+})
+
+test('refused for a full channel with no copy back: BackpressureError, never the reused buffer', async (t) => {
+  const { ep, native } = await openFake(t)
+  native.reliableOutcome = 'hold'
+  const reused = Buffer.from('first bytes')
+  const sent = ep.send('B', reused, reliable)
+  reused.write('XXXXX')
+  await until(() => native.reliable.length === 1)
+  native.report(native.reliable[0].token, { refused: 2 }, false)
+  await t.throwsAsync(sent, { instanceOf: BackpressureError, message: /no copy of it came back/ })
+  t.is(native.reliable.length, 1, 'nothing went out again')
+  await ep.close()
+})
+
 test('a full command queue: messages wait in order, go out on the timer and resolve', async (t) => {
   const { ep, native } = await openFake(t)
   native.accepting = false

@@ -210,7 +210,7 @@ export class Endpoint implements AsyncDisposable {
       },
       delivered: (token) => this.#reliable.delivered(token),
       failed: (token, missing) => this.#reliable.failed(token, missing),
-      refused: (token, reason) => this.#reliable.refused(token, reason),
+      refused: (token, reason, data) => this.#reliable.refused(token, reason, data),
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
     this.#peerResolver = peerResolver

@@ -141,9 +141,12 @@ export class BatchBuilder {
     return this
   }
 
-  /** The core refused the reliable send with `token` (1 unknown peer, 2 queue full, 3 too large, 4 closed). */
-  refused(token: number, reason: number): this {
-    this.#entries.push(8, token, reason, 0)
+  /**
+   * The core refused the reliable send with `token` (1 unknown peer, 2 queue full, 3 too large, 4 closed), handing
+   * `data` back (as the core does for 2).
+   */
+  refused(token: number, reason: number, data?: Buffer): this {
+    this.#entries.push(8, token, reason, data === undefined ? 0 : this.#buffers.push(data))
     return this
   }
 
@@ -290,12 +293,21 @@ export class FakeTransport implements NativeTransport {
     return true
   }
 
-  /** Reports the outcome of the reliable send with `token` now, in a batch of its own. */
-  report(token: number, outcome: Exclude<ReliableOutcome, 'hold'>): void {
+  /**
+   * Reports the outcome of the reliable send with `token` now, in a batch of its own. A refusal for a full queue
+   * hands the payload back, as the core does (the copy taken when it was sent, unless `handBack` is false).
+   */
+  report(token: number, outcome: Exclude<ReliableOutcome, 'hold'>, handBack = true): void {
     const batch = new BatchBuilder()
     if (outcome === 'delivered') batch.delivered(token)
     else if ('failed' in outcome) batch.failed(token, outcome.failed)
-    else batch.refused(token, outcome.refused)
+    else {
+      let sent: ReliableSend | undefined
+      for (let i = this.reliable.length - 1; i >= 0 && sent === undefined && outcome.refused === 2 && handBack; i--) {
+        if (this.reliable[i]?.token === token) sent = this.reliable[i]
+      }
+      batch.refused(token, outcome.refused, sent === undefined ? undefined : Buffer.from(sent.data))
+    }
     this.deliver(batch.build())
   }
 

@@ -25,7 +25,7 @@ export const EntryKind = {
   RELIABLE_BROADCAST: 7,
   /**
    * a = token of a reliable send the core did not take, b = reason (1 unknown peer, 2 channel queue full,
-   * 3 too large, 4 closed).
+   * 3 too large, 4 closed), c = 1 + index into buffers of the payload handed back (queue full), else 0.
    */
   REFUSED: 8,
   /** A large message handed over whole: a = index into peerIds, b = index into buffers, c = flags. */
@@ -70,8 +70,11 @@ export interface BatchSink {
   delivered?(token: number): void
   /** The reliable send with this token failed; `missing` are the IDs of the receivers that did not acknowledge. */
   failed?(token: number, missing: readonly string[]): void
-  /** The core did not take the reliable send with this token, for `reason` (see RefuseReason). */
-  refused?(token: number, reason: number): void
+  /**
+   * The core did not take the reliable send with this token, for `reason` (see RefuseReason); `data` is the
+   * payload the core hands back with a refusal for a full queue (undefined for the other reasons).
+   */
+  refused?(token: number, reason: number, data: Buffer | undefined): void
 }
 
 const NO_FAILURES: readonly string[] = Object.freeze([])
@@ -145,7 +148,7 @@ export class BatchDecoder {
           sink.failed?.(entries[i + 1], failures?.[entries[i + 2]] ?? NO_FAILURES)
           break
         case EntryKind.REFUSED:
-          sink.refused?.(entries[i + 1], entries[i + 2])
+          sink.refused?.(entries[i + 1], entries[i + 2], entries[i + 3] > 0 ? buffers?.[entries[i + 3] - 1] : undefined)
           break
         default:
           break

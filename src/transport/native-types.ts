@@ -111,7 +111,8 @@ export interface NativeAnnounceExtension {
  * - 4 delivered: a = token of a reliable send that every intended receiver acknowledged;
  * - 5 failed: a = token, b = index into `failures` (the receivers that did not acknowledge before the deadline,
  *   or went away first);
- * - 8 refused: a = token, b = reason (1 unknown peer, 2 channel send queue full, 3 too large, 4 closed);
+ * - 8 refused: a = token, b = reason (1 unknown peer, 2 channel send queue full, 3 too large, 4 closed), c = 1 +
+ *   index into `buffers` of the refused payload, handed back for reason 2 (to offer it again), else 0;
  * - 9 a large (reassembled) message handed over whole: a = index into `peerIds`, b = index into `buffers`,
  *   c = flags (bit 0 broadcast, bit 1 reliable).
  */
@@ -126,7 +127,7 @@ export interface NativeBatch {
   events: NativePeerEvent[]
   /** For failed reliable sends: the IDs of the receivers that did not acknowledge. */
   failures: string[][]
-  /** Large messages, each its own Buffer (handed over without copying). */
+  /** Large messages, each its own Buffer (handed over without copying), and payloads handed back by refusals. */
   buffers: Buffer[]
 }
 

@@ -27,7 +27,10 @@ export interface Outgoing {
   readonly peerId: string | undefined
   /** The receiver's name at send time ('' for a broadcast). */
   readonly peerName: string
-  /** The payload, kept until settled so that a refused message can be offered again. */
+  /**
+   * The payload while it waits. Once handed over it is kept only when the sender owns it (a copy, or a buffer
+   * given for good); a message the core refuses for a full channel comes back with the core's copy.
+   */
   data: Uint8Array | undefined
   /** Payload bytes. */
   readonly size: number
@@ -37,6 +40,8 @@ export interface Outgoing {
   passDeadline: boolean
   /** The flush generation the message belongs to. */
   readonly generation: number
+  /** Its place among the sender's messages (a counter): refused messages go back into their channel in this order. */
+  readonly order: number
   /** Its channel. */
   readonly channel: Channel
   /** Settles the caller's promise. */

@@ -99,6 +99,8 @@ export class ReliableSender {
     if (!this.#closed) this.#flushSlab()
   }
   #token: number
+  /** The next message's {@link Outgoing.order}. */
+  #order = 0
   /** `performance.now()` read once per tick: deadlines are ms-grained anyway. */
   readonly #tick = new TickClock()
   /** Something settled since the last pump: channel room may have been freed. */
@@ -237,6 +239,7 @@ export class ReliableSender {
       deadline: this.#tick.now() + (deadlineMs ?? this.#options.deliveryDeadlineMs),
       passDeadline: deadlineMs !== undefined,
       generation: this.#flush.add(),
+      order: this.#order++,
       channel,
       resolve,
       reject,
@@ -246,6 +249,10 @@ export class ReliableSender {
       if (!ownsData) message.data = Buffer.from(data)
       this.deferred++
       backlog.add(message)
+    } else if (!ownsData) {
+      // Handed over (the slab holds a copy; a refused slab is offered again from a copy of the slab): the caller
+      // may reuse its buffer from now on, so it is not kept.
+      message.data = undefined
     }
   }
 
@@ -283,13 +290,21 @@ export class ReliableSender {
     this.#settle(message, new DeliveryError(receivers))
   }
 
-  /** A Refused report: the core did not take the message (see {@link RefuseReason}). */
-  refused(token: number, reason: number): void {
+  /**
+   * A Refused report: the core did not take the message (see {@link RefuseReason}). A message refused for a full
+   * channel is offered again from `data`, the copy the core hands back with the report (the caller may have
+   * reused its own buffer since), or from its own data if the sender owns it; with neither it fails with
+   * BackpressureError rather than go out with bytes the caller may have changed.
+   */
+  refused(token: number, reason: number, data?: Uint8Array): void {
     const message = this.#pending.get(token)
     if (message === undefined) return
     if (reason === RefuseReason.QUEUE_FULL && !this.#closed) {
-      this.#requeue(message)
-      return
+      if (data !== undefined && data.length === message.size) message.data = data
+      if (message.data !== undefined) {
+        this.#requeue(message)
+        return
+      }
     }
     this.#settle(message, this.#refusal(message, reason))
   }
@@ -492,6 +507,10 @@ export class ReliableSender {
         return new MessageTooLargeError(`reliable message of ${message.size} bytes to ${to} refused: too large`)
       case RefuseReason.CLOSED:
         return new ClosedError(`reliable message to ${to} refused: the endpoint is closing`)
+      case RefuseReason.QUEUE_FULL:
+        return new BackpressureError(
+          `reliable message to ${to} refused: its send queue was full, and no copy of it came back to offer again`,
+        )
       default:
         return new BackpressureError(`reliable message to ${to} refused: the send queue stayed full (${reason})`)
     }

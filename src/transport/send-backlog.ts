@@ -52,9 +52,12 @@ export class SendBacklog {
     return this.blocked || channel.waiting.size > 0 || !admits(channel, size, this.#hooks.sendQueueBytes)
   }
 
-  /** Queues a message at the back of its channel (or, `front`, ahead of the others: a refused one). */
+  /**
+   * Queues a message at the back of its channel (or, `front`, a refused one that was handed over: ahead of every
+   * message sent after it, so that refused messages go out again in the order they were sent).
+   */
   add(message: Outgoing, front = false): void {
-    if (front) message.channel.waiting.unshift(message)
+    if (front) message.channel.waiting.insertBefore(message, (other) => other.order > message.order)
     else message.channel.waiting.push(message)
     message.passDeadline = true
     if (!message.held) {

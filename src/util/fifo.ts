@@ -32,6 +32,17 @@ export class Fifo<T> {
     else this.#items.unshift(item)
   }
 
+  /**
+   * Puts an item before the oldest one for which `isAfter` is true (at the back if there is none). O(1) when that
+   * is the oldest; O(n) otherwise.
+   */
+  insertBefore(item: T, isAfter: (other: T) => boolean): void {
+    let index = this.#head
+    while (index < this.#items.length && !isAfter(this.#items[index] as T)) index++
+    if (index === this.#head) this.unshift(item)
+    else this.#items.splice(index, 0, item)
+  }
+
   /** Removes and returns the oldest item. */
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined

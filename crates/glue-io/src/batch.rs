@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use glue_proto::{Core, EndpointId, Event, Payload, SendError};
+use glue_proto::{Core, EndpointId, Event, Payload, Refusal, SendError};
 
 /// What an [`Entry`] describes; the numeric values are part of the N-API contract (`NativeBatch.entries`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,9 @@ pub enum EntryKind {
     /// A reliable message sent to every endpoint (payload as for [`EntryKind::Unicast`]).
     ReliableBroadcast = 7,
     /// The I/O thread could not take the reliable message with token [`Entry::a`]; [`Entry::b`] is a
-    /// [`RefuseReason`].
+    /// [`RefuseReason`]. For [`RefuseReason::QueueFull`], [`Entry::c`] is 1 + the index in
+    /// [`InboundBatch::buffers`] of the message's payload, handed back so that it can be offered again
+    /// (the sender may have reused its own buffer); 0 for the other reasons.
     Refused = 8,
     /// A large (reassembled) message handed over whole: [`Entry::a`] indexes the sender,
     /// [`Entry::b`] indexes [`InboundBatch::buffers`], [`Entry::c`] has bit 0 = broadcast, bit 1 = reliable.
@@ -87,7 +89,8 @@ pub struct InboundBatch {
     pub events: Vec<Event>,
     /// For [`EntryKind::Failed`]: the receivers that did not acknowledge.
     pub failures: Vec<Vec<EndpointId>>,
-    /// For [`EntryKind::Owned`]: large messages, each handed over whole.
+    /// For [`EntryKind::Owned`]: large messages, each handed over whole; for [`EntryKind::Refused`] with
+    /// [`RefuseReason::QueueFull`]: the refused payloads, handed back.
     pub buffers: Vec<Vec<u8>>,
     /// The number of this batch among its endpoint's batches, from 1, in the order they were made (whichever
     /// thread made it): a consumer can check that it gets each once and in order.
@@ -229,10 +232,18 @@ impl BatchBuilder {
         self.owned_bytes
     }
 
-    /// Records that the reliable send with `token` was refused.
-    pub(crate) fn refuse(&mut self, token: u32, error: &SendError) {
-        let b = RefuseReason::of(error) as u32;
-        self.batch.entries.push(Entry { kind: EntryKind::Refused as u32, a: token, b, c: 0 });
+    /// Records that the reliable send with `token` was refused; a payload refused for a full send queue is
+    /// handed back with the entry (the sender offers it again later), any other is dropped here.
+    pub(crate) fn refuse(&mut self, token: u32, refusal: Refusal) {
+        let reason = RefuseReason::of(&refusal.error);
+        let c = if reason == RefuseReason::QueueFull {
+            self.owned_bytes += refusal.data.len();
+            self.batch.buffers.push(refusal.data);
+            self.batch.buffers.len() as u32
+        } else {
+            0
+        };
+        self.batch.entries.push(Entry { kind: EntryKind::Refused as u32, a: token, b: reason as u32, c });
     }
 
     /// The batch with the core's inbox holding its payloads (call [`BatchBuilder::collect`] first), or

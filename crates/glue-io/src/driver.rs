@@ -208,7 +208,8 @@ impl<S: Sink> Driver<S> {
         let reads = self.reads(engine);
         let consumer = (self.paused && reads).then(|| now + CONSUMER_RETRY);
         // Reading for the caller: wake when the window ends, to give reading back if traffic was light.
-        let window = (reads && matches!(self.delivery, Delivery::Caller(_))).then(|| engine.load.window_end());
+        let window =
+            (reads && matches!(self.delivery, Delivery::Caller(_))).then(|| engine.load.window_end());
         [engine.core.poll_timeout(), engine.retry_at, consumer, window]
             .into_iter()
             .flatten()
@@ -238,27 +239,37 @@ impl<S: Sink> Driver<S> {
             }
             let Some(command) = self.inbox.next_command() else { return };
             let len = command.len();
-            let (result, token) = match command {
+            let result = match command {
                 Command::Slab(slab) => {
                     engine.apply_slab(now, &slab);
-                    (Ok(()), None)
+                    Ok(())
                 }
-                Command::Send { to, payload } => (engine.core.send(to, &payload), None),
-                Command::Broadcast(payload) => (engine.core.broadcast(&payload), None),
+                Command::Send { to, payload } => engine.core.send(to, &payload),
+                Command::Broadcast(payload) => engine.core.broadcast(&payload),
+                // A reliable send is never dropped silently: its sender hears why (and gets a payload refused
+                // for a full queue back, to offer it again).
                 Command::SendReliable { to, payload, token, deadline } => {
-                    (engine.core.send_reliable(now, to, payload, Some(token as u64), deadline), Some(token))
+                    if let Err(refusal) =
+                        engine.core.try_send_reliable(now, to, payload, Some(token as u64), deadline)
+                    {
+                        engine.builder.refuse(token, refusal);
+                    }
+                    Ok(())
                 }
                 Command::BroadcastReliable { payload, token, deadline } => {
-                    (engine.core.broadcast_reliable(now, payload, Some(token as u64), deadline), Some(token))
+                    if let Err(refusal) =
+                        engine.core.try_broadcast_reliable(now, payload, Some(token as u64), deadline)
+                    {
+                        engine.builder.refuse(token, refusal);
+                    }
+                    Ok(())
                 }
             };
-            match (result, token) {
-                (Ok(()), _) => {}
-                // A reliable send is never dropped silently: its sender hears why.
-                (Err(e), Some(token)) => engine.builder.refuse(token, &e),
-                (Err(SendError::UnknownPeer(_)), None) => engine.unknown_peer += 1,
+            match result {
+                Ok(()) => {}
+                Err(SendError::UnknownPeer(_)) => engine.unknown_peer += 1,
                 // Too large and closed are checked before queueing; count anything else as a send error.
-                (Err(_), None) => engine.tx.send_errors += 1,
+                Err(_) => engine.tx.send_errors += 1,
             }
             unflushed += len;
             if unflushed >= FLUSH_EVERY_BYTES {

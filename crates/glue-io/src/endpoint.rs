@@ -202,7 +202,8 @@ impl Endpoint {
     /// Queues a reliable message to the peer `to`, fragmented as needed (up to the configured
     /// `max_message_size`). Its outcome arrives later in a batch under `token`: Delivered when the peer
     /// acknowledged it, Failed when it did not by `deadline` (default: the configured one) or went away,
-    /// Refused when the I/O thread could not take it (unknown peer, send queue full). `Ok(false)` when
+    /// Refused when the I/O thread could not take it (unknown peer; send queue full, with the payload handed
+    /// back in the batch's `buffers` to offer it again). `Ok(false)` when
     /// the command queue is full (nothing was queued and nothing will be reported).
     pub fn send_reliable(
         &self,

@@ -93,7 +93,8 @@ impl Engine {
     }
 
     /// Queues every record of a (validated) slab as its own send; refusals of reliable ones are reported
-    /// per token, best-effort ones to unknown peers counted (others cannot fail: the slab was validated).
+    /// per token (a payload refused for a full send queue handed back with its report), best-effort ones to
+    /// unknown peers counted (others cannot fail: the slab was validated).
     pub(crate) fn apply_slab(&mut self, now: Instant, slab: &[u8]) {
         let mut records = SlabReader::new(slab);
         while let Some(Ok(record)) = records.next_record() {
@@ -110,11 +111,11 @@ impl Engine {
             let payload = record.payload.to_vec();
             let token = Some(record.token as u64);
             let result = match record.to {
-                Some(to) => self.core.send_reliable(now, to, payload, token, record.deadline),
-                None => self.core.broadcast_reliable(now, payload, token, record.deadline),
+                Some(to) => self.core.try_send_reliable(now, to, payload, token, record.deadline),
+                None => self.core.try_broadcast_reliable(now, payload, token, record.deadline),
             };
-            if let Err(e) = result {
-                self.builder.refuse(record.token, &e);
+            if let Err(refusal) = result {
+                self.builder.refuse(record.token, refusal);
             }
         }
     }

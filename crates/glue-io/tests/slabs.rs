@@ -15,6 +15,8 @@ struct Reports {
     messages: Vec<(EndpointId, Vec<u8>)>,
     delivered: Vec<u32>,
     refused: Vec<(u32, u32)>,
+    /// The payloads handed back with refusals for a full send queue, by token.
+    handed_back: Vec<(u32, Vec<u8>)>,
     peers_up: usize,
 }
 
@@ -41,7 +43,12 @@ impl Recorder {
             for e in &batch.entries {
                 match e.kind {
                     k if k == EntryKind::Delivered as u32 => self.got.delivered.push(e.a),
-                    k if k == EntryKind::Refused as u32 => self.got.refused.push((e.a, e.b)),
+                    k if k == EntryKind::Refused as u32 => {
+                        self.got.refused.push((e.a, e.b));
+                        if e.c > 0 {
+                            self.got.handed_back.push((e.a, batch.buffers[e.c as usize - 1].clone()));
+                        }
+                    }
                     k if k == EntryKind::PeerEvent as u32 => self.got.peers_up += 1,
                     _ => {}
                 }
@@ -151,4 +158,35 @@ fn bad_slabs_are_refused_whole_and_unknown_peers_per_record() {
 
     a.close();
     assert!(matches!(a.send_slab(&slab), Err(Error::Closed)));
+}
+
+#[test]
+fn a_record_refused_for_a_full_send_queue_comes_back_with_its_payload() {
+    let group = common::unique_group();
+    let (tx, rx) = mpsc::channel();
+    let mut config = common::config("slab-full-a", group);
+    config.reliable.send_queue_bytes = 1000;
+    let a = common::open_sink(config, move |b| tx.send(b).is_ok());
+    let mut a_rec = Recorder { rx, got: Reports::default() };
+    let (b, mut b_rec) = Recorder::open("slab-full-b", group);
+    a_rec.wait("a sees b", |r| r.peers_up >= 1);
+    b_rec.wait("b sees a", |r| r.peers_up >= 1);
+    // One slab is applied in one go, before any ACK can come back: the second record of each channel finds
+    // 990 bytes queued and is refused (reason 2), its payload handed back; an unknown peer's is not.
+    let filler = vec![7; 990];
+    let mut slab = Vec::new();
+    push_record(&mut slab, &record(1, Some(b.id()), &filler));
+    push_record(&mut slab, &record(2, Some(b.id()), b"unicast, refused"));
+    push_record(&mut slab, &record(3, None, &filler));
+    push_record(&mut slab, &record(4, None, b"broadcast, refused"));
+    push_record(&mut slab, &record(5, Some(EndpointId(0xdead)), b"nobody"));
+    assert!(a.send_slab(&slab).unwrap());
+    a_rec.wait("three refusals", |r| r.refused.len() == 3);
+    assert_eq!(a_rec.got.refused, vec![(2, 2), (4, 2), (5, 1)]);
+    assert_eq!(
+        a_rec.got.handed_back,
+        vec![(2, b"unicast, refused".to_vec()), (4, b"broadcast, refused".to_vec())]
+    );
+    a_rec.wait("the two accepted records delivered", |r| r.delivered.len() == 2);
+    b_rec.wait("both accepted records", |r| r.messages.len() == 2);
 }

@@ -69,7 +69,7 @@ pub struct NativeBatch {
     pub events: Vec<NativePeerEvent>,
     /// For failed reliable sends: the IDs of the receivers that did not acknowledge.
     pub failures: Vec<Vec<String>>,
-    /// Large messages, each its own Buffer (handed over without copying).
+    /// Large messages, each its own Buffer (handed over without copying), and payloads handed back by refusals.
     pub buffers: Vec<Buffer>,
 }
 

@@ -27,9 +27,9 @@ mod stats;
 pub mod wire;
 
 pub use crate::config::{ConfigError, CoreConfig, NameClashRule, MAX_CONFIGURED_PEERS};
-pub use crate::core::{Core, SendError, Transmit};
+pub use crate::core::{Core, Refusal, SendError, Transmit};
 pub use crate::event::{DownReason, Event, Payload, PeerInfo};
 pub use crate::id::{EndpointId, ParseIdError};
-pub use crate::reliable::ReliableLimits;
 pub use crate::peer_stats::PeerStats;
+pub use crate::reliable::ReliableLimits;
 pub use crate::stats::Stats;

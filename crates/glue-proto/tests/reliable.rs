@@ -281,6 +281,27 @@ fn the_send_queue_is_bounded() {
     assert_eq!(err, glue_proto::SendError::TooLarge { size: max + 1, max });
 }
 
+#[test]
+fn a_refused_reliable_message_is_handed_back_unchanged() {
+    let mut net = start(701, Faults::default(), 2);
+    let b = net.nodes[1].core.id();
+    let now = net.now;
+    let limit = net.nodes[0].core.config().reliable.send_queue_bytes;
+    let core = &mut net.nodes[0].core;
+    core.try_send_reliable(now, b, vec![0; limit - 10], Some(1), None).unwrap();
+    let refusal = core.try_send_reliable(now, b, b"unicast bytes".to_vec(), Some(2), None).unwrap_err();
+    assert!(matches!(refusal.error, glue_proto::SendError::QueueFull { .. }), "{refusal:?}");
+    assert_eq!(refusal.data, b"unicast bytes");
+    core.try_broadcast_reliable(now, vec![0; limit - 10], Some(3), None).unwrap();
+    let refusal = core.try_broadcast_reliable(now, b"broadcast bytes".to_vec(), Some(4), None).unwrap_err();
+    assert!(matches!(refusal.error, glue_proto::SendError::QueueFull { .. }), "{refusal:?}");
+    assert_eq!(refusal.data, b"broadcast bytes");
+    let stranger = glue_proto::EndpointId(0x1234);
+    let refusal = core.try_send_reliable(now, stranger, b"to nobody".to_vec(), Some(5), None).unwrap_err();
+    assert_eq!(refusal.error, glue_proto::SendError::UnknownPeer(stranger));
+    assert_eq!(refusal.data, b"to nobody");
+}
+
 fn rdata_datagram(
     source: EndpointId,
     flags: u8,

@@ -59,6 +59,16 @@ pub enum SendError {
     Closed,
 }
 
+/// A reliable message the core did not take ([`Core::try_send_reliable`], [`Core::try_broadcast_reliable`]):
+/// why, and its payload, handed back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why it was refused.
+    pub error: SendError,
+    /// The payload as it was passed in.
+    pub data: Vec<u8>,
+}
+
 /// A receive stream is identified by its sender and whether it is the sender's multicast channel.
 type StreamKey = (EndpointId, bool);
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::{Core, SendError, StreamKey};
+use super::{Core, Refusal, SendError, StreamKey};
 use crate::reliable::{ChannelCtx, Delivery, RecvStream, SendChannel};
 use crate::wire::{
     Ack, DecodeError, Heartbeat, RData, SubmessageKind, ACK_FLAG_MULTICAST, ACK_FLAG_SYNC,
@@ -58,8 +58,26 @@ impl Core {
         token: Option<u64>,
         deadline: Option<Duration>,
     ) -> Result<(), SendError> {
-        self.check_reliable(data.len())?;
-        let addr = self.peers.address_of(to).ok_or(SendError::UnknownPeer(to))?;
+        self.try_send_reliable(now, to, data, token, deadline).map_err(|refusal| refusal.error)
+    }
+
+    /// [`Core::send_reliable`], handing the payload back when the message is refused, so that a caller
+    /// whose own copy is gone (e.g. a runtime that copied it out of a buffer its application may reuse)
+    /// can offer it again after a [`SendError::QueueFull`].
+    pub fn try_send_reliable(
+        &mut self,
+        now: Instant,
+        to: EndpointId,
+        data: Vec<u8>,
+        token: Option<u64>,
+        deadline: Option<Duration>,
+    ) -> Result<(), Refusal> {
+        if let Err(error) = self.check_reliable(data.len()) {
+            return Err(Refusal { error, data });
+        }
+        let Some(addr) = self.peers.address_of(to) else {
+            return Err(Refusal { error: SendError::UnknownPeer(to), data });
+        };
         if !self.config.reliable.ack_hold.is_zero() {
             self.last_sent_to.insert(to, now);
         }
@@ -75,7 +93,7 @@ impl Core {
         });
         let queued = channel.queued_bytes();
         if queued > 0 && queued + data.len() > limit {
-            return Err(SendError::QueueFull { queued, limit });
+            return Err(Refusal { error: SendError::QueueFull { queued, limit }, data });
         }
         let deadline = now + deadline.unwrap_or(ctx.limits.default_deadline);
         channel.enqueue(&mut ctx, data, token, deadline);
@@ -91,10 +109,24 @@ impl Core {
         token: Option<u64>,
         deadline: Option<Duration>,
     ) -> Result<(), SendError> {
-        self.check_reliable(data.len())?;
+        self.try_broadcast_reliable(now, data, token, deadline).map_err(|refusal| refusal.error)
+    }
+
+    /// [`Core::broadcast_reliable`], handing the payload back when the message is refused (see
+    /// [`Core::try_send_reliable`]).
+    pub fn try_broadcast_reliable(
+        &mut self,
+        now: Instant,
+        data: Vec<u8>,
+        token: Option<u64>,
+        deadline: Option<Duration>,
+    ) -> Result<(), Refusal> {
+        if let Err(error) = self.check_reliable(data.len()) {
+            return Err(Refusal { error, data });
+        }
         let (queued, limit) = (self.multicast.queued_bytes(), self.config.reliable.send_queue_bytes);
         if queued > 0 && queued + data.len() > limit {
-            return Err(SendError::QueueFull { queued, limit });
+            return Err(Refusal { error: SendError::QueueFull { queued, limit }, data });
         }
         let mut ctx = ctx!(self, now);
         let deadline = now + deadline.unwrap_or(ctx.limits.default_deadline);
