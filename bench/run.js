@@ -252,7 +252,9 @@ function modelRows(m) {
     add('catchup_time', 'catch-up of 10 000 keys (64 B): open → synced()', ms(c.syncedS), `all keys at ${ms(c.allS)}`, '', '< 1 s', c.syncedS < 1,
       `rounds ${m.runs.catchUp.map((x) => (x.syncedS === null ? '—' : ms(x.syncedS))).join(', ')}`);
     add('catchup_bytes', '  bytes on the wire / missing data', kb(c.wireBytes), `${kb(c.missingBytes)} keys + values`,
-      `${c.bytesRatio.toFixed(2)}×`, '≤ 1.5×', c.bytesRatio <= 1.5, `idle traffic ${Math.round(c.idlePerS)} B/s subtracted`);
+      `${c.bytesRatio.toFixed(2)}×`, '≤ 1.5×', c.bytesRatio <= 1.5,
+      `idle traffic ${Math.round(c.idlePerS)} B/s subtracted; fragments resent by writer/member/late ` +
+        `${(c.perEndpoint ?? []).map((e) => e.fragmentsResent).join('/')}`);
   }
   if (mem) {
     add('map_memory', 'map memory per live key (100 000 × 64 B)', `${Math.round(mem.perKeyBytes)} B`, `${mem.liveBytesPerKey} B key + value`,

@@ -102,12 +102,12 @@ async function catchUp({ keys = 10_000, size = 64, idleMs = 1000, settleMs = 300
   return withWorkers(90_000, async (start) => {
     const a = start({ ...base, role: 'filler', name: 'writer', keys, members: 1 }, null, WORKER);
     const b = start({ ...base, role: 'filler', name: 'member', keys: 0 }, null, WORKER);
-    await Promise.all([a.next('ready'), b.next('ready')]); if (process.env.DBG) console.error("await Promise.all([a.next('rea");
-    await a.next('written'); if (process.env.DBG) console.error("await a.next('written');");
+    await Promise.all([a.next('ready'), b.next('ready')]);
+    await a.next('written');
     const c = await converge([a, b]);
     if (c.s === null || c.states[0].size !== keys) throw new Error(`the two members did not converge on ${keys} keys`);
     const late = start({ ...base, role: 'late', name: 'late', peers: 2, expect: keys }, null, WORKER);
-    await late.next('ready'); if (process.env.DBG) console.error("await late.next('ready');");
+    await late.next('ready');
     await sleep(300); // the peers' first exchanges are over
     const bytes = async () => Promise.all([a, b, late].map((w) => { w.send('bytes'); return w.next('bytes'); }));
     const idle0 = await bytes();
@@ -130,6 +130,8 @@ async function catchUp({ keys = 10_000, size = 64, idleMs = 1000, settleMs = 300
       keys, size, syncedS: opened.syncedS, allS: opened.allS, syncError: opened.syncError, size_: opened.size,
       equal: hashes.s !== null, wireBytes, rawBytes: raw, idlePerS, windowS, missingBytes: missing, bytesRatio: wireBytes / missing,
       lateStats: { before: opened.before, after: opened.after }, writerStats: b1[0].stats,
+      // What each endpoint (writer, member, late) sent in the window: which repeats make the bytes.
+      perEndpoint: b1.map((x, i) => Object.fromEntries(Object.keys(x.stats).map((k) => [k, x.stats[k] - b0[i].stats[k]]))),
       commands: [a.describe, b.describe, late.describe],
     };
   });
