@@ -302,6 +302,56 @@ fn a_refused_reliable_message_is_handed_back_unchanged() {
     assert_eq!(refusal.data, b"to nobody");
 }
 
+#[test]
+fn a_receiver_slow_to_answer_costs_probes_not_the_window() {
+    let mut net = start(702, Faults { delay: Duration::from_micros(100), ..Faults::default() }, 2);
+    let b = net.nodes[1].core.id();
+    // A first message measures the round trip (the timeout is then its floor, 20 ms).
+    let now = net.now;
+    net.nodes[0].core.send_reliable(now, b, vec![1; 100], None, None).unwrap();
+    net.run_for(Duration::from_millis(10));
+    let before = net.nodes[0].core.stats().clone();
+    // A message of many fragments, and the receiver busy for 50 ms (more than two timeouts' worth of silence from it
+    // would be 60 ms): every fragment arrives, but no ACK comes back until it reads again.
+    let now = net.now;
+    net.nodes[1].busy_until = Some(now + Duration::from_millis(50));
+    net.nodes[0].core.send_reliable(now, b, vec![2; 300_000], None, None).unwrap();
+    net.run_for(Duration::from_millis(300));
+    assert_eq!(net.nodes[1].messages.iter().filter(|m| m.reliable).count(), 2, "both delivered");
+    let after = net.nodes[0].core.stats();
+    let fragments = after.fragments_sent - before.fragments_sent;
+    let resent = after.fragments_resent - before.fragments_resent;
+    assert!(fragments >= 5, "the message took {fragments} fragments");
+    assert!(after.retransmit_timeouts > before.retransmit_timeouts, "the timer fired while the receiver was silent");
+    assert!(resent <= 2, "{resent} of {fragments} fragments resent for a receiver that only answered late");
+    assert_eq!(net.nodes[0].core.reliable_memory(), 0);
+}
+
+#[test]
+fn a_lost_tail_is_repaired_after_one_probe() {
+    let mut net = start(703, Faults { delay: Duration::from_micros(100), ..Faults::default() }, 2);
+    let b = net.nodes[1].core.id();
+    let now = net.now;
+    net.nodes[0].core.send_reliable(now, b, vec![1; 100], None, None).unwrap();
+    net.run_for(Duration::from_millis(10));
+    // The receiver takes the first fragments of a message, then loses the rest of the burst: nothing it gets says
+    // that more was sent, so only the sender's timer finds the tail.
+    let now = net.now;
+    // 150 of its 210 fragments go through, the rest of the burst (sent within a few round trips) is lost.
+    net.burst_loss = Some((0, 150, now + Duration::from_millis(5)));
+    net.nodes[0].core.send_reliable(now, b, vec![2; 300_000], None, None).unwrap();
+    let lost_at = net.now;
+    while net.nodes[1].messages.len() < 2 && net.now < lost_at + Duration::from_secs(2) {
+        net.run_for(Duration::from_millis(1));
+    }
+    assert_eq!(net.nodes[1].messages.len(), 2, "the tail was repaired");
+    let stats = net.nodes[0].core.stats();
+    assert!(stats.retransmit_timeouts >= 1 && stats.fragments_resent >= 2, "a tail was lost: {stats:?}");
+    let took = net.now - lost_at;
+    // The first timeout (20 ms) sends the probe; its ACK shows every gap below it, repaired in a round trip or two.
+    assert!(took < Duration::from_millis(60), "repaired after {took:?}");
+}
+
 fn rdata_datagram(
     source: EndpointId,
     flags: u8,

@@ -1,7 +1,7 @@
 //! The sending side of one reliable channel: a unicast channel to one peer, or this endpoint's
 //! multicast channel to every peer. Assigns a sequence number to every fragment, keeps what is not yet
 //! acknowledged by every intended receiver, repairs gaps the receivers report (by unicast, or by
-//! multicast when several miss the same fragment), retransmits on timeout with backoff, and respects
+//! multicast when several miss the same fragment), probes on timeout (then retransmits) with backoff, and respects
 //! each receiver's window and its own send window.
 
 use std::cmp::Reverse;
@@ -19,8 +19,14 @@ use crate::{EndpointId, Event, Stats};
 
 /// Repairs sent in answer to one ACK, at most.
 const MAX_REPAIRS_PER_ACK: usize = 256;
-/// Fragments resent to one receiver when the retransmission timer fires, at most.
+/// Fragments resent to one receiver when the retransmission timer fires, at most (from the
+/// [`PROBE_TIMEOUTS`]-th + 1 timeout without an ACK on).
 const MAX_RESENDS_PER_TIMEOUT: usize = 64;
+/// Timeouts in a row (no ACK in between) that send a probe, not every missing fragment: the last fragment the
+/// receiver lacks, so that its ACK shows every gap below it (repaired at once), or that the receiver was only slow
+/// to answer (a busy application thread) and has everything. Resending the whole window at the first timeout
+/// made every late ACK cost the window again (TCP's tail loss probe and QUIC's probe timeout do the same).
+const PROBE_TIMEOUTS: u32 = 2;
 
 /// What a channel operation may touch in the core.
 pub(crate) struct ChannelCtx<'a> {
@@ -713,14 +719,17 @@ impl SendChannel {
         }
         self.backoff += 1;
         ctx.stats.retransmit_timeouts += 1;
+        let probe = self.backoff <= PROBE_TIMEOUTS;
         let lagging: Vec<usize> = self.lagging().collect();
         let mut multicast_resent = Vec::new();
         for ti in lagging.iter().copied() {
             let t = &self.tracks[ti];
-            let missing: Vec<u64> = (t.cum.max(self.base)..self.next_send)
-                .filter(|&s| !t.has(s) && self.resendable(s))
-                .take(MAX_RESENDS_PER_TIMEOUT)
-                .collect();
+            let range = t.cum.max(self.base)..self.next_send;
+            let missing: Vec<u64> = if probe {
+                range.rev().find(|&s| !t.has(s) && self.resendable(s)).into_iter().collect()
+            } else {
+                range.filter(|&s| !t.has(s) && self.resendable(s)).take(MAX_RESENDS_PER_TIMEOUT).collect()
+            };
             let addr = t.addr;
             for s in missing {
                 let dest = self.repair_dest(s, addr);

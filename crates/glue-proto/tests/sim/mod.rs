@@ -48,6 +48,9 @@ pub struct Node {
     pub messages: Vec<Received>,
     /// While false, the node neither sends nor receives (crashed or cut off).
     pub up: bool,
+    /// Until this instant the node reads nothing and runs no timers (an application thread that also reads its
+    /// sockets, blocked): what arrives meanwhile waits for it, in order, as in a socket buffer.
+    pub busy_until: Option<Instant>,
 }
 
 struct InFlight {
@@ -91,6 +94,9 @@ pub struct Net {
     pub drop_multicast: bool,
     /// Datagrams put on the network for the group, by sender index.
     pub group_sent: Vec<u64>,
+    /// `(node, pass, until)`: of the datagrams node `node` sends from now on, `pass` go through, then those it sends
+    /// before `until` are lost (a burst lost from a chosen point), then the network is as `faults` says again.
+    pub burst_loss: Option<(usize, u64, Instant)>,
 }
 
 impl Net {
@@ -106,6 +112,7 @@ impl Net {
             capture: None,
             drop_multicast: false,
             group_sent: Vec::new(),
+            burst_loss: None,
         }
     }
 
@@ -133,7 +140,8 @@ impl Net {
     pub fn add(&mut self, config: CoreConfig) -> usize {
         let i = self.nodes.len();
         let core = Core::new(config, self.now).expect("valid config");
-        self.nodes.push(Node { core, addr: Self::addr_of(i), events: vec![], messages: vec![], up: true });
+        let node = Node { core, addr: Self::addr_of(i), events: vec![], messages: vec![], up: true, busy_until: None };
+        self.nodes.push(node);
         i
     }
 
@@ -194,6 +202,15 @@ impl Net {
             } else {
                 (0..self.nodes.len()).filter(|&j| self.nodes[j].addr == t.destination).collect()
             };
+            if let Some((node, pass, until)) = &mut self.burst_loss {
+                if *node == i {
+                    if *pass > 0 {
+                        *pass -= 1;
+                    } else if now < *until {
+                        continue;
+                    }
+                }
+            }
             for to in targets {
                 if self.rand() < self.faults.loss {
                     continue;
@@ -219,16 +236,24 @@ impl Net {
         self.buf = buf;
     }
 
+    /// The instant node `i` is busy until, if that is still ahead.
+    fn busy(&self, i: usize) -> Option<Instant> {
+        self.nodes[i].busy_until.filter(|&at| at > self.now)
+    }
+
     /// Runs every node's timers and the network until `until`.
     pub fn run_until(&mut self, until: Instant) {
         loop {
             for i in 0..self.nodes.len() {
-                if self.nodes[i].up {
+                if self.nodes[i].up && self.busy(i).is_none() {
                     self.nodes[i].core.handle_timeout(self.now);
                 }
                 self.drain(i);
             }
-            let next_timer = self.nodes.iter().filter(|n| n.up).filter_map(|n| n.core.poll_timeout()).min();
+            let next_timer = (0..self.nodes.len())
+                .filter(|&i| self.nodes[i].up)
+                .filter_map(|i| self.nodes[i].core.poll_timeout().map(|t| self.busy(i).map_or(t, |b| t.max(b))))
+                .min();
             let next_packet = self.flight.peek().map(|Reverse(p)| p.at);
             let next = [next_timer, next_packet].into_iter().flatten().min();
             match next {
@@ -242,7 +267,12 @@ impl Net {
                 if p.at > self.now {
                     break;
                 }
-                let Reverse(p) = self.flight.pop().expect("peeked");
+                let Reverse(mut p) = self.flight.pop().expect("peeked");
+                if let Some(at) = self.busy(p.to) {
+                    p.at = at; // waits, in its order, until the node reads again
+                    self.flight.push(Reverse(p));
+                    continue;
+                }
                 if self.nodes[p.to].up {
                     self.nodes[p.to].core.handle_datagram(self.now, p.from, &p.bytes);
                     self.drain(p.to);
