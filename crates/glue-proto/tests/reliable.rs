@@ -302,15 +302,21 @@ fn a_refused_reliable_message_is_handed_back_unchanged() {
     assert_eq!(refusal.data, b"to nobody");
 }
 
-#[test]
-fn a_receiver_slow_to_answer_costs_probes_not_the_window() {
-    let mut net = start(702, Faults { delay: Duration::from_micros(100), ..Faults::default() }, 2);
+/// Two nodes 100 µs apart whose first message measured the round trip (node 0's timeout is then its floor, 20 ms),
+/// and node 1's ID.
+fn measured_pair(seed: u64) -> (Net, EndpointId) {
+    let mut net = start(seed, Faults { delay: Duration::from_micros(100), ..Faults::default() }, 2);
     let b = net.nodes[1].core.id();
-    // A first message measures the round trip (the timeout is then its floor, 20 ms).
     let now = net.now;
     net.nodes[0].core.send_reliable(now, b, vec![1; 100], None, None).unwrap();
     net.run_for(Duration::from_millis(10));
-    let before = net.nodes[0].core.stats().clone();
+    (net, b)
+}
+
+#[test]
+fn a_receiver_slow_to_answer_costs_probes_not_the_window() {
+    let (mut net, b) = measured_pair(702);
+    let before = *net.nodes[0].core.stats();
     // A message of many fragments, and the receiver busy for 50 ms (more than two timeouts' worth of silence from it
     // would be 60 ms): every fragment arrives, but no ACK comes back until it reads again.
     let now = net.now;
@@ -322,18 +328,17 @@ fn a_receiver_slow_to_answer_costs_probes_not_the_window() {
     let fragments = after.fragments_sent - before.fragments_sent;
     let resent = after.fragments_resent - before.fragments_resent;
     assert!(fragments >= 5, "the message took {fragments} fragments");
-    assert!(after.retransmit_timeouts > before.retransmit_timeouts, "the timer fired while the receiver was silent");
+    assert!(
+        after.retransmit_timeouts > before.retransmit_timeouts,
+        "the timer fired while the receiver was silent"
+    );
     assert!(resent <= 2, "{resent} of {fragments} fragments resent for a receiver that only answered late");
     assert_eq!(net.nodes[0].core.reliable_memory(), 0);
 }
 
 #[test]
 fn a_lost_tail_is_repaired_after_one_probe() {
-    let mut net = start(703, Faults { delay: Duration::from_micros(100), ..Faults::default() }, 2);
-    let b = net.nodes[1].core.id();
-    let now = net.now;
-    net.nodes[0].core.send_reliable(now, b, vec![1; 100], None, None).unwrap();
-    net.run_for(Duration::from_millis(10));
+    let (mut net, b) = measured_pair(703);
     // The receiver takes the first fragments of a message, then loses the rest of the burst: nothing it gets says
     // that more was sent, so only the sender's timer finds the tail.
     let now = net.now;

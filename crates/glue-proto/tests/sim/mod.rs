@@ -140,7 +140,14 @@ impl Net {
     pub fn add(&mut self, config: CoreConfig) -> usize {
         let i = self.nodes.len();
         let core = Core::new(config, self.now).expect("valid config");
-        let node = Node { core, addr: Self::addr_of(i), events: vec![], messages: vec![], up: true, busy_until: None };
+        let node = Node {
+            core,
+            addr: Self::addr_of(i),
+            events: vec![],
+            messages: vec![],
+            up: true,
+            busy_until: None,
+        };
         self.nodes.push(node);
         i
     }
@@ -252,7 +259,9 @@ impl Net {
             }
             let next_timer = (0..self.nodes.len())
                 .filter(|&i| self.nodes[i].up)
-                .filter_map(|i| self.nodes[i].core.poll_timeout().map(|t| self.busy(i).map_or(t, |b| t.max(b))))
+                .filter_map(|i| {
+                    self.nodes[i].core.poll_timeout().map(|t| self.busy(i).map_or(t, |b| t.max(b)))
+                })
                 .min();
             let next_packet = self.flight.peek().map(|Reverse(p)| p.at);
             let next = [next_timer, next_packet].into_iter().flatten().min();
