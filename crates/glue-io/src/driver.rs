@@ -246,22 +246,13 @@ impl<S: Sink> Driver<S> {
                 }
                 Command::Send { to, payload } => engine.core.send(to, &payload),
                 Command::Broadcast(payload) => engine.core.broadcast(&payload),
-                // A reliable send is never dropped silently: its sender hears why (and gets a payload refused
-                // for a full queue back, to offer it again).
+                // Reliable sends report their own refusals (see `Engine::send_reliable`).
                 Command::SendReliable { to, payload, token, deadline } => {
-                    if let Err(refusal) =
-                        engine.core.try_send_reliable(now, to, payload, Some(token as u64), deadline)
-                    {
-                        engine.builder.refuse(token, refusal);
-                    }
+                    engine.send_reliable(now, Some(to), payload, token, deadline);
                     Ok(())
                 }
                 Command::BroadcastReliable { payload, token, deadline } => {
-                    if let Err(refusal) =
-                        engine.core.try_broadcast_reliable(now, payload, Some(token as u64), deadline)
-                    {
-                        engine.builder.refuse(token, refusal);
-                    }
+                    engine.send_reliable(now, None, payload, token, deadline);
                     Ok(())
                 }
             };

@@ -14,9 +14,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use glue_proto::{Core, SendError};
+use glue_proto::{Core, EndpointId, SendError};
 
 use crate::batch::BatchBuilder;
 use crate::caller::Reader;
@@ -108,15 +108,26 @@ impl Engine {
                 }
                 continue;
             }
-            let payload = record.payload.to_vec();
-            let token = Some(record.token as u64);
-            let result = match record.to {
-                Some(to) => self.core.try_send_reliable(now, to, payload, token, record.deadline),
-                None => self.core.try_broadcast_reliable(now, payload, token, record.deadline),
-            };
-            if let Err(refusal) = result {
-                self.builder.refuse(record.token, refusal);
-            }
+            self.send_reliable(now, record.to, record.payload.to_vec(), record.token, record.deadline);
+        }
+    }
+
+    /// Queues a reliable message to `to` (None: every peer, by multicast). A refusal is reported under
+    /// `token`, never dropped silently; a payload refused for a full send queue is handed back with it.
+    pub(crate) fn send_reliable(
+        &mut self,
+        now: Instant,
+        to: Option<EndpointId>,
+        payload: Vec<u8>,
+        token: u32,
+        deadline: Option<Duration>,
+    ) {
+        let result = match to {
+            Some(to) => self.core.try_send_reliable(now, to, payload, Some(token as u64), deadline),
+            None => self.core.try_broadcast_reliable(now, payload, Some(token as u64), deadline),
+        };
+        if let Err(refusal) = result {
+            self.builder.refuse(token, refusal);
         }
     }
 

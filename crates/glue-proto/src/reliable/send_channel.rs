@@ -1,8 +1,8 @@
 //! The sending side of one reliable channel: a unicast channel to one peer, or this endpoint's
 //! multicast channel to every peer. Assigns a sequence number to every fragment, keeps what is not yet
 //! acknowledged by every intended receiver, repairs gaps the receivers report (by unicast, or by
-//! multicast when several miss the same fragment), probes on timeout (then retransmits) with backoff, and respects
-//! each receiver's window and its own send window.
+//! multicast when several miss the same fragment), probes on timeout (then retransmits) with backoff, and
+//! respects each receiver's window and its own send window.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
