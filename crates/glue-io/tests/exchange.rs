@@ -3,6 +3,7 @@
 mod common;
 
 use common::{open_mesh, Item};
+use glue_io::slab::{push_record, SlabRecord};
 use glue_io::Event;
 
 #[test]
@@ -38,9 +39,16 @@ fn two_endpoints_exchange_unicast_and_broadcast() {
 fn broadcast_reaches_every_peer_and_batches_share_one_buffer() {
     let mut mesh = open_mesh(&["bc-a", "bc-b", "bc-c"]);
     let a_id = mesh[0].0.id();
+    // One slab of 100 small best-effort broadcasts is applied in one go, so its messages leave packed into
+    // one datagram (whatever the scheduling), and that datagram reaches each peer as one batch: 100 messages
+    // in one buffer.
+    let mut slab = vec![];
     for i in 0..100u32 {
-        assert!(mesh[0].0.broadcast(&i.to_le_bytes()).unwrap());
+        let payload = i.to_le_bytes();
+        let record = SlabRecord { token: 0, to: None, deadline: None, best_effort: true, payload: &payload };
+        push_record(&mut slab, &record);
     }
+    assert!(mesh[0].0.send_slab(&slab).unwrap());
     for (_, log) in &mut mesh[1..] {
         log.wait_until("100 broadcasts", |items| {
             items
@@ -58,14 +66,7 @@ fn broadcast_reaches_every_peer_and_batches_share_one_buffer() {
             })
             .collect();
         assert_eq!(got, (0..100).collect::<Vec<_>>(), "in order on loopback");
-        // 100 small messages packed into few datagrams arrive in few batches: the I/O thread reads what came
-        // while it worked. A caller reads as soon as a datagram is there (one round per wake-up): as many
-        // batches as datagrams, at most.
-        if common::receive_mode() == glue_io::ReceiveMode::IoThread {
-            assert!(log.batches < 50, "{} batches", log.batches);
-        } else {
-            assert!(log.batches <= 100, "{} batches", log.batches);
-        }
+        assert_eq!(log.message_batches, 1, "the 100 messages came in one batch");
     }
 }
 
