@@ -7,7 +7,6 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 
-import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import { bridgeMqtt } from '../mqtt/bridge'
 import { DIRECTIONS, type BridgeDirection, type MqttBridgeOptions } from '../mqtt/options'
@@ -15,14 +14,12 @@ import type { MqttBridgeStats, MqttBridgeStatus } from '../mqtt/stats'
 import {
   addCommonOptions,
   type CommonFlags,
-  commonEndpointOptions,
   integer,
   type JobRunner,
-  openEndpoint,
+  openCommandEndpoint,
   seconds,
   sleep,
   stopwatch,
-  unlessEnv,
 } from './common'
 
 interface BridgeFlags extends CommonFlags {
@@ -143,8 +140,7 @@ export async function bridge(url: string, flags: BridgeFlags, signal: AbortSigna
     protocolVersion: protocol(flags.protocol),
     clientId: flags.clientId,
   }
-  const name = unlessEnv(ENV_VARS.name, `glue-bridge-${process.pid}`)
-  const ep = await openEndpoint({ ...commonEndpointOptions(flags), name })
+  const ep = await openCommandEndpoint(flags, 'bridge')
   try {
     let b
     try {

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { type Command, InvalidArgumentError } from 'commander'
 
 import { Endpoint } from '../endpoint'
+import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import type { Message } from '../transport/batch-decoder'
 import type { EndpointOptions } from '../options'
@@ -118,6 +119,14 @@ export async function openEndpoint(options: EndpointOptions): Promise<Endpoint> 
   const ep = await Endpoint.open(options)
   if (ep.metricsAddress !== undefined) console.error(`metrics at http://${ep.metricsAddress}/metrics (endpoint ${ep.name})`)
   return ep
+}
+
+/**
+ * Opens the endpoint of the command `role` (`pub`, `map`, ...) with the common flags (see {@link openEndpoint}),
+ * named `glue-ROLE-PID` unless GLUE_NAME names it.
+ */
+export function openCommandEndpoint(flags: CommonFlags, role: string): Promise<Endpoint> {
+  return openEndpoint({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`) })
 }
 
 /** The keys of a key file: one per line, blank lines and `#` comments ignored. */

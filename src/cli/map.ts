@@ -8,7 +8,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
 import { Endpoint } from '../endpoint'
-import { ENV_VARS } from '../env'
 import { ModelNameError } from '../model/errors'
 import { validateKey, validateObjectName } from '../model/names'
 import type { MapOptions } from '../model/options'
@@ -17,14 +16,12 @@ import { CodecError } from '../topics/errors'
 import {
   addCommonOptions,
   type CommonFlags,
-  commonEndpointOptions,
   integer,
   type JobRunner,
-  openEndpoint,
+  openCommandEndpoint,
   seconds,
   sleep,
   stopOnSignalDurationOrEpipe,
-  unlessEnv,
 } from './common'
 
 /** One `--set` or `--delete`, numbered in command-line order. */
@@ -302,7 +299,7 @@ export async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal)
 export async function mapCommand(name: string, flags: MapFlags, signal: AbortSignal): Promise<number> {
   const warn = (line: string): void => console.error(line)
   const writes = resolveWrites(flags)
-  const ep = await openEndpoint({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-map-${process.pid}`) })
+  const ep = await openCommandEndpoint(flags, 'map')
   let m: ReplicatedMap | undefined
   try {
     const options: MapOptions = { codec: flags.codec, conflict: flags.conflict }

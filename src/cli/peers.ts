@@ -4,17 +4,14 @@
 import type { Command } from 'commander'
 
 import { Endpoint } from '../endpoint'
-import { ENV_VARS } from '../env'
 import {
   addCommonOptions,
   type CommonFlags,
   type JobRunner,
-  commonEndpointOptions,
   formatPeerTable,
-  openEndpoint,
+  openCommandEndpoint,
   seconds,
   sleep,
-  unlessEnv,
 } from './common'
 
 interface PeersFlags extends CommonFlags {
@@ -34,10 +31,7 @@ export function registerPeers(program: Command, run: JobRunner): void {
 
 /** Runs the peers command; resolves to the exit code. */
 export async function peers(flags: PeersFlags, signal: AbortSignal): Promise<number> {
-  const ep = await openEndpoint({
-    ...commonEndpointOptions(flags),
-    name: unlessEnv(ENV_VARS.name, `glue-peers-${process.pid}`),
-  })
+  const ep = await openCommandEndpoint(flags, 'peers')
   try {
     if (!(await sleep(flags.duration * 1000, signal))) return 0
     print(ep)

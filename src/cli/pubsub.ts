@@ -6,8 +6,6 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
-import { Endpoint } from '../endpoint'
-import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import { TimeoutError } from '../errors'
 import type { TopicMessage } from '../topics/message'
@@ -17,14 +15,12 @@ import { parseValue, showValue } from './values'
 import {
   addCommonOptions,
   type CommonFlags,
-  commonEndpointOptions,
   integer,
   type JobRunner,
-  openEndpoint,
+  openCommandEndpoint,
   outputClosed,
   seconds,
   sleep,
-  unlessEnv,
 } from './common'
 
 interface PubFlags extends CommonFlags {
@@ -125,17 +121,12 @@ export function registerPubSub(program: Command, run: JobRunner): void {
   addCommonOptions(sub).action((filter: string, flags: SubFlags) => run((signal) => subscribe(filter, flags, signal)))
 }
 
-async function open(flags: CommonFlags, role: string): Promise<Endpoint> {
-  const name = unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`)
-  return openEndpoint({ ...commonEndpointOptions(flags), name })
-}
-
 /** Runs `glue pub`; resolves to the exit code. */
 export async function publish(topic: string, text: string, flags: PubFlags, signal: AbortSignal): Promise<number> {
   // Bad input fails before anything opens.
   validateTopicName(topic)
   const parsed = parseValue(text, flags.codec)
-  const ep = await open(flags, 'pub')
+  const ep = await openCommandEndpoint(flags, 'pub')
   try {
     const options: PublishOptions = {
       codec: flags.codec,
@@ -190,7 +181,7 @@ export async function publish(topic: string, text: string, flags: PubFlags, sign
 
 /** Runs `glue sub`; resolves to the exit code. Ends with `received 5 messages on 2 topics in 3.0 s` on stderr. */
 export async function subscribe(filter: string, flags: SubFlags, signal: AbortSignal): Promise<number> {
-  const ep = await open(flags, 'sub')
+  const ep = await openCommandEndpoint(flags, 'sub')
   const started = performance.now()
   let received = 0
   const topics = new Set<string>()

@@ -6,8 +6,6 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander'
 
-import { Endpoint } from '../endpoint'
-import { ENV_VARS } from '../env'
 import { TimeoutError } from '../errors'
 import type { TopicMessage } from '../topics/message'
 import { NoResponderError } from '../topics/reply-errors'
@@ -15,13 +13,11 @@ import { type CliCodec, parseValue, showValue } from './values'
 import {
   addCommonOptions,
   type CommonFlags,
-  commonEndpointOptions,
   type JobRunner,
-  openEndpoint,
+  openCommandEndpoint,
   seconds,
   sleep,
   stopOnSignalDurationOrEpipe,
-  unlessEnv,
 } from './common'
 
 type CodecName = CliCodec
@@ -55,11 +51,6 @@ function milliseconds(value: string): number {
   return n
 }
 
-async function open(flags: CommonFlags, role: string): Promise<Endpoint> {
-  const name = unlessEnv(ENV_VARS.name, `glue-${role}-${process.pid}`)
-  return openEndpoint({ ...commonEndpointOptions(flags), name })
-}
-
 /** Registers `request` and `reply`. */
 export function registerRequest(program: Command, run: JobRunner): void {
   const request = program
@@ -87,7 +78,7 @@ export function registerRequest(program: Command, run: JobRunner): void {
 
 /** Runs `glue request`; resolves to the exit code (errors are thrown, and printed as one line by main). */
 export async function sendRequest(topic: string, text: string, flags: RequestFlags, signal: AbortSignal): Promise<number> {
-  const ep = await open(flags, 'request')
+  const ep = await openCommandEndpoint(flags, 'request')
   try {
     // A new endpoint knows no replier yet: wait (at most --wait s) until one is announced; if none is, the request
     // below fails with NoResponderError. Ctrl-C while waiting ends quietly.
@@ -124,7 +115,7 @@ export async function sendRequest(topic: string, text: string, flags: RequestFla
 export async function answer(filter: string, flags: ReplyFlags, signal: AbortSignal): Promise<number> {
   if (flags.echo !== true && flags.value === undefined) throw new Error('reply needs --echo or --value <text> (see glue reply --help)')
   if (flags.echo === true && flags.value !== undefined) throw new Error('reply takes --echo or --value <text>, not both')
-  const ep = await open(flags, 'reply')
+  const ep = await openCommandEndpoint(flags, 'reply')
   const done = new AbortController()
   const unhook = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
   try {

@@ -5,20 +5,17 @@
  */
 import type { Command } from 'commander'
 
-import { ENV_VARS } from '../env'
 import { InvalidOptionError } from '../errors'
 import { parsePrometheusText, type Sample } from '../metrics/parse'
 import {
   addCommonOptions,
   type CommonFlags,
-  commonEndpointOptions,
   integer,
   type JobRunner,
-  openEndpoint,
+  openCommandEndpoint,
   seconds,
   sleep,
   stopOnSignalDurationOrEpipe,
-  unlessEnv,
 } from './common'
 
 interface StatsFlags extends CommonFlags {
@@ -80,7 +77,7 @@ export async function stats(flags: StatsFlags, signal: AbortSignal): Promise<num
   const url = flags.url === undefined ? undefined : checkUrl(flags.url)
   const ep =
     url === undefined
-      ? await openEndpoint({ ...commonEndpointOptions(flags), name: unlessEnv(ENV_VARS.name, `glue-stats-${process.pid}`) })
+      ? await openCommandEndpoint(flags, 'stats')
       : undefined
   const done = new AbortController()
   const unhook = stopOnSignalDurationOrEpipe(done, signal, flags.duration)
