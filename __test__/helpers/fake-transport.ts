@@ -302,10 +302,7 @@ export class FakeTransport implements NativeTransport {
     if (outcome === 'delivered') batch.delivered(token)
     else if ('failed' in outcome) batch.failed(token, outcome.failed)
     else {
-      let sent: ReliableSend | undefined
-      for (let i = this.reliable.length - 1; i >= 0 && sent === undefined && outcome.refused === 2 && handBack; i--) {
-        if (this.reliable[i]?.token === token) sent = this.reliable[i]
-      }
+      const sent = outcome.refused === 2 && handBack ? this.reliable.find((s) => s.token === token) : undefined
       batch.refused(token, outcome.refused, sent === undefined ? undefined : Buffer.from(sent.data))
     }
     this.deliver(batch.build())

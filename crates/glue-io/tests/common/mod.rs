@@ -43,8 +43,6 @@ pub enum Item {
 pub struct Log {
     rx: Receiver<InboundBatch>,
     pub items: Vec<Item>,
-    /// Batches received.
-    pub batches: usize,
     /// Batches that held at least one message.
     pub message_batches: usize,
 }
@@ -53,11 +51,10 @@ impl Log {
     /// A sink and the log it feeds.
     pub fn new() -> (impl FnMut(InboundBatch) -> bool + Send + 'static, Log) {
         let (tx, rx) = mpsc::channel();
-        (move |batch| tx.send(batch).is_ok(), Log { rx, items: vec![], batches: 0, message_batches: 0 })
+        (move |batch| tx.send(batch).is_ok(), Log { rx, items: vec![], message_batches: 0 })
     }
 
     fn absorb(&mut self, batch: InboundBatch) {
-        self.batches += 1;
         self.message_batches += usize::from(batch.entries.iter().any(|e| matches!(e.kind, 1 | 2)));
         for e in &batch.entries {
             assert!(matches!(e.kind, 1..=3), "entry kind {}", e.kind);
