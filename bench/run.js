@@ -43,14 +43,14 @@ const flag = (name) => argv.includes(name);
 const seconds = (() => { const i = argv.indexOf('--seconds'); return i >= 0 ? Math.max(1, Number(argv[i + 1]) || 3) : 3; })();
 const log = (m) => process.stderr.write(`${m}\n`);
 
-/** Newest mtime (ms) of the files under dir whose names match re. */
+/** Newest mtime (ms) of the files under dir whose names match re, outside `tests/` folders (not built into the addon). */
 function newest(dir, re) {
   let t = 0;
   let entries = [];
   try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return 0; }
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newest(p, re));
+    if (e.isDirectory()) { if (e.name !== 'tests') t = Math.max(t, newest(p, re)); }
     else if (re.test(e.name)) t = Math.max(t, fs.statSync(p).mtimeMs);
   }
   return t;
